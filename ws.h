@@ -61,8 +61,8 @@
        WS_FREESTANDING     no libc header at all; plain-loop memory      implementation file
                            helpers; WS_ASSERT a no-op
        WS_ASSERT(c)        internal invariants (assert)                  implementation file
-       WS_MEMCPY, WS_MEMMOVE, WS_MEMSET   your own memory helpers;       implementation file
-                           define all three or none
+       WS_MEMCPY, WS_MEMSET your own memory helpers; define both or     implementation file
+                           neither
        WS_NO_ERROR_STRINGS ws_strerror returns the code's name only      implementation file
        WS_MAX_HEADERS      headers kept by ws_http (default 32)          everywhere, same value
        WS_MASK_CHUNK       stack bytes used to mask a client frame       implementation file
@@ -253,7 +253,8 @@ typedef struct ws_config {
     uint64_t max_message_size;      /* bytes; 0 = default (16 MiB). Larger: close 1009 */
     uint32_t ping_interval_ms;      /* ping when nothing was received this long; 0 = never */
     uint32_t timeout_ms;            /* fail with WS_ERR_TIMEOUT when nothing was received
-                                       this long; 0 = never */
+                                       this long; 0 = default (2 * ping_interval_ms, or
+                                       never when pings are off) */
     uint32_t handshake_timeout_ms;  /* CONNECTING longer than this fails; 0 = no limit */
     uint32_t close_timeout_ms;      /* CLOSING longer than this fails; 0 = default (5000) */
     uint8_t  rsv_allowed;           /* RSV bits (0x40, 0x20, 0x10) your extension owns;
@@ -279,9 +280,10 @@ typedef struct ws_config {
     void (*on_end)(ws_conn *c);
     /* A ping or pong arrived (after the automatic pong went out). */
     void (*on_control)(ws_conn *c, ws_opcode op, const void *data, size_t len);
-    /* The connection ended, called exactly once: code is the peer's close code (1005 when
-       its close had none), the code we sent when we failed it (1002, 1007, 1009), or 1006
-       when it timed out or the send callback failed. */
+    /* An open connection ended, called exactly once: code is the peer's close code (1005
+       when its close had none), the code we sent when we failed it (1002, 1007, 1009), or
+       1006 when it timed out or the send callback failed; reason is the peer's reason or a
+       short description of our error. Not called for a handshake that failed. */
     void (*on_close)(ws_conn *c, unsigned code, const char *reason, size_t len);
 } ws_config;
 
@@ -296,16 +298,14 @@ struct ws_conn {
     uint64_t  _remaining;           /* payload bytes left in the current received frame */
     uint64_t  _msg_size;            /* bytes of the current data message so far */
     uint64_t  _tx_remaining;        /* payload bytes owed by ws_conn_send_payload */
-    uint64_t  _t_mark;              /* last activity (tick time) */
-    uint64_t  _t_wait;              /* when the outstanding ping / close / handshake began */
-    const char *_protocols;         /* client: offered subprotocols, until the handshake ends */
-    uint32_t  _utf8;                /* UTF-8 validator state */
-    int16_t   _err;                 /* sticky error */
-    uint16_t  _code;                /* close code received or sent */
-    uint8_t   _state, _pstate, _flags, _op, _msg_op, _hlen, _hneed, _mask_pos;
+    uint64_t  _t_mark;              /* last receive activity, in tick time */
+    uint64_t  _t_wait;              /* start of the handshake / close wait, or last ping */
+    uint16_t  _code;                /* close code received, or sent on failure */
+    int8_t    _err;                 /* sticky error */
+    uint8_t   _state, _flags, _op, _msg_op, _hlen, _mask_pos, _tx_mask_pos, _clen, _rsv, _utf8;
     uint8_t   _mask[4], _tx_mask[4];
-    uint8_t   _tx_mask_pos, _clen;
-    uint8_t   _ctrl[125];           /* control payload; frame header bytes; client accept */
+    uint8_t   _hdr[14];             /* frame header bytes split across feeds */
+    uint8_t   _ctrl[125];           /* control payload; client: key and offers while CONNECTING */
 };
 
 /* ---- handshake ----------------------------------------------------------- */
@@ -363,9 +363,10 @@ WS_API int ws_http_parse_request(ws_http *h, const void *buf, size_t len);
 #endif
 
 #ifndef WS_NO_CLIENT
-/* Parses an HTTP response head, the same way. Returns WS_HS_PARTIAL, WS_HS_UPGRADE when the
-   head is complete (check it with ws_handshake_check or ws_conn_connected), or
-   WS_ERR_HS_MALFORMED / WS_ERR_HS_TOO_BIG / WS_ERR_HS_TOO_MANY. */
+/* Parses an HTTP response head, the same way. Returns WS_HS_PARTIAL; WS_HS_UPGRADE when the
+   head is complete with status 101 (check the rest with ws_handshake_check or
+   ws_conn_connected); WS_HS_HTTP when it is complete with another status (h->status);
+   or WS_ERR_HS_MALFORMED / WS_ERR_HS_TOO_BIG / WS_ERR_HS_TOO_MANY. */
 WS_API int ws_http_parse_response(ws_http *h, const void *buf, size_t len);
 #endif
 
@@ -540,6 +541,10 @@ WS_API ws_state ws_conn_state(const ws_conn *c);
 WS_API int ws_conn_error(const ws_conn *c);
 /* The close code received (CLOSED) or sent on failure (FAILED); 0 before. */
 WS_API unsigned ws_conn_close_code(const ws_conn *c);
+/* The RSV bits (0x40, 0x20, 0x10) of the first frame of the message being received, for an
+   extension that owns them (ws_config.rsv_allowed). A text message whose first frame has
+   RSV bits is not UTF-8 checked: the extension transforms it and checks it itself. */
+WS_API unsigned ws_conn_message_rsv(const ws_conn *c);
 
 /* ---- frames ---------------------------------------------------------------- */
 
@@ -583,3 +588,1483 @@ WS_API size_t ws_base64_decode(const char *in, size_t len, uint8_t *out, size_t 
 }
 #endif
 #endif /* WS_H_INCLUDED */
+
+/* =========================== IMPLEMENTATION ============================== */
+#if defined(WS_IMPLEMENTATION) && !defined(WS_IMPLEMENTATION_INCLUDED)
+#define WS_IMPLEMENTATION_INCLUDED
+
+#if defined(WS_MEMCPY) != defined(WS_MEMSET)
+#  error "define both WS_MEMCPY and WS_MEMSET or neither"
+#endif
+
+#ifndef WS_ASSERT
+#  ifdef WS_FREESTANDING
+#    define WS_ASSERT(c) ((void)0)
+#  else
+#    include <assert.h>
+#    define WS_ASSERT(c) assert(c)      /* programmer errors only; never used on input */
+#  endif
+#endif
+
+#ifndef WS_MEMCPY
+#  ifdef WS_FREESTANDING
+#    define WS_MEMCPY(d, s, n)  ws__memcpy((d), (s), (n))
+#    define WS_MEMSET(d, v, n)  ws__memset((d), (v), (n))
+#    define WS__OWN_MEM 1
+#  else
+#    include <string.h>
+#    define WS_MEMCPY(d, s, n)  memcpy((d), (s), (n))
+#    define WS_MEMSET(d, v, n)  memset((d), (v), (n))
+#  endif
+#endif
+
+#ifndef WS_MASK_CHUNK
+#  define WS_MASK_CHUNK 256
+#endif
+
+#ifdef WS_NO_ERROR_STRINGS
+#  define WS__WHY(s) ""
+#else
+#  define WS__WHY(s) s
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define WS__MIN(a, b) ((a) < (b) ? (a) : (b))
+#define WS__UNSET UINT64_MAX            /* a time to be stamped at the next tick */
+#define WS__DEFAULT_MAX_MESSAGE ((uint64_t)16 << 20)
+#define WS__DEFAULT_MAX_HEAD 8192u
+#define WS__DEFAULT_CLOSE_TIMEOUT 5000u
+
+/* connection flags */
+#define WS__F_TICKED   0x01u            /* ws_conn_tick has run once */
+#define WS__F_ACTIVITY 0x02u            /* bytes arrived since the last tick */
+#define WS__F_FIN      0x04u            /* the frame being received has FIN */
+#define WS__F_TX_FRAG  0x08u            /* inside a fragmented message we send */
+#define WS__F_PONG_DUE 0x10u            /* a pong waits for a streamed frame to end */
+#define WS__F_CLOSE_DUE 0x20u           /* a close echo waits for a streamed frame to end */
+#define WS__F_NO_UTF8  0x40u            /* the message is an extension's: no UTF-8 check */
+#define WS__F_OPENED   0x80u            /* reached OPEN (on_close is owed) */
+
+#ifdef WS__OWN_MEM
+static void *ws__memcpy(void *d, const void *s, size_t n) {
+    uint8_t *o = (uint8_t *)d; const uint8_t *i = (const uint8_t *)s;
+    while (n--) *o++ = *i++;
+    return d;
+}
+static void *ws__memset(void *d, int v, size_t n) {
+    uint8_t *o = (uint8_t *)d;
+    while (n--) *o++ = (uint8_t)v;
+    return d;
+}
+#endif
+
+static size_t ws__strlen(const char *s) {
+    size_t n = 0;
+    while (s[n]) n++;
+    return n;
+}
+
+static uint8_t ws__lower(uint8_t c) {
+    return (uint8_t)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+}
+
+/* s[0..n-1] equals the NUL-terminated z, ignoring ASCII case when icase. */
+static bool ws__eq(const char *s, size_t n, const char *z, bool icase) {
+    size_t i;
+    for (i = 0; i < n; i++) {
+        uint8_t a = (uint8_t)s[i], b = (uint8_t)z[i];
+        if (!b) return false;
+        if (icase ? ws__lower(a) != ws__lower(b) : a != b) return false;
+    }
+    return z[n] == 0;
+}
+
+static size_t ws__utoa(unsigned long v, char *out) {
+    char t[24];
+    size_t n = 0, i;
+    do { t[n++] = (char)('0' + v % 10); v /= 10; } while (v);
+    for (i = 0; i < n; i++) out[i] = t[n - 1 - i];
+    return n;
+}
+
+/* Copies the pieces into out[0..cap-1] (plus a NUL when it fits). */
+static int ws__concat(char *out, size_t cap, size_t *len, const ws_buf *b, size_t n) {
+    size_t i, total = 0;
+    for (i = 0; i < n; i++) {
+        if (b[i].len > cap - total) return WS_ERR_NOSPACE;
+        total += b[i].len;
+    }
+    total = 0;
+    for (i = 0; i < n; i++) {
+        if (b[i].len) WS_MEMCPY(out + total, b[i].data, b[i].len);
+        total += b[i].len;
+    }
+    if (total < cap) out[total] = 0;
+    *len = total;
+    return WS_OK;
+}
+
+static ws_buf ws__z(const char *s) {
+    ws_buf b;
+    b.data = s;
+    b.len = ws__strlen(s);
+    return b;
+}
+
+static ws_buf ws__b(const void *p, size_t n) {
+    ws_buf b;
+    b.data = p;
+    b.len = n;
+    return b;
+}
+
+/* ---- errors ------------------------------------------------------------ */
+
+WS_API const char *ws_strerror(int err) {
+    switch (err) {
+#ifdef WS_NO_ERROR_STRINGS
+#  define WS__ERR_CASE(name, value, text) case value: return #name;
+#else
+#  define WS__ERR_CASE(name, value, text) case value: return text;
+#endif
+    WS_ERROR_LIST(WS__ERR_CASE)
+#undef WS__ERR_CASE
+    default: return "unknown error";
+    }
+}
+
+WS_API int ws_http_status(int err) {
+    switch (err) {
+    case WS_ERR_HS_MALFORMED: case WS_ERR_HS_METHOD: case WS_ERR_HS_HTTP_VERSION:
+    case WS_ERR_HS_HOST: case WS_ERR_HS_CONNECTION: case WS_ERR_HS_KEY:
+        return 400;
+    case WS_ERR_HS_ORIGIN: return 403;
+    case WS_ERR_HS_VERSION: return 426;
+    case WS_ERR_HS_TOO_BIG: case WS_ERR_HS_TOO_MANY: return 431;
+    default: return 0;
+    }
+}
+
+WS_API int ws_close_code_for(int err) {
+    switch (err) {
+    case WS_ERR_PROTOCOL: return WS_CLOSE_PROTOCOL_ERROR;
+    case WS_ERR_UTF8: return WS_CLOSE_INVALID_DATA;
+    case WS_ERR_TOO_BIG: return WS_CLOSE_TOO_BIG;
+    default: return 0;
+    }
+}
+
+WS_API bool ws_close_code_valid(unsigned code) {
+    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+           (code >= 3000 && code <= 4999);
+}
+
+/* ---- utilities: UTF-8 ---------------------------------------------------- */
+
+/* The validator is a tiny state machine. State 0 accepts; states 1-3 wait for that many
+   continuation bytes (80..BF); states 4-7 wait for the second byte of a sequence whose
+   range is narrower (E0, ED, F0, F4), then go on to state 1 or 2. */
+static const uint8_t ws__utf8_lo[8]   = { 0, 0x80, 0x80, 0x80, 0xA0, 0x80, 0x90, 0x80 };
+static const uint8_t ws__utf8_hi[8]   = { 0, 0xBF, 0xBF, 0xBF, 0xBF, 0x9F, 0xBF, 0x8F };
+static const uint8_t ws__utf8_next[8] = { 0, 0, 1, 2, 1, 1, 2, 2 };
+
+static unsigned ws__utf8_lead(uint8_t b) {      /* state after a lead byte; 8 = invalid */
+    if (b < 0xC2) return 8;
+    if (b < 0xE0) return 1;
+    if (b < 0xF0) return b == 0xE0 ? 4 : b == 0xED ? 5 : 2;
+    if (b < 0xF5) return b == 0xF0 ? 6 : b == 0xF4 ? 7 : 3;
+    return 8;
+}
+
+WS_API size_t ws_utf8_validate(uint32_t *state, const void *data, size_t len) {
+    const uint8_t *p = (const uint8_t *)data;
+    unsigned s = *state & 7u;
+    size_t i = 0;
+    while (i < len) {
+        uint8_t b = p[i];
+        if (s == 0) {
+            if (b < 0x80) {
+                /* ASCII fast path: eight bytes at a time */
+                i++;
+                while (len - i >= 8) {
+                    uint64_t w;
+                    WS_MEMCPY(&w, p + i, 8);
+                    if (w & 0x8080808080808080ull) break;
+                    i += 8;
+                }
+                continue;
+            }
+            s = ws__utf8_lead(b);
+            if (s == 8) { *state = 0; return i; }
+        } else {
+            if (b < ws__utf8_lo[s] || b > ws__utf8_hi[s]) { *state = s; return i; }
+            s = ws__utf8_next[s];
+        }
+        i++;
+    }
+    *state = s;
+    return len;
+}
+
+WS_API bool ws_utf8_valid(const void *data, size_t len) {
+    uint32_t st = 0;
+    return ws_utf8_validate(&st, data, len) == len && st == 0;
+}
+
+/* ---- utilities: SHA-1, base64 ------------------------------------------------ */
+
+typedef struct ws__sha1_ctx {
+    uint32_t h[5];
+    uint64_t total;
+    uint8_t  buf[64];
+} ws__sha1_ctx;
+
+static uint32_t ws__rol(uint32_t x, unsigned n) {
+    return (x << n) | (x >> (32 - n));
+}
+
+static void ws__sha1_block(uint32_t h[5], const uint8_t *p) {
+    uint32_t w[16], a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f, k, t;
+    unsigned i;
+    for (i = 0; i < 16; i++)
+        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
+               (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+    for (i = 0; i < 80; i++) {
+        if (i >= 16) {
+            t = w[(i + 13) & 15] ^ w[(i + 8) & 15] ^ w[(i + 2) & 15] ^ w[i & 15];
+            w[i & 15] = ws__rol(t, 1);
+        }
+        if (i < 20)      { f = (b & c) | (~b & d);          k = 0x5A827999u; }
+        else if (i < 40) { f = b ^ c ^ d;                   k = 0x6ED9EBA1u; }
+        else if (i < 60) { f = (b & c) | (b & d) | (c & d); k = 0x8F1BBCDCu; }
+        else             { f = b ^ c ^ d;                   k = 0xCA62C1D6u; }
+        t = ws__rol(a, 5) + f + e + k + w[i & 15];
+        e = d; d = c; c = ws__rol(b, 30); b = a; a = t;
+    }
+    h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e;
+}
+
+static void ws__sha1_init(ws__sha1_ctx *s) {
+    s->h[0] = 0x67452301u; s->h[1] = 0xEFCDAB89u; s->h[2] = 0x98BADCFEu;
+    s->h[3] = 0x10325476u; s->h[4] = 0xC3D2E1F0u;
+    s->total = 0;
+}
+
+static void ws__sha1_update(ws__sha1_ctx *s, const void *data, size_t len) {
+    const uint8_t *p = (const uint8_t *)data;
+    while (len) {
+        size_t used = (size_t)(s->total & 63), n = WS__MIN(64 - used, len);
+        WS_MEMCPY(s->buf + used, p, n);
+        s->total += n; p += n; len -= n;
+        if (((used + n) & 63) == 0) ws__sha1_block(s->h, s->buf);
+    }
+}
+
+static void ws__sha1_final(ws__sha1_ctx *s, uint8_t out[20]) {
+    uint64_t bits = s->total * 8;
+    uint8_t pad = 0x80, len[8];
+    unsigned i;
+    for (i = 0; i < 8; i++) len[i] = (uint8_t)(bits >> (56 - 8 * i));
+    ws__sha1_update(s, &pad, 1);
+    pad = 0;
+    while ((s->total & 63) != 56) ws__sha1_update(s, &pad, 1);
+    ws__sha1_update(s, len, 8);
+    for (i = 0; i < 20; i++) out[i] = (uint8_t)(s->h[i / 4] >> (24 - 8 * (i % 4)));
+}
+
+WS_API void ws_sha1(const void *data, size_t len, uint8_t out[20]) {
+    ws__sha1_ctx s;
+    ws__sha1_init(&s);
+    ws__sha1_update(&s, data, len);
+    ws__sha1_final(&s, out);
+}
+
+static char ws__b64_char(unsigned v) {
+    return (char)(v < 26 ? 'A' + v : v < 52 ? 'a' + (v - 26) : v < 62 ? '0' + (v - 52)
+                  : v == 62 ? '+' : '/');
+}
+
+static int ws__b64_value(uint8_t c) {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+}
+
+WS_API size_t ws_base64_encode(const void *data, size_t len, char *out) {
+    const uint8_t *p = (const uint8_t *)data;
+    size_t i, o = 0;
+    for (i = 0; i < len; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16;
+        if (i + 1 < len) v |= (uint32_t)p[i + 1] << 8;
+        if (i + 2 < len) v |= p[i + 2];
+        out[o++] = ws__b64_char(v >> 18);
+        out[o++] = ws__b64_char((v >> 12) & 63);
+        out[o++] = i + 1 < len ? ws__b64_char((v >> 6) & 63) : '=';
+        out[o++] = i + 2 < len ? ws__b64_char(v & 63) : '=';
+    }
+    out[o] = 0;
+    return o;
+}
+
+WS_API size_t ws_base64_decode(const char *in, size_t len, uint8_t *out, size_t cap) {
+    size_t i, o = 0, pad = 0;
+    if (len % 4) return (size_t)-1;
+    if (len && in[len - 1] == '=') pad++;
+    if (len > 1 && in[len - 2] == '=') pad++;
+    if ((len / 4) * 3 - pad > cap) return (size_t)-1;
+    for (i = 0; i < len; i += 4) {
+        uint32_t v = 0;
+        unsigned j;
+        for (j = 0; j < 4; j++) {
+            int d = ws__b64_value((uint8_t)in[i + j]);
+            if (d < 0) {
+                if (in[i + j] != '=' || i + 4 != len || j < 4 - pad) return (size_t)-1;
+                d = 0;
+            }
+            v = v << 6 | (uint32_t)d;
+        }
+        out[o++] = (uint8_t)(v >> 16);
+        if (o < (len / 4) * 3 - pad) out[o++] = (uint8_t)(v >> 8);
+        if (o < (len / 4) * 3 - pad) out[o++] = (uint8_t)v;
+    }
+    return o;
+}
+
+/* ---- frames ---------------------------------------------------------------- */
+
+WS_API void ws_mask(void *data, size_t len, const uint8_t key[4], size_t pos) {
+    uint8_t *p = (uint8_t *)data, k[8];
+    uint64_t kw;
+    size_t i;
+    for (i = 0; i < 8; i++) k[i] = key[(pos + i) & 3];
+    WS_MEMCPY(&kw, k, 8);
+    i = 0;
+    for (; len - i >= 32; i += 32) {       /* four words per round: the compiler vectorizes */
+        uint64_t w[4];
+        WS_MEMCPY(w, p + i, 32);
+        w[0] ^= kw; w[1] ^= kw; w[2] ^= kw; w[3] ^= kw;
+        WS_MEMCPY(p + i, w, 32);
+    }
+    for (; len - i >= 8; i += 8) {
+        uint64_t w;
+        WS_MEMCPY(&w, p + i, 8);
+        w ^= kw;
+        WS_MEMCPY(p + i, &w, 8);
+    }
+    for (; i < len; i++) p[i] ^= k[i & 7];
+}
+
+WS_API size_t ws_frame_header(uint8_t out[14], bool fin, ws_opcode op, uint64_t len,
+                              const uint8_t *mask) {
+    size_t n = 2;
+    uint8_t m = mask ? 0x80 : 0;
+    out[0] = (uint8_t)((fin ? 0x80 : 0) | ((unsigned)op & 0x0F));
+    if (len < 126) {
+        out[1] = (uint8_t)(m | len);
+    } else if (len <= 0xFFFF) {
+        out[1] = (uint8_t)(m | 126);
+        out[2] = (uint8_t)(len >> 8);
+        out[3] = (uint8_t)len;
+        n = 4;
+    } else {
+        unsigned i;
+        out[1] = (uint8_t)(m | 127);
+        for (i = 0; i < 8; i++) out[2 + i] = (uint8_t)(len >> (56 - 8 * i));
+        n = 10;
+    }
+    if (mask) {
+        WS_MEMCPY(out + n, mask, 4);
+        n += 4;
+    }
+    return n;
+}
+
+WS_API int ws_frame_encode(void *out, size_t cap, size_t *len, bool fin, ws_opcode op,
+                           const void *payload, size_t size, const uint8_t *mask) {
+    uint8_t hdr[14];
+    size_t n;
+    if (!out || !len || (size && !payload) || ((unsigned)op & ~0x0Fu)) return WS_ERR_ARG;
+    n = ws_frame_header(hdr, fin, op, size, mask);
+    if (cap < n || size > cap - n) return WS_ERR_NOSPACE;
+    WS_MEMCPY(out, hdr, n);
+    if (size) {
+        WS_MEMCPY((uint8_t *)out + n, payload, size);
+        if (mask) ws_mask((uint8_t *)out + n, size, mask, 0);
+    }
+    *len = n + size;
+    return WS_OK;
+}
+
+/* ---- handshake ----------------------------------------------------------- */
+
+static const char ws__guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+WS_API void ws_accept_key(const char *key, size_t key_len, char out[29]) {
+    ws__sha1_ctx s;
+    uint8_t d[20];
+    ws__sha1_init(&s);
+    ws__sha1_update(&s, key, key_len);
+    ws__sha1_update(&s, ws__guid, sizeof ws__guid - 1);
+    ws__sha1_final(&s, d);
+    ws_base64_encode(d, 20, out);
+}
+
+WS_API void ws_http_init(ws_http *h, size_t max_size) {
+    WS_MEMSET(h, 0, sizeof *h);
+    h->_max = max_size;
+}
+
+static bool ws__is_tchar(uint8_t c) {          /* RFC 9110 token characters */
+    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+        return true;
+    switch (c) {
+    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
+    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+        return true;
+    default:
+        return false;
+    }
+}
+
+static bool ws__is_ows(uint8_t c) { return c == ' ' || c == '\t'; }
+
+WS_API bool ws_token_next(ws_str *list, ws_str *tok) {
+    const char *p = list->ptr, *e = p + list->len, *s;
+    if (!p) return false;
+    while (p < e && (ws__is_ows((uint8_t)*p) || *p == ',')) p++;
+    if (p == e) { list->ptr = e; list->len = 0; return false; }
+    s = p;
+    while (p < e && *p != ',') p++;
+    tok->ptr = s;
+    tok->len = (size_t)(p - s);
+    while (tok->len && ws__is_ows((uint8_t)s[tok->len - 1])) tok->len--;
+    list->ptr = p;
+    list->len = (size_t)(e - p);
+    return true;
+}
+
+/* The token list has token (only the part before ';' of each element counts when
+   params, as for extensions). */
+static bool ws__list_has(ws_str list, const char *token, bool icase, bool params) {
+    ws_str t;
+    while (ws_token_next(&list, &t)) {
+        if (params) {
+            size_t n = 0;
+            while (n < t.len && t.ptr[n] != ';') n++;
+            while (n && ws__is_ows((uint8_t)t.ptr[n - 1])) n--;
+            t.len = n;
+        }
+        if (ws__eq(t.ptr, t.len, token, icase)) return true;
+    }
+    return false;
+}
+
+WS_API ws_str ws_http_header(const ws_http *h, const char *name) {
+    ws_str none = { NULL, 0 };
+    size_t i;
+    for (i = 0; i < h->num_headers; i++)
+        if (ws__eq(h->headers[i].name.ptr, h->headers[i].name.len, name, true))
+            return h->headers[i].value;
+    return none;
+}
+
+static bool ws__has_token(const ws_http *h, const char *name, const char *token, bool icase) {
+    size_t i;
+    for (i = 0; i < h->num_headers; i++)
+        if (ws__eq(h->headers[i].name.ptr, h->headers[i].name.len, name, true) &&
+            ws__list_has(h->headers[i].value, token, icase, false))
+            return true;
+    return false;
+}
+
+WS_API bool ws_http_has_token(const ws_http *h, const char *name, const char *token) {
+    return ws__has_token(h, name, token, true);
+}
+
+/* Finds the end of the head; checks line endings and control bytes on the way. Returns the
+   head's size, 0 when it is not complete, or an error. */
+static long ws__http_scan(ws_http *h, const uint8_t *p, size_t len, size_t *size) {
+    size_t max = h->_max ? h->_max : WS__DEFAULT_MAX_HEAD, i = h->_scanned;
+    size_t lim = WS__MIN(len, max);
+    *size = 0;
+    if (i > len) i = 0;                 /* a different buffer: start again */
+    for (; i < lim; i++) {
+        uint8_t c = p[i];
+        if (i && p[i - 1] == '\r' && c != '\n') return WS_ERR_HS_MALFORMED;
+        if (c == '\n') {
+            if (!i || p[i - 1] != '\r') return WS_ERR_HS_MALFORMED;
+            if (i >= 3 && p[i - 2] == '\n') { *size = i + 1; h->_scanned = i + 1; return 0; }
+        } else if ((c < 0x20 && c != '\r' && c != '\t') || c == 0x7F) {
+            return WS_ERR_HS_MALFORMED;
+        }
+    }
+    h->_scanned = i;
+    return len >= max ? WS_ERR_HS_TOO_BIG : 0;
+}
+
+/* Parses "HTTP/1.x" at p; returns x or -1. */
+static int ws__http_version(const uint8_t *p, const uint8_t *e) {
+    if (e - p < 8 || !ws__eq((const char *)p, 5, "HTTP/", false) || p[5] != '1' ||
+        p[6] != '.' || p[7] < '0' || p[7] > '9')
+        return -1;
+    return p[7] - '0';
+}
+
+/* Parses the header lines from p up to the end of the head (e points after CRLFCRLF). */
+static int ws__http_headers(ws_http *h, const uint8_t *p, const uint8_t *e) {
+    while (!(p[0] == '\r' && p[1] == '\n')) {
+        const uint8_t *n = p, *v, *ve;
+        ws_header *hd;
+        size_t nl;
+        while (ws__is_tchar(*p)) p++;
+        if (p == n || *p != ':') return WS_ERR_HS_MALFORMED;   /* also obs-fold, "a :" */
+        nl = (size_t)(p - n);
+        p++;
+        while (ws__is_ows(*p)) p++;
+        v = p;
+        while (*p != '\r') p++;          /* the scan checked the bytes and the CRLFs */
+        ve = p;
+        while (ve > v && ws__is_ows(ve[-1])) ve--;
+        p += 2;
+        if (h->num_headers == WS_MAX_HEADERS) return WS_ERR_HS_TOO_MANY;
+        hd = &h->headers[h->num_headers++];
+        hd->name.ptr = (const char *)n;
+        hd->name.len = nl;
+        hd->value.ptr = (const char *)v;
+        hd->value.len = (size_t)(ve - v);
+        {
+            static const char *const names[] = {
+                "host", "origin", "upgrade", "connection", "sec-websocket-key",
+                "sec-websocket-version", "sec-websocket-protocol", "sec-websocket-extensions",
+                "sec-websocket-accept" };
+            ws_str *slots[9];
+            unsigned k;
+            slots[0] = &h->host; slots[1] = &h->origin; slots[2] = &h->upgrade;
+            slots[3] = &h->connection; slots[4] = &h->key; slots[5] = &h->ws_version;
+            slots[6] = &h->protocol; slots[7] = &h->extensions; slots[8] = &h->accept;
+            for (k = 0; k < 9; k++) {
+                if (!ws__eq(hd->name.ptr, nl, names[k], true)) continue;
+                if (!slots[k]->ptr) {
+                    *slots[k] = hd->value;
+                } else if (k == 0 || k == 4 || k == 5 || k == 8) {
+                    /* a second Host, Key, Version or Accept: poison it */
+                    slots[k]->len = (size_t)-1;
+                }
+                break;
+            }
+        }
+    }
+    (void)e;
+    return WS_OK;
+}
+
+static int ws__http_begin(ws_http *h, const void *buf, size_t len, size_t *size) {
+    long r = ws__http_scan(h, (const uint8_t *)buf, len, size);
+    if (r < 0) return (int)r;
+    if (*size) {
+        size_t max = h->_max, scanned = h->_scanned;
+        WS_MEMSET(h, 0, sizeof *h);
+        h->_max = max;
+        h->_scanned = scanned;
+        h->size = *size;
+    }
+    return WS_OK;
+}
+
+#ifndef WS_NO_SERVER
+WS_API int ws_http_parse_request(ws_http *h, const void *buf, size_t len) {
+    const uint8_t *p = (const uint8_t *)buf, *e, *s;
+    uint8_t nonce[18];
+    size_t size;
+    int r = ws__http_begin(h, buf, len, &size);
+    if (r < 0 || !size) return r;
+    e = p + size;
+    /* request line: method SP target SP HTTP/1.x CRLF */
+    s = p;
+    while (ws__is_tchar(*p)) p++;
+    if (p == s || *p != ' ') return WS_ERR_HS_MALFORMED;
+    h->method.ptr = (const char *)s;
+    h->method.len = (size_t)(p - s);
+    s = ++p;
+    while (*p > ' ' && *p != 0x7F) p++;
+    if (p == s || *p != ' ') return WS_ERR_HS_MALFORMED;
+    h->target.ptr = h->path.ptr = (const char *)s;
+    h->target.len = h->path.len = (size_t)(p - s);
+    for (; s < p; s++) {
+        if (*s == '?') {
+            h->path.len = (size_t)(s - (const uint8_t *)h->target.ptr);
+            h->query.ptr = (const char *)s + 1;
+            h->query.len = (size_t)(p - s - 1);
+            break;
+        }
+    }
+    p++;
+    if ((h->version = ws__http_version(p, e)) < 0 || p[8] != '\r') return WS_ERR_HS_MALFORMED;
+    p += 10;
+    if ((r = ws__http_headers(h, p, e)) < 0) return r;
+
+    if (!ws__has_token(h, "upgrade", "websocket", true)) return WS_HS_HTTP;
+    if (!ws__eq(h->method.ptr, h->method.len, "GET", false)) return WS_ERR_HS_METHOD;
+    if (h->version < 1) return WS_ERR_HS_HTTP_VERSION;
+    if (!h->host.ptr || h->host.len == (size_t)-1) return WS_ERR_HS_HOST;
+    if (!ws__has_token(h, "connection", "upgrade", true)) return WS_ERR_HS_CONNECTION;
+    if (!h->ws_version.ptr || !ws__eq(h->ws_version.ptr, h->ws_version.len, "13", false))
+        return WS_ERR_HS_VERSION;
+    if (!h->key.ptr || h->key.len != 24 ||
+        ws_base64_decode(h->key.ptr, 24, nonce, sizeof nonce) != 16)
+        return WS_ERR_HS_KEY;
+    return WS_HS_UPGRADE;
+}
+#endif
+
+#ifndef WS_NO_CLIENT
+WS_API int ws_http_parse_response(ws_http *h, const void *buf, size_t len) {
+    const uint8_t *p = (const uint8_t *)buf, *e, *s;
+    size_t size;
+    int r = ws__http_begin(h, buf, len, &size);
+    if (r < 0 || !size) return r;
+    e = p + size;
+    /* status line: HTTP/1.x SP 3DIGIT [SP reason] CRLF */
+    if ((h->version = ws__http_version(p, e)) < 0 || p[8] != ' ') return WS_ERR_HS_MALFORMED;
+    p += 9;
+    if (p[0] < '1' || p[0] > '5' || p[1] < '0' || p[1] > '9' || p[2] < '0' || p[2] > '9')
+        return WS_ERR_HS_MALFORMED;
+    h->status = (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
+    p += 3;
+    if (*p == ' ') p++;
+    s = p;
+    while (*p != '\r') p++;
+    h->reason.ptr = (const char *)s;
+    h->reason.len = (size_t)(p - s);
+    p += 2;
+    if ((r = ws__http_headers(h, p, e)) < 0) return r;
+    return h->status == 101 ? WS_HS_UPGRADE : WS_HS_HTTP;
+}
+#endif
+
+/* True if s holds no CR, LF or other control byte (header injection). */
+static bool ws__clean(const char *s) {
+    for (; *s; s++)
+        if (((uint8_t)*s < 0x20 && *s != '\t') || *s == 0x7F) return false;
+    return true;
+}
+
+#ifndef WS_NO_SERVER
+WS_API const char *ws_handshake_select_protocol(const ws_http *req,
+                                                const char *const *supported, size_t n) {
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (supported[i] && ws__has_token(req, "sec-websocket-protocol", supported[i], false))
+            return supported[i];
+    return NULL;
+}
+
+/* The pieces of a 101 response; accept must hold 29 bytes. Returns the count or an error. */
+static int ws__accept_pieces(ws_buf *b, char *accept, const ws_http *req, const char *proto) {
+    int n = 0;
+    if (!req || !req->key.ptr || req->key.len == (size_t)-1) return WS_ERR_ARG;
+    if (proto && (!*proto || !ws__clean(proto) ||
+                  !ws__has_token(req, "sec-websocket-protocol", proto, false)))
+        return WS_ERR_ARG;
+    ws_accept_key(req->key.ptr, req->key.len, accept);
+    b[n++] = ws__z("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                   "Connection: Upgrade\r\nSec-WebSocket-Accept: ");
+    b[n++] = ws__b(accept, 28);
+    if (proto) {
+        b[n++] = ws__z("\r\nSec-WebSocket-Protocol: ");
+        b[n++] = ws__z(proto);
+    }
+    b[n++] = ws__z("\r\n\r\n");
+    return n;
+}
+
+WS_API int ws_handshake_accept(char *out, size_t cap, size_t *len,
+                               const ws_http *req, const char *protocol) {
+    ws_buf b[5];
+    char accept[29];
+    int n = ws__accept_pieces(b, accept, req, protocol);
+    if (n < 0) return n;
+    return ws__concat(out, cap, len, b, (size_t)n);
+}
+
+/* The pieces of an error response; num must hold 24 bytes. */
+static int ws__reject_pieces(ws_buf *b, char *num, int err) {
+    int n = 0, status = ws_http_status(err);
+    const char *text = ws_strerror(err);
+    size_t tl = ws__strlen(text);
+    if (!status) return WS_ERR_ARG;
+    b[n++] = ws__z(status == 400 ? "HTTP/1.1 400 Bad Request\r\n" :
+                   status == 403 ? "HTTP/1.1 403 Forbidden\r\n" :
+                   status == 426 ? "HTTP/1.1 426 Upgrade Required\r\n"
+                                   "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n" :
+                                   "HTTP/1.1 431 Request Header Fields Too Large\r\n");
+    b[n++] = ws__z("Connection: close\r\nContent-Type: text/plain\r\nContent-Length: ");
+    b[n++] = ws__b(num, ws__utoa((unsigned long)tl + 1, num));
+    b[n++] = ws__z("\r\n\r\n");
+    b[n++] = ws__b(text, tl);
+    b[n++] = ws__z("\n");
+    return n;
+}
+
+WS_API int ws_handshake_reject(char *out, size_t cap, size_t *len, int err) {
+    ws_buf b[6];
+    char num[24];
+    int n = ws__reject_pieces(b, num, err);
+    if (n < 0) return n;
+    return ws__concat(out, cap, len, b, (size_t)n);
+}
+#endif
+
+#ifndef WS_NO_CLIENT
+WS_API void ws_handshake_key(const uint8_t nonce[16], char key[25]) {
+    ws_base64_encode(nonce, 16, key);
+}
+
+/* The extra header lines are whole CRLF-terminated lines without an empty one. */
+static bool ws__clean_lines(const char *s) {
+    const char *line = s;
+    for (; *s; s++) {
+        if (*s == '\r') {
+            if (s[1] != '\n' || s == line) return false;
+            s++;
+            line = s + 1;
+        } else if (*s == '\n' || ((uint8_t)*s < 0x20 && *s != '\t') || *s == 0x7F) {
+            return false;
+        }
+    }
+    return s == line;
+}
+
+/* The pieces of the upgrade request; port must hold 24 bytes. Returns the count or error. */
+static int ws__request_pieces(ws_buf *b, char *port, const ws_client_opts *o, const char *key) {
+    int n = 0;
+    const char *path = o && o->path ? o->path : "/";
+    size_t i;
+    if (!o || !o->host || !*o->host || !ws__clean(o->host) || !ws__clean(path) || !*path)
+        return WS_ERR_ARG;
+    for (i = 0; path[i]; i++)
+        if (path[i] == ' ') return WS_ERR_ARG;
+    if ((o->origin && !ws__clean(o->origin)) || (o->protocols && !ws__clean(o->protocols)) ||
+        (o->extensions && !ws__clean(o->extensions)) ||
+        (o->headers && !ws__clean_lines(o->headers)))
+        return WS_ERR_ARG;
+    b[n++] = ws__z("GET ");
+    b[n++] = ws__z(path);
+    b[n++] = ws__z(" HTTP/1.1\r\nHost: ");
+    b[n++] = ws__z(o->host);
+    if (o->port) {
+        port[0] = ':';
+        b[n++] = ws__b(port, 1 + ws__utoa(o->port, port + 1));
+    }
+    b[n++] = ws__z("\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ");
+    b[n++] = ws__b(key, 24);
+    b[n++] = ws__z("\r\nSec-WebSocket-Version: 13\r\n");
+    if (o->origin) {
+        b[n++] = ws__z("Origin: ");
+        b[n++] = ws__z(o->origin);
+        b[n++] = ws__z("\r\n");
+    }
+    if (o->protocols) {
+        b[n++] = ws__z("Sec-WebSocket-Protocol: ");
+        b[n++] = ws__z(o->protocols);
+        b[n++] = ws__z("\r\n");
+    }
+    if (o->extensions) {
+        b[n++] = ws__z("Sec-WebSocket-Extensions: ");
+        b[n++] = ws__z(o->extensions);
+        b[n++] = ws__z("\r\n");
+    }
+    if (o->headers) b[n++] = ws__z(o->headers);
+    b[n++] = ws__z("\r\n");
+    return n;
+}
+
+#define WS__REQUEST_PIECES 20
+
+WS_API int ws_handshake_request(char *out, size_t cap, size_t *len,
+                                const ws_client_opts *opts, const char key[24]) {
+    ws_buf b[WS__REQUEST_PIECES];
+    char port[24];
+    int n;
+    if (!out || !len || !key) return WS_ERR_ARG;
+    if ((n = ws__request_pieces(b, port, opts, key)) < 0) return n;
+    return ws__concat(out, cap, len, b, (size_t)n);
+}
+
+WS_API int ws_handshake_check(const ws_http *resp, const char key[24],
+                              const char *protocols, const char *extensions) {
+    char want[29];
+    size_t i;
+    if (resp->status != 101) return WS_ERR_HS_STATUS;
+    if (!ws__has_token(resp, "upgrade", "websocket", true) ||
+        !ws__has_token(resp, "connection", "upgrade", true))
+        return WS_ERR_HS_UPGRADE;
+    ws_accept_key(key, 24, want);
+    if (!resp->accept.ptr || !ws__eq(resp->accept.ptr, resp->accept.len, want, false))
+        return WS_ERR_HS_ACCEPT;
+    for (i = 0; i < resp->num_headers; i++) {
+        const ws_header *hd = &resp->headers[i];
+        ws_str list = hd->value, t;
+        bool proto = ws__eq(hd->name.ptr, hd->name.len, "sec-websocket-protocol", true);
+        bool ext = ws__eq(hd->name.ptr, hd->name.len, "sec-websocket-extensions", true);
+        unsigned count = 0;
+        if (!proto && !ext) continue;
+        while (ws_token_next(&list, &t)) {
+            ws_str offered;
+            size_t n = 0;
+            count++;
+            if (proto) {
+                /* exactly one subprotocol, and one we offered */
+                if (count > 1 || resp->protocol.ptr != hd->value.ptr || !protocols)
+                    return WS_ERR_HS_PROTOCOL;
+                offered.ptr = protocols;
+                offered.len = ws__strlen(protocols);
+                {
+                    char tok[64];
+                    if (t.len >= sizeof tok) return WS_ERR_HS_PROTOCOL;
+                    WS_MEMCPY(tok, t.ptr, t.len);
+                    tok[t.len] = 0;
+                    if (!ws__list_has(offered, tok, false, false)) return WS_ERR_HS_PROTOCOL;
+                }
+            } else {
+                char tok[64];
+                while (n < t.len && t.ptr[n] != ';') n++;
+                while (n && ws__is_ows((uint8_t)t.ptr[n - 1])) n--;
+                if (!extensions || n >= sizeof tok) return WS_ERR_HS_EXTENSION;
+                WS_MEMCPY(tok, t.ptr, n);
+                tok[n] = 0;
+                offered.ptr = extensions;
+                offered.len = ws__strlen(extensions);
+                if (!ws__list_has(offered, tok, true, true)) return WS_ERR_HS_EXTENSION;
+            }
+        }
+    }
+    return WS_OK;
+}
+#endif
+
+/* ---- connection ---------------------------------------------------------- */
+
+static uint64_t ws__max_message(const ws_config *cfg) {
+    return cfg->max_message_size ? cfg->max_message_size : WS__DEFAULT_MAX_MESSAGE;
+}
+
+static uint64_t ws__max_frame(const ws_config *cfg) {
+    return cfg->max_frame_size ? cfg->max_frame_size : ws__max_message(cfg);
+}
+
+static uint64_t ws__timeout(const ws_config *cfg) {
+    return cfg->timeout_ms ? cfg->timeout_ms : 2 * (uint64_t)cfg->ping_interval_ms;
+}
+
+static uint64_t ws__close_timeout(const ws_config *cfg) {
+    return cfg->close_timeout_ms ? cfg->close_timeout_ms : WS__DEFAULT_CLOSE_TIMEOUT;
+}
+
+static bool ws__client(const ws_conn *c) { return c->_cfg->role == WS_ROLE_CLIENT; }
+
+static void ws__closed(ws_conn *c, unsigned code, const char *reason, size_t len) {
+    if ((c->_flags & WS__F_OPENED) && c->_cfg->on_close) {
+        c->_flags &= (uint8_t)~WS__F_OPENED;
+        c->_cfg->on_close(c, code, reason, len);
+    }
+    c->_flags &= (uint8_t)~WS__F_OPENED;
+}
+
+/* Fails the connection: sends the close code the error calls for when it still can, and
+   makes the error sticky. Returns err. */
+static int ws__fail(ws_conn *c, int err, const char *why);
+
+/* Hands pieces to the send callback; a failure fails the connection. */
+static int ws__write(ws_conn *c, const ws_buf *b, size_t n) {
+    if (c->_cfg->send(c, b, n) < 0) return ws__fail(c, WS_ERR_IO, WS__WHY("send failed"));
+    return WS_OK;
+}
+
+/* Sends a client frame's payload masked with key from position pos, through a small stack
+   buffer, after the first `pre` bytes of hdr. */
+static int ws__write_masked(ws_conn *c, const uint8_t *hdr, size_t pre, const void *data,
+                            size_t len, const uint8_t key[4], size_t pos) {
+    uint8_t tmp[WS_MASK_CHUNK];
+    const uint8_t *p = (const uint8_t *)data;
+    ws_buf b;
+    if (pre) WS_MEMCPY(tmp, hdr, pre);
+    do {
+        size_t n = WS__MIN(len, sizeof tmp - pre);
+        if (n) {
+            WS_MEMCPY(tmp + pre, p, n);
+            ws_mask(tmp + pre, n, key, pos);
+        }
+        b = ws__b(tmp, pre + n);
+        if (b.len && ws__write(c, &b, 1) < 0) return WS_ERR_IO;
+        p += n; len -= n; pos += n; pre = 0;
+    } while (len);
+    return WS_OK;
+}
+
+/* Sends one whole frame; the caller checked the state. */
+static int ws__send_frame(ws_conn *c, bool fin, unsigned op, const void *data, size_t len) {
+    uint8_t hdr[14], key[4];
+    size_t hl;
+    if (ws__client(c)) {
+        if (c->_cfg->random(c, key, 4) < 0) return ws__fail(c, WS_ERR_IO, WS__WHY("no random"));
+        hl = ws_frame_header(hdr, fin, (ws_opcode)op, len, key);
+        return ws__write_masked(c, hdr, hl, data, len, key, 0);
+    } else {
+        ws_buf b[2];
+        hl = ws_frame_header(hdr, fin, (ws_opcode)op, len, NULL);
+        b[0] = ws__b(hdr, hl);
+        b[1] = ws__b(data, len);
+        return ws__write(c, b, len ? 2 : 1);
+    }
+}
+
+static int ws__send_close(ws_conn *c, unsigned code, const char *reason, size_t len) {
+    uint8_t body[125];
+    size_t n = 0;
+    if (code) {
+        body[0] = (uint8_t)(code >> 8);
+        body[1] = (uint8_t)code;
+        len = WS__MIN(len, sizeof body - 2);
+        if (len) WS_MEMCPY(body + 2, reason, len);
+        n = 2 + len;
+    }
+    return ws__send_frame(c, true, WS_OP_CLOSE, body, n);
+}
+
+static int ws__fail(ws_conn *c, int err, const char *why) {
+    unsigned code = (unsigned)ws_close_code_for(err);
+    if (c->_state == WS_STATE_FAILED) return c->_err;
+    if (code && c->_state == WS_STATE_OPEN && !c->_tx_remaining) {
+        c->_state = WS_STATE_FAILED;            /* a send failure must not recurse */
+        c->_err = (int8_t)err;
+        (void)ws__send_close(c, code, why, ws__strlen(why));
+    }
+    c->_state = WS_STATE_FAILED;
+    c->_err = (int8_t)err;
+    c->_code = (uint16_t)(code ? code : (unsigned)WS_CLOSE_ABNORMAL);
+    ws__closed(c, c->_code, why, ws__strlen(why));
+    return err;
+}
+
+WS_API int ws_conn_init(ws_conn *c, const ws_config *cfg, void *user) {
+    if (!c) return WS_ERR_ARG;
+    WS_MEMSET(c, 0, sizeof *c);
+    c->user = user;
+    c->_state = WS_STATE_FAILED;
+    c->_err = WS_ERR_ARG;
+    if (!cfg || !cfg->send || (cfg->role == WS_ROLE_CLIENT && !cfg->random) ||
+        (cfg->role != WS_ROLE_SERVER && cfg->role != WS_ROLE_CLIENT) ||
+        (cfg->rsv_allowed & ~0x70u))
+        return WS_ERR_ARG;
+    c->_cfg = cfg;
+    c->_state = WS_STATE_CONNECTING;
+    c->_err = WS_OK;
+    c->_t_wait = WS__UNSET;
+    return WS_OK;
+}
+
+WS_API void ws_conn_set_buffer(ws_conn *c, void *buf, size_t cap) {
+    c->_mbuf = (uint8_t *)buf;
+    c->_mcap = buf ? cap : 0;
+    c->_mlen = 0;
+}
+
+static void ws__open(ws_conn *c) {
+    c->_state = WS_STATE_OPEN;
+    c->_flags |= WS__F_OPENED | WS__F_ACTIVITY;
+    c->_t_wait = WS__UNSET;
+}
+
+#ifndef WS_NO_SERVER
+WS_API int ws_conn_accept(ws_conn *c, const ws_http *req, const char *protocol) {
+    if (c->_state != WS_STATE_CONNECTING || ws__client(c)) return WS_ERR_STATE;
+    if (req) {
+        ws_buf b[5];
+        char accept[29];
+        int n = ws__accept_pieces(b, accept, req, protocol);
+        if (n < 0) return n;
+        if (c->_cfg->send(c, b, (size_t)n) < 0) {
+            c->_state = WS_STATE_FAILED;
+            c->_err = WS_ERR_IO;
+            return WS_ERR_IO;
+        }
+    }
+    ws__open(c);
+    return WS_OK;
+}
+
+WS_API int ws_conn_reject(ws_conn *c, int err) {
+    ws_buf b[6];
+    char num[24];
+    int n;
+    if (c->_state != WS_STATE_CONNECTING) return WS_ERR_STATE;
+    if ((n = ws__reject_pieces(b, num, err)) < 0) return n;
+    c->_state = WS_STATE_FAILED;
+    c->_err = (int8_t)err;
+    if (c->_cfg->send(c, b, (size_t)n) < 0) return WS_ERR_IO;
+    return err;
+}
+#endif
+
+#ifndef WS_NO_CLIENT
+WS_API int ws_conn_connect(ws_conn *c, const ws_client_opts *opts) {
+    ws_buf b[WS__REQUEST_PIECES];
+    char port[24], key[25];
+    uint8_t nonce[16];
+    int n;
+    if (c->_state != WS_STATE_CONNECTING || !ws__client(c) || c->_ctrl[0]) return WS_ERR_STATE;
+    if (c->_cfg->random(c, nonce, sizeof nonce) < 0) return WS_ERR_IO;
+    ws_handshake_key(nonce, key);
+    if ((n = ws__request_pieces(b, port, opts, key)) < 0) return n;
+    /* remember the key and what was offered, for ws_conn_connected */
+    WS_MEMCPY(c->_ctrl, key, 24);
+    WS_MEMCPY(c->_ctrl + 24, &opts->protocols, sizeof opts->protocols);
+    WS_MEMCPY(c->_ctrl + 24 + sizeof(char *), &opts->extensions, sizeof opts->extensions);
+    if (c->_cfg->send(c, b, (size_t)n) < 0) {
+        c->_state = WS_STATE_FAILED;
+        c->_err = WS_ERR_IO;
+        return WS_ERR_IO;
+    }
+    return WS_OK;
+}
+
+WS_API int ws_conn_connected(ws_conn *c, const ws_http *resp) {
+    if (c->_state != WS_STATE_CONNECTING || !ws__client(c)) return WS_ERR_STATE;
+    if (resp) {
+        const char *protocols, *extensions;
+        int err;
+        if (!c->_ctrl[0]) return WS_ERR_STATE;          /* ws_conn_connect was not called */
+        WS_MEMCPY(&protocols, c->_ctrl + 24, sizeof protocols);
+        WS_MEMCPY(&extensions, c->_ctrl + 24 + sizeof(char *), sizeof extensions);
+        if ((err = ws_handshake_check(resp, (const char *)c->_ctrl, protocols, extensions))) {
+            c->_state = WS_STATE_FAILED;
+            c->_err = (int8_t)err;
+            return err;
+        }
+    }
+    ws__open(c);
+    return WS_OK;
+}
+#endif
+
+/* Bytes of a frame header, from its first two bytes. */
+static size_t ws__head_size(uint8_t b1) {
+    uint8_t l = b1 & 0x7F;
+    return 2u + (l == 126 ? 2u : l == 127 ? 8u : 0u) + (b1 & 0x80 ? 4u : 0u);
+}
+
+/* A complete frame header arrived: check it and set up for the payload. */
+static int ws__frame_begin(ws_conn *c, const uint8_t *h) {
+    const ws_config *cfg = c->_cfg;
+    unsigned op = h[0] & 0x0Fu, rsv = h[0] & 0x70u;
+    bool fin = (h[0] & 0x80) != 0, masked = (h[1] & 0x80) != 0;
+    uint64_t len = h[1] & 0x7Fu;
+    size_t n = 2;
+    if (rsv & ~(unsigned)cfg->rsv_allowed)
+        return ws__fail(c, WS_ERR_PROTOCOL, WS__WHY("reserved bits set"));
+    if (masked != !ws__client(c))
+        return ws__fail(c, WS_ERR_PROTOCOL, masked ? WS__WHY("masked frame from server")
+                                                   : WS__WHY("unmasked frame from client"));
+    if (len == 126) {
+        len = (uint64_t)h[2] << 8 | h[3];
+        n = 4;
+    } else if (len == 127) {
+        unsigned i;
+        for (len = 0, i = 0; i < 8; i++) len = len << 8 | h[2 + i];
+        if (len >> 63) return ws__fail(c, WS_ERR_PROTOCOL, WS__WHY("length over 2^63"));
+        n = 10;
+    }
+    if (masked) WS_MEMCPY(c->_mask, h + n, 4);
+    c->_mask_pos = 0;
+    c->_op = (uint8_t)op;
+    c->_flags = (uint8_t)((c->_flags & ~WS__F_FIN) | (fin ? WS__F_FIN : 0));
+    c->_remaining = len;
+    if (op >= 8) {
+        if (op > WS_OP_PONG) return ws__fail(c, WS_ERR_PROTOCOL, WS__WHY("reserved opcode"));
+        if (!fin) return ws__fail(c, WS_ERR_PROTOCOL, WS__WHY("fragmented control frame"));
+        if (len > 125) return ws__fail(c, WS_ERR_PROTOCOL, WS__WHY("control frame over 125"));
+        c->_clen = 0;
+        c->_flags &= (uint8_t)~WS__F_PONG_DUE;           /* its payload is about to go */
+        return WS_OK;
+    }
+    if (op > WS_OP_BINARY) return ws__fail(c, WS_ERR_PROTOCOL, WS__WHY("reserved opcode"));
+    if (op == WS_OP_CONT) {
+        if (!c->_msg_op) return ws__fail(c, WS_ERR_PROTOCOL, WS__WHY("continuation without start"));
+    } else if (c->_msg_op) {
+        return ws__fail(c, WS_ERR_PROTOCOL, WS__WHY("new message inside fragmented one"));
+    }
+    if (len > ws__max_frame(cfg)) return ws__fail(c, WS_ERR_TOO_BIG, WS__WHY("frame too big"));
+    if (op != WS_OP_CONT) {
+        c->_msg_op = (uint8_t)op;
+        c->_msg_size = 0;
+        c->_mlen = 0;
+        c->_utf8 = 0;
+        c->_rsv = (uint8_t)rsv;
+        c->_flags = (uint8_t)((c->_flags & ~WS__F_NO_UTF8) | (rsv ? WS__F_NO_UTF8 : 0));
+    }
+    if (len > ws__max_message(cfg) - c->_msg_size ||
+        (c->_mbuf && len > c->_mcap - c->_mlen))
+        return ws__fail(c, WS_ERR_TOO_BIG, WS__WHY("message too big"));
+    c->_msg_size += len;
+    if (op != WS_OP_CONT && cfg->on_begin)
+        cfg->on_begin(c, (ws_opcode)op, fin ? len : WS_SIZE_UNKNOWN);
+    return WS_OK;
+}
+
+/* Sends what a control frame from the peer calls for, and reports it. */
+static int ws__control(ws_conn *c) {
+    const ws_config *cfg = c->_cfg;
+    unsigned code = WS_CLOSE_NO_STATUS;
+    const char *reason = (const char *)c->_ctrl + 2;
+    size_t rlen = 0;
+    int err;
+    if (c->_op != WS_OP_CLOSE) {
+        if (c->_op == WS_OP_PING && !cfg->no_auto_pong && c->_state == WS_STATE_OPEN) {
+            if (c->_tx_remaining) {
+                c->_flags |= WS__F_PONG_DUE;            /* after the streamed frame */
+            } else if ((err = ws__send_frame(c, true, WS_OP_PONG, c->_ctrl, c->_clen)) < 0) {
+                return err;
+            }
+        }
+        if (cfg->on_control) cfg->on_control(c, (ws_opcode)c->_op, c->_ctrl, c->_clen);
+        return WS_OK;
+    }
+    if (c->_clen == 1) return ws__fail(c, WS_ERR_PROTOCOL, WS__WHY("1-byte close body"));
+    if (c->_clen >= 2) {
+        code = (unsigned)c->_ctrl[0] << 8 | c->_ctrl[1];
+        rlen = c->_clen - 2u;
+        if (!ws_close_code_valid(code)) return ws__fail(c, WS_ERR_PROTOCOL, WS__WHY("invalid close code"));
+        if (!ws_utf8_valid(reason, rlen)) return ws__fail(c, WS_ERR_UTF8, WS__WHY("close reason not UTF-8"));
+    }
+    c->_code = (uint16_t)code;
+    if (c->_state == WS_STATE_OPEN) {
+        if (c->_tx_remaining) {
+            c->_flags |= WS__F_CLOSE_DUE;               /* after the streamed frame */
+        } else if ((err = ws__send_close(c, code == WS_CLOSE_NO_STATUS ? 0 : code, NULL, 0)) < 0) {
+            return err;
+        }
+    }
+    c->_state = WS_STATE_CLOSED;
+    ws__closed(c, code, reason, rlen);
+    return WS_OK;
+}
+
+/* The current frame's payload ended. */
+static int ws__frame_end(ws_conn *c) {
+    const ws_config *cfg = c->_cfg;
+    if (c->_op >= 8) return ws__control(c);
+    if (!(c->_flags & WS__F_FIN)) return WS_OK;
+    if (c->_msg_op == WS_OP_TEXT && !(c->_flags & WS__F_NO_UTF8) && c->_utf8)
+        return ws__fail(c, WS_ERR_UTF8, WS__WHY("text ends inside a UTF-8 sequence"));
+    {
+        ws_opcode op = (ws_opcode)c->_msg_op;
+        c->_msg_op = 0;
+        if (c->_mbuf) {
+            size_t n = c->_mlen;
+            c->_mlen = 0;
+            if (cfg->on_message) cfg->on_message(c, op, c->_mbuf, n);
+        } else if (cfg->on_end) {
+            cfg->on_end(c);
+        }
+    }
+    return WS_OK;
+}
+
+/* n payload bytes of the current frame at p (n <= remaining). */
+static int ws__payload(ws_conn *c, uint8_t *p, size_t n) {
+    if (!ws__client(c)) {
+        ws_mask(p, n, c->_mask, c->_mask_pos);
+        c->_mask_pos = (uint8_t)((c->_mask_pos + n) & 3);
+    }
+    c->_remaining -= n;
+    if (c->_op >= 8) {
+        WS_MEMCPY(c->_ctrl + c->_clen, p, n);
+        c->_clen = (uint8_t)(c->_clen + n);
+        return WS_OK;
+    }
+    if (c->_msg_op == WS_OP_TEXT && !(c->_flags & WS__F_NO_UTF8)) {
+        uint32_t st = c->_utf8;
+        size_t ok = ws_utf8_validate(&st, p, n);
+        c->_utf8 = (uint8_t)st;
+        if (ok < n) return ws__fail(c, WS_ERR_UTF8, WS__WHY("invalid UTF-8 in text"));
+    }
+    if (c->_mbuf) {
+        WS_MEMCPY(c->_mbuf + c->_mlen, p, n);
+        c->_mlen += n;
+    } else if (n && c->_cfg->on_data) {
+        c->_cfg->on_data(c, p, n);
+    }
+    return WS_OK;
+}
+
+WS_API int ws_conn_feed(ws_conn *c, void *data, size_t len) {
+    uint8_t *p = (uint8_t *)data, *end = p + len;
+    int err = WS_OK;
+    if (c->_state == WS_STATE_FAILED) return c->_err;
+    if (c->_state == WS_STATE_CLOSED) return WS_OK;
+    if (c->_state == WS_STATE_CONNECTING) return WS_ERR_STATE;
+    if (!len) return WS_OK;
+    c->_flags |= WS__F_ACTIVITY;
+    while (p < end) {
+        if (c->_remaining == 0) {
+            /* frame header: straight from the input when it is all there */
+            size_t avail = (size_t)(end - p);
+            if (c->_hlen == 0 && avail >= 2 && avail >= ws__head_size(p[1])) {
+                size_t hs = ws__head_size(p[1]);
+                err = ws__frame_begin(c, p);
+                p += hs;
+            } else {
+                size_t need = c->_hlen < 2 ? 2 : ws__head_size(c->_hdr[1]);
+                size_t n = WS__MIN(need - c->_hlen, avail);
+                WS_MEMCPY(c->_hdr + c->_hlen, p, n);
+                c->_hlen = (uint8_t)(c->_hlen + n);
+                p += n;
+                if (c->_hlen < 2 || c->_hlen < ws__head_size(c->_hdr[1])) continue;
+                c->_hlen = 0;
+                err = ws__frame_begin(c, c->_hdr);
+            }
+            if (!err && c->_state < WS_STATE_CLOSED && c->_remaining == 0)
+                err = ws__frame_end(c);
+        } else {
+            size_t n = (size_t)WS__MIN(c->_remaining, (uint64_t)(end - p));
+            err = ws__payload(c, p, n);
+            p += n;
+            if (!err && c->_state < WS_STATE_CLOSED && c->_remaining == 0)
+                err = ws__frame_end(c);
+        }
+        if (err) return err;
+        if (c->_state >= WS_STATE_CLOSED)
+            return c->_state == WS_STATE_FAILED ? (int)c->_err : (int)WS_OK;
+    }
+    return WS_OK;
+}
+
+/* May a frame with this opcode and FIN go out now? */
+static int ws__send_check(ws_conn *c, unsigned op, bool fin, size_t len) {
+    if (c->_state != WS_STATE_OPEN) return c->_state == WS_STATE_FAILED ? (int)c->_err : (int)WS_ERR_STATE;
+    if (c->_tx_remaining) return WS_ERR_STATE;
+    if (op >= 8) {
+        if ((op != WS_OP_PING && op != WS_OP_PONG) || len > 125 || !fin) return WS_ERR_ARG;
+        return WS_OK;
+    }
+    if (op > WS_OP_BINARY) return WS_ERR_ARG;
+    if ((op == WS_OP_CONT) != ((c->_flags & WS__F_TX_FRAG) != 0)) return WS_ERR_STATE;
+    c->_flags = (uint8_t)((c->_flags & ~WS__F_TX_FRAG) | (fin ? 0 : WS__F_TX_FRAG));
+    return WS_OK;
+}
+
+static int ws__send_msg(ws_conn *c, unsigned op, bool fin, const void *data, size_t len) {
+    int err;
+    if (len && !data) return WS_ERR_ARG;
+    if ((err = ws__send_check(c, op, fin, len)) < 0) return err;
+    return ws__send_frame(c, fin, op, data, len);
+}
+
+WS_API int ws_conn_send(ws_conn *c, ws_opcode op, const void *data, size_t len) {
+    if (op == WS_OP_CONT) return WS_ERR_ARG;
+    return ws__send_msg(c, (unsigned)op, true, data, len);
+}
+
+WS_API int ws_conn_send_begin(ws_conn *c, ws_opcode op, const void *data, size_t len) {
+    if (op != WS_OP_TEXT && op != WS_OP_BINARY) return WS_ERR_ARG;
+    return ws__send_msg(c, (unsigned)op, false, data, len);
+}
+
+WS_API int ws_conn_send_continue(ws_conn *c, const void *data, size_t len) {
+    return ws__send_msg(c, WS_OP_CONT, false, data, len);
+}
+
+WS_API int ws_conn_send_end(ws_conn *c, const void *data, size_t len) {
+    return ws__send_msg(c, WS_OP_CONT, true, data, len);
+}
+
+WS_API int ws_conn_send_header(ws_conn *c, bool fin, ws_opcode op, uint64_t size) {
+    uint8_t hdr[14];
+    size_t hl;
+    ws_buf b;
+    int err;
+    if ((unsigned)op >= 8) return WS_ERR_ARG;
+    if ((err = ws__send_check(c, (unsigned)op, fin, 0)) < 0) return err;
+    if (ws__client(c)) {
+        if (c->_cfg->random(c, c->_tx_mask, 4) < 0)
+            return ws__fail(c, WS_ERR_IO, WS__WHY("no random"));
+        c->_tx_mask_pos = 0;
+    }
+    hl = ws_frame_header(hdr, fin, op, size, ws__client(c) ? c->_tx_mask : NULL);
+    b = ws__b(hdr, hl);
+    if ((err = ws__write(c, &b, 1)) < 0) return err;
+    c->_tx_remaining = size;
+    return WS_OK;
+}
+
+WS_API int ws_conn_send_payload(ws_conn *c, const void *data, size_t len) {
+    int err;
+    if (c->_state == WS_STATE_FAILED) return c->_err;
+    if (len > c->_tx_remaining || (len && !data)) return WS_ERR_ARG;
+    if (!len) return WS_OK;
+    if (ws__client(c)) {
+        err = ws__write_masked(c, NULL, 0, data, len, c->_tx_mask, c->_tx_mask_pos);
+        c->_tx_mask_pos = (uint8_t)((c->_tx_mask_pos + len) & 3);
+    } else {
+        ws_buf b = ws__b(data, len);
+        err = ws__write(c, &b, 1);
+    }
+    if (err < 0) return err;
+    c->_tx_remaining -= len;
+    if (!c->_tx_remaining) {
+        /* what the peer asked for while the frame was streaming */
+        if ((c->_flags & WS__F_PONG_DUE) && c->_state == WS_STATE_OPEN) {
+            c->_flags &= (uint8_t)~WS__F_PONG_DUE;
+            if ((err = ws__send_frame(c, true, WS_OP_PONG, c->_ctrl, c->_clen)) < 0) return err;
+        }
+        if (c->_flags & WS__F_CLOSE_DUE) {
+            c->_flags &= (uint8_t)~WS__F_CLOSE_DUE;
+            if ((err = ws__send_close(c, c->_code == WS_CLOSE_NO_STATUS ? 0 : c->_code,
+                                      NULL, 0)) < 0)
+                return err;
+        }
+    }
+    return WS_OK;
+}
+
+#ifndef WS_NO_SERVER
+WS_API int ws_conn_send_raw(ws_conn *c, const void *frame, size_t len) {
+    const uint8_t *f = (const uint8_t *)frame;
+    ws_buf b;
+    int err;
+    if (ws__client(c) || !frame || len < 2 || (f[1] & 0x80)) return WS_ERR_ARG;
+    if ((err = ws__send_check(c, f[0] & 0x0Fu, (f[0] & 0x80) != 0, f[1] & 0x7Fu)) < 0)
+        return err;
+    b = ws__b(frame, len);
+    return ws__write(c, &b, 1);
+}
+#endif
+
+WS_API int ws_conn_close(ws_conn *c, unsigned code, const char *reason, size_t len) {
+    int err;
+    if (c->_state != WS_STATE_OPEN) return c->_state == WS_STATE_FAILED ? (int)c->_err : (int)WS_ERR_STATE;
+    if (c->_tx_remaining) return WS_ERR_STATE;
+    if ((code == 0 && len) || (code && !ws_close_code_valid(code)) || len > 123 ||
+        (len && !reason) || !ws_utf8_valid(reason, len))
+        return WS_ERR_ARG;
+    if ((err = ws__send_close(c, code, reason, len)) < 0) return err;
+    c->_state = WS_STATE_CLOSING;
+    c->_t_wait = WS__UNSET;
+    return WS_OK;
+}
+
+static uint64_t ws__since(uint64_t now, uint64_t t) { return now > t ? now - t : 0; }
+
+WS_API int ws_conn_tick(ws_conn *c, uint64_t now) {
+    const ws_config *cfg = c->_cfg;
+    if (c->_state == WS_STATE_FAILED) return c->_err;
+    if (c->_state == WS_STATE_CLOSED) return WS_OK;
+    if (!(c->_flags & WS__F_TICKED) || (c->_flags & WS__F_ACTIVITY)) {
+        c->_t_mark = now;
+        c->_flags = (uint8_t)((c->_flags | WS__F_TICKED) & ~WS__F_ACTIVITY);
+    }
+    if (c->_t_wait == WS__UNSET) c->_t_wait = now;
+    switch (c->_state) {
+    case WS_STATE_CONNECTING:
+        if (cfg->handshake_timeout_ms && ws__since(now, c->_t_wait) >= cfg->handshake_timeout_ms)
+            return ws__fail(c, WS_ERR_TIMEOUT, WS__WHY("handshake timed out"));
+        break;
+    case WS_STATE_CLOSING:
+        if (ws__since(now, c->_t_wait) >= ws__close_timeout(cfg))
+            return ws__fail(c, WS_ERR_TIMEOUT, WS__WHY("close timed out"));
+        break;
+    default: {
+        uint64_t idle = ws__since(now, c->_t_mark), to = ws__timeout(cfg);
+        if (to && idle >= to) return ws__fail(c, WS_ERR_TIMEOUT, WS__WHY("peer timed out"));
+        if (cfg->ping_interval_ms && idle >= cfg->ping_interval_ms &&
+            ws__since(now, c->_t_wait) >= cfg->ping_interval_ms && !c->_tx_remaining) {
+            int err = ws__send_msg(c, WS_OP_PING, true, NULL, 0);
+            if (err < 0) return err;
+            c->_t_wait = now;
+        }
+        break;
+    }
+    }
+    return WS_OK;
+}
+
+WS_API uint64_t ws_conn_deadline(const ws_conn *c) {
+    const ws_config *cfg = c->_cfg;
+    uint64_t d = UINT64_MAX;
+    if (c->_state >= WS_STATE_CLOSED) return UINT64_MAX;
+    if (!(c->_flags & WS__F_TICKED) || c->_t_wait == WS__UNSET) return 0;
+    switch (c->_state) {
+    case WS_STATE_CONNECTING:
+        if (cfg->handshake_timeout_ms) d = c->_t_wait + cfg->handshake_timeout_ms;
+        break;
+    case WS_STATE_CLOSING:
+        d = c->_t_wait + ws__close_timeout(cfg);
+        break;
+    default: {
+        uint64_t to = ws__timeout(cfg);
+        if (to) d = c->_t_mark + to;
+        if (cfg->ping_interval_ms) {
+            uint64_t last = c->_t_mark > c->_t_wait ? c->_t_mark : c->_t_wait;
+            d = WS__MIN(d, last + cfg->ping_interval_ms);
+        }
+        break;
+    }
+    }
+    return d;
+}
+
+WS_API ws_state ws_conn_state(const ws_conn *c) { return (ws_state)c->_state; }
+WS_API int ws_conn_error(const ws_conn *c) { return c->_err; }
+WS_API unsigned ws_conn_close_code(const ws_conn *c) { return c->_code; }
+WS_API unsigned ws_conn_message_rsv(const ws_conn *c) { return c->_rsv; }
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WS_IMPLEMENTATION */
+
+/* ------------------------------------------------------------------------------
+   This software is available under two licences; choose whichever you prefer.
+   ------------------------------------------------------------------------------
+   ALTERNATIVE A - MIT License
+   Copyright (c) 2026 the ws.h authors
+   Permission is hereby granted, free of charge, to any person obtaining a copy of this
+   software and associated documentation files (the "Software"), to deal in the Software
+   without restriction, including without limitation the rights to use, copy, modify,
+   merge, publish, distribute, sublicense, and/or sell copies of the Software, and to
+   permit persons to whom the Software is furnished to do so, subject to the following
+   conditions:
+   The above copyright notice and this permission notice shall be included in all copies
+   or substantial portions of the Software.
+   THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLIED,
+   INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY, FITNESS FOR A
+   PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE AUTHORS OR COPYRIGHT
+   HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER LIABILITY, WHETHER IN AN ACTION OF
+   CONTRACT, TORT OR OTHERWISE, ARISING FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE
+   OR THE USE OR OTHER DEALINGS IN THE SOFTWARE.
+   ------------------------------------------------------------------------------
+   ALTERNATIVE B - Public Domain (www.unlicense.org)
+   This is free and unencumbered software released into the public domain. Anyone is free
+   to copy, modify, publish, use, compile, sell, or distribute this software, either in
+   source code form or as a compiled binary, for any purpose, commercial or
+   non-commercial, and by any means. In jurisdictions that recognize copyright laws, the
+   author or authors of this software dedicate any and all copyright interest in the
+   software to the public domain. We make this dedication for the benefit of the public
+   at large and to the detriment of our heirs and successors. We intend this dedication
+   to be an overt act of relinquishment in perpetuity of all present and future rights to
+   this software under copyright law.
+   THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLIED,
+   INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY, FITNESS FOR A
+   PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE AUTHORS BE LIABLE FOR ANY
+   CLAIM, DAMAGES OR OTHER LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE,
+   ARISING FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN
+   THE SOFTWARE.
+   ------------------------------------------------------------------------------ */
