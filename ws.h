@@ -234,7 +234,9 @@ typedef enum ws_state {
     WS_STATE_CONNECTING = 0, /* after ws_conn_init: handshake not done */
     WS_STATE_OPEN,           /* messages flow both ways */
     WS_STATE_CLOSING,        /* we sent a close and wait for the peer's */
-    WS_STATE_CLOSED,         /* close handshake complete: close the TCP connection */
+    WS_STATE_CLOSED,         /* close handshake complete: close the TCP connection (a
+                                client may first wait a moment for the server to close it,
+                                as RFC 6455 7.1.1 prefers) */
     WS_STATE_FAILED          /* error (ws_conn_error): close the TCP connection */
 } ws_state;
 
@@ -514,9 +516,11 @@ WS_API int ws_conn_send_end(ws_conn *c, const void *data, size_t len);
 WS_API int ws_conn_send_header(ws_conn *c, bool fin, ws_opcode op, uint64_t size);
 WS_API int ws_conn_send_payload(ws_conn *c, const void *data, size_t len);
 
+#ifndef WS_NO_SERVER
 /* Server: sends a frame encoded once with ws_frame_encode (unmasked) to this connection,
    as-is: the broadcast case. Returns as ws_conn_send. */
 WS_API int ws_conn_send_raw(ws_conn *c, const void *frame, size_t len);
+#endif
 
 /* Starts the closing handshake: sends a close frame with code (0 = none, otherwise a code
    ws_close_code_valid accepts, not 1005/1006/1015) and a UTF-8 reason of at most 123
@@ -1099,7 +1103,7 @@ static long ws__http_scan(ws_http *h, const uint8_t *p, size_t len, size_t *size
         if (i && p[i - 1] == '\r' && c != '\n') return WS_ERR_HS_MALFORMED;
         if (c == '\n') {
             if (!i || p[i - 1] != '\r') return WS_ERR_HS_MALFORMED;
-            if (i >= 3 && p[i - 2] == '\n') { *size = i + 1; h->_scanned = i + 1; return 0; }
+            if (i >= 3 && p[i - 2] == '\n') { *size = i + 1; h->_scanned = i; return 0; }
         } else if ((c < 0x20 && c != '\r' && c != '\t') || c == 0x7F) {
             return WS_ERR_HS_MALFORMED;
         }
