@@ -45,6 +45,7 @@ enum {
     CASE_TIMEOUT_MS = 30000,
     CHECK_TIMEOUT_MS = 120000
 };
+enum { ECHO_WAIT, ECHO_FRAME, ECHO_WHOLE, ECHO_FRAGMENTS };
 #define RUN_TIMEOUT_MS (2u * 3600u * 1000u)
 
 typedef struct session session;
@@ -52,7 +53,9 @@ struct session {
     int      fd;
     ws_conn  ws;
     bool     upgraded;
-    bool     fragmented;            /* echo: the message being echoed has no known size */
+    int      echo;                  /* how the message being echoed goes out: ECHO_* */
+    ws_opcode echo_op;
+    uint64_t echo_size, echo_got;   /* of the message being echoed */
     bool     eof;                   /* the server closed TCP */
     ws_http  resp;                  /* parsed incrementally: head[] never moves */
     char     head[8192];
@@ -290,28 +293,46 @@ static void echo_failed(session *s, int r, const char *what) {
     s->eof = true;
 }
 
+/* Streamed as in echo_server.c: binary of known size as one frame (header now, payload as
+   it comes); text and fragmented messages as one frame when they arrive in one chunk, else
+   a fragment per chunk, so that a close 1007 can still go out if the text turns bad. */
 static void echo_begin(ws_conn *c, ws_opcode op, uint64_t size) {
     session *s = (session *)c->user;
-    int r;
-    s->fragmented = size == WS_SIZE_UNKNOWN;
-    if (s->fragmented) r = ws_conn_send_begin(c, op, NULL, 0);
-    else               r = ws_conn_send_header(c, true, op, size);
-    if (r != WS_OK) echo_failed(s, r, "begin");
+    s->echo = ECHO_WAIT;
+    s->echo_op = op;
+    s->echo_size = size;
+    s->echo_got = 0;
+    if (op == WS_OP_BINARY && size != WS_SIZE_UNKNOWN) {
+        int r = ws_conn_send_header(c, true, op, size);
+        if (r != WS_OK) echo_failed(s, r, "header");
+        s->echo = ECHO_FRAME;
+    }
 }
 
 static void echo_data(ws_conn *c, const void *data, size_t len) {
     session *s = (session *)c->user;
     int r;
     if (len == 0) return;
-    if (s->fragmented) r = ws_conn_send_continue(c, data, len);
-    else               r = ws_conn_send_payload(c, data, len);
+    s->echo_got += len;
+    if (s->echo == ECHO_FRAME) {
+        r = ws_conn_send_payload(c, data, len);
+    } else if (s->echo == ECHO_WAIT && s->echo_got == s->echo_size) {
+        r = ws_conn_send(c, s->echo_op, data, len);
+        s->echo = ECHO_WHOLE;
+    } else if (s->echo == ECHO_WAIT) {
+        r = ws_conn_send_begin(c, s->echo_op, data, len);
+        s->echo = ECHO_FRAGMENTS;
+    } else {
+        r = ws_conn_send_continue(c, data, len);
+    }
     if (r != WS_OK) echo_failed(s, r, "data");
 }
 
 static void echo_end(ws_conn *c) {
     session *s = (session *)c->user;
-    if (!s->fragmented) return;
-    int r = ws_conn_send_end(c, NULL, 0);
+    int r = WS_OK;
+    if (s->echo == ECHO_WAIT) r = ws_conn_send(c, s->echo_op, NULL, 0);     /* empty */
+    if (s->echo == ECHO_FRAGMENTS) r = ws_conn_send_end(c, NULL, 0);
     if (r != WS_OK) echo_failed(s, r, "end");
 }
 

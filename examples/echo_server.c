@@ -35,6 +35,8 @@
 #include <time.h>
 #include <unistd.h>
 
+enum { ECHO_WAIT, ECHO_FRAME, ECHO_WHOLE, ECHO_FRAGMENTS };
+
 enum {
     READ_SIZE   = 64 * 1024,    /* one recv() per wake-up, into one buffer shared by all */
     HEAD_MAX    = 8192,         /* request head limit; the buffer grows up to this */
@@ -49,7 +51,9 @@ typedef struct client {
     uint32_t events;            /* what epoll watches for now */
     ws_conn  ws;
     bool     upgraded;          /* handshake done: bytes go to ws_conn_feed */
-    bool     fragmented;        /* echoing a message whose size is unknown */
+    int      echo;              /* how the message being echoed goes out: ECHO_* */
+    ws_opcode echo_op;
+    uint64_t echo_size, echo_got;   /* of the message being echoed */
     bool     closing;           /* send what is queued, then close */
     bool     dead;              /* close now, unsent output or not */
     uint64_t linger_until;      /* FIN sent: close when the client's comes, or then */
@@ -118,31 +122,50 @@ static void echo_failed(client *cl, int err, const char *what) {
     cl->dead = true;
 }
 
-/* The echo, streamed: each received chunk goes straight back out. A message that came in
-   one frame has a known size: one frame header now, the payload chunk by chunk. A
-   fragmented one has no size yet: a fragment per chunk. */
+/* The echo, streamed: every received chunk goes straight back out, nothing is held.
+   - Binary of known size (it came in one frame): one frame header now, then the payload
+     chunk by chunk with ws_conn_send_payload.
+   - Text, or a fragmented message: text is validated as it arrives and may turn bad
+     halfway; ws.h must then send close 1007, which it can between fragments but not inside
+     a frame whose length is already announced. So: one frame if the whole message comes in
+     one chunk (the usual case), else a fragment per chunk. */
 static void on_begin(ws_conn *c, ws_opcode op, uint64_t size) {
     client *cl = (client *)c->user;
-    int r;
-    cl->fragmented = size == WS_SIZE_UNKNOWN;
-    if (cl->fragmented) r = ws_conn_send_begin(c, op, NULL, 0);
-    else                r = ws_conn_send_header(c, true, op, size);
-    if (r != WS_OK) echo_failed(cl, r, "echo begin");
+    cl->echo = ECHO_WAIT;
+    cl->echo_op = op;
+    cl->echo_size = size;
+    cl->echo_got = 0;
+    if (op == WS_OP_BINARY && size != WS_SIZE_UNKNOWN) {
+        int r = ws_conn_send_header(c, true, op, size);
+        if (r != WS_OK) echo_failed(cl, r, "echo header");
+        cl->echo = ECHO_FRAME;
+    }
 }
 
 static void on_data(ws_conn *c, const void *data, size_t len) {
     client *cl = (client *)c->user;
     int r;
     if (len == 0) return;
-    if (cl->fragmented) r = ws_conn_send_continue(c, data, len);
-    else                r = ws_conn_send_payload(c, data, len);
-    if (r != WS_OK) echo_failed(cl, r, "echo data");
+    cl->echo_got += len;
+    if (cl->echo == ECHO_FRAME) {
+        r = ws_conn_send_payload(c, data, len);
+    } else if (cl->echo == ECHO_WAIT && cl->echo_got == cl->echo_size) {
+        r = ws_conn_send(c, cl->echo_op, data, len);
+        cl->echo = ECHO_WHOLE;
+    } else if (cl->echo == ECHO_WAIT) {
+        r = ws_conn_send_begin(c, cl->echo_op, data, len);
+        cl->echo = ECHO_FRAGMENTS;
+    } else {
+        r = ws_conn_send_continue(c, data, len);
+    }
+    if (r != WS_OK) echo_failed(cl, r, "echo");
 }
 
 static void on_end(ws_conn *c) {
     client *cl = (client *)c->user;
-    if (!cl->fragmented) return;
-    int r = ws_conn_send_end(c, NULL, 0);
+    int r = WS_OK;
+    if (cl->echo == ECHO_WAIT) r = ws_conn_send(c, cl->echo_op, NULL, 0);    /* empty */
+    if (cl->echo == ECHO_FRAGMENTS) r = ws_conn_send_end(c, NULL, 0);
     if (r != WS_OK) echo_failed(cl, r, "echo end");
 }
 
