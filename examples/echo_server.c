@@ -169,13 +169,6 @@ static void on_end(ws_conn *c) {
     if (r != WS_OK) echo_failed(cl, r, "echo end");
 }
 
-static void on_close(ws_conn *c, unsigned code, const char *reason, size_t len) {
-    client *cl = (client *)c->user;
-    if (code != WS_CLOSE_NORMAL && code != WS_CLOSE_GOING_AWAY && code != WS_CLOSE_NO_STATUS)
-        fprintf(stderr, "echo_server: fd %d: closed with %u %.*s\n", cl->fd, code,
-                (int)len, reason);
-}
-
 static void watch(client *cl, uint32_t events) {
     if (cl->events == events) return;
     struct epoll_event ev = { .events = events, .data.ptr = cl };
@@ -299,10 +292,8 @@ static void read_client(client *cl) {
 /* One send() of everything queued; then decide what to wait for. */
 static void flush_client(client *cl) {
     if (cl->dead) return;
-    if (cl->upgraded) {
-        ws_state s = ws_conn_state(&cl->ws);
-        if (s == WS_STATE_CLOSED || s == WS_STATE_FAILED) cl->closing = true;
-    }
+    ws_state s = ws_conn_state(&cl->ws);
+    if (s == WS_STATE_CLOSED || s == WS_STATE_FAILED) cl->closing = true;
     if (pending(cl) > 0) {
         ssize_t n = send(cl->fd, cl->out + cl->out_pos, pending(cl), MSG_NOSIGNAL);
         if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
@@ -345,6 +336,7 @@ static int run_timers(void) {
                 int r = ws_conn_tick(&cl->ws, now);
                 if (r != WS_OK)
                     fprintf(stderr, "echo_server: fd %d: %s\n", cl->fd, ws_strerror(r));
+                if (r == WS_ERR_TIMEOUT) cl->dead = true;   /* the client is gone */
                 flush_client(cl);
                 due = cl->linger_until ? cl->linger_until : ws_conn_deadline(&cl->ws);
             }
@@ -383,7 +375,6 @@ int main(int argc, char **argv) {
     cfg.on_begin = on_begin;
     cfg.on_data = on_data;
     cfg.on_end = on_end;
-    cfg.on_close = on_close;
     cfg.handshake_timeout_ms = 10000;
     cfg.close_timeout_ms = 5000;
 
