@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Interop of the echo examples with Node's `ws` (tests/node/, installed by `make node`):
+#   - a Node ws client against build/echo_server (tests/node/client_check.mjs);
+#   - build/echo_client --check against a Node ws echo server (tests/node/echo_server.mjs);
+#   - build/echo_client's runner mode against a Node ws runner (tests/node/runner.mjs).
+# Only 127.0.0.1, free ports, every process bounded by `timeout` and killed by PID on exit.
+# One line per check; the last line is "N passed, N failed" (", 1 skipped" without Node).
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+pass=0
+fail=0
+pids=()
+tmp=$(mktemp -d)
+cleanup() {
+    local p
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+ok() { pass=$((pass + 1)); echo "PASS $*"; }
+ko() { fail=$((fail + 1)); echo "FAIL $*"; }
+finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit; }
+show() { sed 's/^/    | /' "$1" | tail -n 25; }
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+wait_for() {    # PATTERN FILE: up to 10 s
+    local i
+    for i in $(seq 200); do grep -q "$1" "$2" 2>/dev/null && return 0; sleep 0.05; done
+    return 1
+}
+# lines LOG PREFIX: one check per "ok ..." / "FAIL ..." line a peer printed
+lines() {
+    local line
+    while read -r line; do
+        case $line in
+            ok\ *) ok "$2$(sed -E 's/^ok +//' <<<"$line")" ;;
+            FAIL\ *) ko "$2$(sed -E 's/^FAIL +//' <<<"$line")" ;;
+        esac
+    done <"$1"
+}
+
+if ! command -v node >/dev/null || [ ! -f node_modules/ws/package.json ]; then
+    echo "SKIP Node or node_modules/ws missing (make node)"
+    echo "0 passed, 0 failed, 1 skipped"
+    exit 0
+fi
+for b in echo_server echo_client; do
+    [ -x "$BUILD/$b" ] || { ko "$BUILD/$b is missing (make examples)"; finish; }
+done
+echo "node $(node --version), ws $(node -p 'require("ws/package.json").version')"
+
+# ---- Node ws client -> build/echo_server ----------------------------------------------------
+port=$(free_port)
+timeout 180 "$BUILD/echo_server" "$port" >"$tmp/server.log" 2>&1 &
+server=$!
+pids+=("$server")
+if wait_for listening "$tmp/server.log"; then
+    timeout 150 node tests/node/client_check.mjs "ws://127.0.0.1:$port/" >"$tmp/client.log" 2>&1
+    status=$?
+    lines "$tmp/client.log" "node client -> echo_server: "
+    if [ $status -ne 0 ] || ! grep -qE '^[1-9][0-9]* passed, 0 failed$' "$tmp/client.log"; then
+        ko "node client -> echo_server: exit $status"; show "$tmp/client.log"
+    fi
+    if kill -0 "$server" 2>/dev/null; then ok "echo_server still running"
+    else ko "echo_server died"; show "$tmp/server.log"; fi
+else
+    ko "echo_server did not start"; show "$tmp/server.log"
+fi
+
+# ---- build/echo_client --check -> Node ws echo server ---------------------------------------
+nport=$(free_port)
+timeout 120 node tests/node/echo_server.mjs "$nport" >"$tmp/nserver.log" 2>&1 &
+pids+=("$!")
+if wait_for listening "$tmp/nserver.log"; then
+    timeout 90 "$BUILD/echo_client" --check "ws://127.0.0.1:$nport/" >"$tmp/check.log" 2>&1
+    status=$?
+    if [ $status -eq 0 ]; then
+        ok "echo_client --check -> node echo server: $(grep -c '^ok' "$tmp/check.log") checks matched"
+    else
+        ko "echo_client --check -> node echo server (exit $status)"; show "$tmp/check.log"
+    fi
+else
+    ko "node echo server did not start"; show "$tmp/nserver.log"
+fi
+
+# ---- build/echo_client runner mode -> Node ws runner ----------------------------------------
+rport=$(free_port)
+timeout 150 node tests/node/runner.mjs "$rport" "ws.h node interop" >"$tmp/runner.log" 2>&1 &
+runner=$!
+pids+=("$runner")
+if wait_for listening "$tmp/runner.log"; then
+    timeout 120 "$BUILD/echo_client" "ws://127.0.0.1:$rport" "ws.h node interop" >"$tmp/rclient.log" 2>&1
+    status=$?
+    if [ $status -eq 0 ]; then ok "echo_client runner mode -> node runner: every case ended, reports updated"
+    else ko "echo_client runner mode -> node runner (exit $status)"; show "$tmp/rclient.log"; fi
+    wait "$runner"
+    rstatus=$?
+    lines "$tmp/runner.log" "node runner: "
+    if [ $rstatus -ne 0 ] || ! grep -qE '^[1-9][0-9]* passed, 0 failed$' "$tmp/runner.log"; then
+        ko "node runner: exit $rstatus"; show "$tmp/runner.log"
+    fi
+else
+    ko "node runner did not start"; show "$tmp/runner.log"
+fi
+
+finish
