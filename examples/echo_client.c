@@ -11,7 +11,7 @@
    Runner mode, against an Autobahn|Testsuite fuzzingserver (or anything that speaks its
    protocol: /getCaseCount, /runCase?case=N&agent=A, /updateReports?agent=A):
        ./build/echo_client ws://127.0.0.1:9001 [agent]
-   prints one line per case and exits 0 when every case ended in time (the runner judges
+   prints one line per case and exits 0 when every case ran to its end (the runner judges
    the echoes). Each case is bounded to 30 s, the whole run to 2 hours.
 
    Check mode, against any echo server (examples/echo_server.c, for one):
@@ -234,7 +234,7 @@ static int run(session *s, const ws_config *cfg, const char *path, uint64_t dead
         }
         if (st == WS_STATE_CLOSED || st == WS_STATE_FAILED) {
             if (until_eof == 0) until_eof = now + EOF_WAIT_MS;
-            if (pending(s) == 0 && now >= until_eof) {
+            if (now >= until_eof) {
                 fprintf(stderr, "echo_client: %s: server did not close TCP in %d ms\n",
                         path, EOF_WAIT_MS);
                 break;
@@ -250,7 +250,7 @@ static int run(session *s, const ws_config *cfg, const char *path, uint64_t dead
         struct pollfd pfd = { .fd = s->fd, .events = 0 };
         if (pending(s) < QUEUE_PAUSE) pfd.events |= POLLIN;
         if (pending(s) > 0) pfd.events |= POLLOUT;
-        int n = poll(&pfd, 1, (int)(wake - now));
+        int n = poll(&pfd, 1, (int)(wake - now));      /* wake > now: checked above */
         if (n < 0 && errno != EINTR) { perror("echo_client: poll"); status = -1; break; }
         if (n <= 0) continue;
         if (pfd.revents & POLLOUT) {
@@ -377,7 +377,7 @@ static int run_cases(const char *base, const char *agent) {
     static ws_config cfg_count, cfg_echo;
     char path[1024];
     uint64_t run_deadline = now_ms() + RUN_TIMEOUT_MS;
-    int timeouts = 0;
+    int unfinished = 0;
 
     cfg_count.role = cfg_echo.role = WS_ROLE_CLIENT;
     cfg_count.send = cfg_echo.send = on_send;
@@ -409,9 +409,9 @@ static int run_cases(const char *base, const char *agent) {
         s.msgbuf = NULL;
         int r = run(&s, &cfg_echo, path,
                     now + CASE_TIMEOUT_MS < run_deadline ? now + CASE_TIMEOUT_MS : run_deadline);
-        timeouts += r != 0;
+        unfinished += r != 0;
         printf("case %ld/%ld: %s, close %u, %.2f s\n", i, case_count,
-               r != 0 ? "TIMEOUT" : ws_conn_state(&s.ws) == WS_STATE_CLOSED ? "closed"
+               r != 0 ? "DID NOT FINISH" : ws_conn_state(&s.ws) == WS_STATE_CLOSED ? "closed"
                                   : ws_conn_state(&s.ws) == WS_STATE_FAILED ? "failed"
                                                                             : "dropped",
                ws_conn_close_code(&s.ws), (double)(now_ms() - t0) / 1000.0);
@@ -425,8 +425,8 @@ static int run_cases(const char *base, const char *agent) {
         fprintf(stderr, "echo_client: %s did not close cleanly\n", path);
         return 1;
     }
-    printf("echo_client: reports updated; %d case(s) timed out\n", timeouts);
-    return timeouts ? 1 : 0;
+    printf("echo_client: reports updated; %d case(s) did not finish\n", unfinished);
+    return unfinished ? 1 : 0;
 }
 
 /* ---- check mode: send known messages, compare the echoes byte for byte ----------------- */

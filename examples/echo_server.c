@@ -3,12 +3,13 @@
    Shows how ws.h sits inside an ordinary non-blocking epoll loop:
      - the handshake parsed from a small growable buffer, plain HTTP served on the same port
        (GET / answers examples/echo.html, anything else 404);
-     - messages of any size echoed *through*, as they arrive: nothing is held per message,
-       so a 16 MiB message costs no more memory than a 16-byte one;
+     - messages of any size (16 MiB and more) echoed *through*, chunk by chunk as they
+       arrive: nothing is held per message;
      - a per-connection output queue filled by the send callback and written with one
        send() per wake-up, EPOLLOUT when the socket is full, and back-pressure: a client
-       that does not read is not read from, and is dropped if its queue still grows;
-     - handshake and close timeouts driven by ws_conn_deadline / ws_conn_tick.
+       whose output piles up (4 MiB) is not read from until it drains;
+     - handshake (10 s) and close (5 s) timeouts and keepalive (a ping after 30 s of
+       silence, drop after 75 s) driven by ws_conn_deadline / ws_conn_tick.
 
    Build:  make examples
            (or: cc -std=c99 -O2 -I. examples/echo_server.c -o build/echo_server)
@@ -42,7 +43,7 @@ enum {
     HEAD_MAX    = 8192,         /* request head limit; the buffer grows up to this */
     QUEUE_PAUSE = 4 << 20,      /* stop reading a client with this much output unsent */
     QUEUE_LIMIT = 64 << 20,     /* drop a client whose output would grow past this */
-    LINGER_MS   = 2000          /* after our FIN, how long to wait for the client's */
+    CLOSE_MS    = 5000          /* once done, time to send what is queued and get a FIN */
 };
 
 typedef struct client {
@@ -56,7 +57,8 @@ typedef struct client {
     uint64_t echo_size, echo_got;   /* of the message being echoed */
     bool     closing;           /* send what is queued, then close */
     bool     dead;              /* close now, unsent output or not */
-    uint64_t linger_until;      /* FIN sent: close when the client's comes, or then */
+    bool     fin_sent;          /* shutdown(SHUT_WR) done: waiting for the client's FIN */
+    uint64_t close_by;          /* once closing: when to give up on the client */
     char    *head;              /* request bytes, during the handshake only */
     size_t   head_len, head_cap;
     char    *out;               /* output queue: out[pos..len-1] is unsent */
@@ -280,7 +282,7 @@ static void read_client(client *cl) {
     if (!cl->upgraded && !cl->closing) { read_handshake(cl); return; }
     ssize_t n = recv(cl->fd, readbuf, sizeof readbuf, 0);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
-    if (n <= 0) {           /* EOF or reset: expected while lingering, abrupt otherwise */
+    if (n <= 0) {           /* EOF or reset: expected once we sent FIN, abrupt before */
         cl->dead = true;
         return;
     }
@@ -310,9 +312,10 @@ static void flush_client(client *cl) {
             }
         }
     }
-    if (cl->closing && pending(cl) == 0 && cl->linger_until == 0) {
+    if (cl->closing && cl->close_by == 0) cl->close_by = now_ms() + CLOSE_MS;
+    if (cl->closing && pending(cl) == 0 && !cl->fin_sent) {
         shutdown(cl->fd, SHUT_WR);      /* the server closes TCP first (RFC 6455 7.1.1) */
-        cl->linger_until = now_ms() + LINGER_MS;
+        cl->fin_sent = true;
     }
     uint32_t ev = 0;
     if (pending(cl) < QUEUE_PAUSE) ev |= EPOLLIN;
@@ -327,10 +330,9 @@ static int run_timers(void) {
     while (cl) {
         client *next_cl = cl->next;
         if (cl->dead) { client_free(cl); cl = next_cl; continue; }
-        uint64_t due = cl->linger_until ? cl->linger_until
-                     : cl->closing ? UINT64_MAX : ws_conn_deadline(&cl->ws);
+        uint64_t due = cl->close_by ? cl->close_by : ws_conn_deadline(&cl->ws);
         if (due <= now) {
-            if (cl->linger_until) {
+            if (cl->close_by) {
                 cl->dead = true;
             } else {
                 int r = ws_conn_tick(&cl->ws, now);
@@ -338,7 +340,7 @@ static int run_timers(void) {
                     fprintf(stderr, "echo_server: fd %d: %s\n", cl->fd, ws_strerror(r));
                 if (r == WS_ERR_TIMEOUT) cl->dead = true;   /* the client is gone */
                 flush_client(cl);
-                due = cl->linger_until ? cl->linger_until : ws_conn_deadline(&cl->ws);
+                due = cl->close_by ? cl->close_by : ws_conn_deadline(&cl->ws);
             }
         }
         if (cl->dead) client_free(cl);
@@ -377,6 +379,8 @@ int main(int argc, char **argv) {
     cfg.on_end = on_end;
     cfg.handshake_timeout_ms = 10000;
     cfg.close_timeout_ms = 5000;
+    cfg.ping_interval_ms = 30000;       /* keepalive: a ping after 30 s of silence, */
+    cfg.timeout_ms = 75000;             /* and a client silent for 75 s is dropped */
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
