@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# examples/echo.html in headless Chromium (playwright-core, tests/node/browser_echo.mjs),
+# served by build/echo_server on 127.0.0.1: the page connects back and echoes what is typed.
+# Skipped (never passed) without Node, node_modules/playwright-core or a Chromium
+# (CHROMIUM=/path overrides the search). The browser may reach 127.0.0.1 only.
+# One line per check; the last line is "N passed, N failed" (", 1 skipped" when skipped).
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+pass=0
+fail=0
+pids=()
+tmp=$(mktemp -d)
+cleanup() {
+    local p
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+ok() { pass=$((pass + 1)); echo "PASS $*"; }
+ko() { fail=$((fail + 1)); echo "FAIL $*"; }
+finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit; }
+skip() { echo "SKIP $*"; echo "0 passed, 0 failed, 1 skipped"; exit 0; }
+show() { sed 's/^/    | /' "$1" | tail -n 25; }
+
+chromium=${CHROMIUM:-}
+if [ -z "$chromium" ]; then
+    for c in chromium chromium-browser google-chrome; do
+        chromium=$(command -v "$c") && break
+    done
+fi
+command -v node >/dev/null || skip "no node"
+[ -f node_modules/playwright-core/package.json ] || skip "node_modules/playwright-core missing (make node)"
+[ -n "$chromium" ] && [ -x "$chromium" ] || skip "no Chromium (apt-get install chromium, or CHROMIUM=/path)"
+[ -x "$BUILD/echo_server" ] || { ko "$BUILD/echo_server is missing (make examples)"; finish; }
+
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+timeout 120 "$BUILD/echo_server" "$port" >"$tmp/server.log" 2>&1 &
+pids+=("$!")
+for i in $(seq 200); do grep -q listening "$tmp/server.log" && break; sleep 0.05; done
+grep -q listening "$tmp/server.log" || { ko "echo_server did not start"; show "$tmp/server.log"; finish; }
+
+timeout 90 node tests/node/browser_echo.mjs "http://127.0.0.1:$port/" "$chromium" >"$tmp/browser.log" 2>&1
+status=$?
+while read -r line; do
+    case $line in
+        ok\ *) ok "browser: $(sed -E 's/^ok +//' <<<"$line")" ;;
+        FAIL\ *) ko "browser: $(sed -E 's/^FAIL +//' <<<"$line")" ;;
+    esac
+done <"$tmp/browser.log"
+if [ $status -ne 0 ] || ! grep -qE '^[1-9][0-9]* passed, 0 failed$' "$tmp/browser.log"; then
+    ko "browser: exit $status"; show "$tmp/browser.log"
+fi
+finish
