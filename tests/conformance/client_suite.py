@@ -27,6 +27,7 @@ import sys
 import time
 import urllib.parse
 
+sys.dont_write_bytecode = True   # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import wslib  # noqa: E402
 from wslib import OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG  # noqa: E402
