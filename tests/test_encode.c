@@ -95,8 +95,10 @@ TEST(frame_encode_rfc_examples)
     free(exact);
 }
 
-TEST(frame_encode_refuses_invalid_frames)
+TEST(frame_encode_refuses_invalid_control_frames)
 {
+    /* RFC 6455 5.5: "All control frames MUST have a payload length of 125 bytes or less
+       and MUST NOT be fragmented." ws_conn_send refuses these with WS_ERR_ARG too. */
     uint8_t out[300], p[126];
     size_t len;
     memset(p, 'p', sizeof p);
@@ -106,12 +108,21 @@ TEST(frame_encode_refuses_invalid_frames)
                  WS_ERR_ARG);
     CHECK_EQ_INT(ws_frame_encode(out, sizeof out, &len, false, WS_OP_PING, p, 1, NULL),
                  WS_ERR_ARG);
-    CHECK_EQ_INT(ws_frame_encode(out, sizeof out, &len, true, (ws_opcode)3, p, 1, NULL),
-                 WS_ERR_ARG);
-    CHECK_EQ_INT(ws_frame_encode(out, sizeof out, &len, true, (ws_opcode)0xb, p, 1, NULL),
-                 WS_ERR_ARG);
     CHECK_EQ_INT(ws_frame_encode(out, sizeof out, &len, true, WS_OP_PING, p, 125, NULL), WS_OK);
     CHECK_EQ_INT(len, 127);
+}
+
+TEST(frame_encode_refuses_reserved_opcodes)
+{
+    /* opcodes 3-7 and B-F are reserved (RFC 6455 5.2); a peer fails the connection */
+    uint8_t out[16];
+    size_t len;
+    CHECK_EQ_INT(ws_frame_encode(out, sizeof out, &len, true, (ws_opcode)3, "x", 1, NULL),
+                 WS_ERR_ARG);
+    CHECK_EQ_INT(ws_frame_encode(out, sizeof out, &len, true, (ws_opcode)0xb, "x", 1, NULL),
+                 WS_ERR_ARG);
+    CHECK_EQ_INT(ws_frame_encode(out, sizeof out, &len, true, (ws_opcode)0x10, "x", 1, NULL),
+                 WS_ERR_ARG);
 }
 
 TEST(frame_encode_round_trip)
@@ -752,7 +763,8 @@ void suite_encode(void)
     RUN(frame_header_lengths);
     RUN(frame_header_flags_and_mask);
     RUN(frame_encode_rfc_examples);
-    RUN(frame_encode_refuses_invalid_frames);
+    RUN(frame_encode_refuses_invalid_control_frames);
+    RUN(frame_encode_refuses_reserved_opcodes);
     RUN(frame_encode_round_trip);
     RUN(mask_against_reference);
     RUN(mask_in_pieces_and_exact_buffers);

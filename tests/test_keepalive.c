@@ -252,7 +252,8 @@ TEST(handshake_timeout)
         CHECK_EQ_INT(ws_conn_tick(&h.conn, d), WS_ERR_TIMEOUT);
         CHECK_EQ_INT(ws_conn_state(&h.conn), WS_STATE_FAILED);
         CHECK_EQ_INT(h.sent.len, 0);
-        CHECK_EQ_INT(ws_conn_accept(&h.conn, NULL, NULL), WS_ERR_TIMEOUT);
+        CHECK(ws_conn_accept(&h.conn, NULL, NULL) != WS_OK);
+        CHECK_EQ_INT(ws_conn_state(&h.conn), WS_STATE_FAILED);
     }
     h_free(&h);
     /* opened in time: the handshake limit no longer applies */
@@ -273,6 +274,23 @@ TEST(handshake_timeout)
         CHECK_EQ_U64(ws_conn_deadline(&h.conn), UINT64_MAX);
         CHECK_EQ_INT(ws_conn_tick(&h.conn, T0 + 100000000u), WS_OK);
         CHECK_EQ_INT(ws_conn_state(&h.conn), WS_STATE_CONNECTING);
+    }
+    h_free(&h);
+}
+
+TEST(accept_after_handshake_timeout_is_sticky)
+{
+    /* ws.h, ERRORS: "Errors of a connection are sticky: after a failure every call returns
+       the same code." */
+    harness h;
+    h_setup s = setup_server();
+    s.cfg.handshake_timeout_ms = 10;
+    if (h_init(&h, &s) == 0) {
+        CHECK_EQ_INT(ws_conn_tick(&h.conn, T0), WS_OK);
+        CHECK_EQ_INT(ws_conn_tick(&h.conn, T0 + 100), WS_ERR_TIMEOUT);
+        CHECK_EQ_INT(ws_conn_accept(&h.conn, NULL, NULL), WS_ERR_TIMEOUT);
+        CHECK_EQ_INT(ws_conn_send(&h.conn, WS_OP_TEXT, "x", 1), WS_ERR_TIMEOUT);
+        CHECK_EQ_INT(h.sent.len, 0);
     }
     h_free(&h);
 }
@@ -325,6 +343,7 @@ void suite_keepalive(void)
     RUN(close_timeout_default_5000);
     RUN(close_answered_in_time);
     RUN(handshake_timeout);
+    RUN(accept_after_handshake_timeout_is_sticky);
     RUN(client_keepalive_ping_is_masked);
     RUN(ping_send_failure);
     test_suite_end();
