@@ -558,7 +558,8 @@ WS_API size_t ws_frame_header(uint8_t out[14], bool fin, ws_opcode op, uint64_t 
                               const uint8_t *mask);
 
 /* Writes a whole frame (header and payload, masked with mask unless it is NULL) to
-   out[0..cap-1] and its length to *len. Returns WS_OK, WS_ERR_ARG or WS_ERR_NOSPACE. */
+   out[0..cap-1] and its length to *len. Returns WS_OK, WS_ERR_NOSPACE, or WS_ERR_ARG for
+   a reserved opcode or a control frame over 125 bytes or without fin. */
 WS_API int ws_frame_encode(void *out, size_t cap, size_t *len, bool fin, ws_opcode op,
                            const void *payload, size_t size, const uint8_t *mask);
 
@@ -993,7 +994,9 @@ WS_API int ws_frame_encode(void *out, size_t cap, size_t *len, bool fin, ws_opco
                            const void *payload, size_t size, const uint8_t *mask) {
     uint8_t hdr[14];
     size_t n;
-    if (!out || !len || (size && !payload) || ((unsigned)op & ~0x0Fu)) return WS_ERR_ARG;
+    if (!out || !len || (size && !payload) || (op > WS_OP_BINARY && op < WS_OP_CLOSE) ||
+        op > WS_OP_PONG || (op >= WS_OP_CLOSE && (!fin || size > 125)))
+        return WS_ERR_ARG;
     n = ws_frame_header(hdr, fin, op, size, mask);
     if (cap < n || size > cap - n) return WS_ERR_NOSPACE;
     WS_MEMCPY(out, hdr, n);
@@ -1588,6 +1591,7 @@ static void ws__open(ws_conn *c) {
 
 #ifndef WS_NO_SERVER
 WS_API int ws_conn_accept(ws_conn *c, const ws_http *req, const char *protocol) {
+    if (c->_state == WS_STATE_FAILED) return c->_err;
     if (c->_state != WS_STATE_CONNECTING || ws__client(c)) return WS_ERR_STATE;
     if (req) {
         ws_buf b[5];
@@ -1608,6 +1612,7 @@ WS_API int ws_conn_reject(ws_conn *c, int err) {
     ws_buf b[6];
     char num[24];
     int n;
+    if (c->_state == WS_STATE_FAILED) return c->_err;
     if (c->_state != WS_STATE_CONNECTING) return WS_ERR_STATE;
     if ((n = ws__reject_pieces(b, num, err)) < 0) return n;
     c->_state = WS_STATE_FAILED;
@@ -1623,6 +1628,7 @@ WS_API int ws_conn_connect(ws_conn *c, const ws_client_opts *opts) {
     char port[24], key[25];
     uint8_t nonce[16];
     int n;
+    if (c->_state == WS_STATE_FAILED) return c->_err;
     if (c->_state != WS_STATE_CONNECTING || !ws__client(c) || c->_ctrl[0]) return WS_ERR_STATE;
     if (c->_cfg->random(c, nonce, sizeof nonce) < 0) return WS_ERR_IO;
     ws_handshake_key(nonce, key);
@@ -1640,6 +1646,7 @@ WS_API int ws_conn_connect(ws_conn *c, const ws_client_opts *opts) {
 }
 
 WS_API int ws_conn_connected(ws_conn *c, const ws_http *resp) {
+    if (c->_state == WS_STATE_FAILED) return c->_err;
     if (c->_state != WS_STATE_CONNECTING || !ws__client(c)) return WS_ERR_STATE;
     if (resp) {
         const char *protocols, *extensions;
@@ -1717,7 +1724,7 @@ static int ws__frame_begin(ws_conn *c, const uint8_t *h) {
         (c->_mbuf && len > c->_mcap - c->_mlen))
         return ws__fail(c, WS_ERR_TOO_BIG, WS__WHY("message too big"));
     c->_msg_size += len;
-    if (op != WS_OP_CONT && cfg->on_begin)
+    if (op != WS_OP_CONT && !c->_mbuf && cfg->on_begin)
         cfg->on_begin(c, (ws_opcode)op, fin ? len : WS_SIZE_UNKNOWN);
     return WS_OK;
 }
@@ -1798,6 +1805,8 @@ static int ws__payload(ws_conn *c, uint8_t *p, size_t n) {
         size_t ok = ws_utf8_validate(&st, p, n);
         c->_utf8 = (uint8_t)st;
         if (ok < n) return ws__fail(c, WS_ERR_UTF8, WS__WHY("invalid UTF-8 in text"));
+        if (st && !c->_remaining && (c->_flags & WS__F_FIN))
+            return ws__fail(c, WS_ERR_UTF8, WS__WHY("text ends inside a UTF-8 sequence"));
     }
     if (c->_mbuf) {
         WS_MEMCPY(c->_mbuf + c->_mlen, p, n);
