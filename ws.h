@@ -1042,8 +1042,9 @@ static bool ws__is_tchar(uint8_t c) {          /* RFC 9110 token characters */
 static bool ws__is_ows(uint8_t c) { return c == ' ' || c == '\t'; }
 
 WS_API bool ws_token_next(ws_str *list, ws_str *tok) {
-    const char *p = list->ptr, *e = p + list->len, *s;
+    const char *p = list->ptr, *e, *s;
     if (!p) return false;
+    e = p + list->len;
     while (p < e && (ws__is_ows((uint8_t)*p) || *p == ',')) p++;
     if (p == e) { list->ptr = e; list->len = 0; return false; }
     s = p;
@@ -1510,7 +1511,8 @@ static int ws__write_masked(ws_conn *c, const uint8_t *hdr, size_t pre, const vo
         }
         b = ws__b(tmp, pre + n);
         if (b.len && ws__write(c, &b, 1) < 0) return WS_ERR_IO;
-        p += n; len -= n; pos += n; pre = 0;
+        if (n) p += n;
+        len -= n; pos += n; pre = 0;
     } while (len);
     return WS_OK;
 }

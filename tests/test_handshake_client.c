@@ -186,9 +186,8 @@ TEST(response_status_not_101)
     char *buf;
     static const char r200[] = "HTTP/1.1 200 OK" CRLF "Content-Length: 0" CRLF CRLF;
     int rc = HTTP_PARSE_ALL(&h, &buf, r200, strlen(r200), 0, 1);
-    /* ws.h: "Returns WS_HS_PARTIAL, WS_HS_UPGRADE when the head is complete (check it with
-       ws_handshake_check or ws_conn_connected)" */
-    CHECK_EQ_INT(rc, WS_HS_UPGRADE);
+    /* ws.h: "WS_HS_HTTP when it is complete with another status (h->status)" */
+    CHECK_EQ_INT(rc, WS_HS_HTTP);
     CHECK_EQ_INT(h.status, 200);
     CHECK_STR(h.reason, "OK");
     CHECK_EQ_INT(ws_handshake_check(&h, RFC_KEY, NULL, NULL), WS_ERR_HS_STATUS);
