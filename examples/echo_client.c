@@ -40,10 +40,10 @@
 
 enum {
     READ_SIZE       = 64 * 1024,
-    QUEUE_PAUSE     = 4 << 20,      /* stop reading while this much output is unsent */
+    QUEUE_PAUSE     = 4 << 20,      /* echoing: stop reading while this much is unsent */
     EOF_WAIT_MS     = 3000,         /* after the close handshake, wait for the server's FIN */
     CASE_TIMEOUT_MS = 30000,
-    CHECK_TIMEOUT_MS = 120000
+    CHECK_TIMEOUT_MS = 45000
 };
 enum { ECHO_WAIT, ECHO_FRAME, ECHO_WHOLE, ECHO_FRAGMENTS };
 #define RUN_TIMEOUT_MS (2u * 3600u * 1000u)
@@ -65,6 +65,7 @@ struct session {
     void   (*step)(session *s);     /* called after the handshake and after each read */
     void    *msgbuf;                /* NULL: messages are streamed; else collected whole */
     size_t   msgcap;
+    bool     echoing;               /* output grows with input: apply back-pressure */
 };
 
 static char readbuf[READ_SIZE];
@@ -248,7 +249,10 @@ static int run(session *s, const ws_config *cfg, const char *path, uint64_t dead
         if (until_eof && until_eof < wake) wake = until_eof;
         if (!until_eof && ws_conn_deadline(&s->ws) < wake) wake = ws_conn_deadline(&s->ws);
         struct pollfd pfd = { .fd = s->fd, .events = 0 };
-        if (pending(s) < QUEUE_PAUSE) pfd.events |= POLLIN;
+        /* An echo's output grows with its input, so while much of it is unsent, stop
+           reading. Not otherwise: with a big message of ours queued, the server (which
+           does the same) could be waiting for us to read its echo while we wait for it. */
+        if (!s->echoing || pending(s) < QUEUE_PAUSE) pfd.events |= POLLIN;
         if (pending(s) > 0) pfd.events |= POLLOUT;
         int n = poll(&pfd, 1, (int)(wake - now));      /* wake > now: checked above */
         if (n < 0 && errno != EINTR) { perror("echo_client: poll"); status = -1; break; }
@@ -407,6 +411,7 @@ static int run_cases(const char *base, const char *agent) {
         append_escaped(path, sizeof path, agent);
         s.step = NULL;
         s.msgbuf = NULL;
+        s.echoing = true;
         int r = run(&s, &cfg_echo, path,
                     now + CASE_TIMEOUT_MS < run_deadline ? now + CASE_TIMEOUT_MS : run_deadline);
         unfinished += r != 0;
@@ -420,6 +425,7 @@ static int run_cases(const char *base, const char *agent) {
     snprintf(path, sizeof path, "%s/updateReports?agent=", base);
     append_escaped(path, sizeof path, agent);
     s.step = close_now;
+    s.echoing = false;
     if (run(&s, &cfg_count, path, now_ms() + CASE_TIMEOUT_MS) != 0 ||
         ws_conn_state(&s.ws) != WS_STATE_CLOSED) {
         fprintf(stderr, "echo_client: %s did not close cleanly\n", path);
@@ -640,6 +646,7 @@ int main(int argc, char **argv) {
     }
     url_host = host;
     url_port = port;
+    setvbuf(stdout, NULL, _IOLBF, 0);       /* progress lines show up even in a log file */
     if (check) return run_check(path);
     snprintf(base, sizeof base, "%s", path);
     for (size_t n = strlen(base); n > 0 && base[n - 1] == '/'; n--) base[n - 1] = '\0';

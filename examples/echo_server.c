@@ -61,6 +61,7 @@ typedef struct client {
     uint64_t close_by;          /* once closing: when to give up on the client */
     char    *head;              /* request bytes, during the handshake only */
     size_t   head_len, head_cap;
+    ws_http *req;               /* its parse so far (1.2 KiB), during the handshake only */
     char    *out;               /* output queue: out[pos..len-1] is unsent */
     size_t   out_pos, out_len, out_cap;
 } client;
@@ -187,6 +188,7 @@ static void client_free(client *cl) {
     if (cl->next) cl->next->prev = cl->prev;
     close(cl->fd);                      /* also removes it from epoll */
     free(cl->head);
+    free(cl->req);
     free(cl->out);
     free(cl);
 }
@@ -238,6 +240,11 @@ static void serve_http(client *cl, const ws_http *req) {
 
 /* Handshake: read into a buffer that grows up to HEAD_MAX, parse what we have so far. */
 static void read_handshake(client *cl) {
+    if (!cl->req) {
+        cl->req = (ws_http *)malloc(sizeof *cl->req);
+        if (!cl->req) { cl->dead = true; return; }
+        ws_http_init(cl->req, HEAD_MAX);
+    }
     if (cl->head_len == cl->head_cap) {
         size_t cap = cl->head_cap ? cl->head_cap * 2 : 1024;
         char *p = realloc(cl->head, cap);
@@ -250,14 +257,13 @@ static void read_handshake(client *cl) {
     if (n <= 0) { cl->dead = true; return; }            /* gave up, or reset */
     cl->head_len += (size_t)n;
 
-    /* The buffer may have moved since the last call and the slices would point into the
-       old one, so parse from the start each time: it is at most 8 KiB. */
-    ws_http req;
-    ws_http_init(&req, HEAD_MAX);
-    int r = ws_http_parse_request(&req, cl->head, cl->head_len);
+    /* The parser remembers how far it looked, so each call scans only the new bytes, and
+       it makes its slices only once the head is complete: the buffer may move as it grows. */
+    ws_http *req = cl->req;
+    int r = ws_http_parse_request(req, cl->head, cl->head_len);
     if (r == WS_HS_PARTIAL && cl->head_len < HEAD_MAX) return;
     if (r == WS_HS_PARTIAL) r = WS_ERR_HS_TOO_BIG;
-    if (r == WS_HS_HTTP) { serve_http(cl, &req); return; }
+    if (r == WS_HS_HTTP) { serve_http(cl, req); return; }
     if (r < 0) {
         char resp[256];
         size_t len;
@@ -267,15 +273,17 @@ static void read_handshake(client *cl) {
         cl->closing = true;
         return;
     }
-    r = ws_conn_accept(&cl->ws, &req, NULL);            /* the 101 goes to the queue */
+    r = ws_conn_accept(&cl->ws, req, NULL);            /* the 101 goes to the queue */
     if (r != WS_OK) { echo_failed(cl, r, "ws_conn_accept"); return; }
     cl->upgraded = true;
-    if (cl->head_len > req.size) {                      /* frames sent right behind it */
-        r = ws_conn_feed(&cl->ws, cl->head + req.size, cl->head_len - req.size);
+    if (cl->head_len > req->size) {                     /* frames sent right behind it */
+        r = ws_conn_feed(&cl->ws, cl->head + req->size, cl->head_len - req->size);
         if (r != WS_OK) fprintf(stderr, "echo_server: fd %d: %s\n", cl->fd, ws_strerror(r));
     }
     free(cl->head);
+    free(cl->req);
     cl->head = NULL;
+    cl->req = NULL;
 }
 
 static void read_client(client *cl) {

@@ -95,7 +95,7 @@ for i in 1 2 3 4; do result "concurrent echo_client --check #$i of 4" "${conc[$i
 
 # ---- plain HTTP, handshake errors, protocol errors ----------------------------------------
 peer http examples/echo.html
-for c in garbage bad-version pipelined ping unmasked bad-utf8 too-big; do peer "$c"; done
+for c in garbage bad-version pipelined trickle ping unmasked bad-utf8 too-big; do peer "$c"; done
 
 # misbehaving peers while a good client runs
 timeout 60 "$BUILD/echo_client" --check "$url" >"$tmp/during.log" 2>&1 &

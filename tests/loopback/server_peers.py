@@ -94,6 +94,29 @@ def check_pipelined(port):
     return "frames behind the request echoed, close 1000 echoed"
 
 
+def check_trickle(port):
+    """A 3 KB request (the server's buffer grows twice, and may move) and a frame, sent one
+    byte per packet: 101, then the echo."""
+    import base64
+    from wsraw import accept_key, frame
+    sock = socket.create_connection((HOST, port), timeout=5)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    key = base64.b64encode(os.urandom(16)).decode()
+    req = ("GET /?x=1 HTTP/1.1\r\nHost: %s:%d\r\nX-Padding: %s\r\nUpgrade: websocket\r\n"
+           "Connection: keep-alive, Upgrade\r\nSec-WebSocket-Key: %s\r\n"
+           "Sec-WebSocket-Version: 13\r\n\r\n" % (HOST, port, "p" * 3000, key)).encode()
+    data = req + frame(TEXT, "slow ünïcode".encode(), mask=b"\x10\x20\x30\x40")
+    for i in range(len(data)):
+        sock.send(data[i:i + 1])
+    peer = Peer(sock, client=True)
+    head = peer.read_head()
+    if not head.startswith("HTTP/1.1 101 ") or accept_key(key) not in head:
+        raise Fail("answer %r" % head[:60])
+    if peer.read_message() != (TEXT, "slow ünïcode".encode()):
+        raise Fail("wrong echo")
+    return "%d-byte request and a frame sent a byte at a time: 101 and the echo" % len(req)
+
+
 def check_unmasked(port):
     peer = connect(HOST, port)
     peer.send_frame(TEXT, b"not masked", masked=False)
@@ -181,7 +204,7 @@ def check_going_away(port):
 CHECKS = {
     "garbage": check_garbage, "bad-version": check_bad_version, "http": check_http,
     "half-handshake": check_half_handshake, "pipelined": check_pipelined,
-    "unmasked": check_unmasked, "bad-utf8": check_bad_utf8, "too-big": check_too_big,
+    "unmasked": check_unmasked, "trickle": check_trickle, "bad-utf8": check_bad_utf8, "too-big": check_too_big,
     "ping": check_ping, "going-away": check_going_away, "slow-reader": lambda port, s: check_slow_reader(port, float(s)),
 }
 
