@@ -186,8 +186,9 @@ static void read_handshake(session *s, size_t n) {
     int r = ws_http_parse_response(&s->resp, s->head, s->head_len);
     if (r == WS_HS_PARTIAL && s->head_len < sizeof s->head) return;
     if (r == WS_HS_PARTIAL) r = WS_ERR_HS_TOO_BIG;
-    if (r == WS_HS_UPGRADE) r = ws_conn_connected(&s->ws, &s->resp);
-    if (r < 0) {
+    if (r == WS_HS_UPGRADE || r == WS_HS_HTTP)         /* a whole head, 101 or not */
+        r = ws_conn_connected(&s->ws, &s->resp);
+    if (r != WS_OK) {
         fprintf(stderr, "echo_client: handshake: %s\n", ws_strerror(r));
         s->eof = true;              /* nothing more to do on this one */
         return;

@@ -154,6 +154,28 @@ else
     ko "runner did not start"; show "$tmp/runner.log"
 fi
 
+# ---- echo_client refuses a bad handshake response -----------------------------------------
+for mode in status-200 bad-accept; do
+    bport=$(free_port)
+    timeout 30 python3 tests/loopback/bad_server.py "$bport" "$mode" >"$tmp/bad-$mode.log" 2>&1 &
+    bs=$!
+    pids+=("$bs")
+    if wait_for listening "$tmp/bad-$mode.log"; then
+        timeout 20 "$BUILD/echo_client" --check "ws://127.0.0.1:$bport/" >"$tmp/bc-$mode.log" 2>&1
+        status=$?
+        wait "$bs"
+        bstatus=$?
+        if [ $status -eq 1 ] && [ $bstatus -eq 0 ]; then
+            ok "echo_client, $(sed -n 's/^ok *//p' "$tmp/bad-$mode.log"), exit 1"
+        else
+            ko "echo_client against a server answering $mode (client exit $status)"
+            show "$tmp/bad-$mode.log"; show "$tmp/bc-$mode.log"
+        fi
+    else
+        ko "bad_server $mode did not start"; show "$tmp/bad-$mode.log"
+    fi
+done
+
 # ---- the server survived all that, and stops cleanly ---------------------------------------
 if kill -0 "$server" 2>/dev/null; then ok "echo_server still running"; else ko "echo_server died"; show "$tmp/server.log"; fi
 check "echo_client --check still passes at the end" "$tmp/end.log" \
