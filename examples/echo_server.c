@@ -435,8 +435,11 @@ int main(int argc, char **argv) {
 
     printf("echo_server: shutting down\n");
     while (clients) {               /* best effort: a close frame, one try to send it */
-        if (clients->upgraded && ws_conn_state(&clients->ws) == WS_STATE_OPEN)
-            ws_conn_close(&clients->ws, WS_CLOSE_GOING_AWAY, "server shutting down", 20);
+        if (clients->upgraded && ws_conn_state(&clients->ws) == WS_STATE_OPEN) {
+            int r = ws_conn_close(&clients->ws, WS_CLOSE_GOING_AWAY, "server shutting down", 20);
+            if (r != WS_OK)     /* e.g. in the middle of echoing a frame: just go */
+                fprintf(stderr, "echo_server: fd %d: close: %s\n", clients->fd, ws_strerror(r));
+        }
         if (pending(clients) > 0)
             (void)send(clients->fd, clients->out + clients->out_pos, pending(clients),
                        MSG_NOSIGNAL);
