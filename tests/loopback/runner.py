@@ -11,6 +11,7 @@ import sys
 import time
 from urllib.parse import parse_qs, urlsplit
 
+sys.dont_write_bytecode = True  # no __pycache__ in the tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wsraw import BINARY, CLOSE, CONT, PING, PONG, TEXT, Fail, Peer, accept_key, close_body  # noqa: E402
 

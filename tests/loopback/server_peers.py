@@ -6,6 +6,7 @@ import socket
 import sys
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wsraw import BINARY, CLOSE, PING, PONG, TEXT, Fail, Peer, close_body, connect  # noqa: E402
 
