@@ -35,6 +35,17 @@
        ... later: n = recv(fd, buf, sizeof buf, 0); ws_conn_feed(&conn, buf, n);
        ... and every so often: ws_conn_tick(&conn, now_ms) for keepalive and timeouts.
 
+   EXAMPLE (client side; examples/echo_client.c is the full program)
+
+       cfg.role = WS_ROLE_CLIENT; cfg.random = my_random;   // getrandom() or a hardware RNG
+       ws_conn_init(&conn, &cfg, user);
+       ws_client_opts o = {0}; o.host = "127.0.0.1"; o.port = 8080; o.path = "/chat";
+       ws_conn_connect(&conn, &o);                 // the upgrade request goes out
+       ... read the answer into buf: r = ws_http_parse_response(&resp, buf, len);
+       if (r == WS_HS_PARTIAL) read more;
+       else if (r < 0 || ws_conn_connected(&conn, &resp) < 0) give up;  // also a non-101
+       else ws_conn_feed(&conn, buf + resp.size, len - resp.size);      // frames that came along
+
    WHAT IT DOES
        - HTTP/1.1 upgrade handshake, server and client side (RFC 6455 section 4): incremental
          parse over your buffer (results are slices into it), validation, 101/400/403/426/431
@@ -353,8 +364,9 @@ WS_API void ws_http_init(ws_http *h, size_t max_size);
 
 #ifndef WS_NO_SERVER
 /* Parses an HTTP request head from buf[0..len-1], the bytes received so far (call again with
-   the same buffer, grown, after WS_HS_PARTIAL: already scanned bytes are not scanned again).
-   Never reads past len and never writes to buf.
+   the same bytes and more after WS_HS_PARTIAL: already scanned bytes are not scanned again;
+   the buffer may move between calls, since h keeps only an offset until the head is
+   complete). Never reads past len and never writes to buf.
    Returns:
      WS_HS_PARTIAL   the head is not complete yet.
      WS_HS_UPGRADE   a valid WebSocket upgrade (RFC 6455 4.2.1); h->size bytes were the head.
@@ -512,7 +524,12 @@ WS_API int ws_conn_send_end(ws_conn *c, const void *data, size_t len);
 /* Streams one frame whose payload you hand over in parts: the header first (fin, op: TEXT,
    BINARY, or CONT inside a fragmented message; size: the whole payload), then
    ws_conn_send_payload until size bytes went out. Nothing else may be sent in between.
-   For relaying a large message without holding it. */
+   For relaying a large message without holding it. A frame cannot be cut short: if the
+   connection fails while one is unfinished (say, invalid UTF-8 in the text you relay), no
+   close frame can follow it and the peer only sees TCP end (1006). Relay text as fragments,
+   one frame per chunk (ws_conn_send_begin/continue/end), when the close code must arrive.
+   ws_conn_send_payload returns WS_OK, WS_ERR_ARG (more than the header announced),
+   WS_ERR_IO or the sticky error. */
 WS_API int ws_conn_send_header(ws_conn *c, bool fin, ws_opcode op, uint64_t size);
 WS_API int ws_conn_send_payload(ws_conn *c, const void *data, size_t len);
 
@@ -525,7 +542,8 @@ WS_API int ws_conn_send_raw(ws_conn *c, const void *frame, size_t len);
 /* Starts the closing handshake: sends a close frame with code (0 = none, otherwise a code
    ws_close_code_valid accepts, not 1005/1006/1015) and a UTF-8 reason of at most 123
    bytes, then waits (CLOSING) for the peer's close, at most close_timeout_ms.
-   Returns WS_OK, WS_ERR_ARG, WS_ERR_STATE (already closing, closed or failed), WS_ERR_IO. */
+   Returns WS_OK, WS_ERR_ARG, WS_ERR_STATE (not OPEN, or a streamed frame is unfinished),
+   WS_ERR_IO, or the sticky error of a failed connection. */
 WS_API int ws_conn_close(ws_conn *c, unsigned code, const char *reason, size_t len);
 
 /* Advances the connection's clock to now (milliseconds, any epoch, never going back): sends
