@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Interop of the echo examples with Python's `websockets` (Debian's python3-websockets):
+#   - a websockets client against build/echo_server (tests/python/client_check.py);
+#   - build/echo_client --check against a websockets echo server.
+# Only 127.0.0.1, free ports, every process bounded by `timeout` and killed by PID on exit.
+# One line per check; the last line is "N passed, N failed" (", 1 skipped" without websockets).
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+PY=/usr/bin/python3
+pass=0
+fail=0
+pids=()
+tmp=$(mktemp -d)
+cleanup() {
+    local p
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+ok() { pass=$((pass + 1)); echo "PASS $*"; }
+ko() { fail=$((fail + 1)); echo "FAIL $*"; }
+finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit; }
+show() { sed 's/^/    | /' "$1" | tail -n 25; }
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+wait_for() {
+    local i
+    for i in $(seq 200); do grep -q "$1" "$2" 2>/dev/null && return 0; sleep 0.05; done
+    return 1
+}
+
+if ! "$PY" -c 'import websockets' 2>/dev/null; then
+    echo "SKIP no python3-websockets"; echo "0 passed, 0 failed, 1 skipped"; exit 0
+fi
+for b in echo_server echo_client; do
+    [ -x "$BUILD/$b" ] || { ko "$BUILD/$b is missing (make examples)"; finish; }
+done
+
+# 1. a websockets client against build/echo_server
+port=$(free_port)
+timeout 180 "$BUILD/echo_server" "$port" >"$tmp/server.log" 2>&1 &
+pids+=("$!")
+if wait_for listening "$tmp/server.log"; then
+    timeout 150 "$PY" tests/python/client_check.py "ws://127.0.0.1:$port/" >"$tmp/client.log" 2>&1
+    while read -r line; do
+        case $line in
+            ok\ *) ok "python client -> echo_server: ${line#ok }" ;;
+            FAIL\ *) ko "python client -> echo_server: ${line#FAIL }" ;;
+        esac
+    done <"$tmp/client.log"
+    grep -q '^ok close 1000' "$tmp/client.log" || { ko "python client did not finish"; show "$tmp/client.log"; }
+    kill -0 "${pids[-1]}" 2>/dev/null && ok "echo_server still running" || ko "echo_server died"
+else
+    ko "echo_server did not start"; show "$tmp/server.log"
+fi
+
+# 2. build/echo_client --check against a websockets echo server
+timeout 180 "$PY" tests/conformance/peers/py_echo_server.py 0 170 >"$tmp/pyserver.log" 2>&1 &
+pids+=("$!")
+if wait_for listening "$tmp/pyserver.log"; then
+    pport=$(sed -n 's/^listening //p' "$tmp/pyserver.log" | head -n 1)
+    if timeout 150 "$BUILD/echo_client" --check "ws://127.0.0.1:$pport/" >"$tmp/check.log" 2>&1; then
+        ok "echo_client --check against websockets server: $(tail -n 1 "$tmp/check.log")"
+    else
+        ko "echo_client --check against websockets server"; show "$tmp/check.log"
+    fi
+else
+    ko "websockets echo server did not start"; show "$tmp/pyserver.log"
+fi
+finish
