@@ -6,24 +6,7 @@
 # One line per check; the last line is "N passed, N failed" (", 1 skipped" when skipped).
 set -u
 cd "$(dirname "$0")/.."
-BUILD=${BUILD:-build}
-pass=0
-fail=0
-pids=()
-tmp=$(mktemp -d)
-cleanup() {
-    local p
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-ok() { pass=$((pass + 1)); echo "PASS $*"; }
-ko() { fail=$((fail + 1)); echo "FAIL $*"; }
-finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit; }
-skip() { echo "SKIP $*"; echo "0 passed, 0 failed, 1 skipped"; exit 0; }
-show() { sed 's/^/    | /' "$1" | tail -n 25; }
+. tests/lib.sh
 
 chromium=${CHROMIUM:-}
 if [ -z "$chromium" ]; then

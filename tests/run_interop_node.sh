@@ -7,31 +7,7 @@
 # One line per check; the last line is "N passed, N failed" (", 1 skipped" without Node).
 set -u
 cd "$(dirname "$0")/.."
-BUILD=${BUILD:-build}
-pass=0
-fail=0
-pids=()
-tmp=$(mktemp -d)
-cleanup() {
-    local p
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-ok() { pass=$((pass + 1)); echo "PASS $*"; }
-ko() { fail=$((fail + 1)); echo "FAIL $*"; }
-finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit; }
-show() { sed 's/^/    | /' "$1" | tail -n 25; }
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-wait_for() {    # PATTERN FILE: up to 10 s
-    local i
-    for i in $(seq 200); do grep -q "$1" "$2" 2>/dev/null && return 0; sleep 0.05; done
-    return 1
-}
+. tests/lib.sh
 # lines LOG PREFIX: one check per "ok ..." / "FAIL ..." line a peer printed
 lines() {
     local line
@@ -44,9 +20,7 @@ lines() {
 }
 
 if ! command -v node >/dev/null || [ ! -f node_modules/ws/package.json ]; then
-    echo "SKIP Node or node_modules/ws missing (make node)"
-    echo "0 passed, 0 failed, 1 skipped"
-    exit 0
+    skip "Node or node_modules/ws missing (make node)"
 fi
 for b in echo_server echo_client; do
     [ -x "$BUILD/$b" ] || { ko "$BUILD/$b is missing (make examples)"; finish; }

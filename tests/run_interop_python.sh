@@ -6,34 +6,11 @@
 # One line per check; the last line is "N passed, N failed" (", 1 skipped" without websockets).
 set -u
 cd "$(dirname "$0")/.."
-BUILD=${BUILD:-build}
+. tests/lib.sh
 PY=/usr/bin/python3
-pass=0
-fail=0
-pids=()
-tmp=$(mktemp -d)
-cleanup() {
-    local p
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-ok() { pass=$((pass + 1)); echo "PASS $*"; }
-ko() { fail=$((fail + 1)); echo "FAIL $*"; }
-finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit; }
-show() { sed 's/^/    | /' "$1" | tail -n 25; }
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-wait_for() {
-    local i
-    for i in $(seq 200); do grep -q "$1" "$2" 2>/dev/null && return 0; sleep 0.05; done
-    return 1
-}
 
 if ! "$PY" -c 'import websockets' 2>/dev/null; then
-    echo "SKIP no python3-websockets"; echo "0 passed, 0 failed, 1 skipped"; exit 0
+    skip "no python3-websockets"
 fi
 for b in echo_server echo_client; do
     [ -x "$BUILD/$b" ] || { ko "$BUILD/$b is missing (make examples)"; finish; }

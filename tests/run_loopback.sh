@@ -6,24 +6,8 @@
 # One line per check; the last line is "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
-BUILD=${BUILD:-build}
+. tests/lib.sh
 PEERS=tests/loopback/server_peers.py
-pass=0
-fail=0
-pids=()
-tmp=$(mktemp -d)
-cleanup() {
-    local p
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-ok() { pass=$((pass + 1)); echo "PASS $*"; }
-ko() { fail=$((fail + 1)); echo "FAIL $*"; }
-finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit; }
-show() { sed 's/^/    | /' "$1" | tail -n 25; }
 # check NAME LOG CMD...: runs CMD, output to LOG; PASS or FAIL (with the output) by its status
 check() {
     local name=$1 log=$2 status
@@ -46,14 +30,6 @@ peer() {
     status=$?
     if [ $status -eq 0 ]; then ok "peer $(sed -n 's/^ok *//p' "$log")"
     else ko "peer $1 (exit $status)"; show "$log"; fi
-}
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-wait_for() {    # PATTERN FILE: up to 10 s
-    local i
-    for i in $(seq 200); do grep -q "$1" "$2" 2>/dev/null && return 0; sleep 0.05; done
-    return 1
 }
 
 for b in echo_server echo_client; do
