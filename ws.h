@@ -705,6 +705,24 @@ static bool ws__eq(const char *s, size_t n, const char *z, bool icase) {
     return z[n] == 0;
 }
 
+/* The same for two slices. */
+static bool ws__eq_str(ws_str a, ws_str b, bool icase) {
+    size_t i;
+    if (a.len != b.len) return false;
+    for (i = 0; i < a.len; i++) {
+        uint8_t x = (uint8_t)a.ptr[i], y = (uint8_t)b.ptr[i];
+        if (icase ? ws__lower(x) != ws__lower(y) : x != y) return false;
+    }
+    return true;
+}
+
+static ws_str ws__str(const char *z) {
+    ws_str s;
+    s.ptr = z;
+    s.len = ws__strlen(z);
+    return s;
+}
+
 static size_t ws__utoa(unsigned long v, char *out) {
     char t[24];
     size_t n = 0, i;
@@ -1075,19 +1093,20 @@ WS_API bool ws_token_next(ws_str *list, ws_str *tok) {
     return true;
 }
 
-/* The token list has token (only the part before ';' of each element counts when
-   params, as for extensions). */
-static bool ws__list_has(ws_str list, const char *token, bool icase, bool params) {
+/* An extension list element without its ";params". */
+static ws_str ws__ext_name(ws_str t) {
+    size_t n = 0;
+    while (n < t.len && t.ptr[n] != ';') n++;
+    while (n && ws__is_ows((uint8_t)t.ptr[n - 1])) n--;
+    t.len = n;
+    return t;
+}
+
+/* The token list has token (comparing extension names only when params). */
+static bool ws__list_has(ws_str list, ws_str token, bool icase, bool params) {
     ws_str t;
-    while (ws_token_next(&list, &t)) {
-        if (params) {
-            size_t n = 0;
-            while (n < t.len && t.ptr[n] != ';') n++;
-            while (n && ws__is_ows((uint8_t)t.ptr[n - 1])) n--;
-            t.len = n;
-        }
-        if (ws__eq(t.ptr, t.len, token, icase)) return true;
-    }
+    while (ws_token_next(&list, &t))
+        if (ws__eq_str(params ? ws__ext_name(t) : t, token, icase)) return true;
     return false;
 }
 
@@ -1104,7 +1123,7 @@ static bool ws__has_token(const ws_http *h, const char *name, const char *token,
     size_t i;
     for (i = 0; i < h->num_headers; i++)
         if (ws__eq(h->headers[i].name.ptr, h->headers[i].name.len, name, true) &&
-            ws__list_has(h->headers[i].value, token, icase, false))
+            ws__list_has(h->headers[i].value, ws__str(token), icase, false))
             return true;
     return false;
 }
@@ -1142,8 +1161,9 @@ static int ws__http_version(const uint8_t *p, const uint8_t *e) {
     return p[7] - '0';
 }
 
-/* Parses the header lines from p up to the end of the head (e points after CRLFCRLF). */
-static int ws__http_headers(ws_http *h, const uint8_t *p, const uint8_t *e) {
+/* Parses the header lines from p up to the empty line that ends the head (the scan found
+   it, and checked every byte and CRLF on the way). */
+static int ws__http_headers(ws_http *h, const uint8_t *p) {
     while (!(p[0] == '\r' && p[1] == '\n')) {
         const uint8_t *n = p, *v, *ve;
         ws_header *hd;
@@ -1186,7 +1206,6 @@ static int ws__http_headers(ws_http *h, const uint8_t *p, const uint8_t *e) {
             }
         }
     }
-    (void)e;
     return WS_OK;
 }
 
@@ -1233,7 +1252,7 @@ WS_API int ws_http_parse_request(ws_http *h, const void *buf, size_t len) {
     p++;
     if ((h->version = ws__http_version(p, e)) < 0 || p[8] != '\r') return WS_ERR_HS_MALFORMED;
     p += 10;
-    if ((r = ws__http_headers(h, p, e)) < 0) return r;
+    if ((r = ws__http_headers(h, p)) < 0) return r;
 
     if (!ws__has_token(h, "upgrade", "websocket", true)) return WS_HS_HTTP;
     if (!ws__eq(h->method.ptr, h->method.len, "GET", false)) return WS_ERR_HS_METHOD;
@@ -1269,7 +1288,7 @@ WS_API int ws_http_parse_response(ws_http *h, const void *buf, size_t len) {
     h->reason.ptr = (const char *)s;
     h->reason.len = (size_t)(p - s);
     p += 2;
-    if ((r = ws__http_headers(h, p, e)) < 0) return r;
+    if ((r = ws__http_headers(h, p)) < 0) return r;
     return h->status == 101 ? WS_HS_UPGRADE : WS_HS_HTTP;
 }
 #endif
@@ -1442,32 +1461,15 @@ WS_API int ws_handshake_check(const ws_http *resp, const char key[24],
         unsigned count = 0;
         if (!proto && !ext) continue;
         while (ws_token_next(&list, &t)) {
-            ws_str offered;
-            size_t n = 0;
             count++;
             if (proto) {
                 /* exactly one subprotocol, and one we offered */
-                if (count > 1 || resp->protocol.ptr != hd->value.ptr || !protocols)
+                if (count > 1 || resp->protocol.ptr != hd->value.ptr || !protocols ||
+                    !ws__list_has(ws__str(protocols), t, false, false))
                     return WS_ERR_HS_PROTOCOL;
-                offered.ptr = protocols;
-                offered.len = ws__strlen(protocols);
-                {
-                    char tok[64];
-                    if (t.len >= sizeof tok) return WS_ERR_HS_PROTOCOL;
-                    WS_MEMCPY(tok, t.ptr, t.len);
-                    tok[t.len] = 0;
-                    if (!ws__list_has(offered, tok, false, false)) return WS_ERR_HS_PROTOCOL;
-                }
-            } else {
-                char tok[64];
-                while (n < t.len && t.ptr[n] != ';') n++;
-                while (n && ws__is_ows((uint8_t)t.ptr[n - 1])) n--;
-                if (!extensions || n >= sizeof tok) return WS_ERR_HS_EXTENSION;
-                WS_MEMCPY(tok, t.ptr, n);
-                tok[n] = 0;
-                offered.ptr = extensions;
-                offered.len = ws__strlen(extensions);
-                if (!ws__list_has(offered, tok, true, true)) return WS_ERR_HS_EXTENSION;
+            } else if (!extensions ||
+                       !ws__list_has(ws__str(extensions), ws__ext_name(t), true, true)) {
+                return WS_ERR_HS_EXTENSION;
             }
         }
     }
