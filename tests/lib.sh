@@ -32,3 +32,13 @@ wait_for() {    # PATTERN FILE: up to 10 s
     for i in $(seq 200); do grep -q "$1" "$2" 2>/dev/null && return 0; sleep 0.05; done
     return 1
 }
+# lines LOG PREFIX: one check per "ok ..." / "FAIL ..." line a peer program printed
+lines() {
+    local line
+    while read -r line; do
+        case $line in
+            ok\ *) ok "$2$(sed -E 's/^ok +//' <<<"$line")" ;;
+            FAIL\ *) ko "$2$(sed -E 's/^FAIL +//' <<<"$line")" ;;
+        esac
+    done <"$1"
+}

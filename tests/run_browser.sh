@@ -27,12 +27,7 @@ grep -q listening "$tmp/server.log" || { ko "echo_server did not start"; show "$
 
 timeout 90 node tests/node/browser_echo.mjs "http://127.0.0.1:$port/" "$chromium" >"$tmp/browser.log" 2>&1
 status=$?
-while read -r line; do
-    case $line in
-        ok\ *) ok "browser: $(sed -E 's/^ok +//' <<<"$line")" ;;
-        FAIL\ *) ko "browser: $(sed -E 's/^FAIL +//' <<<"$line")" ;;
-    esac
-done <"$tmp/browser.log"
+lines "$tmp/browser.log" "browser: "
 if [ $status -ne 0 ] || ! grep -qE '^[1-9][0-9]* passed, 0 failed$' "$tmp/browser.log"; then
     ko "browser: exit $status"; show "$tmp/browser.log"
 fi

@@ -8,16 +8,6 @@
 set -u
 cd "$(dirname "$0")/.."
 . tests/lib.sh
-# lines LOG PREFIX: one check per "ok ..." / "FAIL ..." line a peer printed
-lines() {
-    local line
-    while read -r line; do
-        case $line in
-            ok\ *) ok "$2$(sed -E 's/^ok +//' <<<"$line")" ;;
-            FAIL\ *) ko "$2$(sed -E 's/^FAIL +//' <<<"$line")" ;;
-        esac
-    done <"$1"
-}
 
 if ! command -v node >/dev/null || [ ! -f node_modules/ws/package.json ]; then
     skip "Node or node_modules/ws missing (make node)"

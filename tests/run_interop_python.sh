@@ -22,12 +22,7 @@ timeout 180 "$BUILD/echo_server" "$port" >"$tmp/server.log" 2>&1 &
 pids+=("$!")
 if wait_for listening "$tmp/server.log"; then
     timeout 150 "$PY" tests/python/client_check.py "ws://127.0.0.1:$port/" >"$tmp/client.log" 2>&1
-    while read -r line; do
-        case $line in
-            ok\ *) ok "python client -> echo_server: ${line#ok }" ;;
-            FAIL\ *) ko "python client -> echo_server: ${line#FAIL }" ;;
-        esac
-    done <"$tmp/client.log"
+    lines "$tmp/client.log" "python client -> echo_server: "
     grep -q '^ok close 1000' "$tmp/client.log" || { ko "python client did not finish"; show "$tmp/client.log"; }
     kill -0 "${pids[-1]}" 2>/dev/null && ok "echo_server still running" || ko "echo_server died"
 else
