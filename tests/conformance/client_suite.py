@@ -517,14 +517,8 @@ def main():
             rng = random.Random("%d/%d" % (seed, n))
             r, dt = run_case(cs, sock, req, rest, key, rng, rw, a.verbose)
             results[n] = (r, dt)
-            line = "%s %s [%s] %s: %s" % (r.status, cs["id"], cs["rfc"], cs["group"], cs["desc"])
-            if r.reason:
-                line += " -- " + r.reason
-            if r.note:
-                line += " (%s)" % r.note
-            if dt > 1.5:
-                line += " {%.1fs}" % dt
-            print(line)
+            print(wslib.result_line(r.status, "%s [%s] %s: %s" % (cs["id"], cs["rfc"], cs["group"],
+                                                            cs["desc"]), r.reason, r.note, dt))
             sys.stdout.flush()
         else:
             sock.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")

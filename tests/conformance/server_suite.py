@@ -1455,14 +1455,7 @@ def main():
     for cs in sel:
         rng = random.Random("%d/%s" % (seed, cs.id))
         r, dt = run_case(cs, a.host, a.port, rng, a.verbose)
-        line = "%s %s [%s] %s" % (r.status, cs.id, cs.rfc, cs.desc)
-        if r.reason:
-            line += " -- " + r.reason
-        if r.note:
-            line += " (%s)" % r.note
-        if dt > 1.5:
-            line += " {%.1fs}" % dt
-        print(line)
+        print(wslib.result_line(r.status, "%s [%s] %s" % (cs.id, cs.rfc, cs.desc), r.reason, r.note, dt))
         sys.stdout.flush()
         results.append({"id": cs.id, "group": cs.group, "rfc": cs.rfc, "description": cs.desc,
                         "status": r.status, "reason": r.reason, "note": r.note, "seconds": round(dt, 3)})

@@ -494,3 +494,15 @@ def connect(host, port, timeout=5.0):
     s = socket.create_connection((host, port), timeout=timeout)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return s
+
+
+def result_line(status, head, reason, note, seconds):
+    """One case's line: `STATUS head -- reason (note) {seconds}`."""
+    line = "%s %s" % (status, head)
+    if reason:
+        line += " -- " + reason
+    if note:
+        line += " (%s)" % note
+    if seconds > 1.5:
+        line += " {%.1fs}" % seconds
+    return line
