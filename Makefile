@@ -13,7 +13,7 @@ WARN     = -std=c99 -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototype
 STRICT   = $(WARN) -Wmissing-prototypes -Wcast-qual -Wundef -Wconversion -Wsign-conversion
 SAN      = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-EXAMPLES = echo_server echo_client
+EXAMPLES = $(sort $(basename $(notdir $(wildcard examples/*.c))))
 TESTS    = $(wildcard tests/test_*.c)
 CHECKS   = $(BUILD)/test_ws_gcc $(BUILD)/test_ws_clang $(BUILD)/compile_cpp.o \
            $(BUILD)/static_link $(BUILD)/strict_gcc.o $(BUILD)/strict_clang.o \
@@ -22,7 +22,13 @@ CHECKS   = $(BUILD)/test_ws_gcc $(BUILD)/test_ws_clang $(BUILD)/compile_cpp.o \
 .PHONY: all test checks examples node clean
 all: examples
 
-test: checks examples node
+# what `make test` builds before it runs tests/run_all.sh; the fragments below add to it
+TEST_DEPS = checks examples node
+
+# each area keeps its own rules beside it
+include examples/examples.mk fuzz/fuzz.mk bench/bench.mk
+
+test: $(TEST_DEPS)
 	@BUILD=$(BUILD) tests/run_all.sh
 
 checks: $(CHECKS)

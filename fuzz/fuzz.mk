@@ -1,0 +1,1 @@
+# fuzz: make fuzz, make fuzz-afl, the corpus replay that make test runs
