@@ -16,6 +16,8 @@
    Run:    ./build/echo_server 8080 [path/to/echo.html]      (listens on 127.0.0.1 only)
    Then:   open http://127.0.0.1:8080/ in a browser, type a line, see it come back;
            or ./build/echo_client --check ws://127.0.0.1:8080/
+   ECHO_PING_MS=200 in the environment makes keepalive quick (ping after 200 ms of silence,
+   drop after 600 ms), for tests.
    Ctrl-C (or SIGTERM) sends close 1001 to every client and exits with status 0.
    Errors are printed on stderr, one line each, with ws_strerror's text.
 */
@@ -389,6 +391,11 @@ int main(int argc, char **argv) {
     cfg.close_timeout_ms = 5000;
     cfg.ping_interval_ms = 30000;       /* keepalive: a ping after 30 s of silence, */
     cfg.timeout_ms = 75000;             /* and a client silent for 75 s is dropped */
+    const char *ping = getenv("ECHO_PING_MS");  /* tests: ping after MS, drop after 3 MS */
+    if (ping && atoi(ping) > 0) {
+        cfg.ping_interval_ms = (uint32_t)atoi(ping);
+        cfg.timeout_ms = 3 * cfg.ping_interval_ms;
+    }
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
