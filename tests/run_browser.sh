@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # examples/echo.html in headless Chromium (playwright-core, tests/node/browser_echo.mjs),
-# served by build/echo_server on 127.0.0.1: the page connects back and echoes what is typed.
+# served by build/echo_server on 127.0.0.1: the page connects back and echoes what is typed;
+# then a script in the page checks binary, empty, 1 MiB and 16 MiB messages, pongs to the
+# server's pings (ECHO_PING_MS=200), close codes both ways (the server's 1001 on SIGTERM).
 # Skipped (never passed) without Node, node_modules/playwright-core or a Chromium
 # (CHROMIUM=/path overrides the search). The browser may reach 127.0.0.1 only.
 # One line per check; the last line is "N passed, N failed" (", 1 skipped" when skipped).
@@ -20,12 +22,12 @@ command -v node >/dev/null || skip "no node"
 [ -x "$BUILD/echo_server" ] || { ko "$BUILD/echo_server is missing (make examples)"; finish; }
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-timeout 120 "$BUILD/echo_server" "$port" >"$tmp/server.log" 2>&1 &
+ECHO_PING_MS=200 timeout 120 "$BUILD/echo_server" "$port" >"$tmp/server.log" 2>&1 &
 pids+=("$!")
 for i in $(seq 200); do grep -q listening "$tmp/server.log" && break; sleep 0.05; done
 grep -q listening "$tmp/server.log" || { ko "echo_server did not start"; show "$tmp/server.log"; finish; }
 
-timeout 90 node tests/node/browser_echo.mjs "http://127.0.0.1:$port/" "$chromium" >"$tmp/browser.log" 2>&1
+timeout 90 node tests/node/browser_echo.mjs "http://127.0.0.1:$port/" "$chromium" "${pids[-1]}" >"$tmp/browser.log" 2>&1
 status=$?
 lines "$tmp/browser.log" "browser: "
 if [ $status -ne 0 ] || ! grep -qE '^[1-9][0-9]* passed, 0 failed$' "$tmp/browser.log"; then
