@@ -80,7 +80,7 @@
                            before it is handed to ws_config.send (256)
 
    MEMORY
-       Nothing is allocated. A ws_conn is a plain struct you own (sizeof(ws_conn) is 240 bytes
+       Nothing is allocated. A ws_conn is a plain struct you own (sizeof(ws_conn) is 248 bytes
        on x86-64, including the 125-byte control-frame buffer). It points at a ws_config you
        keep alive for as long as the connection: one config is normally shared by every
        connection of a server, which is what keeps a connection this small. Received payload
@@ -88,6 +88,29 @@
        unless you give the connection a message buffer (ws_conn_set_buffer) to collect whole
        messages in. A ws_http (parsed handshake, about 1.2 KiB) is needed only during the
        handshake and may live on your stack.
+
+   LIMITS (what a hostile peer can make the library spend; every one is enforced and tested)
+       what                      default     set with                      over it
+       request/response head     8192 bytes  ws_http_init(h, max_size)     431 / WS_ERR_HS_TOO_BIG
+       headers in a head         32          WS_MAX_HEADERS (macro)        431 / WS_ERR_HS_TOO_MANY
+       frame payload             16 MiB      ws_config.max_frame_size      close 1009
+       message (all fragments)   16 MiB      ws_config.max_message_size    close 1009
+         whole-message mode      buffer cap  ws_conn_set_buffer(c, b, cap) close 1009
+       frames in one message     131072      ws_config.max_fragments       close 1009
+       control frame payload     125 bytes   RFC 6455 (fixed)              close 1002
+       opening handshake         10 s        ws_config.handshake_timeout_ms WS_ERR_TIMEOUT
+       close handshake           5 s         ws_config.close_timeout_ms    WS_ERR_TIMEOUT
+       silence (dead peer)       off         ws_config.ping_interval_ms,   WS_ERR_TIMEOUT
+                                             ws_config.timeout_ms
+       Times run on your clock: call ws_conn_tick(c, now_ms) at ws_conn_deadline(c) or
+       sooner. To bound a slow handshake on a server (a slowloris), call ws_conn_init when
+       you accept the socket, and tick it while the request head is still arriving.
+       Memory and stack do not grow with input: the parser keeps at most one frame header
+       (14 bytes) and one control payload (125 bytes) per connection, and no path through
+       the library recurses. Each ping is answered with one pong of the same size, so the
+       bytes the library asks you to send never exceed the bytes it was fed: a peer that
+       floods pings and reads nothing is stopped by your own back-pressure (stop reading
+       while your output queue for it is over a limit; examples/echo_server.c does).
 
    ERRORS
        Functions return 0 (WS_OK) on success and a negative ws_err on failure; counts travel
@@ -264,11 +287,14 @@ typedef struct ws_config {
     ws_role  role;                  /* WS_ROLE_SERVER (0, default) or WS_ROLE_CLIENT */
     uint64_t max_frame_size;        /* bytes; 0 = default (= max_message_size) */
     uint64_t max_message_size;      /* bytes; 0 = default (16 MiB). Larger: close 1009 */
+    uint32_t max_fragments;         /* frames in one message; 0 = default (131072). More:
+                                       close 1009 */
     uint32_t ping_interval_ms;      /* ping when nothing was received this long; 0 = never */
     uint32_t timeout_ms;            /* fail with WS_ERR_TIMEOUT when nothing was received
                                        this long; 0 = default (2 * ping_interval_ms, or
                                        never when pings are off) */
-    uint32_t handshake_timeout_ms;  /* CONNECTING longer than this fails; 0 = no limit */
+    uint32_t handshake_timeout_ms;  /* CONNECTING longer than this fails; 0 = default
+                                       (10000); UINT32_MAX: about 49 days */
     uint32_t close_timeout_ms;      /* CLOSING longer than this fails; 0 = default (5000) */
     uint8_t  rsv_allowed;           /* RSV bits (0x40, 0x20, 0x10) your extension owns;
                                        0 = default: any RSV bit set is a protocol error */
@@ -313,6 +339,7 @@ struct ws_conn {
     uint64_t  _tx_remaining;        /* payload bytes owed by ws_conn_send_payload */
     uint64_t  _t_mark;              /* last receive activity, in tick time */
     uint64_t  _t_wait;              /* start of the handshake / close wait, or last ping */
+    uint32_t  _frags;               /* frames of the current data message so far */
     uint16_t  _code;                /* close code received, or sent on failure */
     int8_t    _err;                 /* sticky error */
     uint8_t   _state, _flags, _op, _msg_op, _hlen, _mask_pos, _tx_mask_pos, _clen, _rsv, _utf8;
@@ -660,6 +687,8 @@ extern "C" {
 #define WS__DEFAULT_MAX_MESSAGE ((uint64_t)16 << 20)
 #define WS__DEFAULT_MAX_HEAD 8192u
 #define WS__DEFAULT_CLOSE_TIMEOUT 5000u
+#define WS__DEFAULT_HANDSHAKE_TIMEOUT 10000u
+#define WS__DEFAULT_MAX_FRAGMENTS 131072u
 
 /* connection flags */
 #define WS__F_TICKED   0x01u            /* ws_conn_tick has run once */
@@ -1495,6 +1524,10 @@ static uint64_t ws__close_timeout(const ws_config *cfg) {
     return cfg->close_timeout_ms ? cfg->close_timeout_ms : WS__DEFAULT_CLOSE_TIMEOUT;
 }
 
+static uint64_t ws__handshake_timeout(const ws_config *cfg) {
+    return cfg->handshake_timeout_ms ? cfg->handshake_timeout_ms : WS__DEFAULT_HANDSHAKE_TIMEOUT;
+}
+
 static bool ws__client(const ws_conn *c) { return c->_cfg->role == WS_ROLE_CLIENT; }
 
 static void ws__closed(ws_conn *c, unsigned code, const char *reason, size_t len) {
@@ -1740,11 +1773,14 @@ static int ws__frame_begin(ws_conn *c, const uint8_t *h) {
         c->_mlen = 0;
         c->_utf8 = 0;
         c->_rsv = (uint8_t)rsv;
+        c->_frags = 0;
         c->_flags = (uint8_t)((c->_flags & ~WS__F_NO_UTF8) | (rsv ? WS__F_NO_UTF8 : 0));
     }
     if (len > ws__max_message(cfg) - c->_msg_size ||
         (c->_mbuf && len > c->_mcap - c->_mlen))
         return ws__fail(c, WS_ERR_TOO_BIG, WS__WHY("message too big"));
+    if (++c->_frags > (cfg->max_fragments ? cfg->max_fragments : WS__DEFAULT_MAX_FRAGMENTS))
+        return ws__fail(c, WS_ERR_TOO_BIG, WS__WHY("too many fragments"));
     c->_msg_size += len;
     if (op != WS_OP_CONT && !c->_mbuf && cfg->on_begin)
         cfg->on_begin(c, (ws_opcode)op, fin ? len : WS_SIZE_UNKNOWN);
@@ -2008,7 +2044,7 @@ WS_API int ws_conn_tick(ws_conn *c, uint64_t now) {
     if (c->_t_wait == WS__UNSET) c->_t_wait = now;
     switch (c->_state) {
     case WS_STATE_CONNECTING:
-        if (cfg->handshake_timeout_ms && ws__since(now, c->_t_wait) >= cfg->handshake_timeout_ms)
+        if (ws__since(now, c->_t_wait) >= ws__handshake_timeout(cfg))
             return ws__fail(c, WS_ERR_TIMEOUT, WS__WHY("handshake timed out"));
         break;
     case WS_STATE_CLOSING:
@@ -2037,7 +2073,7 @@ WS_API uint64_t ws_conn_deadline(const ws_conn *c) {
     if (!(c->_flags & WS__F_TICKED) || c->_t_wait == WS__UNSET) return 0;
     switch (c->_state) {
     case WS_STATE_CONNECTING:
-        if (cfg->handshake_timeout_ms) d = c->_t_wait + cfg->handshake_timeout_ms;
+        d = c->_t_wait + ws__handshake_timeout(cfg);
         break;
     case WS_STATE_CLOSING:
         d = c->_t_wait + ws__close_timeout(cfg);

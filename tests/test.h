@@ -106,6 +106,7 @@ void suite_frame(void);
 void suite_close(void);
 void suite_encode(void);
 void suite_keepalive(void);
+void suite_limits(void);
 void suite_strerror(void);
 
 #endif /* TEST_H_INCLUDED */

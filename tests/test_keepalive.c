@@ -267,11 +267,21 @@ TEST(handshake_timeout)
         CHECK_EQ_U64(ws_conn_deadline(&h.conn), UINT64_MAX);
     }
     h_free(&h);
-    /* no limit configured */
+    /* 0 is the default, 10 s: a slowloris is dropped even when nothing was configured */
     s.cfg.handshake_timeout_ms = 0;
     if (h_init(&h, &s) == 0) {
         CHECK_EQ_INT(ws_conn_tick(&h.conn, T0), WS_OK);
-        CHECK_EQ_U64(ws_conn_deadline(&h.conn), UINT64_MAX);
+        CHECK_EQ_U64(ws_conn_deadline(&h.conn), T0 + 10000);
+        CHECK_EQ_INT(ws_conn_tick(&h.conn, T0 + 9999), WS_OK);
+        CHECK_EQ_INT(ws_conn_state(&h.conn), WS_STATE_CONNECTING);
+        CHECK_EQ_INT(ws_conn_tick(&h.conn, T0 + 10000), WS_ERR_TIMEOUT);
+    }
+    h_free(&h);
+    /* UINT32_MAX: as good as no limit */
+    s.cfg.handshake_timeout_ms = UINT32_MAX;
+    if (h_init(&h, &s) == 0) {
+        CHECK_EQ_INT(ws_conn_tick(&h.conn, T0), WS_OK);
+        CHECK_EQ_U64(ws_conn_deadline(&h.conn), (uint64_t)T0 + UINT32_MAX);
         CHECK_EQ_INT(ws_conn_tick(&h.conn, T0 + 100000000u), WS_OK);
         CHECK_EQ_INT(ws_conn_state(&h.conn), WS_STATE_CONNECTING);
     }

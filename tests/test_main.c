@@ -303,6 +303,7 @@ int main(void)
     suite_close();
     suite_encode();
     suite_keepalive();
+    suite_limits();
     suite_strerror();
     printf("%d passed, %d failed\n", test_g.passed, test_g.failed);
     return test_g.failed ? 1 : 0;
