@@ -195,7 +195,8 @@ extern "C" {
     X(WS_ERR_HS_EXTENSION, -23, "server accepted an extension that was not offered")
 
 typedef enum ws_err {
-#define WS__ERR_ENUM(name, value, text) name = value,
+/* `name` declares an enumerator: it cannot be parenthesized. */
+#define WS__ERR_ENUM(name, value, text) name = value, /* NOLINT(bugprone-macro-parentheses) */
     WS_ERROR_LIST(WS__ERR_ENUM)
 #undef WS__ERR_ENUM
     WS__ERR_LAST = -23
@@ -898,7 +899,7 @@ static uint32_t ws__rol(uint32_t x, unsigned n) {
 
 static void ws__sha1_block(uint32_t h[5], const uint8_t *p) {
     uint32_t w[16], a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f, k, t;
-    unsigned i;
+    size_t i;
     for (i = 0; i < 16; i++)
         w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
                (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
@@ -975,8 +976,8 @@ WS_API size_t ws_base64_encode(const void *data, size_t len, char *out) {
         if (i + 2 < len) v |= p[i + 2];
         out[o++] = ws__b64_char(v >> 18);
         out[o++] = ws__b64_char((v >> 12) & 63);
-        out[o++] = i + 1 < len ? ws__b64_char((v >> 6) & 63) : '=';
-        out[o++] = i + 2 < len ? ws__b64_char(v & 63) : '=';
+        out[o++] = (char)(i + 1 < len ? ws__b64_char((v >> 6) & 63) : '=');
+        out[o++] = (char)(i + 2 < len ? ws__b64_char(v & 63) : '=');
     }
     out[o] = 0;
     return o;
@@ -1572,9 +1573,10 @@ static int ws__write_masked(ws_conn *c, const uint8_t *hdr, size_t pre, const vo
 
 /* Sends one whole frame; the caller checked the state. */
 static int ws__send_frame(ws_conn *c, bool fin, unsigned op, const void *data, size_t len) {
-    uint8_t hdr[14], key[4];
+    uint8_t hdr[14];
     size_t hl;
     if (ws__client(c)) {
+        uint8_t key[4];
         if (c->_cfg->random(c, key, 4) < 0) return ws__fail(c, WS_ERR_IO, WS__WHY("no random"));
         hl = ws_frame_header(hdr, fin, (ws_opcode)op, len, key);
         return ws__write_masked(c, hdr, hl, data, len, key, 0);
@@ -1594,7 +1596,7 @@ static int ws__send_close(ws_conn *c, unsigned code, const char *reason, size_t 
         body[0] = (uint8_t)(code >> 8);
         body[1] = (uint8_t)code;
         len = WS__MIN(len, sizeof body - 2);
-        if (len) WS_MEMCPY(body + 2, reason, len);
+        if (len && reason) WS_MEMCPY(body + 2, reason, len);
         n = 2 + len;
     }
     return ws__send_frame(c, true, WS_OP_CLOSE, body, n);
