@@ -1,1 +1,27 @@
-# bench: make bench
+# bench: `make bench` builds the benchmarks and the peer echo servers with -O2 and runs
+# bench/run.sh (a few minutes): in-memory figures beside memcpy and wslay, echo servers
+# (ws.h, wslay, libwebsockets, Node ws) under build/loadgen, a table and build/bench/bench.png.
+# Needs Debian's libwslay-dev, libwebsockets-dev and gnuplot-nox (not part of `make test`).
+.PHONY: bench bench-deps
+BENCH_BIN = $(BUILD)/bench_mem $(BUILD)/loadgen $(BUILD)/wslay_echo $(BUILD)/lws_echo
+
+bench: bench-deps $(BENCH_BIN) $(BUILD)/echo_server node
+	@BUILD=$(BUILD) CC=$(CC) bash bench/run.sh
+
+bench-deps:
+	@for h in wslay/wslay.h libwebsockets.h; do \
+	    [ -f /usr/include/$$h ] || { echo "make bench needs $$h:" \
+	        "apt-get install -y libwslay-dev libwebsockets-dev gnuplot-nox"; exit 1; }; \
+	done
+
+$(BUILD)/bench_mem: bench/bench_mem.c ws.h | $(BUILD)
+	$(CC) $(WARN) -O2 -g -I. $< -lwslay -o $@
+
+$(BUILD)/loadgen: bench/loadgen.c ws.h | $(BUILD)
+	$(CC) $(WARN) -O2 -g -I. $< -o $@
+
+$(BUILD)/wslay_echo: bench/peers/wslay_echo.c ws.h | $(BUILD)
+	$(CC) $(WARN) -O2 -g -I. $< -lwslay -o $@
+
+$(BUILD)/lws_echo: bench/peers/lws_echo.c | $(BUILD)
+	$(CC) $(WARN) -O2 -g $< -lwebsockets -o $@

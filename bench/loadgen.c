@@ -1,0 +1,430 @@
+/* loadgen.c - a WebSocket echo load generator: many connections, pipelined, every echoed
+   byte checked.
+
+   Opens C connections to an echo server (upgrade handshake through ws.h), keeps P messages
+   of S bytes in flight on each, and for D seconds (after a warm-up) counts the echoes that
+   came back complete and correct: type, length and every payload byte, in order. The first
+   16 bytes of each message are its sequence number in hex, the rest a fixed pattern (random
+   bytes, ASCII or mixed CJK text), so a lost, reordered or corrupted echo is caught. Each
+   frame gets a fresh mask key. One thread and epoll; all messages sent in one wake-up go
+   out in one send() per connection. Latency is from the wake-up that sent a message to the
+   one that saw its echo complete.
+
+   Usage:  loadgen [-c CONNS] [-p IN_FLIGHT] [-s SIZE] [-t binary|text|mixed]
+                   [-d SECONDS] [-w WARMUP_SECONDS] [--idle SECONDS] ws://127.0.0.1:PORT/
+   Prints: one line "msgs/s=... MB/s=... p50_us=... p99_us=... msgs=... conns=..." (MB/s
+           counts payload one way); exit status 1 and a reason on any error.
+   --idle: only connect and complete the handshakes, print "idle: N connections", hold them
+           open for SECONDS, then exit (for measuring a server's memory per connection).
+*/
+#define _POSIX_C_SOURCE 200809L
+#define WS_IMPLEMENTATION
+#define WS_NO_SERVER
+#include "ws.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { SEQ_DIGITS = 16, HIST_BUCKETS = 64 + 58 * 32 };  /* latency in ns, within 3% */
+enum { KIND_BINARY, KIND_TEXT, KIND_MIXED };
+
+typedef struct conn {
+    int       fd;
+    uint64_t  sent, done;       /* messages sent, echoes checked */
+    uint64_t *sent_at;          /* [in_flight]: ns of the wake-up that sent message i */
+    uint8_t  *out;              /* frames not yet written */
+    size_t    out_pos, out_len, out_cap;
+    /* the echo being received */
+    uint8_t   hdr[10];
+    size_t    hdr_len;
+    uint64_t  frame_left;       /* payload bytes left in the current frame */
+    uint64_t  msg_off;          /* bytes of the current message so far */
+    bool      in_msg, frame_fin, in_payload;
+    bool      want_out;         /* EPOLLOUT is on */
+    uint64_t  rng;
+} conn;
+
+static int      nconns = 100, in_flight = 16, kind = KIND_BINARY;
+static size_t   size = 16;
+static double   seconds = 5, warmup = 1, idle_seconds = -1;
+static uint8_t *pattern;        /* the expected payload, bytes SEQ_DIGITS.. */
+static conn    *conns;
+static uint64_t now_ns;
+static bool     measuring;
+static uint64_t count_msgs;
+static uint64_t hist[HIST_BUCKETS];
+
+static void fail(const conn *c, const char *what) {
+    fprintf(stderr, "loadgen: connection %d, message %llu: %s\n", c ? (int)(c - conns) : -1,
+            c ? (unsigned long long)c->done : 0ull, what);
+    exit(1);
+}
+
+static uint64_t clock_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t xorshift(uint64_t *s) {
+    *s ^= *s << 13; *s ^= *s >> 7; *s ^= *s << 17;
+    return *s;
+}
+
+static const char hexd[] = "0123456789abcdef";
+
+/* Byte i (< SEQ_DIGITS) of message seq: its hex digits, the last ones when size < 16. */
+static uint8_t seq_byte(uint64_t seq, size_t i) {
+    size_t n = size < SEQ_DIGITS ? size : SEQ_DIGITS;
+    return (uint8_t)hexd[(seq >> (4 * (n - 1 - i))) & 15];
+}
+
+static void make_pattern(void) {
+    static const char mixed[] =
+        "WebSocket \xe5\x8d\x8f\xe8\xae\xae (RFC 6455) \xe3\x82\xa6\xe3\x82\xa7\xe3\x83\x96"
+        "\xe3\x82\xbd\xe3\x82\xb1\xe3\x83\x83\xe3\x83\x88, \xec\x9b\xb9\xec\x86\x8c\xec\xbc"
+        "\x93 ok \xf0\x9f\x98\x80 caf\xc3\xa9. ";
+    static const char ascii[] = "The quick brown fox jumps over the lazy dog. ";
+    size_t i = SEQ_DIGITS, j = 0;
+    uint32_t r = 12345;
+    pattern = (uint8_t *)malloc(size + SEQ_DIGITS);
+    if (!pattern) fail(NULL, "out of memory");
+    while (i < size) {
+        if (kind == KIND_BINARY) {
+            r = r * 1103515245u + 12345u;
+            pattern[i++] = (uint8_t)(r >> 23);
+        } else {
+            const char *s = kind == KIND_TEXT ? ascii : mixed;
+            size_t slen = strlen(s);
+            uint8_t b = (uint8_t)s[j];
+            size_t clen = b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
+            if (clen > size - i) { pattern[i++] = ' '; continue; }
+            memcpy(pattern + i, s + j, clen);
+            i += clen;
+            j = (j + clen) % slen;
+        }
+    }
+}
+
+/* ---- sending ---------------------------------------------------------------------- */
+
+/* Appends message number c->sent as one masked frame. */
+static void queue_message(conn *c) {
+    uint8_t key[4], *f;
+    uint64_t r = xorshift(&c->rng);
+    size_t hl, i, n = size < SEQ_DIGITS ? size : SEQ_DIGITS;
+    memcpy(key, &r, 4);
+    if (c->out_cap - c->out_len < size + 14) {         /* reclaim what was sent */
+        memmove(c->out, c->out + c->out_pos, c->out_len - c->out_pos);
+        c->out_len -= c->out_pos;
+        c->out_pos = 0;
+    }
+    f = c->out + c->out_len;
+    hl = ws_frame_header(f, true, kind == KIND_BINARY ? WS_OP_BINARY : WS_OP_TEXT, size, key);
+    for (i = 0; i < n; i++) f[hl + i] = seq_byte(c->sent, i);
+    if (size > n) memcpy(f + hl + n, pattern + n, size - n);
+    ws_mask(f + hl, size, key, 0);
+    c->out_len += hl + size;
+    c->sent_at[c->sent % (uint64_t)in_flight] = now_ns;
+    c->sent++;
+}
+
+static void flush(conn *c) {
+    while (c->out_pos < c->out_len) {
+        ssize_t n = send(c->fd, c->out + c->out_pos, c->out_len - c->out_pos, MSG_NOSIGNAL);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) fail(c, "send failed");
+        c->out_pos += (size_t)n;
+    }
+    if (c->out_pos == c->out_len) c->out_pos = c->out_len = 0;
+}
+
+/* ---- receiving -------------------------------------------------------------------- */
+
+static size_t bucket(uint64_t ns);
+
+static void message_done(conn *c) {
+    if (c->msg_off != size) fail(c, "echo has the wrong length");
+    if (measuring) {
+        uint64_t lat = now_ns - c->sent_at[c->done % (uint64_t)in_flight];
+        hist[bucket(lat)]++;
+        count_msgs++;
+    }
+    c->done++;
+    c->in_msg = false;
+    queue_message(c);                   /* keep in_flight messages in flight */
+}
+
+/* Checks payload bytes p[0..n-1] at offset c->msg_off of echo number c->done. */
+static void check_payload(conn *c, const uint8_t *p, size_t n) {
+    uint64_t off = c->msg_off;
+    if (n > size - off) fail(c, "echo longer than the message");
+    while (n > 0 && off < SEQ_DIGITS && off < size) {
+        if (*p != seq_byte(c->done, (size_t)off)) fail(c, "wrong sequence number: lost or reordered");
+        p++; n--; off++;
+    }
+    if (n > 0 && memcmp(p, pattern + off, n) != 0) fail(c, "echoed payload differs");
+    c->msg_off = off + n;
+}
+
+static void on_bytes(conn *c, const uint8_t *p, size_t n) {
+    while (n > 0) {
+        if (!c->in_payload) {                       /* frame header, a byte at a time */
+            size_t need;
+            c->hdr[c->hdr_len++] = *p++;
+            n--;
+            if (c->hdr_len < 2) continue;
+            need = (c->hdr[1] & 0x7F) == 126 ? 4 : (c->hdr[1] & 0x7F) == 127 ? 10 : 2;
+            if (c->hdr_len < need) continue;
+            {
+                uint8_t op = c->hdr[0] & 0x0F, l = c->hdr[1] & 0x7F;
+                uint64_t len = l;
+                size_t i;
+                if (c->hdr[1] & 0x80) fail(c, "masked frame from the server");
+                if (l == 126) len = (uint64_t)c->hdr[2] << 8 | c->hdr[3];
+                if (l == 127) for (len = 0, i = 2; i < 10; i++) len = len << 8 | c->hdr[i];
+                if (op >= 8) {
+                    if (op == WS_OP_CLOSE) fail(c, "the server closed the connection");
+                    fail(c, "unexpected control frame");  /* pings come after 30 s idle */
+                }
+                if (!c->in_msg) {
+                    if (op != (kind == KIND_BINARY ? WS_OP_BINARY : WS_OP_TEXT))
+                        fail(c, "echo has the wrong type");
+                    c->in_msg = true;
+                    c->msg_off = 0;
+                } else if (op != WS_OP_CONT) {
+                    fail(c, "new message inside a fragmented echo");
+                }
+                if (c->done >= c->sent) fail(c, "echo of a message never sent");
+                c->frame_fin = (c->hdr[0] & 0x80) != 0;
+                c->frame_left = len;
+                c->hdr_len = 0;
+                c->in_payload = true;
+            }
+        }
+        {
+            size_t take = c->frame_left < n ? (size_t)c->frame_left : n;
+            check_payload(c, p, take);
+            p += take; n -= take;
+            c->frame_left -= take;
+            if (c->frame_left == 0) {
+                c->in_payload = false;
+                if (c->frame_fin) message_done(c);
+            }
+        }
+    }
+}
+
+/* ---- connecting ------------------------------------------------------------------- */
+
+static int connect_one(const struct sockaddr_in *addr, const char *host, uint16_t port,
+                       const char *path) {
+    char req[1024], resp[4096], key[25];
+    uint8_t nonce[16];
+    size_t len, got = 0;
+    int one = 1, r, i;
+    ws_client_opts o;
+    ws_http h;
+    struct timeval tv = { 10, 0 };
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) { perror("loadgen: socket"); exit(1); }
+    if (connect(fd, (const struct sockaddr *)addr, sizeof *addr) != 0) {
+        perror("loadgen: connect");
+        exit(1);
+    }
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    for (i = 0; i < 16; i++) nonce[i] = (uint8_t)rand();
+    ws_handshake_key(nonce, key);
+    memset(&o, 0, sizeof o);
+    o.host = host;
+    o.port = port;
+    o.path = path;
+    if (ws_handshake_request(req, sizeof req, &len, &o, key) != WS_OK) fail(NULL, "request");
+    if (send(fd, req, len, MSG_NOSIGNAL) != (ssize_t)len) fail(NULL, "sending the handshake");
+    ws_http_init(&h, sizeof resp);
+    for (;;) {
+        ssize_t n = recv(fd, resp + got, sizeof resp - got, 0);
+        if (n <= 0) fail(NULL, "no handshake response");
+        got += (size_t)n;
+        r = ws_http_parse_response(&h, resp, got);
+        if (r != WS_HS_PARTIAL) break;
+    }
+    if (r != WS_HS_UPGRADE || ws_handshake_check(&h, key, NULL, NULL) != WS_OK)
+        fail(NULL, "the server refused the upgrade");
+    if (got != h.size) fail(NULL, "frames before the first message");
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    return fd;
+}
+
+/* The latency histogram: exact below 64 ns, then 32 buckets per doubling. */
+static size_t bucket(uint64_t ns) {
+    size_t e = 0;
+    if (ns < 64) return (size_t)ns;
+    while (ns >= 64) { ns >>= 1; e++; }
+    return 64 + (e - 1) * 32 + (size_t)(ns - 32);
+}
+
+static double bucket_us(size_t b) {             /* the middle of bucket b */
+    size_t e;
+    if (b < 64) return (double)b / 1000.0;
+    e = (b - 64) / 32 + 1;
+    return ((double)(32 + (b - 64) % 32) + 0.5) * (double)((uint64_t)1 << e) / 1000.0;
+}
+
+static double pct(double q) {
+    uint64_t total = 0, seen = 0, want;
+    size_t i;
+    for (i = 0; i < HIST_BUCKETS; i++) total += hist[i];
+    if (!total) return 0;
+    want = (uint64_t)(q * (double)total);
+    if (want >= total) want = total - 1;
+    for (i = 0; i < HIST_BUCKETS; i++) {
+        seen += hist[i];
+        if (seen > want) return bucket_us(i);
+    }
+    return 0;
+}
+
+static void usage(void) {
+    fprintf(stderr, "usage: loadgen [-c CONNS] [-p IN_FLIGHT] [-s SIZE] [-t binary|text|mixed]"
+                    " [-d SECONDS] [-w WARMUP] [--idle SECONDS] ws://127.0.0.1:PORT/\n");
+    exit(2);
+}
+
+int main(int argc, char **argv) {
+    const char *url = NULL;
+    char host[64], path[256] = "/";
+    unsigned port = 0;
+    struct sockaddr_in addr;
+    int epfd, i, a;
+    uint64_t t_start, t_measure, t_end;
+
+    for (a = 1; a < argc; a++) {
+        const char *v = a + 1 < argc ? argv[a + 1] : NULL;
+        if (!strcmp(argv[a], "-c") && v) nconns = atoi(argv[++a]);
+        else if (!strcmp(argv[a], "-p") && v) in_flight = atoi(argv[++a]);
+        else if (!strcmp(argv[a], "-s") && v) size = (size_t)atol(argv[++a]);
+        else if (!strcmp(argv[a], "-d") && v) seconds = atof(argv[++a]);
+        else if (!strcmp(argv[a], "-w") && v) warmup = atof(argv[++a]);
+        else if (!strcmp(argv[a], "--idle") && v) idle_seconds = atof(argv[++a]);
+        else if (!strcmp(argv[a], "-t") && v) {
+            a++;
+            kind = !strcmp(v, "binary") ? KIND_BINARY : !strcmp(v, "text") ? KIND_TEXT
+                 : !strcmp(v, "mixed") ? KIND_MIXED : -1;
+            if (kind < 0) usage();
+        } else if (!strncmp(argv[a], "ws://", 5)) url = argv[a];
+        else usage();
+    }
+    if (!url || nconns < 1 || in_flight < 1 || seconds <= 0 ||
+        sscanf(url, "ws://%63[^:/]:%u%255s", host, &port, path) < 2 || port > 65535)
+        usage();
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, host, &addr.sin_addr) != 1) usage();
+
+    srand((unsigned)clock_ns());
+    conns = (conn *)calloc((size_t)nconns, sizeof *conns);
+    if (!conns) fail(NULL, "out of memory");
+    for (i = 0; i < nconns; i++) conns[i].fd = connect_one(&addr, host, (uint16_t)port, path);
+    if (idle_seconds >= 0) {
+        printf("idle: %d connections\n", nconns);
+        fflush(stdout);
+        {
+            struct timespec ts = { (time_t)idle_seconds, 0 };
+            nanosleep(&ts, NULL);
+        }
+        return 0;
+    }
+
+    make_pattern();
+    epfd = epoll_create1(0);
+    if (epfd < 0) fail(NULL, "epoll_create1");
+    now_ns = clock_ns();
+    for (i = 0; i < nconns; i++) {
+        conn *c = &conns[i];
+        struct epoll_event ev;
+        c->rng = 0x9E3779B97F4A7C15ull ^ (uint64_t)(i + 1) * 0x100000001B3ull;
+        c->out_cap = (size_t)in_flight * (size + 14);
+        c->out = (uint8_t *)malloc(c->out_cap);
+        c->sent_at = (uint64_t *)calloc((size_t)in_flight, sizeof *c->sent_at);
+        if (!c->out || !c->sent_at) fail(NULL, "out of memory");
+        ev.events = EPOLLIN;
+        ev.data.ptr = c;
+        if (epoll_ctl(epfd, EPOLL_CTL_ADD, c->fd, &ev) != 0) fail(NULL, "epoll_ctl");
+        while (c->sent < (uint64_t)in_flight) queue_message(c);
+        flush(c);
+    }
+
+    {
+        static uint8_t buf[1 << 18];
+        struct epoll_event evs[256];
+        conn **dirty = (conn **)calloc((size_t)nconns, sizeof *dirty);
+        size_t ndirty;
+        t_start = clock_ns();
+        t_measure = t_start + (uint64_t)(warmup * 1e9);
+        t_end = t_measure + (uint64_t)(seconds * 1e9);
+        if (!dirty) fail(NULL, "out of memory");
+        for (;;) {
+            int n = epoll_wait(epfd, evs, 256, 100);
+            if (n < 0 && errno != EINTR) fail(NULL, "epoll_wait");
+            now_ns = clock_ns();
+            if (!measuring && now_ns >= t_measure) {
+                measuring = true;
+                t_measure = now_ns;
+            }
+            if (now_ns >= t_end) break;
+            ndirty = 0;
+            for (i = 0; i < n; i++) {
+                conn *c = (conn *)evs[i].data.ptr;
+                if (evs[i].events & EPOLLIN) {
+                    ssize_t r = recv(c->fd, buf, sizeof buf, 0);
+                    if (r == 0) fail(c, "the server closed the connection");
+                    if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                        fail(c, "recv failed");
+                    if (r > 0) on_bytes(c, buf, (size_t)r);
+                } else if (evs[i].events & (EPOLLERR | EPOLLHUP)) {
+                    fail(c, "connection error");
+                }
+                if (c->out_len > c->out_pos) dirty[ndirty++] = c;
+            }
+            for (i = 0; i < (int)ndirty; i++) {     /* one send() per connection */
+                conn *c = dirty[i];
+                struct epoll_event ev;
+                bool blocked;
+                flush(c);
+                blocked = c->out_len > c->out_pos;
+                if (blocked != c->want_out) {       /* socket full: wait for room */
+                    c->want_out = blocked;
+                    ev.data.ptr = c;
+                    ev.events = EPOLLIN | (blocked ? EPOLLOUT : 0u);
+                    if (epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev) != 0) fail(c, "epoll_ctl");
+                }
+            }
+        }
+        t_end = now_ns;
+    }
+    {
+        double sec = (double)(t_end - t_measure) / 1e9;
+        double rate = (double)count_msgs / sec;
+        printf("msgs/s=%.0f MB/s=%.1f p50_us=%.1f p99_us=%.1f msgs=%llu conns=%d in_flight=%d"
+               " size=%zu type=%s\n",
+               rate, rate * (double)size / 1e6, pct(0.50), pct(0.99),
+               (unsigned long long)count_msgs, nconns, in_flight, size,
+               kind == KIND_BINARY ? "binary" : kind == KIND_TEXT ? "text" : "mixed");
+    }
+    return 0;
+}
