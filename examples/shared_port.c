@@ -1,0 +1,486 @@
+/* shared_port.c - one port for an ordinary HTTP server and WebSocket endpoints
+
+   The pattern of a Koa (or Express) app with a `ws` server on the same port: the HTTP
+   server keeps every ordinary request, and only upgrade requests on chosen paths go to
+   WebSocket. Here:
+       GET  /, /style.css, ...   static files from a folder (keep-alive, pipelining, HEAD)
+       GET  /api/time            JSON: {"unix_ms":..., "utc":"...", "websockets":N}
+       upgrade on /ws            echo: every message comes back to its sender
+       upgrade on /chat          broadcast: every message goes to every /chat client,
+                                 encoded once, the same bytes written to each
+       upgrade on any other path 404;  a malformed request 400 (426, 431: ws_http_status)
+
+   If you already have an HTTP server, KEEP yours: the accept loop, the output queue, the
+   routes (serve_http below). COPY the ws.h glue, the parts marked "ws.h glue":
+     1. parse the head with ws_http_parse_request: WS_HS_HTTP is yours to serve as before,
+        WS_HS_UPGRADE on a path you route goes to ws_conn_accept, a negative result is
+        answered with ws_handshake_reject (which says 400, 426 or 431);
+     2. the send callback, which appends to your connection's output queue;
+     3. from the upgrade on, the socket's bytes go to ws_conn_feed;
+     4. ws_conn_tick when ws_conn_deadline comes (keepalive pings, timeouts).
+
+   Build:  make examples
+   Run:    ./build/shared_port 8081 examples/www       (listens on 127.0.0.1 only)
+   Then:   open http://127.0.0.1:8081/ (the time ticks, a line you type comes back);
+           curl http://127.0.0.1:8081/api/time;
+           ./build/wscat ws://127.0.0.1:8081/chat in two terminals.
+   Prints one line per request. Ctrl-C sends close 1001 to WebSocket clients and exits 0.
+*/
+#define _POSIX_C_SOURCE 200809L
+#define WS_IMPLEMENTATION
+#include "ws.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+enum {
+    IN_MAX      = 16384,        /* input buffer per connection: pipelined heads, or frames */
+    HEAD_MAX    = 8192,         /* one request head; larger: 431 */
+    MSG_MAX     = 65536,        /* a WebSocket message; larger: close 1009 */
+    FILE_MAX    = 8 << 20,      /* a static file; larger: 500 */
+    QUEUE_PAUSE = 1 << 20,      /* stop answering and reading with this much unsent */
+    QUEUE_LIMIT = 32 << 20,     /* drop a client whose output would grow past this */
+    IDLE_MS     = 30000,        /* an HTTP connection with no request this long is closed */
+    CLOSE_MS    = 5000          /* once done, time to send what is queued and get a FIN */
+};
+enum { ROUTE_HTTP, ROUTE_ECHO, ROUTE_CHAT };
+
+typedef struct client {
+    struct client *prev, *next;
+    int      fd;
+    uint32_t events;            /* what epoll watches for now */
+    int      route;             /* ROUTE_HTTP until an upgrade */
+    bool     keep, head_only;   /* of the request being answered */
+    bool     closing, dead, fin_sent;
+    uint64_t due;               /* idle deadline; once FIN is sent: give up on the client's */
+    ws_conn  ws;
+    ws_http  req;               /* the parse of the request at in[0] */
+    char     in[IN_MAX];        /* HTTP: unparsed requests; WebSocket: read buffer */
+    size_t   in_len;
+    char    *msg;               /* WebSocket: whole-message buffer */
+    char    *out;               /* output queue: out[pos..len-1] is unsent */
+    size_t   out_pos, out_len, out_cap;
+} client;
+
+static volatile sig_atomic_t stop;
+static client   *clients;
+static int       epfd;
+static const char *root;        /* the static folder */
+static ws_config cfg;           /* shared by every WebSocket connection */
+
+static void on_signal(int sig) { (void)sig; stop = 1; }
+
+static uint64_t now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static bool is(ws_str s, const char *lit) { return s.len == strlen(lit) && memcmp(s.ptr, lit, s.len) == 0; }
+static size_t pending(const client *cl) { return cl->out_len - cl->out_pos; }
+
+/* Room for len more bytes at the end of the output queue (commit with out_len += len). */
+static char *reserve(client *cl, size_t len) {
+    if (len > (size_t)QUEUE_LIMIT - pending(cl)) return NULL;
+    if (len > cl->out_cap - cl->out_len && cl->out_pos > 0) {     /* reclaim sent bytes */
+        memmove(cl->out, cl->out + cl->out_pos, pending(cl));
+        cl->out_len -= cl->out_pos;
+        cl->out_pos = 0;
+    }
+    if (len > cl->out_cap - cl->out_len) {
+        size_t cap = cl->out_cap ? cl->out_cap : 16384;
+        while (cap - cl->out_len < len) cap *= 2;
+        char *p = (char *)realloc(cl->out, cap);
+        if (!p) return NULL;
+        cl->out = p;
+        cl->out_cap = cap;
+    }
+    return cl->out + cl->out_len;
+}
+
+static void enqueue(client *cl, const void *data, size_t len) {
+    char *p = reserve(cl, len);
+    if (!p) { cl->dead = true; return; }
+    if (len) memcpy(p, data, len);
+    cl->out_len += len;
+}
+
+/* ---- the HTTP server you already have ----------------------------------------------- */
+
+static size_t head_of(char *h, size_t cap, const client *cl, int status, const char *type,
+                      size_t len) {
+    const char *text = status == 200 ? "OK" : status == 404 ? "Not Found"
+                     : status == 405 ? "Method Not Allowed" : "Internal Server Error";
+    int n = snprintf(h, cap, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                     "Cache-Control: no-store\r\n%s%s\r\n", status, text, type, len,
+                     status == 405 ? "Allow: GET, HEAD\r\n" : "",
+                     cl->keep ? "" : "Connection: close\r\n");
+    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
+static void respond(client *cl, int status, const char *type, const char *body) {
+    char h[512];
+    size_t len = strlen(body), hl = head_of(h, sizeof h, cl, status, type, len);
+    enqueue(cl, h, hl);
+    if (!cl->head_only) enqueue(cl, body, len);
+}
+
+/* A request path as a file under root: only [A-Za-z0-9._/-], no segment starting with '.'
+   (no "..", no hidden files), and ".../" means index.html. Anything else is not ours. */
+static bool file_path(char *out, size_t cap, ws_str path) {
+    if (path.len == 0 || path.ptr[0] != '/') return false;
+    for (size_t i = 0; i < path.len; i++) {
+        unsigned char ch = (unsigned char)path.ptr[i];
+        if (!isalnum(ch) && ch != '.' && ch != '_' && ch != '/' && ch != '-') return false;
+        if (ch == '.' && path.ptr[i - 1] == '/') return false;
+    }
+    int n = snprintf(out, cap, "%s%.*s%s", root, (int)path.len, path.ptr,
+                     path.ptr[path.len - 1] == '/' ? "index.html" : "");
+    return n > 0 && (size_t)n < cap;
+}
+
+static const char *content_type(const char *path) {
+    static const char *const types[][2] = {
+        { ".html", "text/html; charset=utf-8" }, { ".css", "text/css; charset=utf-8" },
+        { ".js", "text/javascript; charset=utf-8" }, { ".json", "application/json" },
+        { ".txt", "text/plain; charset=utf-8" }, { ".svg", "image/svg+xml" },
+        { ".png", "image/png" }, { ".ico", "image/x-icon" } };
+    const char *base = strrchr(path, '/'), *dot = strrchr(base ? base : path, '.');
+    for (size_t i = 0; dot && i < sizeof types / sizeof types[0]; i++)
+        if (strcmp(dot, types[i][0]) == 0) return types[i][1];
+    return "application/octet-stream";
+}
+
+static int serve_file(client *cl, const char *path) {
+    struct stat st;
+    int fd = open(path, O_RDONLY);
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        if (fd >= 0) close(fd);
+        respond(cl, 404, "text/plain", "not found\n");
+        return 404;
+    }
+    char h[512];
+    size_t size = st.st_size > FILE_MAX ? 0 : (size_t)st.st_size, got = 0;
+    size_t hl = head_of(h, sizeof h, cl, 200, content_type(path), size);
+    size_t body = cl->head_only ? 0 : size;
+    char *p = st.st_size > FILE_MAX ? NULL : reserve(cl, hl + body);
+    while (p && got < body) {           /* straight into the output queue */
+        ssize_t n = read(fd, p + hl + got, body - got);
+        if (n <= 0) break;
+        got += (size_t)n;
+    }
+    close(fd);
+    if (!p || got < body) {
+        respond(cl, 500, "text/plain", "cannot send this file\n");
+        return 500;
+    }
+    memcpy(p, h, hl);
+    cl->out_len += hl + body;
+    return 200;
+}
+
+static int serve_time(client *cl) {
+    struct timespec ts;
+    struct tm tm;
+    char utc[32], body[160];
+    int open_ws = 0;
+    for (client *o = clients; o; o = o->next)
+        open_ws += o->route != ROUTE_HTTP && ws_conn_state(&o->ws) == WS_STATE_OPEN;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    strftime(utc, sizeof utc, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    snprintf(body, sizeof body, "{\"unix_ms\":%lld,\"utc\":\"%s\",\"websockets\":%d}\n",
+             (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, utc, open_ws);
+    respond(cl, 200, "application/json", body);
+    return 200;
+}
+
+/* A plain HTTP request (ws_http_parse_request said WS_HS_HTTP). Request bodies are not
+   read here: a request that has one is answered and its connection closed. */
+static int serve_http(client *cl) {
+    const ws_http *req = &cl->req;
+    ws_str len = ws_http_header(req, "Content-Length");
+    bool body = ws_http_header(req, "Transfer-Encoding").ptr || (len.ptr && !is(len, "0"));
+    char path[1024];
+    cl->head_only = is(req->method, "HEAD");
+    cl->keep = req->version == 1 && !body && !ws_http_has_token(req, "Connection", "close");
+    if (!is(req->method, "GET") && !cl->head_only) {
+        respond(cl, 405, "text/plain", "only GET and HEAD here\n");
+        return 405;
+    }
+    if (is(req->path, "/api/time")) return serve_time(cl);
+    if (file_path(path, sizeof path, req->path)) return serve_file(cl, path);
+    respond(cl, 404, "text/plain", "not found\n");
+    return 404;
+}
+
+/* ---- ws.h glue: the part to copy into your server ------------------------------------- */
+
+static int on_send(ws_conn *c, const ws_buf *bufs, size_t n) {
+    client *cl = (client *)c->user;
+    for (size_t i = 0; i < n && !cl->dead; i++) enqueue(cl, bufs[i].data, bufs[i].len);
+    return cl->dead ? -1 : 0;       /* the queue would end mid-frame: drop the client */
+}
+
+static void flush_client(client *cl);
+
+static void on_message(ws_conn *c, ws_opcode op, const void *data, size_t len) {
+    client *cl = (client *)c->user;
+    static uint8_t frame[14 + MSG_MAX];
+    size_t n;
+    int r;
+    if (cl->route == ROUTE_ECHO) {
+        if ((r = ws_conn_send(c, op, data, len)) != WS_OK)
+            fprintf(stderr, "shared_port: fd %d: echo: %s\n", cl->fd, ws_strerror(r));
+        return;
+    }
+    /* /chat: encode the frame once, write the same bytes to every chat client */
+    if ((r = ws_frame_encode(frame, sizeof frame, &n, true, op, data, len, NULL)) != WS_OK) {
+        fprintf(stderr, "shared_port: broadcast: %s\n", ws_strerror(r));
+        return;
+    }
+    for (client *o = clients; o; o = o->next) {
+        if (o->route != ROUTE_CHAT || o->dead || ws_conn_state(&o->ws) != WS_STATE_OPEN) continue;
+        if ((r = ws_conn_send_raw(&o->ws, frame, n)) != WS_OK)
+            fprintf(stderr, "shared_port: fd %d: broadcast: %s\n", o->fd, ws_strerror(r));
+        if (o != cl) flush_client(o);
+    }
+}
+
+/* An upgrade request: on a path we route, the 101 goes out and the connection is
+   WebSocket from here on; the bytes behind the head are its first frames. */
+static int upgrade(client *cl) {
+    ws_http *req = &cl->req;
+    int route = is(req->path, "/ws") ? ROUTE_ECHO : is(req->path, "/chat") ? ROUTE_CHAT : 0;
+    if (!route) {
+        cl->keep = cl->head_only = false;
+        respond(cl, 404, "text/plain", "no WebSocket endpoint here\n");
+        return 404;
+    }
+    int r = (cl->msg = (char *)malloc(MSG_MAX)) ? ws_conn_init(&cl->ws, &cfg, cl) : WS_ERR_ARG;
+    if (r == WS_OK) {
+        ws_conn_set_buffer(&cl->ws, cl->msg, MSG_MAX);  /* messages arrive whole */
+        r = ws_conn_accept(&cl->ws, req, NULL);
+    }
+    if (r != WS_OK) {
+        fprintf(stderr, "shared_port: fd %d: accept: %s\n", cl->fd, ws_strerror(r));
+        cl->dead = true;
+        return 500;
+    }
+    cl->route = route;
+    if (cl->in_len > req->size) {
+        r = ws_conn_feed(&cl->ws, cl->in + req->size, cl->in_len - req->size);
+        if (r != WS_OK) fprintf(stderr, "shared_port: fd %d: %s\n", cl->fd, ws_strerror(r));
+    }
+    cl->in_len = 0;
+    return 101;
+}
+
+/* Answers the complete requests at the front of the input, in order (pipelining), while
+   the output queue has room. */
+static void serve_requests(client *cl) {
+    while (cl->route == ROUTE_HTTP && !cl->closing && !cl->dead && pending(cl) < QUEUE_PAUSE) {
+        int r = ws_http_parse_request(&cl->req, cl->in, cl->in_len), status;
+        if (r == WS_HS_PARTIAL && cl->in_len < HEAD_MAX) return;
+        if (r == WS_HS_PARTIAL) r = WS_ERR_HS_TOO_BIG;
+        if (r < 0) {                            /* 400, 426 or 431, then close */
+            char resp[256];
+            size_t n;
+            printf("shared_port: fd %d: bad request: %d %s\n", cl->fd, ws_http_status(r),
+                   ws_strerror(r));
+            if (ws_handshake_reject(resp, sizeof resp, &n, r) == WS_OK) enqueue(cl, resp, n);
+            cl->closing = true;
+            return;
+        }
+        status = r == WS_HS_UPGRADE ? upgrade(cl) : serve_http(cl);
+        printf("shared_port: fd %d: %.*s %.*s%s %d\n", cl->fd, (int)cl->req.method.len,
+               cl->req.method.ptr, (int)cl->req.target.len, cl->req.target.ptr,
+               r == WS_HS_UPGRADE ? " (upgrade)" : "", status);
+        if (status == 101) return;
+        if (!cl->keep) cl->closing = true;
+        memmove(cl->in, cl->in + cl->req.size, cl->in_len - cl->req.size);
+        cl->in_len -= cl->req.size;
+        ws_http_init(&cl->req, HEAD_MAX);       /* the next request */
+    }
+}
+
+/* ---- the event loop -------------------------------------------------------------------- */
+
+static void watch(client *cl, uint32_t events) {
+    struct epoll_event ev = { .events = events, .data.ptr = cl };
+    if (cl->events == events) return;
+    if (epoll_ctl(epfd, EPOLL_CTL_MOD, cl->fd, &ev) != 0) { cl->dead = true; return; }
+    cl->events = events;
+}
+
+static void client_free(client *cl) {
+    if (cl->prev) cl->prev->next = cl->next; else clients = cl->next;
+    if (cl->next) cl->next->prev = cl->prev;
+    close(cl->fd);
+    free(cl->msg);
+    free(cl->out);
+    free(cl);
+}
+
+static void accept_clients(int lfd) {
+    int fd;
+    while ((fd = accept(lfd, NULL, NULL)) >= 0) {
+        client *cl = (client *)calloc(1, sizeof *cl);
+        struct epoll_event ev = { .events = EPOLLIN, .data.ptr = cl };
+        if (!cl || fcntl(fd, F_SETFL, O_NONBLOCK) != 0 ||
+            epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+            perror("shared_port: new connection");
+            free(cl);
+            close(fd);
+            continue;
+        }
+        cl->fd = fd;
+        cl->events = EPOLLIN;
+        cl->due = now_ms() + IDLE_MS;
+        ws_http_init(&cl->req, HEAD_MAX);
+        if ((cl->next = clients)) clients->prev = cl;
+        clients = cl;
+    }
+    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
+        perror("shared_port: accept");
+}
+
+static void read_client(client *cl) {
+    size_t off = cl->route == ROUTE_HTTP ? cl->in_len : 0;
+    ssize_t n = recv(cl->fd, cl->in + off, sizeof cl->in - off, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+    if (n <= 0) { cl->dead = true; return; }        /* EOF or reset */
+    if (cl->closing) return;                         /* done: discard */
+    cl->due = now_ms() + IDLE_MS;
+    if (cl->route == ROUTE_HTTP) {
+        cl->in_len += (size_t)n;
+        return;
+    }
+    int r = ws_conn_feed(&cl->ws, cl->in, (size_t)n);
+    if (r != WS_OK) fprintf(stderr, "shared_port: fd %d: %s\n", cl->fd, ws_strerror(r));
+}
+
+/* Answers what can be answered, sends what is queued; then decides what to wait for. */
+static void flush_client(client *cl) {
+    for (;;) {
+        serve_requests(cl);
+        if (cl->dead || pending(cl) == 0) break;
+        ssize_t n = send(cl->fd, cl->out + cl->out_pos, pending(cl), MSG_NOSIGNAL);
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) cl->dead = true;
+        if (n <= 0) break;
+        cl->out_pos += (size_t)n;
+        cl->due = now_ms() + IDLE_MS;
+        if (pending(cl) > 0) break;                  /* the socket is full: EPOLLOUT */
+        cl->out_pos = cl->out_len = 0;
+    }
+    if (cl->dead) return;
+    ws_state s = ws_conn_state(&cl->ws);
+    if (cl->route != ROUTE_HTTP && (s == WS_STATE_CLOSED || s == WS_STATE_FAILED)) cl->closing = true;
+    if (cl->closing && !cl->fin_sent && pending(cl) == 0) {
+        shutdown(cl->fd, SHUT_WR);      /* the server closes TCP first; the client's FIN next */
+        cl->fin_sent = true;
+        cl->due = now_ms() + CLOSE_MS;
+    }
+    uint32_t ev = pending(cl) > 0 ? EPOLLOUT : 0;
+    if (pending(cl) < QUEUE_PAUSE && (cl->route != ROUTE_HTTP || cl->in_len < sizeof cl->in))
+        ev |= EPOLLIN;
+    watch(cl, ev);
+}
+
+/* Runs the timers that are due; returns the epoll timeout until the next one. */
+static int run_timers(void) {
+    uint64_t now = now_ms(), next = UINT64_MAX;
+    for (client *cl = clients, *after; cl; cl = after) {
+        after = cl->next;
+        bool ws = cl->route != ROUTE_HTTP && !cl->closing;
+        uint64_t due = ws ? ws_conn_deadline(&cl->ws) : cl->due;
+        if (!cl->dead && due <= now && !ws) cl->dead = true;    /* idle, or no FIN came */
+        if (!cl->dead && due <= now) {
+            int r = ws_conn_tick(&cl->ws, now);             /* keepalive ping, timeouts */
+            if (r != WS_OK) fprintf(stderr, "shared_port: fd %d: %s\n", cl->fd, ws_strerror(r));
+            if (r == WS_ERR_TIMEOUT) cl->dead = true;
+            flush_client(cl);
+            due = cl->closing ? cl->due : ws_conn_deadline(&cl->ws);
+        }
+        if (cl->dead) client_free(cl);
+        else if (due < next) next = due;
+    }
+    if (next == UINT64_MAX) return -1;
+    return next <= now ? 0 : next - now > 60000 ? 60000 : (int)(next - now);
+}
+
+int main(int argc, char **argv) {
+    char *end;
+    long port = argc == 3 ? strtol(argv[1], &end, 10) : -1;
+    if (argc != 3 || *end || port < 0 || port > 65535) {
+        fprintf(stderr, "usage: %s PORT STATIC_DIR\n", argv[0]);
+        return 2;
+    }
+    root = argv[2];
+    cfg.send = on_send;
+    cfg.on_message = on_message;
+    cfg.max_message_size = MSG_MAX;
+    cfg.close_timeout_ms = 5000;
+    cfg.ping_interval_ms = 30000;       /* keepalive: a ping after 30 s of silence, */
+    cfg.timeout_ms = 75000;             /* and a client silent for 75 s is dropped */
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+    sa.sa_handler = on_signal;          /* no SA_RESTART: epoll_wait returns EINTR */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t alen = sizeof addr;
+    struct epoll_event lev = { .events = EPOLLIN, .data.ptr = NULL };
+    int one = 1, lfd = socket(AF_INET, SOCK_STREAM, 0);
+    epfd = epoll_create1(0);
+    if (lfd < 0 || epfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(lfd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(lfd, 128) != 0 ||
+        fcntl(lfd, F_SETFL, O_NONBLOCK) != 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &lev) != 0 ||
+        getsockname(lfd, (struct sockaddr *)&addr, &alen) != 0) {
+        perror("shared_port: listen");
+        return 1;
+    }
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    printf("shared_port: listening on http://127.0.0.1:%u/ (WebSocket: /ws echo, /chat "
+           "broadcast), files from %s\n", ntohs(addr.sin_port), root);
+
+    while (!stop) {
+        struct epoll_event evs[64];
+        int n = epoll_wait(epfd, evs, 64, run_timers());
+        if (n < 0 && errno != EINTR) { perror("shared_port: epoll_wait"); break; }
+        for (int i = 0; i < n; i++) {
+            client *cl = (client *)evs[i].data.ptr;
+            if (!cl) { accept_clients(lfd); continue; }
+            if (!cl->dead && (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))) read_client(cl);
+            if (!cl->dead) flush_client(cl);
+        }
+    }
+
+    printf("shared_port: shutting down\n");
+    while (clients) {                   /* best effort: a close frame, one try to send it */
+        client *cl = clients;
+        if (cl->route != ROUTE_HTTP && ws_conn_state(&cl->ws) == WS_STATE_OPEN &&
+            ws_conn_close(&cl->ws, WS_CLOSE_GOING_AWAY, "server shutting down", 20) == WS_OK)
+            (void)send(cl->fd, cl->out + cl->out_pos, pending(cl), MSG_NOSIGNAL);
+        client_free(cl);
+    }
+    close(lfd);
+    close(epfd);
+    return 0;
+}
