@@ -8,6 +8,8 @@
      - a per-connection output queue filled by the send callback and written with one
        send() per wake-up, EPOLLOUT when the socket is full, and back-pressure: a client
        whose output piles up (4 MiB) is not read from until it drains;
+     - out of file descriptors, it stops accepting for 100 ms at a time (no busy loop) and
+       keeps serving the clients it has;
      - handshake (10 s) and close (5 s) timeouts and keepalive (a ping after 30 s of
        silence, drop after 75 s) driven by ws_conn_deadline / ws_conn_tick.
 
@@ -45,7 +47,8 @@ enum {
     HEAD_MAX    = 8192,         /* request head limit; the buffer grows up to this */
     QUEUE_PAUSE = 4 << 20,      /* stop reading a client with this much output unsent */
     QUEUE_LIMIT = 64 << 20,     /* drop a client whose output would grow past this */
-    CLOSE_MS    = 5000          /* once done, time to send what is queued and get a FIN */
+    CLOSE_MS    = 5000,         /* once done, time to send what is queued and get a FIN */
+    ACCEPT_PAUSE_MS = 100       /* out of file descriptors: stop accepting this long */
 };
 
 typedef struct client {
@@ -70,7 +73,8 @@ typedef struct client {
 
 static volatile sig_atomic_t stop;
 static client   *clients;
-static int       epfd;
+static int       epfd, lfd;     /* epoll, and the listening socket */
+static uint64_t  accept_resume; /* when not 0: the listener is paused until then */
 static char      readbuf[READ_SIZE];
 static char     *page;          /* echo.html, read once at start */
 static size_t    page_len;
@@ -195,13 +199,26 @@ static void client_free(client *cl) {
     free(cl);
 }
 
-static void accept_clients(int lfd) {
+/* Out of file descriptors (or memory), accept() fails at once with the connection still
+   waiting, and a level-triggered listener would wake us forever: stop watching it for a
+   moment instead, keep serving the clients we have, and accept again when fds are free. */
+static void pause_accepting(bool pause) {
+    struct epoll_event ev = { .events = pause ? 0 : EPOLLIN, .data.ptr = NULL };
+    if (epoll_ctl(epfd, EPOLL_CTL_MOD, lfd, &ev) != 0) perror("echo_server: epoll_ctl");
+    accept_resume = pause ? now_ms() + ACCEPT_PAUSE_MS : 0;
+}
+
+static void accept_clients(void) {
     for (;;) {
         int fd = accept(lfd, NULL, NULL);
         if (fd < 0) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
-                errno != ECONNABORTED)
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                perror("echo_server: accept (pausing for 100 ms)");
+                pause_accepting(true);
+            } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+                       errno != ECONNABORTED) {
                 perror("echo_server: accept");
+            }
             return;
         }
         client *cl = (client *)calloc(1, sizeof *cl);
@@ -337,6 +354,8 @@ static void flush_client(client *cl) {
 static int run_timers(void) {
     uint64_t now = now_ms(), next = UINT64_MAX;
     client *cl = clients;
+    if (accept_resume && accept_resume <= now) pause_accepting(false);
+    if (accept_resume) next = accept_resume;
     while (cl) {
         client *next_cl = cl->next;
         if (cl->dead) { client_free(cl); cl = next_cl; continue; }
@@ -412,7 +431,7 @@ int main(int argc, char **argv) {
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t alen = sizeof addr;
     int one = 1;
-    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    lfd = socket(AF_INET, SOCK_STREAM, 0);
     epfd = epoll_create1(0);
     struct epoll_event lev = { .events = EPOLLIN, .data.ptr = NULL };
     if (lfd < 0 || epfd < 0 ||
@@ -433,7 +452,7 @@ int main(int argc, char **argv) {
         if (n < 0 && errno != EINTR) { perror("echo_server: epoll_wait"); break; }
         for (int i = 0; i < n; i++) {
             client *cl = (client *)evs[i].data.ptr;
-            if (!cl) { accept_clients(lfd); continue; }
+            if (!cl) { accept_clients(); continue; }
             if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) read_client(cl);
             flush_client(cl);
             if (cl->dead) client_free(cl);
