@@ -1,0 +1,766 @@
+/* chat_server.c - chat rooms over standard WebSocket: nicknames, rooms, acks, heartbeats
+
+   The socket.io chat (rooms, broadcast, acknowledgements) done with plain RFC 6455, so any
+   WebSocket client can take part: the page this server gives at /, a browser console,
+   build/wscat, a phone app. It shows:
+     - broadcast: a message is encoded once (ws_frame_encode) and the same bytes go to every
+       member (ws_conn_send_raw);
+     - a bounded output queue per client: what the kernel does not take at once waits in
+       the queue, and a client with more than --queue-limit bytes waiting is closed with
+       1008 "too slow", so a slow or dead reader never blocks the others or eats memory;
+     - heartbeats: a ping after --ping-interval ms of silence; a client that sends nothing
+       back within --ping-timeout ms more is dropped (ws_conn_tick, ws_conn_deadline) and
+       its rooms are told;
+     - whole messages (ws_conn_set_buffer; over --max-message bytes: close 1009) read by a
+       small JSON scanner that answers anything it does not expect with an error event.
+
+   Build:  make examples   (or: cc -std=c99 -O2 -I. examples/chat_server.c -o build/chat_server)
+   Run:    make run        (or: ./build/chat_server [options] [PORT]; PORT defaults to 8080)
+   Then:   open http://127.0.0.1:8080/ in two windows, pick names, chat. WebSocket clients
+           connect to ws://127.0.0.1:8080/chat. Listens on 127.0.0.1 only.
+   Options: --ping-interval MS (25000; 0 = no pings)   --ping-timeout MS (20000)
+            --queue-limit BYTES (262144)   --max-message BYTES (65536)
+            --page FILE (examples/chat.html, served at /)
+   Ctrl-C (or SIGTERM) sends close 1001 to everyone and exits 0.
+
+   PROTOCOL: one JSON object per text message: {"event":E,"room":R,"data":D,"id":N}, where
+   E, R and D are strings and N a whole number 0-999999999; only "event" is always needed.
+   A request with an id is answered {"event":"ack","id":N} when it succeeded. A failed one
+   is answered {"event":"error","id":N,"data":"why"} (no "id" if it had none).
+   Client to server:
+     nick       data: the new name: 1-24 bytes of letters, digits, - _ . or non-ASCII
+     join       room: a name, as for nicks; a client is in at most 8 rooms at once
+     leave      room
+     message    room (one you joined), data: text; goes to the room's other members
+     broadcast  data: text; goes to every client but the sender
+     ping       answered {"event":"pong"} (with the id, if any): the heartbeat of
+                browsers, whose JavaScript cannot send WebSocket pings
+   Server to client:
+     welcome    data: {"nick":"guest-1","ping_interval":25000,"ping_timeout":20000}
+     message    room, data: {"from":"ann","text":"hi"}
+     broadcast  data: {"from":"ann","text":"hi"}
+     joined     room, data: {"nick":"ann"}                 to every member, the joiner too
+     left       room, data: {"nick":"ann","why":"left"}    to the remaining members; why:
+                "left", "closed", "too slow", "peer timed out", "connection lost", ...
+     renamed    room, data: {"nick":"ann","was":"guest-1"}
+     members    room, data: {"count":2,"nicks":["ann","bob"]}  after each change (the
+                first 100 names)
+   Close codes: 1008 "too slow", 1009 a message over --max-message, 1001 server stopping.
+*/
+#define _POSIX_C_SOURCE 200809L
+#define WS_IMPLEMENTATION
+#include "ws.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { READ_SIZE = 64 * 1024, HEAD_MAX = 8192, PAGE_MAX = 256 * 1024, CLOSE_MS = 5000,
+       NAME_LEN = 24, ROOMS = 8, LIST_MAX = 100 };
+
+typedef struct chunk {                  /* unsent output: one frame, or its tail */
+    struct chunk *next;
+    size_t len, sent;
+    bool   begun;                       /* the frame's first bytes went out already */
+    char data[];
+} chunk;
+
+typedef struct client {
+    struct client *prev, *next;
+    int      fd;
+    uint32_t events;                    /* what epoll watches for now */
+    ws_conn  ws;
+    bool     upgraded, in_chat;         /* handshake done; welcomed and not yet parted */
+    bool     too_slow, kicked;          /* queue over the limit; close 1008 sent */
+    bool     closing, fin_sent, dead;   /* send what is queued then close; close now */
+    uint64_t close_by;
+    char    *head;                      /* the request head, during the handshake only */
+    size_t   head_len, head_cap;
+    ws_http *req;
+    char    *msg;                       /* whole-message buffer, --max-message bytes */
+    chunk   *q, *q_last;                /* output queue */
+    size_t   queued;                    /* unsent bytes in it */
+    char     nick[NAME_LEN + 1];
+    char     rooms[ROOMS][NAME_LEN + 1];    /* "" = free slot */
+} client;
+
+typedef struct request {
+    ws_str event, room, data;
+    long   id;                          /* -1: none */
+} request;
+
+static struct { long ping_interval, ping_timeout, queue_limit, max_message; const char *page; }
+    opt = { 25000, 20000, 256 * 1024, 64 * 1024, "examples/chat.html" };
+static volatile sig_atomic_t stop;
+static client   *clients;
+static int       epfd;
+static ws_config cfg;
+static unsigned  guests;
+static bool      slow_pending;          /* some client went over the queue limit */
+static char      readbuf[READ_SIZE], page[PAGE_MAX];
+static size_t    page_len;
+static char     *text;                  /* decoded JSON strings, --max-message bytes */
+static char     *json, *frame;          /* the event being built, then its frame */
+static size_t    json_len, json_cap, frame_len;
+
+static void on_signal(int sig) { (void)sig; stop = 1; }
+
+static uint64_t now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static bool is(ws_str s, const char *lit) { return s.len == strlen(lit) && memcmp(s.ptr, lit, s.len) == 0; }
+
+/* ---- output: non-blocking writes, the rest queued, the queue bounded ------------------ */
+
+static void watch(client *cl, uint32_t events) {
+    struct epoll_event ev = { .events = events, .data.ptr = cl };
+    if (cl->events == events) return;
+    if (epoll_ctl(epfd, EPOLL_CTL_MOD, cl->fd, &ev) != 0) { perror("chat_server: epoll_ctl"); cl->dead = true; }
+    cl->events = events;
+}
+
+static void write_queue(client *cl) {
+    while (cl->q && !cl->dead) {
+        chunk *k = cl->q;
+        ssize_t n = send(cl->fd, k->data + k->sent, k->len - k->sent, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+        if (n < 0) { cl->dead = true; break; }
+        k->sent += (size_t)n;
+        cl->queued -= (size_t)n;
+        if (k->sent < k->len) break;
+        cl->q = k->next;
+        free(k);
+    }
+    if (!cl->q) cl->q_last = NULL;
+    watch(cl, cl->q ? EPOLLIN | EPOLLOUT : EPOLLIN);
+}
+
+/* ws.h hands over one whole frame (or the 101 response) per call. Written at once when
+   nothing waits; else, or for what the kernel did not take, queued. */
+static int on_send(ws_conn *c, const ws_buf *bufs, size_t n) {
+    client *cl = (client *)c->user;
+    struct iovec iov[4];
+    size_t len = 0, done = 0;
+    if (cl->dead || n > 4 || (cl->too_slow && !cl->kicked)) return 0;   /* dropped whole */
+    for (size_t i = 0; i < n; i++) {
+        iov[i].iov_base = (void *)(uintptr_t)bufs[i].data;
+        iov[i].iov_len = bufs[i].len;
+        len += bufs[i].len;
+    }
+    if (cl->upgraded && !cl->kicked && cl->queued + len > (size_t)opt.queue_limit) {
+        cl->too_slow = slow_pending = true;     /* closed by kick_slow(), out of this call */
+        return 0;
+    }
+    if (!cl->q) {
+        ssize_t w = writev(cl->fd, iov, (int)n);
+        if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) { cl->dead = true; return 0; }
+        done = w > 0 ? (size_t)w : 0;
+    }
+    if (done == len) return 0;
+    chunk *k = (chunk *)malloc(sizeof *k + len - done);
+    if (!k) { cl->dead = true; return 0; }
+    k->next = NULL;
+    k->len = len - done;
+    k->sent = 0;
+    k->begun = done > 0;
+    for (size_t i = 0, at = 0, off = done; i < n; i++) {     /* copy what is left */
+        size_t skip = off < bufs[i].len ? off : bufs[i].len;
+        memcpy(k->data + at, (const char *)bufs[i].data + skip, bufs[i].len - skip);
+        at += bufs[i].len - skip;
+        off -= skip;
+    }
+    if (cl->q_last) cl->q_last->next = k; else cl->q = k;
+    cl->q_last = k;
+    cl->queued += k->len;
+    watch(cl, EPOLLIN | EPOLLOUT);
+    return 0;
+}
+
+/* ---- JSON out: events are built in json[], then framed once in frame[] ---------------- */
+
+static void put(const char *s, size_t n) {
+    if (n > json_cap - json_len) { json_len = json_cap; return; }   /* too long: seal fails */
+    memcpy(json + json_len, s, n);
+    json_len += n;
+}
+static void puts_(const char *s) { put(s, strlen(s)); }
+static void put_num(long v) { char b[24]; int n = snprintf(b, sizeof b, "%ld", v); put(b, (size_t)n); }
+static void put_str(const char *s, size_t n) {     /* a JSON string, escaped */
+    put("\"", 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        const char *e = ch == '"' ? "\\\"" : ch == '\\' ? "\\\\" : ch == '\n' ? "\\n" :
+                        ch == '\r' ? "\\r" : ch == '\t' ? "\\t" : ch == '\b' ? "\\b" :
+                        ch == '\f' ? "\\f" : NULL;
+        char u[8];
+        if (e) put(e, 2);               /* never longer than it came in */
+        else if (ch < 0x20) { snprintf(u, sizeof u, "\\u%04x", ch); put(u, 6); }
+        else put(s + i, 1);
+    }
+    put("\"", 1);
+}
+static void begin(const char *event, const char *room) {
+    json_len = 0;
+    puts_("{\"event\":\"");
+    puts_(event);
+    puts_("\"");
+    if (room) { puts_(",\"room\":"); put_str(room, strlen(room)); }
+}
+static bool seal(void) {                /* closes the object and encodes the frame */
+    puts_("}");
+    return json_len < json_cap &&
+           ws_frame_encode(frame, json_cap + 14, &frame_len, true, WS_OP_TEXT, json, json_len, NULL) == WS_OK;
+}
+static void send_frame(client *to) {    /* the same bytes to each recipient */
+    if (!to->in_chat || ws_conn_state(&to->ws) != WS_STATE_OPEN) return;
+    int r = ws_conn_send_raw(&to->ws, frame, frame_len);
+    if (r != WS_OK) fprintf(stderr, "chat_server: fd %d: send: %s\n", to->fd, ws_strerror(r));
+}
+
+static int room_slot(const client *cl, const char *room) {
+    for (int i = 0; i < ROOMS; i++) if (strcmp(cl->rooms[i], room) == 0) return i;
+    return -1;
+}
+static void to_room(const char *room, const client *except) {
+    for (client *m = clients; m; m = m->next) if (m != except && room_slot(m, room) >= 0) send_frame(m);
+}
+
+static void reply(client *cl, const char *event, long id, const char *data) {
+    begin(event, NULL);
+    if (id >= 0) { puts_(",\"id\":"); put_num(id); }
+    if (data) { puts_(",\"data\":"); put_str(data, strlen(data)); }
+    if (seal()) send_frame(cl);
+}
+
+static void send_members(const char *room) {
+    int count = 0;
+    begin("members", room);
+    puts_(",\"data\":{\"nicks\":[");
+    for (client *m = clients; m; m = m->next) {
+        if (!m->in_chat || room_slot(m, room) < 0) continue;
+        if (count < LIST_MAX) { if (count) puts_(","); put_str(m->nick, strlen(m->nick)); }
+        count++;
+    }
+    puts_("],\"count\":");
+    put_num(count);
+    puts_("}");
+    if (seal()) to_room(room, NULL);
+}
+
+/* "joined", "left" or "renamed" to a room; extra is the why or the old name. */
+static void notice(const char *event, const char *room, const client *who, const char *key, const char *extra) {
+    begin(event, room);
+    puts_(",\"data\":{\"nick\":");
+    put_str(who->nick, strlen(who->nick));
+    if (key) { puts_(",\""); puts_(key); puts_("\":"); put_str(extra, strlen(extra)); }
+    puts_("}");
+    if (seal()) to_room(room, who);
+}
+
+static void leave(client *cl, int slot, const char *why) {
+    char room[NAME_LEN + 1];
+    memcpy(room, cl->rooms[slot], sizeof room);
+    cl->rooms[slot][0] = '\0';
+    notice("left", room, cl, "why", why);
+    send_members(room);
+}
+
+/* The client is out of the chat: every room it was in hears why, once. */
+static void part(client *cl, const char *why) {
+    if (!cl->in_chat) return;
+    for (int i = 0; i < ROOMS; i++) if (cl->rooms[i][0]) leave(cl, i, why);
+    cl->in_chat = false;
+    printf("chat_server: %s left: %s\n", cl->nick, why);
+}
+
+/* Queue over the limit: keep the frame already half sent, drop the rest, say why. */
+static void kick_slow(void) {
+    while (slow_pending) {
+        slow_pending = false;
+        for (client *cl = clients; cl; cl = cl->next) {
+            if (!cl->too_slow || cl->kicked) continue;
+            chunk *k = cl->q && (cl->q->sent || cl->q->begun) ? cl->q->next : cl->q;
+            if (k == cl->q) cl->q = NULL; else cl->q->next = NULL;
+            while (k) { chunk *next = k->next; cl->queued -= k->len - k->sent; free(k); k = next; }
+            cl->q_last = cl->q;
+            cl->kicked = true;
+            int r = ws_conn_close(&cl->ws, WS_CLOSE_POLICY, "too slow", 8);
+            if (r != WS_OK) cl->dead = true;
+            part(cl, "too slow");       /* may push others over the limit: loop again */
+        }
+    }
+}
+
+/* ---- JSON in: one flat object of known keys, strings decoded into text[] ------------- */
+
+typedef struct scan { const char *p, *end; char *out; } scan;
+
+static void skip(scan *s) {
+    while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r')) s->p++;
+}
+static bool eat(scan *s, char ch) {
+    skip(s);
+    if (s->p < s->end && *s->p == ch) { s->p++; return true; }
+    return false;
+}
+static long hex4(scan *s) {
+    long v = 0;
+    if (s->end - s->p < 4) return -1;
+    for (int i = 0; i < 4; i++) {
+        char ch = *s->p++;
+        int d = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 :
+                ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
+        if (d < 0) return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+static bool string(scan *s, ws_str *v) {   /* never writes more bytes than it reads */
+    char *o = s->out;
+    if (!eat(s, '"')) return false;
+    while (s->p < s->end) {
+        unsigned char ch = (unsigned char)*s->p++;
+        long u;
+        if (ch == '"') { v->ptr = s->out; v->len = (size_t)(o - s->out); s->out = o; return true; }
+        if (ch < 0x20) return false;
+        if (ch != '\\') { *o++ = (char)ch; continue; }
+        if (s->p == s->end) return false;
+        switch (*s->p++) {
+        case '"': *o++ = '"'; break;    case '\\': *o++ = '\\'; break;  case '/': *o++ = '/'; break;
+        case 'b': *o++ = '\b'; break;   case 'f': *o++ = '\f'; break;   case 'n': *o++ = '\n'; break;
+        case 'r': *o++ = '\r'; break;   case 't': *o++ = '\t'; break;
+        case 'u':
+            if ((u = hex4(s)) < 0 || (u >= 0xDC00 && u < 0xE000)) return false;
+            if (u >= 0xD800 && u < 0xDC00) {            /* a surrogate pair, or nothing */
+                long lo;
+                if (s->end - s->p < 2 || s->p[0] != '\\' || s->p[1] != 'u') return false;
+                s->p += 2;
+                if ((lo = hex4(s)) < 0xDC00 || lo >= 0xE000) return false;
+                u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
+            }
+            if (u < 0x80) *o++ = (char)u;
+            else if (u < 0x800) { *o++ = (char)(0xC0 | u >> 6); *o++ = (char)(0x80 | (u & 63)); }
+            else if (u < 0x10000) { *o++ = (char)(0xE0 | u >> 12); *o++ = (char)(0x80 | (u >> 6 & 63));
+                                    *o++ = (char)(0x80 | (u & 63)); }
+            else { *o++ = (char)(0xF0 | u >> 18); *o++ = (char)(0x80 | (u >> 12 & 63));
+                   *o++ = (char)(0x80 | (u >> 6 & 63)); *o++ = (char)(0x80 | (u & 63)); }
+            break;
+        default: return false;
+        }
+    }
+    return false;
+}
+/* Returns NULL, or why the request is refused. */
+static const char *parse(const char *in, size_t len, request *rq) {
+    scan s = { in, in + len, text };
+    memset(rq, 0, sizeof *rq);
+    rq->id = -1;
+    if (!eat(&s, '{')) return "expected a JSON object";
+    if (!eat(&s, '}')) {
+        do {
+            ws_str key, *v = NULL;
+            if (!string(&s, &key) || !eat(&s, ':')) return "bad JSON";
+            if (is(key, "event")) v = &rq->event;
+            else if (is(key, "room")) v = &rq->room;
+            else if (is(key, "data")) v = &rq->data;
+            else if (!is(key, "id")) return "unknown field";
+            if (v ? v->ptr != NULL : rq->id >= 0) return "repeated field";
+            if (v) {
+                if (!eat(&s, '"')) return "event, room and data must be strings";
+                s.p--;
+                if (!string(&s, v)) return "bad JSON string";
+                continue;
+            }
+            skip(&s);
+            const char *start = s.p;
+            rq->id = 0;
+            while (s.p < s.end && *s.p >= '0' && *s.p <= '9' && s.p - start < 9) rq->id = rq->id * 10 + (*s.p++ - '0');
+            if (s.p == start || (s.p < s.end && *s.p >= '0' && *s.p <= '9')) { rq->id = -1; return "id must be a whole number 0-999999999"; }
+        } while (eat(&s, ','));
+        if (!eat(&s, '}')) return "bad JSON";
+    }
+    skip(&s);
+    if (s.p != s.end) return "bad JSON";
+    if (!rq->event.ptr) return "no event";
+    return NULL;
+}
+
+/* ---- the chat --------------------------------------------------------------------------- */
+
+static bool valid_name(ws_str s) {
+    if (s.len < 1 || s.len > NAME_LEN) return false;
+    for (size_t i = 0; i < s.len; i++) {
+        unsigned char ch = (unsigned char)s.ptr[i];
+        if (!(ch >= 0x80 || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+              (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.')) return false;
+    }
+    return true;
+}
+static bool nick_taken(const char *nick, const client *self) {
+    for (client *m = clients; m; m = m->next) if (m != self && m->in_chat && strcmp(m->nick, nick) == 0) return true;
+    return false;
+}
+
+/* Returns NULL when the request was carried out, or why not. */
+static const char *handle(client *cl, const request *rq) {
+    char room[NAME_LEN + 1] = "", was[NAME_LEN + 1];
+    int slot = -1;
+    if (rq->room.ptr) {
+        if (!valid_name(rq->room)) return "room: 1-24 letters, digits, - _ . or non-ASCII";
+        memcpy(room, rq->room.ptr, rq->room.len);
+        room[rq->room.len] = '\0';
+        slot = room_slot(cl, room);
+    }
+    if (is(rq->event, "ping")) { reply(cl, "pong", rq->id, NULL); return NULL; }
+    if (is(rq->event, "nick")) {
+        if (!rq->data.ptr || !valid_name(rq->data)) return "nick: 1-24 letters, digits, - _ . or non-ASCII";
+        memcpy(was, cl->nick, sizeof was);
+        memcpy(cl->nick, rq->data.ptr, rq->data.len);
+        cl->nick[rq->data.len] = '\0';
+        if (nick_taken(cl->nick, cl)) { memcpy(cl->nick, was, sizeof was); return "nick taken"; }
+        for (int i = 0; i < ROOMS; i++) {
+            if (!cl->rooms[i][0]) continue;
+            notice("renamed", cl->rooms[i], cl, "was", was);
+            send_members(cl->rooms[i]);
+        }
+    } else if (is(rq->event, "join")) {
+        if (!room[0]) return "join: which room?";
+        if (slot < 0) {
+            if ((slot = room_slot(cl, "")) < 0) return "in too many rooms";
+            memcpy(cl->rooms[slot], room, sizeof room);
+            notice("joined", room, cl, NULL, NULL);
+            send_frame(cl);                         /* the joiner sees it too */
+            send_members(room);
+        }
+    } else if (is(rq->event, "leave")) {
+        if (slot < 0) return "not in that room";
+        leave(cl, slot, "left");
+    } else if (is(rq->event, "message") || is(rq->event, "broadcast")) {
+        bool all = is(rq->event, "broadcast");
+        if (!all && slot < 0) return "join the room first";
+        if (!rq->data.ptr || rq->data.len == 0) return "nothing to send";
+        begin(all ? "broadcast" : "message", all ? NULL : room);
+        puts_(",\"data\":{\"from\":");
+        put_str(cl->nick, strlen(cl->nick));
+        puts_(",\"text\":");
+        put_str(rq->data.ptr, rq->data.len);
+        puts_("}");
+        if (!seal()) return "message too long";
+        if (all) { for (client *m = clients; m; m = m->next) if (m != cl) send_frame(m); }
+        else to_room(room, cl);
+    } else {
+        return "unknown event";
+    }
+    if (rq->id >= 0) reply(cl, "ack", rq->id, NULL);
+    return NULL;
+}
+
+static void on_message(ws_conn *c, ws_opcode op, const void *data, size_t len) {
+    client *cl = (client *)c->user;
+    request rq;
+    const char *err = op != WS_OP_TEXT ? "send JSON text, not binary" : parse((const char *)data, len, &rq);
+    if (!err) err = handle(cl, &rq);
+    if (err) reply(cl, "error", op == WS_OP_TEXT ? rq.id : -1, err);
+}
+
+static void on_close(ws_conn *c, unsigned code, const char *reason, size_t len) {
+    client *cl = (client *)c->user;
+    char why[64];
+    (void)code;
+    if (ws_conn_state(c) == WS_STATE_FAILED && len > 0)  /* we failed it: ws.h says why */
+        snprintf(why, sizeof why, "%.*s", (int)len, reason);
+    else
+        snprintf(why, sizeof why, "closed");
+    part(cl, why);
+}
+
+/* ---- connections: handshake, page, reads, timers -------------------------------------- */
+
+static void client_free(client *cl) {
+    part(cl, "connection lost");
+    if (cl->prev) cl->prev->next = cl->next; else clients = cl->next;
+    if (cl->next) cl->next->prev = cl->prev;
+    close(cl->fd);
+    while (cl->q) { chunk *k = cl->q; cl->q = k->next; free(k); }
+    free(cl->head);
+    free(cl->req);
+    free(cl->msg);
+    free(cl);
+}
+
+static void accept_clients(int lfd) {
+    for (;;) {
+        int fd = accept(lfd, NULL, NULL);
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
+                perror("chat_server: accept");
+            return;
+        }
+        client *cl = (client *)calloc(1, sizeof *cl);
+        struct epoll_event ev = { .events = EPOLLIN, .data.ptr = cl };
+        if (!cl || fcntl(fd, F_SETFL, O_NONBLOCK) != 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+            perror("chat_server: new connection");
+            free(cl);
+            close(fd);
+            continue;
+        }
+        cl->fd = fd;
+        cl->events = EPOLLIN;
+        cl->next = clients;
+        if (clients) clients->prev = cl;
+        clients = cl;
+        int r = ws_conn_init(&cl->ws, &cfg, cl);
+        if (r == WS_OK) r = ws_conn_tick(&cl->ws, now_ms());    /* the handshake clock starts */
+        if (r != WS_OK) { fprintf(stderr, "chat_server: %s\n", ws_strerror(r)); cl->dead = true; }
+    }
+}
+
+static void http_reply(client *cl, const char *status, const char *type, const char *body, size_t len) {
+    char head[256];
+    int n = snprintf(head, sizeof head, "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                     "Cache-Control: no-store\r\nConnection: close\r\n\r\n", status, type, len);
+    ws_buf b[2] = { { head, (size_t)n }, { body, len } };
+    on_send(&cl->ws, b, 2);
+    cl->closing = true;
+}
+
+/* A browser page elsewhere must not join the chat as this user: Origin, when sent, must
+   be this server. */
+static bool origin_ok(const ws_http *req) {
+    return !req->origin.ptr || (req->origin.len == req->host.len + 7 && memcmp(req->origin.ptr, "http://", 7) == 0 &&
+                                memcmp(req->origin.ptr + 7, req->host.ptr, req->host.len) == 0);
+}
+
+static void read_handshake(client *cl) {
+    if (!cl->req && !(cl->req = (ws_http *)malloc(sizeof *cl->req))) { cl->dead = true; return; }
+    if (!cl->head) ws_http_init(cl->req, HEAD_MAX);
+    if (cl->head_len == cl->head_cap) {
+        size_t cap = cl->head_cap ? cl->head_cap * 2 : 1024;
+        char *p = (char *)realloc(cl->head, cap);
+        if (!p) { cl->dead = true; return; }
+        cl->head = p;
+        cl->head_cap = cap;
+    }
+    ssize_t n = recv(cl->fd, cl->head + cl->head_len, cl->head_cap - cl->head_len, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+    if (n <= 0) { cl->dead = true; return; }
+    cl->head_len += (size_t)n;
+    ws_http *req = cl->req;
+    int r = ws_http_parse_request(req, cl->head, cl->head_len);
+    if (r == WS_HS_PARTIAL && cl->head_len < HEAD_MAX) return;
+    if (r == WS_HS_PARTIAL) r = WS_ERR_HS_TOO_BIG;
+    bool get = r > 0 && is(req->method, "GET");
+    if (r == WS_HS_HTTP && get && is(req->path, "/") && page_len) {
+        http_reply(cl, "200 OK", "text/html; charset=utf-8", page, page_len);
+        return;
+    }
+    if (r == WS_HS_HTTP || (r == WS_HS_UPGRADE && !is(req->path, "/chat"))) {
+        http_reply(cl, "404 Not Found", "text/plain", "not found\n", 10);
+        return;
+    }
+    if (r == WS_HS_UPGRADE && !origin_ok(req)) r = WS_ERR_HS_ORIGIN;
+    if (r < 0) {
+        char resp[256];
+        size_t len;
+        fprintf(stderr, "chat_server: fd %d: bad handshake: %s\n", cl->fd, ws_strerror(r));
+        if (ws_handshake_reject(resp, sizeof resp, &len, r) != WS_OK) { cl->dead = true; return; }
+        ws_buf b = { resp, len };
+        on_send(&cl->ws, &b, 1);
+        cl->closing = true;
+        return;
+    }
+    if (!(cl->msg = (char *)malloc((size_t)opt.max_message))) { cl->dead = true; return; }
+    ws_conn_set_buffer(&cl->ws, cl->msg, (size_t)opt.max_message);
+    if ((r = ws_conn_accept(&cl->ws, req, NULL)) != WS_OK) {
+        fprintf(stderr, "chat_server: fd %d: %s\n", cl->fd, ws_strerror(r));
+        cl->dead = true;
+        return;
+    }
+    cl->upgraded = cl->in_chat = true;
+    do snprintf(cl->nick, sizeof cl->nick, "guest-%u", ++guests); while (nick_taken(cl->nick, cl));
+    begin("welcome", NULL);
+    puts_(",\"data\":{\"nick\":");
+    put_str(cl->nick, strlen(cl->nick));
+    puts_(",\"ping_interval\":");
+    put_num(opt.ping_interval);
+    puts_(",\"ping_timeout\":");
+    put_num(opt.ping_timeout);
+    puts_("}");
+    if (seal()) send_frame(cl);
+    printf("chat_server: %s connected\n", cl->nick);
+    if (cl->head_len > req->size && (r = ws_conn_feed(&cl->ws, cl->head + req->size, cl->head_len - req->size)) != WS_OK)
+        fprintf(stderr, "chat_server: %s: %s\n", cl->nick, ws_strerror(r));
+    free(cl->head);
+    free(cl->req);
+    cl->head = NULL;
+    cl->req = NULL;
+}
+
+static void read_client(client *cl) {
+    if (!cl->upgraded && !cl->closing) { read_handshake(cl); return; }
+    ssize_t n = recv(cl->fd, readbuf, sizeof readbuf, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+    if (n <= 0) { cl->dead = true; return; }        /* EOF or reset */
+    if (cl->closing) return;                        /* done: discard */
+    int r = ws_conn_feed(&cl->ws, readbuf, (size_t)n);
+    if (r == WS_OK) r = ws_conn_tick(&cl->ws, now_ms());    /* times the activity now */
+    if (r != WS_OK) fprintf(stderr, "chat_server: %s: %s\n", cl->nick, ws_strerror(r));
+}
+
+/* After anything happened to a client: once the WebSocket is over, send what is queued,
+   then FIN, and wait (CLOSE_MS at most) for the client's. */
+static void settle(client *cl) {
+    ws_state s = ws_conn_state(&cl->ws);
+    if (cl->dead) return;
+    if (s == WS_STATE_CLOSED || s == WS_STATE_FAILED) cl->closing = true;
+    if (cl->closing && !cl->close_by) cl->close_by = now_ms() + CLOSE_MS;
+    if (cl->closing && !cl->q && !cl->fin_sent) {
+        shutdown(cl->fd, SHUT_WR);      /* the server closes TCP first (RFC 6455 7.1.1) */
+        cl->fin_sent = true;
+    }
+}
+
+/* Runs the timers that are due (pings, timeouts); returns the epoll timeout to the next. */
+static int run_timers(void) {
+    uint64_t now = now_ms(), next = UINT64_MAX;
+    for (client *cl = clients; cl; cl = cl->next) {
+        uint64_t due = cl->close_by ? cl->close_by : ws_conn_deadline(&cl->ws);
+        if (due > now || cl->dead) { if (due < next) next = due; continue; }
+        if (cl->close_by) { cl->dead = true; continue; }
+        int r = ws_conn_tick(&cl->ws, now);
+        if (r == WS_ERR_TIMEOUT) cl->dead = true;  /* gone: on_close told its rooms */
+        else if (r != WS_OK) fprintf(stderr, "chat_server: %s: %s\n", cl->nick, ws_strerror(r));
+        settle(cl);
+        due = cl->close_by ? cl->close_by : ws_conn_deadline(&cl->ws);
+        if (due < next) next = due;
+    }
+    do {                                /* a leave notice can push others over the limit */
+        kick_slow();
+        for (client *cl = clients, *nx; cl; cl = nx) { nx = cl->next; if (cl->dead) client_free(cl); }
+    } while (slow_pending);
+    if (next == UINT64_MAX) return -1;
+    return next <= now ? 0 : next - now > 60000 ? 60000 : (int)(next - now);
+}
+
+static long number(const char *name, const char *arg, long max) {
+    char *end;
+    long v = arg ? strtol(arg, &end, 10) : -1;
+    if (!arg || *end || end == arg || v < 0 || v > max) {
+        fprintf(stderr, "chat_server: %s wants a number 0-%ld\n", name, max);
+        exit(2);
+    }
+    return v;
+}
+
+int main(int argc, char **argv) {
+    long port = 8080;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--ping-interval") == 0) opt.ping_interval = number(a, v, 3600000), i++;
+        else if (strcmp(a, "--ping-timeout") == 0) opt.ping_timeout = number(a, v, 3600000), i++;
+        else if (strcmp(a, "--queue-limit") == 0) opt.queue_limit = number(a, v, 1L << 30), i++;
+        else if (strcmp(a, "--max-message") == 0) opt.max_message = number(a, v, 16L << 20), i++;
+        else if (strcmp(a, "--page") == 0 && v) opt.page = v, i++;
+        else if (a[0] != '-' && i == argc - 1) port = number("PORT", a, 65535);
+        else {
+            fprintf(stderr, "usage: %s [--ping-interval MS] [--ping-timeout MS] [--queue-limit BYTES]\n"
+                            "       [--max-message BYTES] [--page FILE] [PORT]\n", argv[0]);
+            return 2;
+        }
+    }
+    if (opt.max_message < 256 || opt.queue_limit < 1024) {
+        fprintf(stderr, "chat_server: --max-message 256 or more, --queue-limit 1024 or more\n");
+        return 2;
+    }
+
+    FILE *f = fopen(opt.page, "rb");
+    if (f) { page_len = fread(page, 1, sizeof page, f); if (ferror(f) || !feof(f)) page_len = 0; fclose(f); }
+    if (!page_len) fprintf(stderr, "chat_server: cannot read %s (or it is over %d bytes): GET / will answer 404\n",
+                           opt.page, PAGE_MAX);
+
+    json_cap = (size_t)opt.max_message + 4096;  /* escaped text is never longer than it came */
+    text = (char *)malloc((size_t)opt.max_message);
+    json = (char *)malloc(json_cap);
+    frame = (char *)malloc(json_cap + 14);
+    if (!text || !json || !frame) { perror("chat_server: malloc"); return 1; }
+
+    cfg.send = on_send;
+    cfg.on_message = on_message;
+    cfg.on_close = on_close;
+    cfg.max_message_size = (uint64_t)opt.max_message;
+    cfg.handshake_timeout_ms = 10000;
+    cfg.close_timeout_ms = CLOSE_MS;
+    cfg.ping_interval_ms = (uint32_t)opt.ping_interval;
+    /* ws.h counts from the last byte received; the ping went out ping_interval after it */
+    cfg.timeout_ms = opt.ping_interval ? (uint32_t)(opt.ping_interval + opt.ping_timeout) : 0;
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+    sa.sa_handler = on_signal;          /* no SA_RESTART: epoll_wait returns EINTR */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons((uint16_t)port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t alen = sizeof addr;
+    int one = 1, lfd = socket(AF_INET, SOCK_STREAM, 0);
+    epfd = epoll_create1(0);
+    struct epoll_event lev = { .events = EPOLLIN, .data.ptr = NULL };
+    if (lfd < 0 || epfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(lfd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(lfd, 128) != 0 ||
+        fcntl(lfd, F_SETFL, O_NONBLOCK) != 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &lev) != 0 ||
+        getsockname(lfd, (struct sockaddr *)&addr, &alen) != 0) {
+        perror("chat_server: listen");
+        return 1;
+    }
+    printf("chat_server: listening on http://127.0.0.1:%u/ (WebSocket: ws://127.0.0.1:%u/chat)\n",
+           ntohs(addr.sin_port), ntohs(addr.sin_port));
+    fflush(stdout);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+
+    while (!stop) {
+        struct epoll_event evs[64];
+        int n = epoll_wait(epfd, evs, 64, run_timers());
+        if (n < 0 && errno != EINTR) { perror("chat_server: epoll_wait"); break; }
+        for (int i = 0; i < n; i++) {
+            client *cl = (client *)evs[i].data.ptr;
+            if (!cl) { accept_clients(lfd); continue; }
+            if (cl->dead) continue;
+            if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) read_client(cl);
+            if (evs[i].events & EPOLLOUT) write_queue(cl);
+        }
+        kick_slow();
+        for (client *cl = clients; cl; cl = cl->next) settle(cl);
+    }
+
+    printf("chat_server: shutting down\n");
+    for (client *cl = clients; cl; cl = cl->next) {     /* best effort: a close frame each */
+        cl->in_chat = false;            /* no leave notices to people about to go too */
+        if (cl->upgraded && ws_conn_state(&cl->ws) == WS_STATE_OPEN &&
+            ws_conn_close(&cl->ws, WS_CLOSE_GOING_AWAY, "server shutting down", 20) != WS_OK)
+            fprintf(stderr, "chat_server: %s: cannot send close\n", cl->nick);
+    }
+    while (clients) client_free(clients);
+    close(lfd);
+    close(epfd);
+    return 0;
+}

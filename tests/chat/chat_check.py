@@ -1,0 +1,349 @@
+#!/usr/bin/python3
+"""build/chat_server without a browser: the JSON protocol, slow readers and heartbeats.
+
+usage: /usr/bin/python3 chat_check.py chat PORT PID          (server with default options)
+       /usr/bin/python3 chat_check.py heartbeat PORT PID     (--ping-interval 200 --ping-timeout 400)
+Prints "ok ..." or "FAIL ..." per check.
+"""
+import asyncio
+import base64
+import json
+import os
+import socket
+import struct
+import sys
+import time
+
+import websockets
+
+PING_INTERVAL, PING_TIMEOUT = 200, 400      # what run_chat.sh gives the heartbeat server
+
+
+def check(cond, name, why=""):
+    print(("ok   %s" if cond else "FAIL %s" + (": " + why if why else "")) % name)
+    return cond
+
+
+class Chat:
+    """A websockets client that keeps every event it gets."""
+
+    @classmethod
+    async def open(cls, url, nick=None, **kw):
+        self = cls()
+        self.ws = await websockets.connect(url, ping_interval=None, compression=None, **kw)
+        self.seen = []
+        self.welcome = await self.wait("welcome")
+        self.nick = self.welcome["data"]["nick"]
+        self.next_id = 1
+        if nick:
+            await self.request("nick", data=nick)
+            self.nick = nick
+        return self
+
+    async def send(self, event, **fields):
+        self.next_id += 1
+        await self.ws.send(json.dumps(dict(event=event, id=self.next_id, **fields)))
+        return self.next_id
+
+    async def wait(self, event, timeout=5, **match):
+        """The next event of this name (and fields), keeping what came before in self.seen."""
+        end = time.monotonic() + timeout
+        while True:
+            m = json.loads(await asyncio.wait_for(self.ws.recv(), max(0.01, end - time.monotonic())))
+            if m.get("event") == event and all(m.get(k) == v for k, v in match.items()):
+                return m
+            self.seen.append(m)
+
+    async def request(self, event, **fields):
+        """Sends a request and returns its answer (ack or error) and what came before it."""
+        self.seen = []
+        i = await self.send(event, **fields)
+        while True:
+            m = await self.wait_any()
+            if m.get("event") in ("ack", "error") and m.get("id") == i:
+                return m
+            self.seen.append(m)
+
+    async def wait_any(self, timeout=5):
+        return json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
+
+    async def sync(self):
+        """Everything the server sent before a pong to a fresh ping."""
+        self.seen = []
+        i = await self.send("ping")
+        await self.wait("pong", id=i)
+        return [m for m in self.seen]
+
+
+# ---- a raw client: handshake by hand, frames by hand, reads only when told ----
+
+def masked(op, payload):
+    key = os.urandom(4)
+    n = len(payload)
+    head = bytes([0x80 | op]) + (bytes([0x80 | n]) if n < 126 else bytes([0xFE]) + struct.pack(">H", n))
+    return head + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+
+
+def frames(buf):
+    """Splits server frames off buf: ([(op, payload)], rest)."""
+    out = []
+    while len(buf) >= 2:
+        n, at = buf[1] & 0x7F, 2
+        if n == 126:
+            if len(buf) < 4:
+                break
+            n, at = struct.unpack(">H", buf[2:4])[0], 4
+        elif n == 127:
+            if len(buf) < 10:
+                break
+            n, at = struct.unpack(">Q", buf[2:10])[0], 10
+        if len(buf) < at + n:
+            break
+        out.append((buf[0] & 0x0F, buf[at:at + n]))
+        buf = buf[at + n:]
+    return out, buf
+
+
+async def raw_client(port, rcvbuf=None):
+    s = socket.socket()
+    if rcvbuf:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    s.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(s, ("127.0.0.1", port))
+    r, w = await asyncio.open_connection(sock=s, limit=1 << 20)
+    key = base64.b64encode(os.urandom(16)).decode()
+    w.write(("GET /chat HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+             "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n" % (port, key)).encode())
+    head = await asyncio.wait_for(r.readuntil(b"\r\n\r\n"), 5)
+    assert head.startswith(b"HTTP/1.1 101"), head
+    # the welcome frame, to learn the nick
+    buf = b""
+    while True:
+        got, buf = frames(buf)
+        if got:
+            break
+        buf += await asyncio.wait_for(r.read(4096), 5)
+    return r, w, json.loads(got[0][1])["data"]["nick"], buf
+
+
+async def read_until_eof(r, buf, timeout):
+    """Reads frames until the server closes TCP: (frames, seconds waited, eof seen)."""
+    out, t0 = [], time.monotonic()
+    try:
+        while True:
+            data = await asyncio.wait_for(r.read(65536), max(0.01, timeout - (time.monotonic() - t0)))
+            if not data:
+                break
+            got, buf = frames(buf + data)
+            out += got
+    except (asyncio.TimeoutError, ConnectionResetError):
+        return out, time.monotonic() - t0, False
+    got, buf = frames(buf)
+    return out + got, time.monotonic() - t0, True
+
+
+# ---- the checks ----
+
+async def chat(port, pid):
+    url = "ws://127.0.0.1:%d/chat" % port
+    ann = await Chat.open(url)
+    w = ann.welcome["data"]
+    check(ann.nick.startswith("guest-") and w.get("ping_interval") == 25000 and w.get("ping_timeout") == 20000,
+          "welcome: a guest nick and the heartbeat intervals", repr(ann.welcome))
+    m = await ann.request("nick", data="ann")
+    check(m["event"] == "ack", "nick ann: acknowledged with the request's id", repr(m))
+    ann.nick = "ann"
+    bob = await Chat.open(url)
+    m = await bob.request("nick", data="ann")
+    check(m["event"] == "error" and m["data"] == "nick taken", "a nick in use is refused", repr(m))
+    bad = [m for n in ["", "x" * 25, "a b", 'a"b', "tab\there", "new\nline"]
+           for m in [await bob.request("nick", data=n)] if m["event"] != "error"]
+    check(not bad, "empty, too long, spaces, quotes, control characters: refused as nicks", repr(bad))
+    m = await bob.request("nick", data="Bérénice.b_2-x")
+    check(m["event"] == "ack", "a non-ASCII nick with . _ - is accepted", repr(m))
+    await bob.request("nick", data="bob")
+    bob.nick = "bob"
+    cid = await Chat.open(url, "cid")
+
+    m = await ann.request("join", room="lobby")
+    got = [e["event"] for e in ann.seen]
+    check(m["event"] == "ack" and got == ["joined", "members"], "join: joined, members, then the ack", repr(got))
+    m = await bob.request("join", room="lobby")
+    j = await ann.wait("joined", room="lobby")
+    mem = await ann.wait("members", room="lobby")
+    check(j["data"] == {"nick": "bob"}, "ann sees bob join #lobby", repr(j))
+    check(sorted(mem["data"]["nicks"]) == ["ann", "bob"] and mem["data"]["count"] == 2,
+          "the members of #lobby: ann and bob", repr(mem))
+    await cid.request("join", room="random")
+
+    m = await ann.request("message", room="lobby", data="hello lobby")
+    check(m["event"] == "ack" and not [e for e in ann.seen if e["event"] == "message"],
+          "a message is acknowledged to its sender, not echoed", repr(ann.seen))
+    t = await bob.wait("message", room="lobby")
+    check(t["data"] == {"from": "ann", "text": "hello lobby"}, "bob in #lobby gets ann's message", repr(t))
+    seen = await cid.sync()         # bob has it, so anything for cid came before this pong
+    check(not [e for e in seen if e["event"] == "message"], "cid in #random does not", repr(seen))
+
+    text = 'quotes " backslash \\ newline \n tab \t nul \x00 bell \x07 </script> Grüße 🌍 ' + "é" * 300
+    await ann.request("message", room="lobby", data=text)
+    t = await bob.wait("message", room="lobby")
+    check(t["data"]["text"] == text, "text with quotes, controls, NUL and emoji arrives unchanged")
+    m = await ann.request("message", room="random", data="x")
+    check(m["event"] == "error" and m["data"] == "join the room first", "a message to a room not joined is refused",
+          repr(m))
+
+    m = await cid.request("broadcast", data="hello everyone")
+    a, b = await ann.wait("broadcast"), await bob.wait("broadcast")
+    check(a["data"] == b["data"] == {"from": "cid", "text": "hello everyone"}, "a broadcast reaches ann and bob",
+          repr((a, b)))
+    check(m["event"] == "ack" and not [e for e in cid.seen + await cid.sync() if e["event"] == "broadcast"],
+          "but not its sender, who gets the ack")
+
+    await bob.request("nick", data="bobby")
+    r = await ann.wait("renamed", room="lobby")
+    check(r["data"] == {"nick": "bobby", "was": "bob"}, "a rename is announced to the room", repr(r))
+    await bob.request("leave", room="lobby")
+    left = await ann.wait("left", room="lobby")
+    mem = await ann.wait("members", room="lobby")
+    check(left["data"] == {"nick": "bobby", "why": "left"} and mem["data"]["nicks"] == ["ann"],
+          "a leave is announced and the members updated", repr((left, mem)))
+    await cid.request("join", room="lobby")
+    await cid.ws.close()
+    left = await ann.wait("left", room="lobby", data={"nick": "cid", "why": "closed"})
+    check(True, "a client that closes is announced as left (why: closed)")
+
+    hostile = ['nope', '[1]', '{"event":1}', '{"event":"ping","id":-1}', '{"event":"ping","id":1e3}',
+               '{"event":"ping","id":12345678901}', '{"event":"ping","id":1,"id":2}', '{"event":"ping","x":1}',
+               '{"event":"ping"} trailing', '{"event":"ping","data":"\\ud800"}', '{"event":"ping","data":"\\x"}',
+               '{"event":"ping","data":{"a":1}}', '{"event":"nope"}', '{}', '{"event":"ping"', '"',
+               '{"event":"join","room":"' + "r" * 25 + '"}', '{"event":"message","room":"lobby"}',
+               '{"event":"ping","data":"\x01"}', "{" * 10000, '{"event":"ping","id":' + "9" * 5000 + "}"]
+    await ann.sync()                # the members update after cid left
+    answers = []
+    for h in hostile:
+        await ann.ws.send(h)
+        answers.append(await ann.wait_any())
+    wrong = [(h[:40], a) for h, a in zip(hostile, answers) if a.get("event") != "error" or not a.get("data")]
+    check(not wrong, "%d malformed or unexpected requests: an error event each, with a reason" % len(hostile),
+          repr(wrong))
+    i = await ann.send("ping", room="lobby", data="x")
+    check((await ann.wait("pong", id=i)) is not None, "the connection still works after them")
+    await ann.ws.send(b'{"event":"ping"}')
+    m = await ann.wait_any()
+    check(m["event"] == "error" and "binary" in m["data"], "a binary message gets an error event", repr(m))
+    big = await Chat.open(url, max_size=None)
+    await big.ws.send(json.dumps({"event": "ping", "data": "x" * 70000}))
+    try:
+        await asyncio.wait_for(big.ws.wait_closed(), 5)
+    except asyncio.TimeoutError:
+        pass
+    check(big.ws.close_code == 1009, "a message over --max-message (64 KiB) is closed with 1009",
+          "close code %s" % big.ws.close_code)
+
+    try:
+        await websockets.connect(url, origin="http://evil.example")
+        check(False, "a page from another origin is refused (403)", "it was let in")
+    except websockets.InvalidStatusCode as e:
+        check(e.status_code == 403, "a page from another origin is refused (403)", "status %d" % e.status_code)
+    ok = await websockets.connect(url, origin="http://127.0.0.1:%d" % port)
+    check(True, "a page from the server's own origin is let in")
+    await ok.close()
+    try:
+        await websockets.connect("ws://127.0.0.1:%d/nope" % port)
+        check(False, "an upgrade on another path gets 404", "it was let in")
+    except websockets.InvalidStatusCode as e:
+        check(e.status_code == 404, "an upgrade on another path gets 404", "status %d" % e.status_code)
+
+    await slow_reader(port, pid, url)
+    await ann.ws.close()
+    await bob.ws.close()
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+
+
+async def slow_reader(port, pid, url):
+    """A member that stops reading while others chat: dropped with 1008, the others unslowed."""
+    ann = await Chat.open(url, "ann2")
+    bob = await Chat.open(url, "bob2")
+    await ann.request("join", room="slow")
+    await bob.request("join", room="slow")
+    r, w, slow_nick, buf = await raw_client(port, rcvbuf=4096)
+    w.write(masked(1, json.dumps({"event": "join", "room": "slow"}).encode()))
+    await w.drain()
+    await ann.wait("joined", room="slow", data={"nick": slow_nick})
+    rss0 = rss_kib(pid)
+    worst, sent, kicked, chunk = 0.0, 0, None, "z" * 8000
+    t0 = time.monotonic()
+    # the queue holds 256 KiB, but before it fills the kernel takes some MB (its send buffer
+    # grows by itself on Linux, up to net.ipv4.tcp_wmem's maximum)
+    while sent < 32 << 20 and time.monotonic() - t0 < 40:
+        t = time.monotonic()
+        await ann.send("message", room="slow", data=chunk)
+        m = await bob.wait("message", room="slow")
+        worst = max(worst, time.monotonic() - t)
+        sent += len(chunk)
+        for e in bob.seen:
+            if e["event"] == "left" and e["data"]["nick"] == slow_nick:
+                kicked = e
+        bob.seen = []
+        if kicked:
+            break
+    check(kicked is not None and kicked["data"]["why"] == "too slow",
+          "a member that stops reading is dropped, announced as 'too slow' (after %d KiB sent)" % (sent >> 10),
+          repr(kicked))
+    check(worst < 1.0, "meanwhile every message reached another member within 1 s (slowest %.0f ms)" % (worst * 1000))
+    grew = rss_kib(pid) - rss0
+    check(grew < 4096, "the server's memory stayed bounded (RSS grew %d KiB)" % grew)
+    # once it reads again it gets whole frames, then close 1008 "too slow", then the server's FIN
+    got, _, eof = await read_until_eof(r, buf, 10)
+    texts = [f for f in got if f[0] == 1]
+    close = [f for f in got if f[0] == 8]
+    valid = all(json.loads(p)["event"] for _, p in texts)
+    check(eof and close and struct.unpack(">H", close[-1][1][:2])[0] == 1008 and close[-1][1][2:] == b"too slow",
+          "the slow reader finds whole frames (%d), then close 1008 'too slow', then EOF" % len(texts),
+          "eof %s, close %r" % (eof, close[-1][1] if close else None))
+    check(valid, "every frame before the close is intact JSON")
+    w.close()
+    await ann.ws.close()
+    await bob.ws.close()
+
+
+async def heartbeat(port, pid):
+    url = "ws://127.0.0.1:%d/chat" % port
+    watcher = await Chat.open(url, "watcher")       # websockets answers pings by itself
+    await watcher.request("join", room="hb")
+    r, w, silent, buf = await raw_client(port)
+    w.write(masked(1, json.dumps({"event": "join", "room": "hb"}).encode()))
+    await w.drain()
+    t0 = time.monotonic()                            # the silent client's last word
+    await watcher.wait("joined", room="hb", data={"nick": silent})
+    got, waited, eof = await read_until_eof(r, buf, 5)
+    pings = [f for f in got if f[0] == 9]
+    took = time.monotonic() - t0
+    limit = (PING_INTERVAL + PING_TIMEOUT) / 1000
+    check(len(pings) >= 1, "a silent client is pinged (%d pings)" % len(pings))
+    check(eof and limit - 0.05 <= took <= limit + 0.5,
+          "and dropped %.0f ms after its last word (interval %d + timeout %d ms)" % (took * 1000, PING_INTERVAL,
+                                                                                     PING_TIMEOUT),
+          "eof %s" % eof)
+    left = await watcher.wait("left", room="hb")
+    check(left["data"]["nick"] == silent and "timed out" in left["data"]["why"],
+          "its room hears it left: %r" % left["data"]["why"], repr(left))
+    w.close()
+    await asyncio.sleep(3 * limit)
+    await watcher.sync()
+    check(watcher.ws.open, "a client that answers pings stays connected (%.1f s idle)" % (3 * limit))
+    await watcher.ws.close()
+
+
+async def main(mode, port, pid):
+    await (chat if mode == "chat" else heartbeat)(port, pid)
+
+
+try:
+    asyncio.run(asyncio.wait_for(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])), 90))
+except Exception as e:      # any failure to run is a failed check
+    print("FAIL %s checks stopped: %r" % (sys.argv[1], e))
