@@ -292,8 +292,7 @@ static int upgrade(client *cl) {
 static void serve_requests(client *cl) {
     while (cl->route == ROUTE_HTTP && !cl->closing && !cl->dead && pending(cl) < QUEUE_PAUSE) {
         int r = ws_http_parse_request(&cl->req, cl->in, cl->in_len), status;
-        if (r == WS_HS_PARTIAL && cl->in_len < HEAD_MAX) return;
-        if (r == WS_HS_PARTIAL) r = WS_ERR_HS_TOO_BIG;
+        if (r == WS_HS_PARTIAL) return;         /* (past HEAD_MAX: WS_ERR_HS_TOO_BIG) */
         if (r < 0) {                            /* 400, 426 or 431, then close */
             char resp[256];
             size_t n;

@@ -5,6 +5,8 @@
 #     an upgrade elsewhere, 400/426/431 for bad requests, 405, HTTP/1.0, HTTP served while
 #     WebSocket clients stay connected, a too-big message, Python's websockets as a client,
 #     and 40 pipelined 2 MiB answers to a slow reader with bounded server memory;
+#   - tests/shared_port/browser.mjs: the page in headless Chromium (page, stylesheet,
+#     /api/time and the /ws echo over one port);
 #   - build/wscat on /chat: what one sends, another prints;
 #   - SIGTERM: WebSocket clients get close 1001, the server exits 0.
 # Only 127.0.0.1, free ports, every process bounded by `timeout` and killed by PID on exit.
@@ -68,6 +70,19 @@ if wait_for connected "$listen_err"; then
     fi
 else
     ko "wscat did not connect to /chat"; show "$listen_err"
+fi
+
+# ---- the page in a browser (examples/www/index.html) -------------------------------------------
+chromium=${CHROMIUM:-$(command -v chromium || command -v chromium-browser || command -v google-chrome)}
+if command -v node >/dev/null && [ -f node_modules/playwright-core/package.json ] && [ -x "$chromium" ]; then
+    timeout 60 node tests/shared_port/browser.mjs "http://127.0.0.1:$port/" "$chromium" >"$tmp/browser.log" 2>&1
+    status=$?
+    lines "$tmp/browser.log" "browser: "
+    [ $status -eq 0 ] && grep -q '^ok' "$tmp/browser.log" || { ko "browser: exit $status"; show "$tmp/browser.log"; }
+elif [ -n "${CI:-}" ]; then
+    ko "browser: node, node_modules/playwright-core or Chromium missing (CI installs them: .ci/run)"
+else
+    echo "SKIP browser: node, node_modules/playwright-core or Chromium missing"
 fi
 
 # ---- SIGTERM: close 1001 to WebSocket clients, exit 0 ------------------------------------------
