@@ -672,6 +672,9 @@ WS_API size_t ws_base64_decode(const char *in, size_t len, uint8_t *out, size_t 
 #ifndef WS_MASK_CHUNK
 #  define WS_MASK_CHUNK 256
 #endif
+#if WS_MASK_CHUNK < 32
+#  error "WS_MASK_CHUNK must be at least 32 (a frame header and some payload)"
+#endif
 
 #ifdef WS_NO_ERROR_STRINGS
 #  define WS__WHY(s) ""
@@ -1543,14 +1546,20 @@ static void ws__closed(ws_conn *c, unsigned code, const char *reason, size_t len
    makes the error sticky. Returns err. */
 static int ws__fail(ws_conn *c, int err, const char *why);
 
-/* Hands pieces to the send callback; a failure fails the connection. */
+/* Hands pieces to the send callback. The senders below only report a failure; whoever
+   called them fails the connection through ws__sent, so that ws__fail can send its close
+   frame through them without recursion. */
 static int ws__write(ws_conn *c, const ws_buf *b, size_t n) {
-    if (c->_cfg->send(c, b, n) < 0) return ws__fail(c, WS_ERR_IO, WS__WHY("send failed"));
-    return WS_OK;
+    return c->_cfg->send(c, b, n) < 0 ? WS_ERR_IO : WS_OK;
 }
 
-/* Sends a client frame's payload masked with key from position pos, through a small stack
-   buffer, after the first `pre` bytes of hdr. */
+/* err from a sender: a failure fails the connection. */
+static int ws__sent(ws_conn *c, int err) {
+    return err < 0 ? ws__fail(c, err, WS__WHY("send failed")) : WS_OK;
+}
+
+/* Sends hdr[0..pre-1], then len bytes of data masked with key from position pos, through
+   a stack chunk of WS_MASK_CHUNK bytes. */
 static int ws__write_masked(ws_conn *c, const uint8_t *hdr, size_t pre, const void *data,
                             size_t len, const uint8_t key[4], size_t pos) {
     uint8_t tmp[WS_MASK_CHUNK];
@@ -1571,13 +1580,13 @@ static int ws__write_masked(ws_conn *c, const uint8_t *hdr, size_t pre, const vo
     return WS_OK;
 }
 
-/* Sends one whole frame; the caller checked the state. */
+/* Sends one whole data frame; the caller checked the state. */
 static int ws__send_frame(ws_conn *c, bool fin, unsigned op, const void *data, size_t len) {
     uint8_t hdr[14];
     size_t hl;
     if (ws__client(c)) {
         uint8_t key[4];
-        if (c->_cfg->random(c, key, 4) < 0) return ws__fail(c, WS_ERR_IO, WS__WHY("no random"));
+        if (c->_cfg->random(c, key, 4) < 0) return WS_ERR_IO;
         hl = ws_frame_header(hdr, fin, (ws_opcode)op, len, key);
         return ws__write_masked(c, hdr, hl, data, len, key, 0);
     } else {
@@ -1589,17 +1598,36 @@ static int ws__send_frame(ws_conn *c, bool fin, unsigned op, const void *data, s
     }
 }
 
-static int ws__send_close(ws_conn *c, unsigned code, const char *reason, size_t len) {
-    uint8_t body[125];
-    size_t n = 0;
-    if (code) {
-        body[0] = (uint8_t)(code >> 8);
-        body[1] = (uint8_t)code;
-        len = WS__MIN(len, sizeof body - 2);
-        if (len && reason) WS_MEMCPY(body + 2, reason, len);
-        n = 2 + len;
+/* Sends a control frame whose payload is the npre (0 or 2) bytes at pre followed by data,
+   at most 125 in all. A client masks it whole in a frame-sized buffer: the paths that fail
+   a connection (and send a close) stay clear of the larger masking chunk. */
+static int ws__send_ctrl(ws_conn *c, unsigned op, const uint8_t *pre, size_t npre,
+                         const void *data, size_t len) {
+    uint8_t f[14 + 125], key[4];
+    ws_buf b[2];
+    size_t hl, i;
+    bool client = ws__client(c);
+    if (client && c->_cfg->random(c, key, 4) < 0) return WS_ERR_IO;
+    hl = ws_frame_header(f, true, (ws_opcode)op, npre + len, client ? key : NULL);
+    for (i = 0; i < npre; i++) f[hl + i] = pre[i];
+    b[0] = ws__b(f, hl + npre);
+    b[1] = ws__b(data, len);
+    if (client) {                               /* one masked piece */
+        if (len) WS_MEMCPY(f + hl + npre, data, len);
+        ws_mask(f + hl, npre + len, key, 0);
+        b[0].len += len;
+        b[1].len = 0;
     }
-    return ws__send_frame(c, true, WS_OP_CLOSE, body, n);
+    return ws__write(c, b, b[1].len ? 2 : 1);
+}
+
+/* A close frame: empty when code is 0, else the code and at most 123 bytes of reason. */
+static int ws__send_close(ws_conn *c, unsigned code, const char *reason, size_t len) {
+    uint8_t be[2];
+    be[0] = (uint8_t)(code >> 8);
+    be[1] = (uint8_t)code;
+    if (!code || !reason) len = 0;
+    return ws__send_ctrl(c, WS_OP_CLOSE, be, code ? 2u : 0u, reason, WS__MIN(len, 123u));
 }
 
 static int ws__fail(ws_conn *c, int err, const char *why) {
@@ -1800,7 +1828,8 @@ static int ws__control(ws_conn *c) {
         if (c->_op == WS_OP_PING && !cfg->no_auto_pong && c->_state == WS_STATE_OPEN) {
             if (c->_tx_remaining) {
                 c->_flags |= WS__F_PONG_DUE;            /* after the streamed frame */
-            } else if ((err = ws__send_frame(c, true, WS_OP_PONG, c->_ctrl, c->_clen)) < 0) {
+            } else if ((err = ws__sent(c, ws__send_ctrl(c, WS_OP_PONG, NULL, 0, c->_ctrl,
+                                                        c->_clen))) < 0) {
                 return err;
             }
         }
@@ -1818,7 +1847,8 @@ static int ws__control(ws_conn *c) {
     if (c->_state == WS_STATE_OPEN) {
         if (c->_tx_remaining) {
             c->_flags |= WS__F_CLOSE_DUE;               /* after the streamed frame */
-        } else if ((err = ws__send_close(c, code == WS_CLOSE_NO_STATUS ? 0 : code, NULL, 0)) < 0) {
+        } else if ((err = ws__sent(c, ws__send_close(c, code == WS_CLOSE_NO_STATUS ? 0 : code,
+                                                     NULL, 0))) < 0) {
             return err;
         }
     }
@@ -1937,7 +1967,8 @@ static int ws__send_msg(ws_conn *c, unsigned op, bool fin, const void *data, siz
     int err;
     if (len && !data) return WS_ERR_ARG;
     if ((err = ws__send_check(c, op, fin, len)) < 0) return err;
-    return ws__send_frame(c, fin, op, data, len);
+    return ws__sent(c, op >= 8 ? ws__send_ctrl(c, op, NULL, 0, data, len)
+                               : ws__send_frame(c, fin, op, data, len));
 }
 
 WS_API int ws_conn_send(ws_conn *c, ws_opcode op, const void *data, size_t len) {
@@ -1972,7 +2003,7 @@ WS_API int ws_conn_send_header(ws_conn *c, bool fin, ws_opcode op, uint64_t size
     }
     hl = ws_frame_header(hdr, fin, op, size, ws__client(c) ? c->_tx_mask : NULL);
     b = ws__b(hdr, hl);
-    if ((err = ws__write(c, &b, 1)) < 0) return err;
+    if ((err = ws__sent(c, ws__write(c, &b, 1))) < 0) return err;
     c->_tx_remaining = size;
     return WS_OK;
 }
@@ -1989,19 +2020,20 @@ WS_API int ws_conn_send_payload(ws_conn *c, const void *data, size_t len) {
         ws_buf b = ws__b(data, len);
         err = ws__write(c, &b, 1);
     }
-    if (err < 0) return err;
+    if ((err = ws__sent(c, err)) < 0) return err;
     c->_tx_remaining -= len;
     if (!c->_tx_remaining) {
         /* what the peer asked for while the frame was streaming */
         if ((c->_flags & WS__F_PONG_DUE) && c->_state == WS_STATE_OPEN) {
             c->_flags &= (uint8_t)~WS__F_PONG_DUE;
-            if ((err = ws__send_frame(c, true, WS_OP_PONG, c->_ctrl, c->_clen)) < 0) return err;
+            err = ws__sent(c, ws__send_ctrl(c, WS_OP_PONG, NULL, 0, c->_ctrl, c->_clen));
+            if (err < 0) return err;
         }
         if (c->_flags & WS__F_CLOSE_DUE) {
             c->_flags &= (uint8_t)~WS__F_CLOSE_DUE;
-            if ((err = ws__send_close(c, c->_code == WS_CLOSE_NO_STATUS ? 0 : c->_code,
-                                      NULL, 0)) < 0)
-                return err;
+            err = ws__sent(c, ws__send_close(c, c->_code == WS_CLOSE_NO_STATUS ? 0 : c->_code,
+                                             NULL, 0));
+            if (err < 0) return err;
         }
     }
     return WS_OK;
@@ -2016,7 +2048,7 @@ WS_API int ws_conn_send_raw(ws_conn *c, const void *frame, size_t len) {
     if ((err = ws__send_check(c, f[0] & 0x0Fu, (f[0] & 0x80) != 0, f[1] & 0x7Fu)) < 0)
         return err;
     b = ws__b(frame, len);
-    return ws__write(c, &b, 1);
+    return ws__sent(c, ws__write(c, &b, 1));
 }
 #endif
 
@@ -2027,7 +2059,7 @@ WS_API int ws_conn_close(ws_conn *c, unsigned code, const char *reason, size_t l
     if ((code == 0 && len) || (code && !ws_close_code_valid(code)) || len > 123 ||
         (len && !reason) || !ws_utf8_valid(reason, len))
         return WS_ERR_ARG;
-    if ((err = ws__send_close(c, code, reason, len)) < 0) return err;
+    if ((err = ws__sent(c, ws__send_close(c, code, reason, len))) < 0) return err;
     c->_state = WS_STATE_CLOSING;
     c->_t_wait = WS__UNSET;
     return WS_OK;
