@@ -1766,8 +1766,8 @@ static int ws__frame_begin(ws_conn *c, const uint8_t *h) {
     if (rsv & ~(unsigned)cfg->rsv_allowed)
         return ws__fail(c, WS_ERR_PROTOCOL, WS__WHY("reserved bits set"));
     if (masked != !ws__client(c))
-        return ws__fail(c, WS_ERR_PROTOCOL, masked ? WS__WHY("masked frame from server")
-                                                   : WS__WHY("unmasked frame from client"));
+        return ws__fail(c, WS_ERR_PROTOCOL, WS__WHY(masked ? "masked frame from server"
+                                                           : "unmasked frame from client"));
     if (len == 126) {
         len = (uint64_t)h[2] << 8 | h[3];
         n = 4;
