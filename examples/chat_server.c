@@ -121,14 +121,19 @@ static uint64_t now_ms(void) {
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static bool is(ws_str s, const char *lit) { return s.len == strlen(lit) && memcmp(s.ptr, lit, s.len) == 0; }
+static bool is(ws_str s, const char *lit) {
+    return s.len == strlen(lit) && memcmp(s.ptr, lit, s.len) == 0;
+}
 
 /* ---- output: non-blocking writes, the rest queued, the queue bounded ------------------ */
 
 static void watch(client *cl, uint32_t events) {
     struct epoll_event ev = { .events = events, .data.ptr = cl };
     if (cl->events == events) return;
-    if (epoll_ctl(epfd, EPOLL_CTL_MOD, cl->fd, &ev) != 0) { perror("chat_server: epoll_ctl"); cl->dead = true; }
+    if (epoll_ctl(epfd, EPOLL_CTL_MOD, cl->fd, &ev) != 0) {
+        perror("chat_server: epoll_ctl");
+        cl->dead = true;
+    }
     cl->events = events;
 }
 
@@ -167,7 +172,10 @@ static int on_send(ws_conn *c, const ws_buf *bufs, size_t n) {
     }
     if (!cl->q) {
         ssize_t w = writev(cl->fd, iov, (int)n);
-        if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) { cl->dead = true; return 0; }
+        if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            cl->dead = true;
+            return 0;
+        }
         done = w > 0 ? (size_t)w : 0;
     }
     if (done == len) return 0;
@@ -198,7 +206,11 @@ static void put(const char *s, size_t n) {
     json_len += n;
 }
 static void puts_(const char *s) { put(s, strlen(s)); }
-static void put_num(long v) { char b[24]; int n = snprintf(b, sizeof b, "%ld", v); put(b, (size_t)n); }
+static void put_num(long v) {
+    char b[24];
+    int n = snprintf(b, sizeof b, "%ld", v);
+    put(b, (size_t)n);
+}
 static void put_str(const char *s, size_t n) {     /* a JSON string, escaped */
     put("\"", 1);
     for (size_t i = 0; i < n; i++) {
@@ -222,8 +234,8 @@ static void begin(const char *event, const char *room) {
 }
 static bool seal(void) {                /* closes the object and encodes the frame */
     puts_("}");
-    return json_len < json_cap &&
-           ws_frame_encode(frame, json_cap + 14, &frame_len, true, WS_OP_TEXT, json, json_len, NULL) == WS_OK;
+    return json_len < json_cap && ws_frame_encode(frame, json_cap + 14, &frame_len, true,
+                                                  WS_OP_TEXT, json, json_len, NULL) == WS_OK;
 }
 static void send_frame(client *to) {    /* the same bytes to each recipient */
     if (!to->in_chat || ws_conn_state(&to->ws) != WS_STATE_OPEN) return;
@@ -236,7 +248,8 @@ static int room_slot(const client *cl, const char *room) {
     return -1;
 }
 static void to_room(const char *room, const client *except) {
-    for (client *m = clients; m; m = m->next) if (m != except && room_slot(m, room) >= 0) send_frame(m);
+    for (client *m = clients; m; m = m->next)
+        if (m != except && room_slot(m, room) >= 0) send_frame(m);
 }
 
 static void reply(client *cl, const char *event, long id, const char *data) {
@@ -261,12 +274,13 @@ static void send_members(const char *room) {
     if (seal()) to_room(room, NULL);
 }
 
-/* "joined", "left" or "renamed" to a room; extra is the why or the old name. */
-static void notice(const char *event, const char *room, const client *who, const char *key, const char *extra) {
+/* "joined", "left" or "renamed" to the others in a room, with "why" or "was" as key. */
+static void notice(const char *event, const char *room, const client *who, const char *key,
+                   const char *value) {
     begin(event, room);
     puts_(",\"data\":{\"nick\":");
     put_str(who->nick, strlen(who->nick));
-    if (key) { puts_(",\""); puts_(key); puts_("\":"); put_str(extra, strlen(extra)); }
+    if (key) { puts_(",\""); puts_(key); puts_("\":"); put_str(value, strlen(value)); }
     puts_("}");
     if (seal()) to_room(room, who);
 }
@@ -310,7 +324,7 @@ static void kick_slow(void) {
 typedef struct scan { const char *p, *end; char *out; } scan;
 
 static void skip(scan *s) {
-    while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r')) s->p++;
+    while (s->p < s->end && *s->p && strchr(" \t\r\n", *s->p)) s->p++;
 }
 static bool eat(scan *s, char ch) {
     skip(s);
@@ -329,6 +343,15 @@ static long hex4(scan *s) {
     }
     return v;
 }
+static char *utf8(char *o, long u) {
+    if (u < 0x80) { *o++ = (char)u; return o; }
+    if (u < 0x800) *o++ = (char)(0xC0 | u >> 6);
+    else if (u < 0x10000) { *o++ = (char)(0xE0 | u >> 12); *o++ = (char)(0x80 | (u >> 6 & 63)); }
+    else { *o++ = (char)(0xF0 | u >> 18); *o++ = (char)(0x80 | (u >> 12 & 63));
+           *o++ = (char)(0x80 | (u >> 6 & 63)); }
+    *o++ = (char)(0x80 | (u & 63));
+    return o;
+}
 static bool string(scan *s, ws_str *v) {   /* never writes more bytes than it reads */
     char *o = s->out;
     if (!eat(s, '"')) return false;
@@ -340,9 +363,14 @@ static bool string(scan *s, ws_str *v) {   /* never writes more bytes than it re
         if (ch != '\\') { *o++ = (char)ch; continue; }
         if (s->p == s->end) return false;
         switch (*s->p++) {
-        case '"': *o++ = '"'; break;    case '\\': *o++ = '\\'; break;  case '/': *o++ = '/'; break;
-        case 'b': *o++ = '\b'; break;   case 'f': *o++ = '\f'; break;   case 'n': *o++ = '\n'; break;
-        case 'r': *o++ = '\r'; break;   case 't': *o++ = '\t'; break;
+        case '"': *o++ = '"'; break;
+        case '\\': *o++ = '\\'; break;
+        case '/': *o++ = '/'; break;
+        case 'b': *o++ = '\b'; break;
+        case 'f': *o++ = '\f'; break;
+        case 'n': *o++ = '\n'; break;
+        case 'r': *o++ = '\r'; break;
+        case 't': *o++ = '\t'; break;
         case 'u':
             if ((u = hex4(s)) < 0 || (u >= 0xDC00 && u < 0xE000)) return false;
             if (u >= 0xD800 && u < 0xDC00) {            /* a surrogate pair, or nothing */
@@ -352,12 +380,7 @@ static bool string(scan *s, ws_str *v) {   /* never writes more bytes than it re
                 if ((lo = hex4(s)) < 0xDC00 || lo >= 0xE000) return false;
                 u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
             }
-            if (u < 0x80) *o++ = (char)u;
-            else if (u < 0x800) { *o++ = (char)(0xC0 | u >> 6); *o++ = (char)(0x80 | (u & 63)); }
-            else if (u < 0x10000) { *o++ = (char)(0xE0 | u >> 12); *o++ = (char)(0x80 | (u >> 6 & 63));
-                                    *o++ = (char)(0x80 | (u & 63)); }
-            else { *o++ = (char)(0xF0 | u >> 18); *o++ = (char)(0x80 | (u >> 12 & 63));
-                   *o++ = (char)(0x80 | (u >> 6 & 63)); *o++ = (char)(0x80 | (u & 63)); }
+            o = utf8(o, u);
             break;
         default: return false;
         }
@@ -385,11 +408,16 @@ static const char *parse(const char *in, size_t len, request *rq) {
                 if (!string(&s, v)) return "bad JSON string";
                 continue;
             }
-            skip(&s);
+            skip(&s);                           /* "id": 1 to 9 digits */
             const char *start = s.p;
-            rq->id = 0;
-            while (s.p < s.end && *s.p >= '0' && *s.p <= '9' && s.p - start < 9) rq->id = rq->id * 10 + (*s.p++ - '0');
-            if (s.p == start || (s.p < s.end && *s.p >= '0' && *s.p <= '9')) { rq->id = -1; return "id must be a whole number 0-999999999"; }
+            for (rq->id = 0; s.p < s.end && *s.p >= '0' && *s.p <= '9'; s.p++) {
+                if (s.p - start == 9) break;
+                rq->id = rq->id * 10 + (*s.p - '0');
+            }
+            if (s.p == start || (s.p < s.end && *s.p >= '0' && *s.p <= '9')) {
+                rq->id = -1;
+                return "id must be a whole number 0-999999999";
+            }
         } while (eat(&s, ','));
         if (!eat(&s, '}')) return "bad JSON";
     }
@@ -411,7 +439,8 @@ static bool valid_name(ws_str s) {
     return true;
 }
 static bool nick_taken(const char *nick, const client *self) {
-    for (client *m = clients; m; m = m->next) if (m != self && m->in_chat && strcmp(m->nick, nick) == 0) return true;
+    for (client *m = clients; m; m = m->next)
+        if (m != self && m->in_chat && strcmp(m->nick, nick) == 0) return true;
     return false;
 }
 
@@ -427,7 +456,8 @@ static const char *handle(client *cl, const request *rq) {
     }
     if (is(rq->event, "ping")) { reply(cl, "pong", rq->id, NULL); return NULL; }
     if (is(rq->event, "nick")) {
-        if (!rq->data.ptr || !valid_name(rq->data)) return "nick: 1-24 letters, digits, - _ . or non-ASCII";
+        if (!rq->data.ptr || !valid_name(rq->data))
+            return "nick: 1-24 letters, digits, - _ . or non-ASCII";
         memcpy(was, cl->nick, sizeof was);
         memcpy(cl->nick, rq->data.ptr, rq->data.len);
         cl->nick[rq->data.len] = '\0';
@@ -472,7 +502,9 @@ static const char *handle(client *cl, const request *rq) {
 static void on_message(ws_conn *c, ws_opcode op, const void *data, size_t len) {
     client *cl = (client *)c->user;
     request rq;
-    const char *err = op != WS_OP_TEXT ? "send JSON text, not binary" : parse((const char *)data, len, &rq);
+    const char *err;
+    if (!cl->in_chat) return;                   /* on its way out */
+    err = op != WS_OP_TEXT ? "send JSON text, not binary" : parse((const char *)data, len, &rq);
     if (!err) err = handle(cl, &rq);
     if (err) reply(cl, "error", op == WS_OP_TEXT ? rq.id : -1, err);
 }
@@ -512,7 +544,8 @@ static void accept_clients(int lfd) {
         }
         client *cl = (client *)calloc(1, sizeof *cl);
         struct epoll_event ev = { .events = EPOLLIN, .data.ptr = cl };
-        if (!cl || fcntl(fd, F_SETFL, O_NONBLOCK) != 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        if (!cl || fcntl(fd, F_SETFL, O_NONBLOCK) != 0 ||
+            epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
             perror("chat_server: new connection");
             free(cl);
             close(fd);
@@ -529,10 +562,12 @@ static void accept_clients(int lfd) {
     }
 }
 
-static void http_reply(client *cl, const char *status, const char *type, const char *body, size_t len) {
+static void http_reply(client *cl, const char *status, const char *type, const char *body,
+                       size_t len) {
     char head[256];
-    int n = snprintf(head, sizeof head, "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                     "Cache-Control: no-store\r\nConnection: close\r\n\r\n", status, type, len);
+    int n = snprintf(head, sizeof head, "HTTP/1.1 %s\r\nContent-Type: %s\r\n"
+                     "Content-Length: %zu\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n",
+                     status, type, len);
     ws_buf b[2] = { { head, (size_t)n }, { body, len } };
     on_send(&cl->ws, b, 2);
     cl->closing = true;
@@ -541,13 +576,16 @@ static void http_reply(client *cl, const char *status, const char *type, const c
 /* A browser page elsewhere must not join the chat as this user: Origin, when sent, must
    be this server. */
 static bool origin_ok(const ws_http *req) {
-    return !req->origin.ptr || (req->origin.len == req->host.len + 7 && memcmp(req->origin.ptr, "http://", 7) == 0 &&
-                                memcmp(req->origin.ptr + 7, req->host.ptr, req->host.len) == 0);
+    return !req->origin.ptr ||
+           (req->origin.len == req->host.len + 7 && memcmp(req->origin.ptr, "http://", 7) == 0 &&
+            memcmp(req->origin.ptr + 7, req->host.ptr, req->host.len) == 0);
 }
 
 static void read_handshake(client *cl) {
-    if (!cl->req && !(cl->req = (ws_http *)malloc(sizeof *cl->req))) { cl->dead = true; return; }
-    if (!cl->head) ws_http_init(cl->req, HEAD_MAX);
+    if (!cl->req) {
+        if (!(cl->req = (ws_http *)malloc(sizeof *cl->req))) { cl->dead = true; return; }
+        ws_http_init(cl->req, HEAD_MAX);
+    }
     if (cl->head_len == cl->head_cap) {
         size_t cap = cl->head_cap ? cl->head_cap * 2 : 1024;
         char *p = (char *)realloc(cl->head, cap);
@@ -602,7 +640,8 @@ static void read_handshake(client *cl) {
     puts_("}");
     if (seal()) send_frame(cl);
     printf("chat_server: %s connected\n", cl->nick);
-    if (cl->head_len > req->size && (r = ws_conn_feed(&cl->ws, cl->head + req->size, cl->head_len - req->size)) != WS_OK)
+    if (cl->head_len > req->size &&             /* frames sent right behind the request */
+        (r = ws_conn_feed(&cl->ws, cl->head + req->size, cl->head_len - req->size)) != WS_OK)
         fprintf(stderr, "chat_server: %s: %s\n", cl->nick, ws_strerror(r));
     free(cl->head);
     free(cl->req);
@@ -650,7 +689,10 @@ static int run_timers(void) {
     }
     do {                                /* a leave notice can push others over the limit */
         kick_slow();
-        for (client *cl = clients, *nx; cl; cl = nx) { nx = cl->next; if (cl->dead) client_free(cl); }
+        for (client *cl = clients, *nx; cl; cl = nx) {
+            nx = cl->next;
+            if (cl->dead) client_free(cl);
+        }
     } while (slow_pending);
     if (next == UINT64_MAX) return -1;
     return next <= now ? 0 : next - now > 60000 ? 60000 : (int)(next - now);
@@ -677,8 +719,9 @@ int main(int argc, char **argv) {
         else if (strcmp(a, "--page") == 0 && v) opt.page = v, i++;
         else if (a[0] != '-' && i == argc - 1) port = number("PORT", a, 65535);
         else {
-            fprintf(stderr, "usage: %s [--ping-interval MS] [--ping-timeout MS] [--queue-limit BYTES]\n"
-                            "       [--max-message BYTES] [--page FILE] [PORT]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--ping-interval MS] [--ping-timeout MS]\n"
+                    "       [--queue-limit BYTES] [--max-message BYTES] [--page FILE] [PORT]\n",
+                    argv[0]);
             return 2;
         }
     }
@@ -688,9 +731,14 @@ int main(int argc, char **argv) {
     }
 
     FILE *f = fopen(opt.page, "rb");
-    if (f) { page_len = fread(page, 1, sizeof page, f); if (ferror(f) || !feof(f)) page_len = 0; fclose(f); }
-    if (!page_len) fprintf(stderr, "chat_server: cannot read %s (or it is over %d bytes): GET / will answer 404\n",
-                           opt.page, PAGE_MAX);
+    if (f) {
+        page_len = fread(page, 1, sizeof page, f);
+        if (ferror(f) || !feof(f)) page_len = 0;        /* unreadable, or too big */
+        fclose(f);
+    }
+    if (!page_len)
+        fprintf(stderr, "chat_server: cannot read %s (at most %d bytes): GET / will answer 404\n",
+                opt.page, PAGE_MAX);
 
     json_cap = (size_t)opt.max_message + 4096;  /* escaped text is never longer than it came */
     text = (char *)malloc((size_t)opt.max_message);
