@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Hostile clients against the example servers (tests/adversarial/attack.py): thousands of
+# half handshakes (a slowloris), frame headers claiming 2^63-byte payloads, a flood of pings
+# from a client that reads nothing, invalid UTF-8 at every position of a long message, and
+# a server run out of file descriptors. Each time a good client must keep being served,
+# the server's memory must stay flat, and every bad connection must end the documented way.
+# One line per check; the last line is "N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+. tests/lib.sh
+py=/usr/bin/python3
+# thousands of sockets on both ends: raise the descriptor limit as far as allowed, and open
+# 2000 half handshakes, or as many as fit under the limit
+hard=$(ulimit -Hn)
+[ "$hard" = unlimited ] && hard=65536
+ulimit -n "$hard" 2>/dev/null
+half=$(( hard - 200 < 2000 ? hard - 200 : 2000 ))
+export HALF_N=$half
+[ -x "$py" ] || py=python3
+
+start() {   # LOGFILE PROGRAM ARGS...: starts a server on a free port; sets $port $server
+    local log=$1; shift
+    port=$(free_port)
+    timeout 300 "$@" "$port" >"$log" 2>&1 &
+    server=$!
+    pids+=("$server")
+    wait_for listening "$log" || { ko "$* did not start"; show "$log"; return 1; }
+}
+
+attack() {  # NAME PATH CHECK...
+    local name=$1 path=$2; shift 2
+    ATTACK_PATH=$path timeout 240 "$py" tests/adversarial/attack.py "$port" "$server" "$@" \
+        >"$tmp/attack.log" 2>&1
+    local status=$?
+    lines "$tmp/attack.log" "$name: "
+    if [ $status -ne 0 ] || ! grep -q '^ok' "$tmp/attack.log"; then
+        ko "$name: attack.py exit $status"; show "$tmp/attack.log"
+    fi
+    kill -0 "$server" 2>/dev/null && ok "$name: server still running after the attacks" \
+                                  || ko "$name: server died"
+}
+
+[ -x "$BUILD/echo_server" ] || { ko "$BUILD/echo_server is missing (make examples)"; finish; }
+if start "$tmp/echo.log" "$BUILD/echo_server"; then
+    attack echo_server / huge-lengths ping-flood utf8-everywhere half-handshakes
+fi
+# the same server with 64 descriptors: accept() fails with EMFILE
+port=$(free_port)
+(ulimit -n 64; exec timeout 120 "$BUILD/echo_server" "$port") >"$tmp/echo64.log" 2>&1 &
+server=$!
+pids+=("$server")
+if wait_for listening "$tmp/echo64.log"; then
+    attack "echo_server (ulimit -n 64)" / fd-exhaustion
+else
+    ko "echo_server with ulimit -n 64 did not start"; show "$tmp/echo64.log"
+fi
+finish
