@@ -25,6 +25,12 @@ start() {   # LOGFILE PROGRAM ARGS...: starts a server on a free port; sets $por
     server=$!
     pids+=("$server")
     wait_for listening "$log" || { ko "$* did not start"; show "$log"; return 1; }
+    child
+}
+child() {   # memory and CPU are the server's own, not those of the timeout wrapping it
+    local c
+    c=$(pgrep -P "$server" | head -n 1)
+    [ -n "$c" ] && server=$c
 }
 
 attack() {  # NAME PATH CHECK...
@@ -50,6 +56,7 @@ port=$(free_port)
 server=$!
 pids+=("$server")
 if wait_for listening "$tmp/echo64.log"; then
+    child
     attack "echo_server (ulimit -n 64)" / fd-exhaustion
 else
     ko "echo_server with ulimit -n 64 did not start"; show "$tmp/echo64.log"

@@ -119,7 +119,7 @@ def check_rss(name, before):
     if grew > RSS_BOUND:
         fail("%s: server memory grew by %.1f MiB (bound %d MiB)" % (name, grew / 2**20, RSS_BOUND >> 20))
     else:
-        ok("%s: server memory flat (%+.1f MiB)" % (name, grew / 2**20))
+        ok("%s: server memory bounded (%+.1f MiB, bound %d MiB)" % (name, grew / 2**20, RSS_BOUND >> 20))
 
 
 def expect_close(peer, code, timeout=5.0):
