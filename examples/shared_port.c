@@ -24,7 +24,8 @@
    Then:   open http://127.0.0.1:8081/ (the time ticks, a line you type comes back);
            curl http://127.0.0.1:8081/api/time;
            ./build/wscat ws://127.0.0.1:8081/chat in two terminals.
-   Prints one line per request. Ctrl-C sends close 1001 to WebSocket clients and exits 0.
+   Prints one line per request. Ctrl-C sends close 1001 to WebSocket clients, waits for
+   their answers (2 s at most) and exits 0.
 */
 #define _POSIX_C_SOURCE 200809L
 #define WS_IMPLEMENTATION
@@ -52,7 +53,8 @@ enum {
     QUEUE_PAUSE = 1 << 20,      /* stop answering and reading with this much unsent */
     QUEUE_LIMIT = 32 << 20,     /* drop a client whose output would grow past this */
     IDLE_MS     = 30000,        /* an HTTP connection with no request this long is closed */
-    CLOSE_MS    = 5000          /* once done, time to send what is queued and get a FIN */
+    CLOSE_MS    = 5000,         /* once done, time to send what is queued and get a FIN */
+    SHUTDOWN_MS = 2000          /* Ctrl-C: time for clients to answer the close */
 };
 enum { ROUTE_HTTP, ROUTE_ECHO, ROUTE_CHAT };
 
@@ -419,6 +421,21 @@ static int run_timers(void) {
     return next <= now ? 0 : next - now > 60000 ? 60000 : (int)(next - now);
 }
 
+/* Ctrl-C: no new connections; close 1001 to WebSocket clients, whose answers are awaited
+   (SHUTDOWN_MS at most), and FIN to HTTP ones. */
+static void shut_down(int lfd) {
+    printf("shared_port: shutting down\n");
+    close(lfd);                         /* also leaves the epoll set */
+    for (client *cl = clients; cl; cl = cl->next) {
+        int r = WS_ERR_STATE;
+        if (cl->route != ROUTE_HTTP && ws_conn_state(&cl->ws) == WS_STATE_OPEN &&
+            (r = ws_conn_close(&cl->ws, WS_CLOSE_GOING_AWAY, "server shutting down", 20)) != WS_OK)
+            fprintf(stderr, "shared_port: fd %d: close: %s\n", cl->fd, ws_strerror(r));
+        if (r != WS_OK) cl->closing = true;
+        flush_client(cl);
+    }
+}
+
 int main(int argc, char **argv) {
     char *end;
     long port = argc == 3 ? strtol(argv[1], &end, 10) : -1;
@@ -459,9 +476,18 @@ int main(int argc, char **argv) {
     printf("shared_port: listening on http://127.0.0.1:%u/ (WebSocket: /ws echo, /chat "
            "broadcast), files from %s\n", ntohs(addr.sin_port), root);
 
-    while (!stop) {
+    uint64_t stop_by = 0;               /* once stopping: the last moment to wait for clients */
+    for (;;) {
+        int wait = run_timers();        /* also frees the clients that are done */
+        if (stop && !stop_by) {
+            stop_by = now_ms() + SHUTDOWN_MS;
+            shut_down(lfd);
+            continue;
+        }
+        if (stop_by && (!clients || now_ms() >= stop_by)) break;
+        if (stop_by && (wait < 0 || (uint64_t)wait > stop_by - now_ms())) wait = (int)(stop_by - now_ms());
         struct epoll_event evs[64];
-        int n = epoll_wait(epfd, evs, 64, run_timers());
+        int n = epoll_wait(epfd, evs, 64, wait);
         if (n < 0 && errno != EINTR) { perror("shared_port: epoll_wait"); break; }
         for (int i = 0; i < n; i++) {
             client *cl = (client *)evs[i].data.ptr;
@@ -470,16 +496,7 @@ int main(int argc, char **argv) {
             if (!cl->dead) flush_client(cl);
         }
     }
-
-    printf("shared_port: shutting down\n");
-    while (clients) {                   /* best effort: a close frame, one try to send it */
-        client *cl = clients;
-        if (cl->route != ROUTE_HTTP && ws_conn_state(&cl->ws) == WS_STATE_OPEN &&
-            ws_conn_close(&cl->ws, WS_CLOSE_GOING_AWAY, "server shutting down", 20) == WS_OK)
-            (void)send(cl->fd, cl->out + cl->out_pos, pending(cl), MSG_NOSIGNAL);
-        client_free(cl);
-    }
-    close(lfd);
+    while (clients) client_free(clients);   /* those that did not finish in time */
     close(epfd);
     return 0;
 }

@@ -8,7 +8,8 @@
 #   - tests/shared_port/browser.mjs: the page in headless Chromium (page, stylesheet,
 #     /api/time and the /ws echo over one port);
 #   - build/wscat on /chat: what one sends, another prints;
-#   - SIGTERM: WebSocket clients get close 1001, the server exits 0.
+#   - SIGTERM: WebSocket clients get close 1001, the server waits for their answers and
+#     exits 0.
 # Only 127.0.0.1, free ports, every process bounded by `timeout` and killed by PID on exit.
 # One line per check; the last line is "N passed, N failed".
 set -u
@@ -87,11 +88,24 @@ fi
 
 # ---- SIGTERM: close 1001 to WebSocket clients, exit 0 ------------------------------------------
 kill -0 "$server" 2>/dev/null && ok "shared_port still running after all that" || { ko "shared_port died"; show "$tmp/server.log"; }
+timeout 30 "$PY" tests/shared_port/check.py "$port" "$www" shutdown-peer >"$tmp/late.log" 2>&1 &
+late=$!
+pids+=("$late")
+wait_for connected "$tmp/late.log" || { ko "the late-closing client did not connect"; show "$tmp/late.log"; }
+t0=$(date +%s%3N)
 kill -TERM "$server"
-for i in $(seq 100); do kill -0 "$server" 2>/dev/null || break; sleep 0.05; done
+for i in $(seq 100); do kill -0 "$server" 2>/dev/null || break; sleep 0.02; done
+took=$(( $(date +%s%3N) - t0 ))
 wait "$server_job"
 status=$?
-[ $status -eq 0 ] && ok "SIGTERM: shared_port exits with status 0" || { ko "SIGTERM: exit status $status"; show "$tmp/server.log"; }
+# 300 ms to 1.5 s: it waited for the late client's answer, not for its own 2 s limit
+if [ $status -eq 0 ] && [ $took -ge 300 ] && [ $took -lt 1500 ]; then
+    ok "SIGTERM: shared_port waited for its clients' answers and exited with status 0 after $took ms"
+else ko "SIGTERM: exit status $status after $took ms"; show "$tmp/server.log"; fi
+wait "$late"
+status=$?
+lines "$tmp/late.log" "SIGTERM: "
+[ $status -eq 0 ] || { ko "SIGTERM: late-closing client (exit $status)"; show "$tmp/late.log"; }
 for i in $(seq 100); do kill -0 "$listener" 2>/dev/null || break; sleep 0.05; done
 wait "$listener"
 status=$?

@@ -309,8 +309,24 @@ def check_websockets_client():
     return "websockets %s: /ws echo, ping, /chat broadcast, /nope refused 404, close 1000" % __import__("websockets").__version__
 
 
+def check_shutdown_peer():
+    """Run while the server is sent SIGTERM: a /ws client that answers the server's close
+    300 ms late must still have its answer taken, then see TCP closed (not reset)."""
+    peer = connect(HOST, PORT, "/ws")
+    print("connected", flush=True)
+    op, body = peer.read_message(timeout=20)
+    expect("the server's close", (op, body[:2]), (CLOSE, close_body(1001)))
+    time.sleep(0.3)
+    peer.send_frame(CLOSE, body[:2])
+    t0 = time.monotonic()
+    if not peer.wait_eof():
+        raise Fail("TCP still open after the close handshake")
+    return "close 1001 '%s' answered 300 ms late; then TCP closed after %.0f ms" % (
+        body[2:].decode(), (time.monotonic() - t0) * 1000)
+
+
 CHECKS = {name[6:].replace("_", "-"): f for name, f in globals().items() if name.startswith("check_") and name != "check_time_json"}
-SLOW = ("pipelined-big",)  # needs big.bin and SERVER_PID: asked for by name only
+SLOW = ("pipelined-big", "shutdown-peer")  # asked for by name only
 
 if __name__ == "__main__":
     failed = 0
