@@ -3,7 +3,9 @@
    The tool to poke at a server with. Connects to a ws:// URL, sends each line of standard
    input as a text message, prints every message that arrives (text as it is, binary as
    "<binary N bytes> 68 65 6c ..."), and at the end of the input closes with 1000 and waits
-   for the server's close. Status lines ("connected", "closed") go to stderr.
+   for the server's close. Status lines ("connected", "closed") go to stderr. Ctrl-C closes
+   with 1000 too; a second one quits at once (status 130). A line that is not UTF-8 (in text
+   mode) or longer than 1 MiB is not sent, with a message.
 
    Build:  make examples
    Usage:  ./build/wscat [options] ws://HOST[:PORT][/PATH]      (HOST: a name, 1.2.3.4, [::1])
@@ -15,7 +17,7 @@
      -w, --wait MS        at the end of input, close once nothing arrived for MS (default
                           0: at once), so that replies still on their way are printed
      -k, --keep-open      at the end of input, stay connected and print what arrives until
-                          the server closes (Ctrl-C closes with 1000)
+                          the server closes
      --ping MS            ping the server after MS of silence
      --timeout MS         the server is dead after MS of silence (default 2 * ping)
    Try:    echo hello | ./build/wscat ws://127.0.0.1:8080/       (with build/echo_server 8080)
