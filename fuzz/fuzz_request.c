@@ -1,0 +1,106 @@
+/* fuzz_request.c - the server handshake parser, ws_http_parse_request, and what a server
+   builds from its result.
+
+   Input: the bytes of a request head (and whatever follows).
+   Checks: the result is one the manual lists; parsing the same bytes arriving a piece at a
+   time (each prefix in its own exact-size buffer, as a server re-parses its growing receive
+   buffer) ends with the same result and fields; the head size limit holds exactly (a head
+   of n bytes parses with max_size n and is WS_ERR_HS_TOO_BIG with n - 1); every slice lies
+   inside the head; an upgrade has what RFC 6455 4.2.1 requires, and its 101 answer parses
+   and passes ws_handshake_check; an error has an HTTP status and a reject response that
+   parses with that status; token lists iterate to non-empty trimmed tokens. */
+#define WS_IMPLEMENTATION
+#include "http.h"
+
+static void check_request(const ws_http *h, const uint8_t *buf, size_t len, int r) {
+    size_t i;
+    CHECK(h->size > 0 && h->size <= len);
+    CHECK(h->size >= 4 && memcmp(buf + h->size - 4, "\r\n\r\n", 4) == 0);
+    CHECK(h->num_headers <= WS_MAX_HEADERS);
+    fz_check_str(h->method, buf, h->size);
+    fz_check_str(h->target, buf, h->size);
+    fz_check_str(h->path, buf, h->size);
+    fz_check_str(h->query, buf, h->size);
+    fz_check_str(h->host, buf, h->size);
+    fz_check_str(h->origin, buf, h->size);
+    fz_check_str(h->upgrade, buf, h->size);
+    fz_check_str(h->connection, buf, h->size);
+    fz_check_str(h->key, buf, h->size);
+    fz_check_str(h->ws_version, buf, h->size);
+    fz_check_str(h->protocol, buf, h->size);
+    fz_check_str(h->extensions, buf, h->size);
+    for (i = 0; i < h->num_headers; i++) {
+        const ws_header *hd = &h->headers[i];
+        size_t j;
+        fz_check_str(hd->name, buf, h->size);
+        fz_check_str(hd->value, buf, h->size);
+        CHECK(hd->name.len > 0);
+        for (j = 0; j < hd->name.len; j++) CHECK(hd->name.ptr[j] > ' ' && hd->name.ptr[j] != ':');
+        for (j = 0; j < hd->value.len; j++) CHECK(hd->value.ptr[j] != '\r' && hd->value.ptr[j] != '\n');
+        if (hd->value.len) CHECK(!fz_is_ows(hd->value.ptr[0]) && !fz_is_ows(hd->value.ptr[hd->value.len - 1]));
+        fz_check_tokens(hd->value);
+    }
+    if (r == WS_HS_UPGRADE || r == WS_HS_HTTP) {
+        CHECK(h->method.len > 0 && h->target.len > 0 && h->path.len <= h->target.len);
+        CHECK(h->version == 0 || h->version == 1 || (h->version >= 2 && h->version <= 9));
+    }
+    if (r == WS_HS_UPGRADE) {
+        CHECK(h->method.len == 3 && memcmp(h->method.ptr, "GET", 3) == 0);
+        CHECK(h->version >= 1 && h->host.ptr && h->host.len != (size_t)-1);
+        CHECK(h->key.len == 24 && h->ws_version.len == 2 && memcmp(h->ws_version.ptr, "13", 2) == 0);
+        CHECK(ws_http_has_token(h, "Upgrade", "websocket"));
+        CHECK(ws_http_has_token(h, "Connection", "upgrade"));
+    }
+}
+
+/* A server answers an upgrade: the 101 must satisfy a client that sent this key. */
+static void check_accept(const ws_http *req) {
+    static const char *const supported[] = { "chat", "superchat", "v2.bin", "" };
+    char out[512], key[25];
+    size_t len = 0;
+    ws_http resp;
+    const char *proto = ws_handshake_select_protocol(req, supported, 4);
+    int rc = ws_handshake_accept(out, sizeof out, &len, req, proto);
+    CHECK(rc == WS_OK && len < sizeof out);
+    if (proto) CHECK(ws_http_has_token(req, "Sec-WebSocket-Protocol", proto) && proto[0]);
+    ws_http_init(&resp, 0);
+    CHECK(ws_http_parse_response(&resp, out, len) == WS_HS_UPGRADE && resp.size == len);
+    memcpy(key, req->key.ptr, 24);
+    key[24] = 0;
+    CHECK(ws_handshake_check(&resp, key, proto ? "chat, superchat, v2.bin" : NULL, NULL) == WS_OK);
+    /* too small an output buffer is an error, not an overflow */
+    CHECK(ws_handshake_accept(out, len - 1, &len, req, proto) == WS_ERR_NOSPACE);
+}
+
+static void check_reject(int r) {
+    char out[256];
+    size_t len = 0;
+    ws_http resp;
+    int status = ws_http_status(r);
+    if (r == WS_ERR_HS_TOO_BIG || r == WS_ERR_HS_TOO_MANY) CHECK(status == 431);
+    else if (r == WS_ERR_HS_VERSION) CHECK(status == 426);
+    else CHECK(status == 400);
+    CHECK(ws_handshake_reject(out, sizeof out, &len, r) == WS_OK);
+    ws_http_init(&resp, 0);
+    CHECK(ws_http_parse_response(&resp, out, len) == WS_HS_HTTP && resp.status == status);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    ws_http *h = (ws_http *)malloc(sizeof *h);
+    uint8_t *buf = fz_dup(data, size);
+    int r;
+    CHECK(h != NULL);
+    ws_http_init(h, 0);
+    r = ws_http_parse_request(h, buf, size);
+    CHECK(r == WS_HS_PARTIAL || r == WS_HS_UPGRADE || r == WS_HS_HTTP ||
+          (r <= WS_ERR_HS_MALFORMED && r >= WS_ERR_HS_TOO_MANY));
+    CHECK(fz_known_err(r < 0 ? r : 0));
+    if (r == WS_HS_PARTIAL) CHECK(size < 8192);
+    if (r > 0) check_request(h, buf, size, r);
+    if (r == WS_HS_UPGRADE) check_accept(h);
+    if (r < 0) check_reject(r);
+    fz_http_pieces(ws_http_parse_request, h, buf, data, size, r);
+    free(buf);
+    free(h);
+    return 0;
+}

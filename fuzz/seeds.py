@@ -1,0 +1,180 @@
+#!/usr/bin/env python3
+"""Writes the seed inputs of fuzz/corpus/<target>/ (seed-*): captured handshakes from
+tests/vectors/ and frames like those of the unit tests, in each target's input format.
+Run from the repository root: python3 fuzz/seeds.py. Files the fuzzers found (crash-*,
+and the merged corpus) are left alone."""
+import os, struct, sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+KEY = bytes([0x37, 0xfa, 0x21, 0x3d])
+
+
+def frame(op, payload=b"", fin=True, key=None, rsv=0, force=None):
+    b0 = (0x80 if fin else 0) | rsv | op
+    n = len(payload)
+    m = 0x80 if key else 0
+    if force == 8 or (force is None and n > 0xFFFF):
+        head = bytes([b0, m | 127]) + struct.pack(">Q", n)
+    elif force == 2 or (force is None and n >= 126):
+        head = bytes([b0, m | 126]) + struct.pack(">H", n)
+    else:
+        head = bytes([b0, m | n])
+    if key:
+        payload = bytes(c ^ key[i % 4] for i, c in enumerate(payload))
+        head += key
+    return head + payload
+
+
+def close(code=None, reason=b""):
+    return b"" if code is None else struct.pack(">H", code) + reason
+
+
+def frame_streams(key):
+    """Byte streams a peer of the given masking sends."""
+    k = key
+    return {
+        "text": frame(1, b"Hello", key=k),
+        "binary": frame(2, bytes([0, 1, 0xff]), key=k),
+        "fragments": frame(1, b"Hel", fin=False, key=k) + frame(0, b"lo", key=k),
+        "fragments-ping": frame(1, b"a\xe2\x82", fin=False, key=k) + frame(9, b"p", key=k) +
+                          frame(0, b"\xac", key=k),
+        "ping": frame(9, b"Hello", key=k),
+        "pong": frame(10, b"Hello", key=k),
+        "close": frame(8, close(1000, b"bye"), key=k),
+        "close-empty": frame(8, key=k),
+        "close-1byte": frame(8, b"\x03", key=k),
+        "close-badcode": frame(8, close(1005), key=k),
+        "close-badutf8": frame(8, close(1000, b"\xc0\x80"), key=k),
+        "len126": frame(2, b"x" * 126, key=k),
+        "len65536-head": frame(2, b"y" * 65536, key=k)[:64],
+        "len16-forced": frame(2, b"z" * 3, key=k, force=2),
+        "len64-huge": bytes([0x82, (0x80 if k else 0) | 127]) + b"\x80" + b"\0" * 7 + (k or b""),
+        "len64-big": bytes([0x82, (0x80 if k else 0) | 127]) + b"\0\0\0\0\0\1\0\0" + (k or b""),
+        "utf8-bad": frame(1, b"Hi\xc0\x80", key=k),
+        "utf8-surrogate": frame(1, b"\xed\xa0\x80", key=k),
+        "utf8-truncated": frame(1, b"ab\xe2\x82", key=k),
+        "utf8-4byte": frame(1, "a€𝄞".encode(), key=k),
+        "rsv": frame(1, b"x", key=k, rsv=0x40),
+        "reserved-op": frame(3, b"x", key=k),
+        "control-frag": frame(9, b"x", fin=False, key=k),
+        "control-big": frame(9, b"x" * 126, key=k),
+        "cont-no-start": frame(0, b"x", key=k),
+        "two-starts": frame(1, b"a", fin=False, key=k) + frame(1, b"b", key=k),
+        "wrong-mask": frame(1, b"x", key=None if k else KEY),
+        "many": frame(1, b"one", key=k) + frame(9, key=k) + frame(2, b"two", key=k) +
+                frame(8, close(1001, b"away"), key=k),
+        "empty-text": frame(1, key=k) + frame(2, key=k),
+    }
+
+
+def write(target, name, data):
+    d = os.path.join(ROOT, "fuzz", "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "seed-" + name), "wb") as f:
+        f.write(data)
+
+
+def vectors():
+    d = os.path.join(ROOT, "tests", "vectors")
+    return {n.rsplit(".", 1)[0]: open(os.path.join(d, n), "rb").read()
+            for n in sorted(os.listdir(d)) if n.endswith(".http")}
+
+
+RESPONSE = (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n")
+
+
+def main():
+    vec = vectors()
+    # fuzz_request: request heads
+    for n, v in vec.items():
+        write("request", n, v)
+    write("request", "rfc6455", b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\n"
+          b"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: "
+          b"dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: http://example.com\r\n"
+          b"Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    write("request", "plain-http", b"GET /index.html HTTP/1.1\r\nHost: a\r\n\r\n")
+    write("request", "post", b"POST / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n")
+    write("request", "http10", b"GET / HTTP/1.0\r\nUpgrade: websocket\r\n\r\n")
+    write("request", "version8", b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n"
+          b"Connection: keep-alive, Upgrade\r\nSec-WebSocket-Version: 8\r\n"
+          b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+    write("request", "two-hosts", b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n"
+          b"Upgrade: websocket\r\n\r\n")
+    write("request", "many-headers", b"GET / HTTP/1.1\r\n" + b"X: y\r\n" * 40 + b"\r\n")
+    write("request", "bare-lf", b"GET / HTTP/1.1\nHost: a\n\n")
+
+    # fuzz_response: [protocols offered][extensions offered] then the head
+    write("response", "rfc6455", b"\x00\x00" + RESPONSE + b"\r\n")
+    write("response", "protocol", b"\x01\x00" + RESPONSE + b"Sec-WebSocket-Protocol: chat\r\n\r\n")
+    write("response", "extension", b"\x00\x01" + RESPONSE +
+          b"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n")
+    write("response", "with-frames", b"\x00\x00" + RESPONSE + b"\r\n" +
+          frame(1, b"Hello") + frame(9, b"p") + frame(8, close(1000)))
+    write("response", "404", b"\x00\x00HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+    write("response", "bad-accept", b"\x00\x00HTTP/1.1 101 OK\r\nUpgrade: websocket\r\n"
+          b"Connection: Upgrade\r\nSec-WebSocket-Accept: xxxx\r\n\r\n")
+
+    # fuzz_frames_*: [flags][piece][max_frame/4][max_message/8] then frames
+    for target, key in (("frames_server", KEY), ("frames_client", None)):
+        for n, s in frame_streams(key).items():
+            write(target, n, b"\x00\x00\x00\x00" + s)
+        write(target, "buffered", b"\x21\x00\x00\x00" + frame_streams(key)["fragments-ping"])
+        write(target, "bytewise", b"\x00\x01\x00\x00" + frame_streams(key)["many"])
+        write(target, "limits", b"\x00\x03\x02\x02" + frame(2, b"x" * 20, key=key))
+        write(target, "rsv-allowed", b"\x04\x00\x00\x00" + frame(1, b"\xff", key=key, rsv=0x40))
+
+    # fuzz_split: [flags][limits][cuts] [cut offsets, 2 bytes each] then frames
+    for name in ("many", "fragments-ping", "utf8-bad", "utf8-4byte", "close", "len126"):
+        for role, key in ((0, KEY), (1, None)):
+            s = frame_streams(key)[name]
+            cuts = [1, len(s) // 2, len(s) - 1]
+            write("split", "%s-%s" % (name, "server" if role == 0 else "client"),
+                  bytes([role, 0, len(cuts)]) + b"".join(struct.pack(">H", c) for c in cuts) + s)
+    write("split", "buffered-bytewise", bytes([2, 0, 0]) + frame_streams(KEY)["fragments"])
+
+    # fuzz_conn: [flags][ping/timeout][handshake/close timeouts][limits] then operations
+    def feed(data):
+        out = b""
+        for i in range(0, len(data), 255):
+            out += bytes([0, min(255, len(data) - i)]) + data[i:i + 255]
+        return out
+    send = lambda op, data: bytes([3, op, len(data)]) + data
+    tick = lambda ms: bytes([10, ms])
+    close_op = lambda code_idx, reason: bytes([9, code_idx, len(reason)]) + reason
+    server = frame_streams(KEY)
+    client = frame_streams(None)
+    write("conn", "server-echo", bytes([0, 0, 0, 0]) + feed(server["many"]) + bytes([15, 1]) +
+          feed(server["text"]) + send(0, b"hi") + close_op(1, b"bye"))
+    write("conn", "server-handshake", bytes([0x40, 0, 0, 0]) + feed(vec["chromium-156"]) +
+          feed(server["fragments-ping"]) + tick(5) + close_op(2, b""))
+    write("conn", "client-handshake", bytes([0x41, 0, 0x40, 0]) +
+          feed(b"Sec-WebSocket-Protocol: chat\r\n\r\n") + feed(client["many"]))
+    write("conn", "keepalive", bytes([0, 3 | (3 << 3), 2, 0]) + tick(1) + tick(100) +
+          tick(100) + feed(server["pong"]) + tick(100) + tick(127))
+    write("conn", "fragments", bytes([1, 0, 0, 0]) + bytes([4, 1, 3]) + b"abc" +
+          bytes([5, 2]) + b"de" + send(2, b"p") + bytes([6, 1]) + b"f" +
+          bytes([7, 0x81, 0, 4, 8, 4]) + b"wxyz" + close_op(1, b""))
+    write("conn", "send-fail", bytes([0, 0, 0, 0]) + bytes([12, 1]) + feed(server["ping"]) +
+          send(0, b"x"))
+    write("conn", "close-timeout", bytes([0, 0, 2 << 3, 0]) + close_op(1, b"") + tick(5) +
+          tick(20) + feed(server["close"]))
+    write("conn", "handshake-timeout", bytes([0x40, 0, 2, 0]) + feed(b"GET / HTTP/1.1\r\n") +
+          tick(50) + tick(60))
+
+    # fuzz_roundtrip: [flags][limits][pieces][32 random bytes] then messages
+    pool = bytes(range(7, 39))
+    msg = lambda h, data, tail=b"": bytes([h]) + struct.pack(">H", len(data)) + data + tail
+    for role in (0, 1):
+        write("roundtrip", "basic-%d" % role, bytes([role, 0, 0]) + pool +
+              msg(0, b"Hello") + msg(4, bytes(range(256))) + bytes([0x40, 3]) + b"abc")
+        write("roundtrip", "fragments-%d" % role, bytes([role, 0, 7]) + pool +
+              msg(1 | 8, "a€𝄞 text".encode(), bytes([3, 0, 2, 0, 5, 0, 9])) +
+              msg(2, b"x" * 300, bytes([2, 0, 100])) + msg(3, b"raw frame", KEY))
+        write("roundtrip", "limits-%d" % role, bytes([role | 2 | 8, 0x22, 1]) + pool +
+              msg(1, b"y" * 40, bytes([1, 0, 20])) + msg(0, b"bad \xc0\x80 text"))
+        write("roundtrip", "large-%d" % role, bytes([role, 0, 0]) + pool + bytes([0x84, 1]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
