@@ -78,6 +78,9 @@
        WS_MAX_HEADERS      headers kept by ws_http (default 32)          everywhere, same value
        WS_MASK_CHUNK       stack bytes used to mask a client frame       implementation file
                            before it is handed to ws_config.send (256)
+       WS_NO_SIMD          portable code only: no SSE2 paths for         implementation file
+                           masking and UTF-8 (used when __SSE2__ is
+                           defined, GCC or Clang, not WS_FREESTANDING)
 
    MEMORY
        Nothing is allocated. A ws_conn is a plain struct you own (sizeof(ws_conn) is 248 bytes
@@ -676,6 +679,15 @@ WS_API size_t ws_base64_decode(const char *in, size_t len, uint8_t *out, size_t 
 #  error "WS_MASK_CHUNK must be at least 32 (a frame header and some payload)"
 #endif
 
+/* SSE2 (every x86-64 CPU has it) masks and checks UTF-8 16 bytes at a time. The portable
+   code below it gives the same results (tests/test_fastpath.c runs both); WS_NO_SIMD keeps
+   to it. */
+#if !defined(WS_NO_SIMD) && !defined(WS_FREESTANDING) && defined(__SSE2__) && \
+    (defined(__GNUC__) || defined(__clang__))
+#  include <emmintrin.h>
+#  define WS__SSE2 1
+#endif
+
 #ifdef WS_NO_ERROR_STRINGS
 #  define WS__WHY(s) ""
 #else
@@ -853,33 +865,144 @@ static unsigned ws__utf8_lead(uint8_t b) {      /* state after a lead byte; 8 = 
     return 8;
 }
 
-WS_API size_t ws_utf8_validate(uint32_t *state, const void *data, size_t len) {
-    const uint8_t *p = (const uint8_t *)data;
+/* The state machine, one byte at a time: the definition of valid, and what the fast paths
+   in ws_utf8_validate are tested against. */
+static size_t ws__utf8_bytes(uint32_t *state, const uint8_t *p, size_t len) {
     unsigned s = *state & 7u;
-    size_t i = 0;
-    while (i < len) {
+    size_t i;
+    for (i = 0; i < len; i++) {
         uint8_t b = p[i];
         if (s == 0) {
-            if (b < 0x80) {
-                /* ASCII fast path: eight bytes at a time */
-                i++;
-                while (len - i >= 8) {
-                    uint64_t w;
-                    WS_MEMCPY(&w, p + i, 8);
-                    if (w & 0x8080808080808080ull) break;
-                    i += 8;
-                }
-                continue;
-            }
+            if (b < 0x80) continue;
             s = ws__utf8_lead(b);
             if (s == 8) { *state = 0; return i; }
         } else {
             if (b < ws__utf8_lo[s] || b > ws__utf8_hi[s]) { *state = s; return i; }
             s = ws__utf8_next[s];
         }
-        i++;
     }
     *state = s;
+    return len;
+}
+
+#define WS__HIGH_BITS 0x8080808080808080ull
+
+/* The index of the first byte from p[i] on that is not ASCII, or len. */
+static size_t ws__ascii_end(const uint8_t *p, size_t i, size_t len) {
+#ifdef WS__SSE2
+    for (; len - i >= 64; i += 64) {
+        const __m128i *v = (const __m128i *)(const void *)(p + i);
+        __m128i a = _mm_or_si128(_mm_loadu_si128(v), _mm_loadu_si128(v + 1));
+        __m128i b = _mm_or_si128(_mm_loadu_si128(v + 2), _mm_loadu_si128(v + 3));
+        if (_mm_movemask_epi8(_mm_or_si128(a, b))) break;
+    }
+    for (; len - i >= 16; i += 16) {
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + i)));
+        if (m) return i + (size_t)__builtin_ctz(m);
+    }
+#else
+    for (; len - i >= 32; i += 32) {
+        uint64_t w[4];
+        WS_MEMCPY(w, p + i, 32);
+        if ((w[0] | w[1] | w[2] | w[3]) & WS__HIGH_BITS) break;
+    }
+#endif
+    for (; len - i >= 8; i += 8) {
+        uint64_t w;
+        WS_MEMCPY(&w, p + i, 8);
+        if (w & WS__HIGH_BITS) break;
+    }
+    while (i < len && p[i] < 0x80) i++;
+    return i;
+}
+
+#ifdef WS__SSE2
+/* x >= v, byte by byte, unsigned */
+#define WS__GE(x, v) _mm_cmpeq_epi8(_mm_max_epu8((x), _mm_set1_epi8((char)(v))), (x))
+#define WS__EQ(x, v) _mm_cmpeq_epi8((x), _mm_set1_epi8((char)(v)))
+
+/* Checks 16 bytes at a time from p[i], a sequence boundary, while they are valid: every
+   byte after a lead byte is a continuation byte and no other byte is; no C0, C1, F5..FF;
+   the narrower second-byte ranges after E0, ED, F0 and F4. Returns how far it got (at a
+   sequence boundary): a block with a fault is left to the byte-at-a-time path, which finds
+   the exact byte. */
+static size_t ws__utf8_blocks(const uint8_t *p, size_t i, size_t len) {
+    for (; len - i >= 16; ) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+        __m128i l2, l3, l4, cont, want, bad, a0, n90;
+        unsigned tail;
+        if (!_mm_movemask_epi8(x)) { i += 16; continue; }            /* all ASCII */
+        l2 = WS__GE(x, 0xC0);                                          /* lead bytes */
+        l3 = WS__GE(x, 0xE0);
+        l4 = WS__GE(x, 0xF0);
+        cont = _mm_andnot_si128(l2, WS__GE(x, 0x80));
+        want = _mm_or_si128(_mm_or_si128(_mm_slli_si128(l2, 1), _mm_slli_si128(l3, 2)),
+                            _mm_slli_si128(l4, 3));
+        bad = _mm_xor_si128(cont, want);
+        bad = _mm_or_si128(bad, _mm_or_si128(WS__EQ(x, 0xC0), WS__EQ(x, 0xC1)));
+        bad = _mm_or_si128(bad, WS__GE(x, 0xF5));
+        a0 = WS__GE(x, 0xA0);
+        n90 = WS__GE(x, 0x90);
+        bad = _mm_or_si128(bad, _mm_andnot_si128(a0, _mm_slli_si128(WS__EQ(x, 0xE0), 1)));
+        bad = _mm_or_si128(bad, _mm_and_si128(a0, _mm_slli_si128(WS__EQ(x, 0xED), 1)));
+        bad = _mm_or_si128(bad, _mm_andnot_si128(n90, _mm_slli_si128(WS__EQ(x, 0xF0), 1)));
+        bad = _mm_or_si128(bad, _mm_and_si128(n90, _mm_slli_si128(WS__EQ(x, 0xF4), 1)));
+        if (_mm_movemask_epi8(bad)) break;
+        /* a sequence that runs past the block is checked again with the next one */
+        tail = ((unsigned)_mm_movemask_epi8(l2) & 0x8000u) |
+               ((unsigned)_mm_movemask_epi8(l3) & 0xC000u) |
+               ((unsigned)_mm_movemask_epi8(l4) & 0xE000u);
+        i += tail ? (unsigned)__builtin_ctz(tail) : 16u;
+    }
+    return i;
+}
+#undef WS__GE
+#undef WS__EQ
+#endif
+
+/* From p[i], a sequence boundary: skips what the fast paths can vouch for (runs of ASCII a
+   block at a time, other text 16 bytes at a time with SSE2 or a whole sequence at a time)
+   and returns where they stopped, at a sequence boundary: len, or a byte for the state
+   machine (a sequence cut off by the end of the data, or a fault). */
+static size_t ws__utf8_fast(const uint8_t *p, size_t i, size_t len) {
+    while (i < len) {
+        uint8_t b = p[i];
+        unsigned s;
+        size_t n;
+        if (b < 0x80) { i = ws__ascii_end(p, i + 1, len); continue; }
+#ifdef WS__SSE2
+        if (len - i >= 16) {
+            size_t j = ws__utf8_blocks(p, i, len);
+            if (j > i) { i = j; continue; }
+        }
+#endif
+        s = ws__utf8_lead(b);
+        n = b < 0xE0 ? 2u : b < 0xF0 ? 3u : 4u;
+        if (s == 8 || len - i < n || p[i + 1] < ws__utf8_lo[s] || p[i + 1] > ws__utf8_hi[s] ||
+            (n > 2 && (p[i + 2] & 0xC0) != 0x80) || (n > 3 && (p[i + 3] & 0xC0) != 0x80))
+            return i;
+        i += n;
+    }
+    return i;
+}
+
+WS_API size_t ws_utf8_validate(uint32_t *state, const void *data, size_t len) {
+    const uint8_t *p = (const uint8_t *)data;
+    uint32_t st = *state & 7u;
+    size_t i = 0;
+    while (i < len) {
+        size_t k, ok;
+        if (st == 0) {
+            i = ws__utf8_fast(p, i, len);
+            if (i == len) break;
+        }
+        k = len - i;                        /* the state machine, up to a sequence's length */
+        if (k > 4) k = 4;
+        ok = ws__utf8_bytes(&st, p + i, k);
+        if (ok != k) { *state = st; return i + ok; }
+        i += k;
+    }
+    *state = st;
     return len;
 }
 
@@ -1012,14 +1135,15 @@ WS_API size_t ws_base64_decode(const char *in, size_t len, uint8_t *out, size_t 
 
 /* ---- frames ---------------------------------------------------------------- */
 
-WS_API void ws_mask(void *data, size_t len, const uint8_t key[4], size_t pos) {
-    uint8_t *p = (uint8_t *)data, k[8];
+/* XORs p[0..len-1] with k[i % 4]: the portable path, a machine word at a time, four words a
+   round. */
+static void ws__mask_words(uint8_t *p, size_t len, const uint8_t k[4]) {
+    uint32_t k4;
     uint64_t kw;
-    size_t i;
-    for (i = 0; i < 8; i++) k[i] = key[(pos + i) & 3];
-    WS_MEMCPY(&kw, k, 8);
-    i = 0;
-    for (; len - i >= 32; i += 32) {       /* four words per round: the compiler vectorizes */
+    size_t i = 0;
+    WS_MEMCPY(&k4, k, 4);
+    kw = (uint64_t)k4 * 0x100000001ull;    /* the key twice, whatever the byte order */
+    for (; len - i >= 32; i += 32) {
         uint64_t w[4];
         WS_MEMCPY(w, p + i, 32);
         w[0] ^= kw; w[1] ^= kw; w[2] ^= kw; w[3] ^= kw;
@@ -1031,7 +1155,34 @@ WS_API void ws_mask(void *data, size_t len, const uint8_t key[4], size_t pos) {
         w ^= kw;
         WS_MEMCPY(p + i, &w, 8);
     }
-    for (; i < len; i++) p[i] ^= k[i & 7];
+    for (; i < len; i++) p[i] ^= k[i & 3];
+}
+
+WS_API void ws_mask(void *data, size_t len, const uint8_t key[4], size_t pos) {
+    uint8_t *p = (uint8_t *)data, k[4];
+    size_t i = 0;
+    k[0] = key[pos & 3];                    /* the key as seen from p[0] */
+    k[1] = key[(pos + 1) & 3];
+    k[2] = key[(pos + 2) & 3];
+    k[3] = key[(pos + 3) & 3];
+#ifdef WS__SSE2
+    if (len >= 64) {
+        uint32_t k4;
+        __m128i kv;
+        WS_MEMCPY(&k4, k, 4);
+        kv = _mm_set1_epi32((int)k4);
+        for (; len - i >= 64; i += 64) {
+            __m128i *v = (__m128i *)(void *)(p + i);
+            __m128i a = _mm_loadu_si128(v), b = _mm_loadu_si128(v + 1);
+            __m128i c = _mm_loadu_si128(v + 2), d = _mm_loadu_si128(v + 3);
+            _mm_storeu_si128(v, _mm_xor_si128(a, kv));
+            _mm_storeu_si128(v + 1, _mm_xor_si128(b, kv));
+            _mm_storeu_si128(v + 2, _mm_xor_si128(c, kv));
+            _mm_storeu_si128(v + 3, _mm_xor_si128(d, kv));
+        }
+    }
+#endif
+    ws__mask_words(p + i, len - i, k);      /* i is a multiple of 4: the same key */
 }
 
 WS_API size_t ws_frame_header(uint8_t out[14], bool fin, ws_opcode op, uint64_t len,

@@ -108,5 +108,6 @@ void suite_encode(void);
 void suite_keepalive(void);
 void suite_limits(void);
 void suite_strerror(void);
+void suite_fastpath(void);
 
 #endif /* TEST_H_INCLUDED */

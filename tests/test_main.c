@@ -305,6 +305,7 @@ int main(void)
     suite_keepalive();
     suite_limits();
     suite_strerror();
+    suite_fastpath();
     printf("%d passed, %d failed\n", test_g.passed, test_g.failed);
     return test_g.failed ? 1 : 0;
 }

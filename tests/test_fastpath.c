@@ -1,0 +1,233 @@
+/* test_fastpath.c - the fast paths of ws_mask and ws_utf8_validate give exactly what the
+   portable code gives: ws_mask against ws__mask_words and a byte-at-a-time loop; UTF-8
+   against ws__utf8_bytes (the state machine, one byte at a time): the same index of the
+   first invalid byte and the same state, for every length up to a few hundred bytes, every
+   alignment, every key position, every fault class placed at every offset around the 16-
+   and 64-byte block edges, all two-byte pairs, and random text split at random points.
+
+   This file compiles its own private copy of the implementation (WS_STATIC) so that it can
+   call the portable functions the public ones are built on. With SSE2 (any x86-64 build)
+   the public functions take the SIMD paths; built with -DWS_NO_SIMD they take the portable
+   word-at-a-time paths, which are then checked against the byte loops the same way. */
+#define WS_STATIC
+#define WS_IMPLEMENTATION
+#include "../ws.h"
+#include "test.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t fp_rng = 0x9E3779B97F4A7C15ull;
+static uint32_t rnd(void) { return test_rand(&fp_rng); }
+
+/* ---- masking ---------------------------------------------------------------------- */
+
+TEST(mask_every_length_alignment_and_position)
+{
+    static uint8_t src[600], a[600], b[600], c[600];
+    static const uint8_t key[4] = { 0x12, 0xA5, 0x7F, 0xC3 };
+    size_t len, pos, al, i;
+    for (i = 0; i < sizeof src; i++) src[i] = (uint8_t)rnd();
+    for (len = 0; len <= 300; len++)
+        for (pos = 0; pos < 4; pos++)
+            for (al = 0; al < 16; al++) {
+                uint8_t k[4];
+                memcpy(a, src, sizeof a);
+                memcpy(b, src, sizeof b);
+                memcpy(c, src, sizeof c);
+                ws_mask(a + al, len, key, pos);
+                for (i = 0; i < 4; i++) k[i] = key[(pos + i) & 3];
+                ws__mask_words(b + al, len, k);
+                for (i = 0; i < len; i++) c[al + i] ^= key[(pos + i) & 3];
+                if (memcmp(a, c, sizeof a) != 0 || memcmp(b, c, sizeof b) != 0) {
+                    test_context("len %lu, key position %lu, alignment %lu", (unsigned long)len,
+                                 (unsigned long)pos, (unsigned long)al);
+                    CHECK_EQ_MEM(a, sizeof a, c, sizeof c);
+                    CHECK_EQ_MEM(b, sizeof b, c, sizeof c);
+                    return;
+                }
+            }
+    CHECK(1);
+}
+
+TEST(mask_large_buffer_in_random_pieces)
+{
+    enum { N = (1 << 20) + 13 };
+    static const uint8_t key[4] = { 0xDE, 0xAD, 0xBE, 0xEF };
+    uint8_t *a = (uint8_t *)malloc(N), *c = (uint8_t *)malloc(N);
+    size_t i, at = 0;
+    if (!CHECK(a && c)) { free(a); free(c); return; }
+    for (i = 0; i < N; i++) a[i] = c[i] = (uint8_t)rnd();
+    while (at < N) {                        /* pieces as a stream would cut them */
+        size_t n = rnd() % 5000;
+        if (n > N - at) n = N - at;
+        ws_mask(a + at, n, key, at);
+        at += n;
+    }
+    for (i = 0; i < N; i++) c[i] ^= key[i & 3];
+    CHECK(memcmp(a, c, N) == 0);
+    free(a);
+    free(c);
+}
+
+/* ---- UTF-8 ------------------------------------------------------------------------ */
+
+static int checked;
+
+/* ws_utf8_validate against the state machine on buf[0..len-1], whole and cut at `cut`. */
+static int same_as_state_machine(const uint8_t *buf, size_t len, size_t cut, uint32_t start) {
+    uint32_t sf = start, sb = start, s1, s2;
+    size_t f = ws_utf8_validate(&sf, buf, len), b = ws__utf8_bytes(&sb, buf, len), f2;
+    checked++;
+    if (f != b || sf != sb) {
+        char hex[300];
+        test_hex_brief(hex, sizeof hex, buf, len, 80);
+        test_context("start state %u, bytes %s", (unsigned)start, hex);
+        CHECK_EQ_INT(f, b);
+        CHECK_EQ_INT(sf, sb);
+        return 0;
+    }
+    if (cut > len) return 1;
+    s1 = start;                             /* in two calls: the same answer */
+    f2 = ws_utf8_validate(&s1, buf, cut);
+    if (f2 == cut) {
+        s2 = s1;
+        f2 = cut + ws_utf8_validate(&s2, buf + cut, len - cut);
+        s1 = s2;
+    }
+    if (f2 != b || s1 != sb) {
+        char hex[300];
+        test_hex_brief(hex, sizeof hex, buf, len, 80);
+        test_context("start state %u, cut at %lu, bytes %s", (unsigned)start,
+                     (unsigned long)cut, hex);
+        CHECK_EQ_INT(f2, b);
+        CHECK_EQ_INT(s1, sb);
+        return 0;
+    }
+    return 1;
+}
+
+/* Appends one random character of 1-4 bytes (ASCII weighted by ascii_pct). */
+static size_t put_char(uint8_t *o, unsigned ascii_pct) {
+    uint32_t r = rnd(), cp;
+    if (r % 100 < ascii_pct) { o[0] = (uint8_t)(r >> 8 & 0x7F); return 1; }
+    switch (r >> 8 & 3) {
+    case 0: cp = 0x80 + (r >> 10) % (0x800 - 0x80); break;
+    case 1: case 2: cp = 0x800 + (r >> 10) % (0x10000 - 0x800); break;
+    default: cp = 0x10000 + (r >> 10) % (0x110000 - 0x10000); break;
+    }
+    if (cp >= 0xD800 && cp <= 0xDFFF) cp = 0xE000;
+    if (cp < 0x800) {
+        o[0] = (uint8_t)(0xC0 | cp >> 6); o[1] = (uint8_t)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        o[0] = (uint8_t)(0xE0 | cp >> 12); o[1] = (uint8_t)(0x80 | (cp >> 6 & 0x3F));
+        o[2] = (uint8_t)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    o[0] = (uint8_t)(0xF0 | cp >> 18); o[1] = (uint8_t)(0x80 | (cp >> 12 & 0x3F));
+    o[2] = (uint8_t)(0x80 | (cp >> 6 & 0x3F)); o[3] = (uint8_t)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* Faults: bytes that are never valid, leads without their continuation bytes, the edges of
+   the narrow second-byte ranges, stray continuation bytes. */
+static const uint8_t faults[][4] = {
+    {0xC0, 0x80}, {0xC1, 0xBF}, {0xF5, 0x80}, {0xFF}, {0xFE}, {0x80}, {0xBF},
+    {0xE0, 0x9F, 0xBF}, {0xE0, 0x80}, {0xED, 0xA0, 0x80}, {0xED, 0xBF, 0xBF},
+    {0xF0, 0x8F, 0xBF, 0xBF}, {0xF4, 0x90, 0x80, 0x80}, {0xF4, 0xBF},
+    {0xC2, 0x41}, {0xE4, 0xB8, 0x41}, {0xF0, 0x9F, 0x98, 0x41}, {0xE4, 0xC2, 0xA9},
+    {0xC2, 0xC2}, {0xE1, 0x80, 0x80}, {0xF1, 0x80, 0x80, 0x80}, {0xDF, 0xBF},
+};
+
+TEST(utf8_faults_at_every_offset_and_alignment)
+{
+    uint8_t buf[300];
+    unsigned filler, f, off, al;
+    for (filler = 0; filler < 3; filler++)          /* ASCII, mixed, mostly multi-byte */
+        for (f = 0; f < sizeof faults / sizeof faults[0]; f++)
+            for (off = 0; off < 140; off++)
+                for (al = 0; al < 3; al++) {
+                    size_t len = 0, flen = 0, i;
+                    uint8_t *p = buf + al;
+                    while (len < off) len += put_char(p + len, filler == 0 ? 100 : filler == 1 ? 60 : 5);
+                    while (flen < 4 && (flen == 0 || faults[f][flen])) flen++;
+                    memcpy(p + len, faults[f], flen);
+                    len += flen;
+                    while (len < 180) len += put_char(p + len, filler == 0 ? 100 : 50);
+                    for (i = 0; i < 4; i++)         /* and the text cut short */
+                        if (!same_as_state_machine(p, len - i, rnd() % (len + 1), 0)) return;
+                }
+    CHECK(checked > 0);
+}
+
+TEST(utf8_all_byte_pairs_at_block_edges)
+{
+    uint8_t buf[81];
+    unsigned a, b, off, fill;
+    for (fill = 0; fill < 2; fill++)
+        for (off = 12; off <= 17; off++)
+            for (a = 0; a < 256; a++)
+                for (b = 0; b < 256; b++) {
+                    size_t i;
+                    for (i = 0; i < sizeof buf; i += 3) {     /* ASCII or CJK around it */
+                        if (fill) { buf[i] = 0xE4; buf[i + 1] = 0xB8; buf[i + 2] = 0xAD; }
+                        else buf[i] = buf[i + 1] = buf[i + 2] = 'a';
+                    }
+                    buf[fill ? off - off % 3 : off] = (uint8_t)a;
+                    buf[(fill ? off - off % 3 : off) + 1] = (uint8_t)b;
+                    if (!same_as_state_machine(buf, 64, 33, 0)) return;
+                }
+    CHECK(1);
+}
+
+TEST(utf8_four_byte_leads_with_every_second_byte)
+{
+    uint8_t buf[64];
+    static const uint8_t tails[] = { 0x00, 0x7F, 0x80, 0xBF, 0xC0, 0xFF };
+    unsigned lead, second, t3, t4, off;
+    for (off = 13; off <= 16; off++)
+        for (lead = 0xC0; lead < 0x100; lead++)
+            for (second = 0x70; second < 0xD0; second++)
+                for (t3 = 0; t3 < sizeof tails; t3++)
+                    for (t4 = 0; t4 < sizeof tails; t4 += 2) {
+                        memset(buf, 'x', sizeof buf);
+                        buf[off] = (uint8_t)lead;
+                        buf[off + 1] = (uint8_t)second;
+                        buf[off + 2] = tails[t3];
+                        buf[off + 3] = tails[t4];
+                        if (!same_as_state_machine(buf, 40, 99, 0)) return;
+                    }
+    CHECK(1);
+}
+
+TEST(utf8_random_text_and_states)
+{
+    uint8_t buf[700];
+    int round;
+    for (round = 0; round < 20000; round++) {
+        size_t len = 0, target = rnd() % 600, al = rnd() % 16;
+        unsigned ascii = rnd() % 101;
+        uint32_t start = round % 5 ? 0 : rnd() % 8;     /* sometimes mid-sequence */
+        uint8_t *p = buf + al;
+        while (len < target) len += put_char(p + len, ascii);
+        if (len && round % 2) p[rnd() % len] = (uint8_t)rnd();     /* one corruption */
+        if (!same_as_state_machine(p, len, rnd() % (len + 1), start)) return;
+    }
+    CHECK(1);
+}
+
+void suite_fastpath(void)
+{
+    fp_rng ^= test_seed() * 0x100000001B3ull;
+    if (!fp_rng) fp_rng = 1;
+    test_suite_begin("fastpath");
+    RUN(mask_every_length_alignment_and_position);
+    RUN(mask_large_buffer_in_random_pieces);
+    RUN(utf8_faults_at_every_offset_and_alignment);
+    RUN(utf8_all_byte_pairs_at_block_edges);
+    RUN(utf8_four_byte_leads_with_every_second_byte);
+    RUN(utf8_random_text_and_states);
+    test_suite_end();
+}
