@@ -41,6 +41,45 @@ FZ int fz_ieq(const char *a, const char *b, size_t n) {
     return 1;
 }
 
+/* ---- UTF-8, independently of ws.h ------------------------------------------------ */
+
+/* RFC 3629's table read one byte at a time. *st holds the bytes still needed (bits 0-1)
+   and the range of the next one (lo in bits 8-15, hi in 16-23); start at 0. Returns how
+   many bytes of p[0..n-1] are valid so far, like ws_utf8_validate. */
+FZ size_t fz_utf8(uint32_t *st, const uint8_t *p, size_t n) {
+    uint32_t need = *st & 3, lo = (*st >> 8) & 0xFF, hi = (*st >> 16) & 0xFF;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        unsigned b = p[i];
+        if (need) {
+            if (b < lo || b > hi) break;
+            need--;
+            lo = 0x80;
+            hi = 0xBF;
+            continue;
+        }
+        lo = 0x80;
+        hi = 0xBF;
+        if (b < 0x80) continue;
+        else if (b >= 0xC2 && b <= 0xDF) need = 1;
+        else if (b == 0xE0) need = 2, lo = 0xA0;
+        else if (b == 0xED) need = 2, hi = 0x9F;
+        else if (b >= 0xE1 && b <= 0xEF) need = 2;
+        else if (b == 0xF0) need = 3, lo = 0x90;
+        else if (b == 0xF4) need = 3, hi = 0x8F;
+        else if (b >= 0xF1 && b <= 0xF3) need = 3;
+        else break;
+    }
+    *st = need | lo << 8 | hi << 16;
+    if (!need) *st = 0;
+    return i;
+}
+
+FZ int fz_utf8_valid(const void *p, size_t n) {
+    uint32_t st = 0;
+    return fz_utf8(&st, (const uint8_t *)p, n) == n && st == 0;
+}
+
 /* ---- the fuzzer's bytes ---------------------------------------------------- */
 
 typedef struct fz_in {
@@ -175,7 +214,7 @@ FZ void fz_wire_frame_end(fz_wire *w) {
             if (w->clen >= 2) {
                 w->close_code = (unsigned)w->ctrl[0] << 8 | w->ctrl[1];
                 CHECK(ws_close_code_valid(w->close_code));
-                CHECK(ws_utf8_valid(w->ctrl + 2, w->clen - 2));
+                CHECK(fz_utf8_valid(w->ctrl + 2, w->clen - 2));
             }
             w->closed = 1;
         }
@@ -388,7 +427,7 @@ FZ void fz_on_data(ws_conn *c, const void *data, size_t len) {
     if (f->msg_size != WS_SIZE_UNKNOWN) CHECK(f->msg_bytes <= f->msg_size);
     f->delivered += len;
     CHECK(f->delivered <= f->fed);
-    if (fz_text_checked(f, f->msg_op)) CHECK(ws_utf8_validate(&f->utf8, p, len) == len);
+    if (fz_text_checked(f, f->msg_op)) CHECK(fz_utf8(&f->utf8, p, len) == len);
     fz_put(&f->pending, p, len);
     fz_cb_leave(f, 'D', f->msg_op, data, len);
 }
@@ -411,7 +450,7 @@ FZ void fz_on_message(ws_conn *c, ws_opcode op, const void *data, size_t len) {
     CHECK(f->buffered && (op == WS_OP_TEXT || op == WS_OP_BINARY));
     CHECK(len <= f->mcap && len <= fz_max_message(f));
     CHECK(len == 0 || (const uint8_t *)data == f->mbuf);
-    if (fz_text_checked(f, op)) CHECK(ws_utf8_valid(data, len));
+    if (fz_text_checked(f, op)) CHECK(fz_utf8_valid(data, len));
     f->delivered += len;
     CHECK(f->delivered <= f->fed);
     fz_put8(&f->log, 'M');
@@ -447,7 +486,7 @@ FZ void fz_on_close(ws_conn *c, unsigned code, const char *reason, size_t len) {
     f->close_calls++;
     f->close_code = code;
     CHECK(ws_conn_close_code(c) == code);
-    CHECK(len <= 123 && (len == 0 || reason) && ws_utf8_valid(reason, len));
+    CHECK(len <= 123 && (len == 0 || reason) && fz_utf8_valid(reason, len));
     if (s == WS_STATE_FAILED) {
         int err = ws_conn_error(c), want = ws_close_code_for(err);
         CHECK(err < 0 && code == (unsigned)(want ? want : WS_CLOSE_ABNORMAL));

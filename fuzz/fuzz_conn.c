@@ -267,7 +267,7 @@ static void do_close(unsigned code, const char *reason, size_t len) {
     TRACE("close %u len %zu -> %d\n", code, len, rc);
     fz_after(F, &b, rc);
     if ((code == 0 && len) || (code && !ws_close_code_valid(code)) || len > 123 ||
-        (len && !reason) || !ws_utf8_valid(reason, len))
+        (len && !reason) || !fz_utf8_valid(reason, len))
         applies |= E_ARG;
     expect(rc, applies, &b);
     if (rc == WS_OK) {

@@ -78,7 +78,7 @@ static void model_frame(unsigned op, int fin, const uint8_t *p, size_t len) {
     }
     e->begun = 1;
     if (e->op == WS_OP_TEXT) {
-        if (ws_utf8_validate(&e->utf8, p, len) != len || (fin && e->utf8)) {
+        if (fz_utf8(&e->utf8, p, len) != len || (fin && e->utf8)) {
             e->err = WS_ERR_UTF8;
             e->pend.len = 0;
             return;
