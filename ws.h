@@ -306,7 +306,11 @@ typedef struct ws_config {
 
     /* Required. Sends bufs[0..n-1] in order. Return 0 once every byte is written or queued
        by you; a negative value fails the connection with WS_ERR_IO. Never asked to send
-       more than it was given; call it "would block" by queueing, not by returning less. */
+       more than it was given; call it "would block" by queueing, not by returning less.
+       A server's call holds whole frames (so a queue may drop whole frames of a peer it
+       gives up on), except the separate calls of ws_conn_send_header and
+       ws_conn_send_payload; a client's frame may span calls (masked WS_MASK_CHUNK bytes
+       at a time). */
     int  (*send)(ws_conn *c, const ws_buf *bufs, size_t n);
     /* Required for clients (mask keys and the handshake nonce); unused by servers. Fill
        out[0..n-1] with unpredictable bytes (getrandom, a hardware RNG). Return 0, or a
@@ -581,7 +585,8 @@ WS_API int ws_conn_close(ws_conn *c, unsigned code, const char *reason, size_t l
  * a keepalive ping when nothing was received for ping_interval_ms, and fails the connection
  * with WS_ERR_TIMEOUT when nothing was received for timeout_ms, when the handshake took
  * longer than handshake_timeout_ms, or the close handshake longer than close_timeout_ms.
- * Activity is noted by ws_conn_feed and timed at the next tick.
+ * Activity is noted by ws_conn_feed and timed at the next tick: tick right after each feed
+ * (it is cheap) for exact timeouts, else a timeout may come up to one tick period late.
  * Returns WS_OK, WS_ERR_TIMEOUT (close the socket), WS_ERR_IO, or the sticky error. */
 WS_API int ws_conn_tick(ws_conn *c, uint64_t now);
 
@@ -926,27 +931,37 @@ static size_t ws__ascii_end(const uint8_t *p, size_t i, size_t len) {
    the narrower second-byte ranges after E0, ED, F0 and F4. Returns how far it got (at a
    sequence boundary): a block with a fault is left to the byte-at-a-time path, which finds
    the exact byte. */
+static size_t ws__ascii_end(const uint8_t *p, size_t i, size_t len);
+
 static size_t ws__utf8_blocks(const uint8_t *p, size_t i, size_t len) {
-    for (; len - i >= 16; ) {
+    const __m128i c0 = _mm_set1_epi8((char)0xC0);
+    while (len - i >= 16) {
         __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-        __m128i l2, l3, l4, cont, want, bad, a0, n90;
+        __m128i l2, l3, l4, want, bad, narrow;
         unsigned tail;
-        if (!_mm_movemask_epi8(x)) { i += 16; continue; }            /* all ASCII */
+        if (!_mm_movemask_epi8(x)) {                                   /* all ASCII */
+            i = ws__ascii_end(p, i + 16, len);
+            continue;
+        }
         l2 = WS__GE(x, 0xC0);                                          /* lead bytes */
         l3 = WS__GE(x, 0xE0);
         l4 = WS__GE(x, 0xF0);
-        cont = _mm_andnot_si128(l2, WS__GE(x, 0x80));
         want = _mm_or_si128(_mm_or_si128(_mm_slli_si128(l2, 1), _mm_slli_si128(l3, 2)),
                             _mm_slli_si128(l4, 3));
-        bad = _mm_xor_si128(cont, want);
-        bad = _mm_or_si128(bad, _mm_or_si128(WS__EQ(x, 0xC0), WS__EQ(x, 0xC1)));
+        /* continuation bytes (80..BF are below C0 as signed bytes) where none is wanted, or
+           the other way round; C0, C1, F5..FF */
+        bad = _mm_xor_si128(_mm_cmplt_epi8(x, c0), want);
+        bad = _mm_or_si128(bad, WS__EQ(_mm_and_si128(x, _mm_set1_epi8((char)0xFE)), 0xC0));
         bad = _mm_or_si128(bad, WS__GE(x, 0xF5));
-        a0 = WS__GE(x, 0xA0);
-        n90 = WS__GE(x, 0x90);
-        bad = _mm_or_si128(bad, _mm_andnot_si128(a0, _mm_slli_si128(WS__EQ(x, 0xE0), 1)));
-        bad = _mm_or_si128(bad, _mm_and_si128(a0, _mm_slli_si128(WS__EQ(x, 0xED), 1)));
-        bad = _mm_or_si128(bad, _mm_andnot_si128(n90, _mm_slli_si128(WS__EQ(x, 0xF0), 1)));
-        bad = _mm_or_si128(bad, _mm_and_si128(n90, _mm_slli_si128(WS__EQ(x, 0xF4), 1)));
+        narrow = _mm_or_si128(_mm_or_si128(WS__EQ(x, 0xE0), WS__EQ(x, 0xED)),
+                              _mm_or_si128(WS__EQ(x, 0xF0), WS__EQ(x, 0xF4)));
+        if (_mm_movemask_epi8(narrow)) {        /* second bytes: A0.., ..9F, 90.., ..8F */
+            __m128i a0 = WS__GE(x, 0xA0), n90 = WS__GE(x, 0x90);
+            bad = _mm_or_si128(bad, _mm_andnot_si128(a0, _mm_slli_si128(WS__EQ(x, 0xE0), 1)));
+            bad = _mm_or_si128(bad, _mm_and_si128(a0, _mm_slli_si128(WS__EQ(x, 0xED), 1)));
+            bad = _mm_or_si128(bad, _mm_andnot_si128(n90, _mm_slli_si128(WS__EQ(x, 0xF0), 1)));
+            bad = _mm_or_si128(bad, _mm_and_si128(n90, _mm_slli_si128(WS__EQ(x, 0xF4), 1)));
+        }
         if (_mm_movemask_epi8(bad)) break;
         /* a sequence that runs past the block is checked again with the next one */
         tail = ((unsigned)_mm_movemask_epi8(l2) & 0x8000u) |
@@ -969,13 +984,13 @@ static size_t ws__utf8_fast(const uint8_t *p, size_t i, size_t len) {
         uint8_t b = p[i];
         unsigned s;
         size_t n;
-        if (b < 0x80) { i = ws__ascii_end(p, i + 1, len); continue; }
 #ifdef WS__SSE2
         if (len - i >= 16) {
             size_t j = ws__utf8_blocks(p, i, len);
             if (j > i) { i = j; continue; }
         }
 #endif
+        if (b < 0x80) { i = ws__ascii_end(p, i + 1, len); continue; }
         s = ws__utf8_lead(b);
         n = b < 0xE0 ? 2u : b < 0xF0 ? 3u : 4u;
         if (s == 8 || len - i < n || p[i + 1] < ws__utf8_lo[s] || p[i + 1] > ws__utf8_hi[s] ||
