@@ -2131,6 +2131,7 @@ static int ws__send_check(ws_conn *c, unsigned op, bool fin, size_t len) {
 
 static int ws__send_msg(ws_conn *c, unsigned op, bool fin, const void *data, size_t len) {
     int err;
+    if (c->_state == WS_STATE_FAILED) return c->_err;      /* sticky, before any argument */
     if (len && !data) return WS_ERR_ARG;
     if ((err = ws__send_check(c, op, fin, len)) < 0) return err;
     return ws__sent(c, op >= 8 ? ws__send_ctrl(c, op, NULL, 0, data, len)
@@ -2138,11 +2139,13 @@ static int ws__send_msg(ws_conn *c, unsigned op, bool fin, const void *data, siz
 }
 
 WS_API int ws_conn_send(ws_conn *c, ws_opcode op, const void *data, size_t len) {
+    if (c->_state == WS_STATE_FAILED) return c->_err;      /* sticky, before any argument */
     if (op == WS_OP_CONT) return WS_ERR_ARG;
     return ws__send_msg(c, (unsigned)op, true, data, len);
 }
 
 WS_API int ws_conn_send_begin(ws_conn *c, ws_opcode op, const void *data, size_t len) {
+    if (c->_state == WS_STATE_FAILED) return c->_err;      /* sticky, before any argument */
     if (op != WS_OP_TEXT && op != WS_OP_BINARY) return WS_ERR_ARG;
     return ws__send_msg(c, (unsigned)op, false, data, len);
 }
@@ -2160,6 +2163,7 @@ WS_API int ws_conn_send_header(ws_conn *c, bool fin, ws_opcode op, uint64_t size
     size_t hl;
     ws_buf b;
     int err;
+    if (c->_state == WS_STATE_FAILED) return c->_err;      /* sticky, before any argument */
     if ((unsigned)op >= 8) return WS_ERR_ARG;
     if ((err = ws__send_check(c, (unsigned)op, fin, 0)) < 0) return err;
     if (ws__client(c)) {
@@ -2210,6 +2214,7 @@ WS_API int ws_conn_send_raw(ws_conn *c, const void *frame, size_t len) {
     const uint8_t *f = (const uint8_t *)frame;
     ws_buf b;
     int err;
+    if (c->_state == WS_STATE_FAILED) return c->_err;      /* sticky, before any argument */
     if (ws__client(c) || !frame || len < 2 || (f[1] & 0x80)) return WS_ERR_ARG;
     if ((err = ws__send_check(c, f[0] & 0x0Fu, (f[0] & 0x80) != 0, f[1] & 0x7Fu)) < 0)
         return err;

@@ -587,13 +587,6 @@ FZ void fz_conn_free(fz_conn *f) {
     fz_free(&f->wdata);
 }
 
-/* ws.h checks some arguments before the sticky error (a client's ws_conn_send_raw,
-   ws_conn_send with WS_OP_CONT, ...), against "after a failure every call returns the same
-   code". Until that is settled, WS_ERR_ARG from a failed connection is let through. */
-#ifndef FZ_ARG_BEFORE_STICKY
-#  define FZ_ARG_BEFORE_STICKY 1
-#endif
-
 /* What every API call must leave behind. before/before_err: state and error before the
    call; sends0/cbs0: counters before it; rc: what it returned. */
 typedef struct fz_snap {
@@ -623,8 +616,7 @@ FZ void fz_after(fz_conn *f, const fz_snap *b, int rc) {
     CHECK(fz_known_err(rc) && fz_known_err(err));
     if (b->state == WS_STATE_FAILED) {
         /* sticky: the same error, nothing sent, nothing called */
-        CHECK((rc == b->err || (FZ_ARG_BEFORE_STICKY && rc == WS_ERR_ARG)) && err == b->err &&
-              s == WS_STATE_FAILED);
+        CHECK(rc == b->err && err == b->err && s == WS_STATE_FAILED);
         CHECK(f->sends == b->sends && f->callbacks == b->callbacks);
         return;
     }
