@@ -926,50 +926,57 @@ static size_t ws__ascii_end(const uint8_t *p, size_t i, size_t len) {
 #define WS__GE(x, v) _mm_cmpeq_epi8(_mm_max_epu8((x), _mm_set1_epi8((char)(v))), (x))
 #define WS__EQ(x, v) _mm_cmpeq_epi8((x), _mm_set1_epi8((char)(v)))
 
-/* Checks 16 bytes at a time from p[i], a sequence boundary, while they are valid: every
-   byte after a lead byte is a continuation byte and no other byte is; no C0, C1, F5..FF;
-   the narrower second-byte ranges after E0, ED, F0 and F4. Returns how far it got (at a
-   sequence boundary): a block with a fault is left to the byte-at-a-time path, which finds
-   the exact byte. */
-static size_t ws__ascii_end(const uint8_t *p, size_t i, size_t len);
+/* The lead bytes among the last three of block x whose sequence runs past it, as a bit mask
+   of their positions (0 when every sequence in x is complete). */
+static unsigned ws__utf8_tail(__m128i x) {
+    return ((unsigned)_mm_movemask_epi8(WS__GE(x, 0xC0)) & 0x8000u) |
+           ((unsigned)_mm_movemask_epi8(WS__GE(x, 0xE0)) & 0xC000u) |
+           ((unsigned)_mm_movemask_epi8(WS__GE(x, 0xF0)) & 0xE000u);
+}
 
+/* Checks 16 bytes at a time from p[i], a sequence boundary: every byte that follows a lead
+   byte at the right distance is a continuation byte and no other byte is; no C0, C1,
+   F5..FF; the narrower second-byte ranges after E0, ED, F0 and F4. The bytes before each
+   position come from this block and the last, so a sequence may span blocks and every step
+   is 16 bytes whatever the text. Returns how far it got, at a sequence boundary: the
+   block with a fault, and the last bytes, are left to the byte-at-a-time path, which
+   finds the exact byte. */
 static size_t ws__utf8_blocks(const uint8_t *p, size_t i, size_t len) {
-    const __m128i c0 = _mm_set1_epi8((char)0xC0);
+    const __m128i c0 = _mm_set1_epi8((char)0xC0), fe = _mm_set1_epi8((char)0xFE);
+    __m128i prev = _mm_setzero_si128();
+    unsigned tail;
     while (len - i >= 16) {
         __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-        __m128i l2, l3, l4, want, bad, narrow;
-        unsigned tail;
-        if (!_mm_movemask_epi8(x)) {                                   /* all ASCII */
-            i = ws__ascii_end(p, i + 16, len);
+        __m128i p1, p2, p3, want, bad, narrow;
+        if (!_mm_movemask_epi8(x) && !ws__utf8_tail(prev)) {          /* ASCII, and no */
+            i = ws__ascii_end(p, i + 16, len);                        /* sequence open */
+            prev = _mm_setzero_si128();
             continue;
         }
-        l2 = WS__GE(x, 0xC0);                                          /* lead bytes */
-        l3 = WS__GE(x, 0xE0);
-        l4 = WS__GE(x, 0xF0);
-        want = _mm_or_si128(_mm_or_si128(_mm_slli_si128(l2, 1), _mm_slli_si128(l3, 2)),
-                            _mm_slli_si128(l4, 3));
-        /* continuation bytes (80..BF are below C0 as signed bytes) where none is wanted, or
-           the other way round; C0, C1, F5..FF */
+        p1 = _mm_or_si128(_mm_slli_si128(x, 1), _mm_srli_si128(prev, 15));   /* the byte */
+        p2 = _mm_or_si128(_mm_slli_si128(x, 2), _mm_srli_si128(prev, 14));   /* 1, 2, 3 */
+        p3 = _mm_or_si128(_mm_slli_si128(x, 3), _mm_srli_si128(prev, 13));   /* before */
+        want = _mm_or_si128(_mm_or_si128(WS__GE(p1, 0xC0), WS__GE(p2, 0xE0)), WS__GE(p3, 0xF0));
+        /* continuation bytes (80..BF: below C0 as signed bytes) exactly where wanted */
         bad = _mm_xor_si128(_mm_cmplt_epi8(x, c0), want);
-        bad = _mm_or_si128(bad, WS__EQ(_mm_and_si128(x, _mm_set1_epi8((char)0xFE)), 0xC0));
-        bad = _mm_or_si128(bad, WS__GE(x, 0xF5));
-        narrow = _mm_or_si128(_mm_or_si128(WS__EQ(x, 0xE0), WS__EQ(x, 0xED)),
-                              _mm_or_si128(WS__EQ(x, 0xF0), WS__EQ(x, 0xF4)));
+        bad = _mm_or_si128(bad, _mm_or_si128(_mm_cmpeq_epi8(_mm_and_si128(x, fe), c0),
+                                             WS__GE(x, 0xF5)));
+        narrow = _mm_or_si128(_mm_or_si128(WS__EQ(p1, 0xE0), WS__EQ(p1, 0xED)),
+                              _mm_or_si128(WS__EQ(p1, 0xF0), WS__EQ(p1, 0xF4)));
         if (_mm_movemask_epi8(narrow)) {        /* second bytes: A0.., ..9F, 90.., ..8F */
             __m128i a0 = WS__GE(x, 0xA0), n90 = WS__GE(x, 0x90);
-            bad = _mm_or_si128(bad, _mm_andnot_si128(a0, _mm_slli_si128(WS__EQ(x, 0xE0), 1)));
-            bad = _mm_or_si128(bad, _mm_and_si128(a0, _mm_slli_si128(WS__EQ(x, 0xED), 1)));
-            bad = _mm_or_si128(bad, _mm_andnot_si128(n90, _mm_slli_si128(WS__EQ(x, 0xF0), 1)));
-            bad = _mm_or_si128(bad, _mm_and_si128(n90, _mm_slli_si128(WS__EQ(x, 0xF4), 1)));
+            bad = _mm_or_si128(bad, _mm_andnot_si128(a0, WS__EQ(p1, 0xE0)));
+            bad = _mm_or_si128(bad, _mm_and_si128(a0, WS__EQ(p1, 0xED)));
+            bad = _mm_or_si128(bad, _mm_andnot_si128(n90, WS__EQ(p1, 0xF0)));
+            bad = _mm_or_si128(bad, _mm_and_si128(n90, WS__EQ(p1, 0xF4)));
         }
         if (_mm_movemask_epi8(bad)) break;
-        /* a sequence that runs past the block is checked again with the next one */
-        tail = ((unsigned)_mm_movemask_epi8(l2) & 0x8000u) |
-               ((unsigned)_mm_movemask_epi8(l3) & 0xC000u) |
-               ((unsigned)_mm_movemask_epi8(l4) & 0xE000u);
-        i += tail ? (unsigned)__builtin_ctz(tail) : 16u;
+        prev = x;
+        i += 16;
     }
-    return i;
+    /* back to the start of a sequence the last good block left open */
+    tail = ws__utf8_tail(prev);
+    return tail ? i - 16 + (unsigned)__builtin_ctz(tail) : i;
 }
 #undef WS__GE
 #undef WS__EQ
