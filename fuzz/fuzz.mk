@@ -4,6 +4,8 @@
 #                           $(BUILD)/fuzz-<target>-crash-*; FUZZERS="conn split" picks some
 #   make fuzz-afl           the same targets built with AFL++ (afl-clang-fast); prints how
 #                           to run afl-fuzz on them
+#   make fuzz-cov           line coverage of ws.h by each target's committed corpus (clang
+#                           source-based coverage, llvm-profdata and llvm-cov)
 #   make test               replays fuzz/corpus/<target>/ through every target, built with
 #                           gcc and clang under ASan+UBSan (tests/run_fuzz_replay.sh)
 
@@ -12,8 +14,10 @@ FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS   = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_DEPS     = ws.h fuzz/fuzz.h fuzz/http.h fuzz/frames.h
 AFL_CC       ?= afl-clang-fast
+LLVM_PROFDATA ?= llvm-profdata
+LLVM_COV     ?= llvm-cov
 
-.PHONY: fuzz fuzz-afl
+.PHONY: fuzz fuzz-afl fuzz-cov
 TEST_DEPS += $(FUZZERS:%=$(BUILD)/replay_%_gcc) $(FUZZERS:%=$(BUILD)/replay_%_clang)
 
 # replay drivers: the target linked with fuzz/replay.c instead of libFuzzer
@@ -37,16 +41,36 @@ fuzz: $(FUZZERS:%=$(BUILD)/fuzz_%)
 	        -dict=fuzz/ws.dict -artifact_prefix=$(BUILD)/fuzz-$$t- $$max \
 	        $(BUILD)/fuzz-corpus/$$t fuzz/corpus/$$t >$(BUILD)/fuzz-$$t.log 2>&1 \
 	        || { tail -n 40 $(BUILD)/fuzz-$$t.log; echo "fuzz_$$t FAILED: input in $(BUILD)/fuzz-$$t-*"; exit 1; }; \
-	    grep -E '^#[0-9]+ +DONE' $(BUILD)/fuzz-$$t.log | sed 's/^/    /'; \
-	    grep -E 'stat::(number_of_executed_units|average_exec_per_sec)' $(BUILD)/fuzz-$$t.log | sed 's/^/    /'; \
+	    grep -E ' cov: ' $(BUILD)/fuzz-$$t.log | tail -n 1 | sed -E 's/.* (cov: [0-9]+ ft: [0-9]+ corp: [^ ]+).*/    \1/'; \
+	    grep -E 'stat::(number_of_executed_units|average_exec_per_sec|new_units_added)' \
+	        $(BUILD)/fuzz-$$t.log | sed 's/^/    /'; \
 	done
 
 # AFL++: the same LLVMFuzzerTestOneInput, with AFL++'s driver in place of libFuzzer's
 fuzz-afl: $(FUZZERS:%=$(BUILD)/afl_%)
 	@echo "built $(FUZZERS:%=$(BUILD)/afl_%). Run one (a second core: -S instead of -M) with:"
-	@echo "  AFL_SKIP_CPUFREQ=1 afl-fuzz -i fuzz/corpus/conn -o $(BUILD)/afl-conn -x fuzz/ws.dict -- $(BUILD)/afl_conn"
-	@echo "then replay its finds: $(BUILD)/replay_conn_gcc $(BUILD)/afl-conn/default/crashes"
+	@echo "  AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 afl-fuzz -M main \\"
+	@echo "      -i fuzz/corpus/conn -o $(BUILD)/afl-conn -x fuzz/ws.dict -- $(BUILD)/afl_conn"
+	@echo "then replay its finds: $(BUILD)/replay_conn_gcc $(BUILD)/afl-conn/main/crashes"
 
 $(BUILD)/afl_%: fuzz/fuzz_%.c $(FUZZ_DEPS) | $(BUILD)
 	@command -v $(AFL_CC) >/dev/null || { echo "$(AFL_CC) not found: apt-get install afl++"; exit 1; }
 	AFL_USE_ASAN=1 AFL_USE_UBSAN=1 AFL_QUIET=1 $(AFL_CC) $(WARN) -g -O1 -fsanitize=fuzzer -I. $< -o $@
+
+# ws.h's line coverage by the committed corpora: one line per target, then all together
+fuzz-cov: | $(BUILD)
+	@rm -f $(BUILD)/cov_*.profraw
+	@for t in $(FUZZERS); do \
+	    $(CLANG) -O1 -g -fprofile-instr-generate -fcoverage-mapping -I. fuzz/replay.c \
+	        fuzz/fuzz_$$t.c -o $(BUILD)/cov_$$t || exit 1; \
+	    LLVM_PROFILE_FILE=$(BUILD)/cov_$$t.profraw $(BUILD)/cov_$$t fuzz/corpus/$$t \
+	        >/dev/null 2>&1 || { echo "cov_$$t failed on fuzz/corpus/$$t"; exit 1; }; \
+	    $(LLVM_PROFDATA) merge -o $(BUILD)/cov_$$t.profdata $(BUILD)/cov_$$t.profraw || exit 1; \
+	    $(LLVM_COV) report $(BUILD)/cov_$$t -instr-profile=$(BUILD)/cov_$$t.profdata ws.h \
+	        | awk -v t=$$t '$$1 ~ /ws\.h$$/ { printf "%-14s ws.h lines %s of %s (%s), branches %s\n", t, $$8 - $$9, $$8, $$10, $$13 }'; \
+	done
+	@$(LLVM_PROFDATA) merge -o $(BUILD)/cov_all.profdata $(BUILD)/cov_*.profraw
+	@$(LLVM_COV) report $(BUILD)/cov_$(firstword $(FUZZERS)) \
+	    $(patsubst %,-object $(BUILD)/cov_%,$(wordlist 2,99,$(FUZZERS))) \
+	    -instr-profile=$(BUILD)/cov_all.profdata ws.h \
+	    | awk '$$1 ~ /ws\.h$$/ { printf "%-14s ws.h lines %s of %s (%s), branches %s\n", "all", $$8 - $$9, $$8, $$10, $$13 }'
