@@ -944,13 +944,15 @@ static unsigned ws__utf8_tail(__m128i x) {
 static size_t ws__utf8_blocks(const uint8_t *p, size_t i, size_t len) {
     const __m128i c0 = _mm_set1_epi8((char)0xC0), fe = _mm_set1_epi8((char)0xFE);
     __m128i prev = _mm_setzero_si128();
+    bool checked = false;                   /* prev holds a block checked here */
     unsigned tail;
     while (len - i >= 16) {
         __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
         __m128i p1, p2, p3, want, bad, narrow;
-        if (!_mm_movemask_epi8(x) && !ws__utf8_tail(prev)) {          /* ASCII, and no */
+        if (!_mm_movemask_epi8(x) && (!checked || !ws__utf8_tail(prev))) {  /* ASCII, no */
             i = ws__ascii_end(p, i + 16, len);                        /* sequence open */
             prev = _mm_setzero_si128();
+            checked = false;
             continue;
         }
         p1 = _mm_or_si128(_mm_slli_si128(x, 1), _mm_srli_si128(prev, 15));   /* the byte */
@@ -972,10 +974,11 @@ static size_t ws__utf8_blocks(const uint8_t *p, size_t i, size_t len) {
         }
         if (_mm_movemask_epi8(bad)) break;
         prev = x;
+        checked = true;
         i += 16;
     }
     /* back to the start of a sequence the last good block left open */
-    tail = ws__utf8_tail(prev);
+    tail = checked ? ws__utf8_tail(prev) : 0;
     return tail ? i - 16 + (unsigned)__builtin_ctz(tail) : i;
 }
 #undef WS__GE
@@ -1157,14 +1160,26 @@ WS_API size_t ws_base64_decode(const char *in, size_t len, uint8_t *out, size_t 
 
 /* ---- frames ---------------------------------------------------------------- */
 
-/* XORs p[0..len-1] with k[i % 4]: the portable path, a machine word at a time, four words a
-   round. */
-static void ws__mask_words(uint8_t *p, size_t len, const uint8_t k[4]) {
-    uint32_t k4;
-    uint64_t kw;
+/* The 4-byte key as it applies from payload position pos on, as the word whose bytes in
+   memory are key[pos % 4], key[(pos + 1) % 4], ...: the key rotated, without storing bytes
+   and reading them back as a word (a stall on most CPUs). */
+static uint32_t ws__key_word(const uint8_t key[4], size_t pos) {
+    const uint32_t one = 1;
+    uint32_t k;
+    uint8_t little;
+    unsigned r = (unsigned)(pos & 3) * 8;
+    WS_MEMCPY(&k, key, 4);
+    WS_MEMCPY(&little, &one, 1);            /* the compiler knows the byte order */
+    if (!r) return k;
+    return little ? (k >> r | k << (32 - r)) : (k << r | k >> (32 - r));
+}
+
+/* XORs p[0..len-1] with the key word k (from ws__key_word): the portable path, a machine
+   word at a time, four words a round. */
+static void ws__mask_words(uint8_t *p, size_t len, uint32_t k) {
+    uint64_t kw = (uint64_t)k * 0x100000001ull;  /* the key twice, whatever the byte order */
+    uint8_t kb[4];
     size_t i = 0;
-    WS_MEMCPY(&k4, k, 4);
-    kw = (uint64_t)k4 * 0x100000001ull;    /* the key twice, whatever the byte order */
     for (; len - i >= 32; i += 32) {
         uint64_t w[4];
         WS_MEMCPY(w, p + i, 32);
@@ -1177,22 +1192,17 @@ static void ws__mask_words(uint8_t *p, size_t len, const uint8_t k[4]) {
         w ^= kw;
         WS_MEMCPY(p + i, &w, 8);
     }
-    for (; i < len; i++) p[i] ^= k[i & 3];
+    WS_MEMCPY(kb, &k, 4);
+    for (; i < len; i++) p[i] ^= kb[i & 3];
 }
 
 WS_API void ws_mask(void *data, size_t len, const uint8_t key[4], size_t pos) {
-    uint8_t *p = (uint8_t *)data, k[4];
+    uint8_t *p = (uint8_t *)data;
+    uint32_t k = ws__key_word(key, pos);
     size_t i = 0;
-    k[0] = key[pos & 3];                    /* the key as seen from p[0] */
-    k[1] = key[(pos + 1) & 3];
-    k[2] = key[(pos + 2) & 3];
-    k[3] = key[(pos + 3) & 3];
 #ifdef WS__SSE2
     if (len >= 64) {
-        uint32_t k4;
-        __m128i kv;
-        WS_MEMCPY(&k4, k, 4);
-        kv = _mm_set1_epi32((int)k4);
+        __m128i kv = _mm_set1_epi32((int)k);
         for (; len - i >= 64; i += 64) {
             __m128i *v = (__m128i *)(void *)(p + i);
             __m128i a = _mm_loadu_si128(v), b = _mm_loadu_si128(v + 1);
@@ -1204,7 +1214,43 @@ WS_API void ws_mask(void *data, size_t len, const uint8_t key[4], size_t pos) {
         }
     }
 #endif
-    ws__mask_words(p + i, len - i, k);      /* i is a multiple of 4: the same key */
+    ws__mask_words(p + i, len - i, k);      /* i is a multiple of 4: the same key word */
+}
+
+/* Copies src[0..n-1] to dst (not overlapping) XORed with the key word k: masking and
+   copying in one pass, for a client's frames. The portable path, then the SSE2 one. */
+static void ws__mask_copy_words(uint8_t *dst, const uint8_t *src, size_t n, uint32_t k) {
+    uint64_t kw = (uint64_t)k * 0x100000001ull;
+    uint8_t kb[4];
+    size_t i = 0;
+    for (; n - i >= 8; i += 8) {
+        uint64_t w;
+        WS_MEMCPY(&w, src + i, 8);
+        w ^= kw;
+        WS_MEMCPY(dst + i, &w, 8);
+    }
+    WS_MEMCPY(kb, &k, 4);
+    for (; i < n; i++) dst[i] = (uint8_t)(src[i] ^ kb[i & 3]);
+}
+
+static void ws__mask_copy(uint8_t *dst, const uint8_t *src, size_t n, uint32_t k) {
+    size_t i = 0;
+#ifdef WS__SSE2
+    if (n >= 64) {
+        __m128i kv = _mm_set1_epi32((int)k);
+        for (; n - i >= 64; i += 64) {
+            const __m128i *s = (const __m128i *)(const void *)(src + i);
+            __m128i *d = (__m128i *)(void *)(dst + i);
+            __m128i a = _mm_loadu_si128(s), b = _mm_loadu_si128(s + 1);
+            __m128i c = _mm_loadu_si128(s + 2), e = _mm_loadu_si128(s + 3);
+            _mm_storeu_si128(d, _mm_xor_si128(a, kv));
+            _mm_storeu_si128(d + 1, _mm_xor_si128(b, kv));
+            _mm_storeu_si128(d + 2, _mm_xor_si128(c, kv));
+            _mm_storeu_si128(d + 3, _mm_xor_si128(e, kv));
+        }
+    }
+#endif
+    ws__mask_copy_words(dst + i, src + i, n - i, k);
 }
 
 WS_API size_t ws_frame_header(uint8_t out[14], bool fin, ws_opcode op, uint64_t len,
@@ -1641,7 +1687,7 @@ static int ws__request_pieces(ws_buf *b, char *port, const ws_client_opts *o, co
 WS_API int ws_handshake_request(char *out, size_t cap, size_t *len,
                                 const ws_client_opts *opts, const char key[24]) {
     ws_buf b[WS__REQUEST_PIECES];
-    char port[24];
+    char port[8];                                       /* ":65535" */
     int n;
     if (!out || !len || !key) return WS_ERR_ARG;
     if ((n = ws__request_pieces(b, port, opts, key)) < 0) return n;
@@ -1741,10 +1787,7 @@ static int ws__write_masked(ws_conn *c, const uint8_t *hdr, size_t pre, const vo
     if (pre) WS_MEMCPY(tmp, hdr, pre);
     do {
         size_t n = WS__MIN(len, sizeof tmp - pre);
-        if (n) {
-            WS_MEMCPY(tmp + pre, p, n);
-            ws_mask(tmp + pre, n, key, pos);
-        }
+        if (n) ws__mask_copy(tmp + pre, p, n, ws__key_word(key, pos));
         b = ws__b(tmp, pre + n);
         if (b.len && ws__write(c, &b, 1) < 0) return WS_ERR_IO;
         if (n) p += n;
@@ -1883,16 +1926,21 @@ WS_API int ws_conn_reject(ws_conn *c, int err) {
 #ifndef WS_NO_CLIENT
 WS_API int ws_conn_connect(ws_conn *c, const ws_client_opts *opts) {
     ws_buf b[WS__REQUEST_PIECES];
-    char port[24], key[25];
-    uint8_t nonce[16];
+    char port[8];
+    /* the key goes straight where ws_conn_connected looks for it, the nonce in scratch:
+       the control buffer is unused until the connection opens */
+    char *key = (char *)c->_ctrl;
+    uint8_t *nonce = c->_ctrl + 64;
     int n;
     if (c->_state == WS_STATE_FAILED) return c->_err;
     if (c->_state != WS_STATE_CONNECTING || !ws__client(c) || c->_ctrl[0]) return WS_ERR_STATE;
-    if (c->_cfg->random(c, nonce, sizeof nonce) < 0) return WS_ERR_IO;
+    if (c->_cfg->random(c, nonce, 16) < 0) return WS_ERR_IO;
     ws_handshake_key(nonce, key);
-    if ((n = ws__request_pieces(b, port, opts, key)) < 0) return n;
-    /* remember the key and what was offered, for ws_conn_connected */
-    WS_MEMCPY(c->_ctrl, key, 24);
+    if ((n = ws__request_pieces(b, port, opts, key)) < 0) {
+        c->_ctrl[0] = 0;                                /* not connecting after all */
+        return n;
+    }
+    /* remember what was offered, for ws_conn_connected */
     WS_MEMCPY(c->_ctrl + 24, &opts->protocols, sizeof opts->protocols);
     WS_MEMCPY(c->_ctrl + 24 + sizeof(char *), &opts->extensions, sizeof opts->extensions);
     if (c->_cfg->send(c, b, (size_t)n) < 0) {
@@ -2268,7 +2316,8 @@ WS_API int ws_conn_tick(ws_conn *c, uint64_t now) {
         if (to && idle >= to) return ws__fail(c, WS_ERR_TIMEOUT, WS__WHY("peer timed out"));
         if (cfg->ping_interval_ms && idle >= cfg->ping_interval_ms &&
             ws__since(now, c->_t_wait) >= cfg->ping_interval_ms && !c->_tx_remaining) {
-            int err = ws__send_msg(c, WS_OP_PING, true, NULL, 0);
+            int err = ws__send_check(c, WS_OP_PING, true, 0);
+            if (err == WS_OK) err = ws__sent(c, ws__send_ctrl(c, WS_OP_PING, NULL, 0, NULL, 0));
             if (err < 0) return err;
             c->_t_wait = now;
         }
