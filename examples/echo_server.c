@@ -20,7 +20,8 @@
            or ./build/echo_client --check ws://127.0.0.1:8080/
    ECHO_PING_MS=200 in the environment makes keepalive quick (ping after 200 ms of silence,
    drop after 600 ms), for tests.
-   Ctrl-C (or SIGTERM) sends close 1001 to every client and exits with status 0.
+   Ctrl-C (or SIGTERM) sends close 1001 to every client, waits (2 s at most) for their
+   answers, and exits with status 0.
    Errors are printed on stderr, one line each, with ws_strerror's text.
 */
 #define _POSIX_C_SOURCE 200809L
@@ -459,18 +460,36 @@ int main(int argc, char **argv) {
         }
     }
 
+    /* Shutting down: close 1001 to every client, then up to 2 s for their answers, so that
+       their side sees a clean close rather than a reset. */
     printf("echo_server: shutting down\n");
-    while (clients) {               /* best effort: a close frame, one try to send it */
-        if (clients->upgraded && ws_conn_state(&clients->ws) == WS_STATE_OPEN) {
-            int r = ws_conn_close(&clients->ws, WS_CLOSE_GOING_AWAY, "server shutting down", 20);
-            if (r != WS_OK)     /* e.g. in the middle of echoing a frame: just go */
-                fprintf(stderr, "echo_server: fd %d: close: %s\n", clients->fd, ws_strerror(r));
+    if (!accept_resume) epoll_ctl(epfd, EPOLL_CTL_DEL, lfd, NULL);
+    accept_resume = 0;
+    for (client *cl = clients; cl; cl = cl->next) {
+        if (cl->upgraded && ws_conn_state(&cl->ws) == WS_STATE_OPEN) {
+            int r = ws_conn_close(&cl->ws, WS_CLOSE_GOING_AWAY, "server shutting down", 20);
+            if (r != WS_OK) {   /* e.g. in the middle of echoing a frame: just go */
+                fprintf(stderr, "echo_server: fd %d: close: %s\n", cl->fd, ws_strerror(r));
+                cl->closing = true;
+            }
+        } else if (!cl->upgraded) {
+            cl->closing = true;
         }
-        if (pending(clients) > 0)
-            (void)send(clients->fd, clients->out + clients->out_pos, pending(clients),
-                       MSG_NOSIGNAL);
-        client_free(clients);
+        flush_client(cl);
     }
+    for (uint64_t give_up = now_ms() + 2000; clients && now_ms() < give_up;) {
+        struct epoll_event evs[64];
+        int n = epoll_wait(epfd, evs, 64, 50);
+        for (int i = 0; i < n; i++) {
+            client *cl = (client *)evs[i].data.ptr;
+            if (!cl) continue;
+            if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) read_client(cl);
+            flush_client(cl);
+            if (cl->dead) client_free(cl);
+        }
+        run_timers();
+    }
+    while (clients) client_free(clients);
     close(lfd);
     close(epfd);
     return 0;
