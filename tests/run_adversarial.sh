@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Hostile clients against the example servers (tests/adversarial/attack.py): thousands of
+# Hostile clients against the example servers (tests/adversarial/attack.py), echo_server and
+# shared_port's /ws: thousands of
 # half handshakes (a slowloris), frame headers claiming 2^63-byte payloads, a flood of pings
 # from a client that reads nothing, invalid UTF-8 at every position of a long message, and
 # a server run out of file descriptors. Each time a good client must keep being served,
@@ -18,10 +19,12 @@ half=$(( hard - 200 < 2000 ? hard - 200 : 2000 ))
 export HALF_N=$half
 [ -x "$py" ] || py=python3
 
-start() {   # LOGFILE PROGRAM ARGS...: starts a server on a free port; sets $port $server
-    local log=$1; shift
+start() {   # LOGFILE PROGRAM ARGS...: starts a server on a free port (the argument PORT);
+            # sets $port and $server
+    local log=$1 a args=(); shift
     port=$(free_port)
-    timeout 300 "$@" "$port" >"$log" 2>&1 &
+    for a in "$@"; do [ "$a" = PORT ] && args+=("$port") || args+=("$a"); done
+    timeout 300 "${args[@]}" >"$log" 2>&1 &
     server=$!
     pids+=("$server")
     wait_for listening "$log" || { ko "$* did not start"; show "$log"; return 1; }
@@ -47,8 +50,12 @@ attack() {  # NAME PATH CHECK...
 }
 
 [ -x "$BUILD/echo_server" ] || { ko "$BUILD/echo_server is missing (make examples)"; finish; }
-if start "$tmp/echo.log" "$BUILD/echo_server"; then
+if start "$tmp/echo.log" "$BUILD/echo_server" PORT; then
     attack echo_server / huge-lengths ping-flood utf8-everywhere half-handshakes
+fi
+# the shared-port example's /ws echo (its HTTP side drops idle heads after 30 s: not waited for)
+if [ -x "$BUILD/shared_port" ] && start "$tmp/shared.log" "$BUILD/shared_port" PORT examples/www; then
+    attack "shared_port /ws" /ws huge-lengths ping-flood utf8-everywhere
 fi
 # the same server with 64 descriptors: accept() fails with EMFILE
 port=$(free_port)
