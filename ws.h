@@ -1201,7 +1201,7 @@ WS_API void ws_mask(void *data, size_t len, const uint8_t key[4], size_t pos) {
     uint32_t k = ws__key_word(key, pos);
     size_t i = 0;
 #ifdef WS__SSE2
-    if (len >= 64) {
+    if (len >= 16) {
         __m128i kv = _mm_set1_epi32((int)k);
         for (; len - i >= 64; i += 64) {
             __m128i *v = (__m128i *)(void *)(p + i);
@@ -1211,6 +1211,12 @@ WS_API void ws_mask(void *data, size_t len, const uint8_t key[4], size_t pos) {
             _mm_storeu_si128(v + 1, _mm_xor_si128(b, kv));
             _mm_storeu_si128(v + 2, _mm_xor_si128(c, kv));
             _mm_storeu_si128(v + 3, _mm_xor_si128(d, kv));
+        }
+        /* 16 bytes a store here too: the UTF-8 check reads them back 16 at a time, and a
+           load can take its bytes from one store in flight, not from two */
+        for (; len - i >= 16; i += 16) {
+            __m128i *v = (__m128i *)(void *)(p + i);
+            _mm_storeu_si128(v, _mm_xor_si128(_mm_loadu_si128(v), kv));
         }
     }
 #endif

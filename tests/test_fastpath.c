@@ -1,5 +1,6 @@
 /* test_fastpath.c - the fast paths of ws_mask and ws_utf8_validate give exactly what the
-   portable code gives: ws_mask against ws__mask_words and a byte-at-a-time loop; UTF-8
+   portable code gives: ws_mask and the masked copy of client frames (ws__mask_copy) against
+   ws__mask_words, ws__mask_copy_words and a byte-at-a-time loop; UTF-8
    against ws__utf8_bytes (the state machine, one byte at a time): the same index of the
    first invalid byte and the same state, for every length up to a few hundred bytes, every
    alignment, every key position, every fault class placed at every offset around the 16-
@@ -22,9 +23,11 @@ static uint32_t rnd(void) { return test_rand(&fp_rng); }
 
 /* ---- masking ---------------------------------------------------------------------- */
 
+/* ws_mask and the masked copy a client sends through, SIMD and portable, against a byte
+   loop */
 TEST(mask_every_length_alignment_and_position)
 {
-    static uint8_t src[600], a[600], b[600], c[600];
+    static uint8_t src[600], a[600], b[600], c[600], d[600], e[600];
     static const uint8_t key[4] = { 0x12, 0xA5, 0x7F, 0xC3 };
     size_t len, pos, al, i;
     for (i = 0; i < sizeof src; i++) src[i] = (uint8_t)rnd();
@@ -32,18 +35,32 @@ TEST(mask_every_length_alignment_and_position)
         for (pos = 0; pos < 4; pos++)
             for (al = 0; al < 16; al++) {
                 uint8_t k[4];
+                uint32_t kw;
                 memcpy(a, src, sizeof a);
                 memcpy(b, src, sizeof b);
                 memcpy(c, src, sizeof c);
-                ws_mask(a + al, len, key, pos);
+                memcpy(d, src, sizeof d);
+                memcpy(e, src, sizeof e);
+                ws_mask(a + al, len, key, pos);                     /* SIMD, if any */
                 for (i = 0; i < 4; i++) k[i] = key[(pos + i) & 3];
-                ws__mask_words(b + al, len, k);
+                memcpy(&kw, k, 4);
+                if (ws__key_word(key, pos) != kw) {
+                    test_context("key position %lu", (unsigned long)pos);
+                    CHECK_EQ_U64(ws__key_word(key, pos), kw);
+                    return;
+                }
+                ws__mask_words(b + al, len, kw);                    /* portable */
+                ws__mask_copy(d + al, src + al, len, kw);           /* SIMD, if any */
+                ws__mask_copy_words(e + al, src + al, len, kw);     /* portable */
                 for (i = 0; i < len; i++) c[al + i] ^= key[(pos + i) & 3];
-                if (memcmp(a, c, sizeof a) != 0 || memcmp(b, c, sizeof b) != 0) {
+                if (memcmp(a, c, sizeof a) != 0 || memcmp(b, c, sizeof b) != 0 ||
+                    memcmp(d, c, sizeof d) != 0 || memcmp(e, c, sizeof e) != 0) {
                     test_context("len %lu, key position %lu, alignment %lu", (unsigned long)len,
                                  (unsigned long)pos, (unsigned long)al);
                     CHECK_EQ_MEM(a, sizeof a, c, sizeof c);
                     CHECK_EQ_MEM(b, sizeof b, c, sizeof c);
+                    CHECK_EQ_MEM(d, sizeof d, c, sizeof c);
+                    CHECK_EQ_MEM(e, sizeof e, c, sizeof c);
                     return;
                 }
             }
