@@ -1688,7 +1688,7 @@ static int ws__request_pieces(ws_buf *b, char *port, const ws_client_opts *o, co
     return n;
 }
 
-#define WS__REQUEST_PIECES 20
+#define WS__REQUEST_PIECES 19    /* 8 fixed, 3 each for Origin, protocols and extensions, headers, CRLF */
 
 WS_API int ws_handshake_request(char *out, size_t cap, size_t *len,
                                 const ws_client_opts *opts, const char key[24]) {
@@ -1821,26 +1821,38 @@ static int ws__send_frame(ws_conn *c, bool fin, unsigned op, const void *data, s
 }
 
 /* Sends a control frame whose payload is the npre (0 or 2) bytes at pre followed by data,
-   at most 125 in all. A client masks it whole in a frame-sized buffer: the paths that fail
-   a connection (and send a close) stay clear of the larger masking chunk. */
+   at most 125 in all. A server's goes out as header and payload with no copy; a client's
+   is masked through a 64-byte buffer (in up to three calls), so that the paths that fail
+   a connection and send a close stay small on the stack. */
 static int ws__send_ctrl(ws_conn *c, unsigned op, const uint8_t *pre, size_t npre,
                          const void *data, size_t len) {
-    uint8_t f[14 + 125], key[4];
+    uint8_t f[64], key[4];
     ws_buf b[2];
-    size_t hl, i;
+    const uint8_t *p = (const uint8_t *)data;
+    size_t hl, i, n, done = 0;
     bool client = ws__client(c);
     if (client && c->_cfg->random(c, key, 4) < 0) return WS_ERR_IO;
     hl = ws_frame_header(f, true, (ws_opcode)op, npre + len, client ? key : NULL);
     for (i = 0; i < npre; i++) f[hl + i] = pre[i];
-    b[0] = ws__b(f, hl + npre);
-    b[1] = ws__b(data, len);
-    if (client) {                               /* one masked piece */
-        if (len) WS_MEMCPY(f + hl + npre, data, len);
-        ws_mask(f + hl, npre + len, key, 0);
-        b[0].len += len;
-        b[1].len = 0;
+    if (!client) {
+        b[0] = ws__b(f, hl + npre);
+        b[1] = ws__b(data, len);
+        return ws__write(c, b, len ? 2 : 1);
     }
-    return ws__write(c, b, b[1].len ? 2 : 1);
+    ws_mask(f + hl, npre, key, 0);
+    n = hl + npre;                              /* bytes of f filled */
+    do {
+        size_t take = WS__MIN(len - done, sizeof f - n);
+        if (take) {
+            WS_MEMCPY(f + n, p + done, take);
+            ws_mask(f + n, take, key, npre + done);
+        }
+        b[0] = ws__b(f, n + take);
+        if (ws__write(c, b, 1) < 0) return WS_ERR_IO;
+        done += take;
+        n = 0;
+    } while (done < len);
+    return WS_OK;
 }
 
 /* A close frame: empty when code is 0, else the code and at most 123 bytes of reason. */
