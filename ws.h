@@ -467,7 +467,8 @@ typedef struct ws_client_opts {
 
 /* Writes the upgrade request to out[0..cap-1] and its length to *len. key is the
    24-character base64 nonce (ws_handshake_key makes one).
-   Returns WS_OK, WS_ERR_ARG (no host, a CR or LF inside a field), WS_ERR_NOSPACE. */
+   Returns WS_OK, WS_ERR_ARG (no host, a CR or LF inside a field, a space or tab in the
+   path), WS_ERR_NOSPACE. */
 WS_API int ws_handshake_request(char *out, size_t cap, size_t *len,
                                 const ws_client_opts *opts, const char key[24]);
 
@@ -1652,7 +1653,7 @@ static int ws__request_pieces(ws_buf *b, char *port, const ws_client_opts *o, co
     if (!o || !o->host || !*o->host || !ws__clean(o->host) || !ws__clean(path) || !*path)
         return WS_ERR_ARG;
     for (i = 0; path[i]; i++)
-        if (path[i] == ' ') return WS_ERR_ARG;
+        if (path[i] == ' ' || path[i] == '\t') return WS_ERR_ARG;    /* ends the target */
     if ((o->origin && !ws__clean(o->origin)) || (o->protocols && !ws__clean(o->protocols)) ||
         (o->extensions && !ws__clean(o->extensions)) ||
         (o->headers && !ws__clean_lines(o->headers)))

@@ -8,7 +8,8 @@
    of n bytes parses with max_size n and is WS_ERR_HS_TOO_BIG with n - 1); every slice lies
    inside the head; an upgrade has what RFC 6455 4.2.1 requires, and its 101 answer parses
    and passes ws_handshake_check; an error has an HTTP status and a reject response that
-   parses with that status; token lists iterate to non-empty trimmed tokens. */
+   parses with that status; token lists iterate to non-empty trimmed tokens. The same bytes,
+   cut at NULs, are also the fields of a client's request (check_builder). */
 #define WS_IMPLEMENTATION
 #include "http.h"
 
@@ -85,6 +86,74 @@ static void check_reject(int r) {
     CHECK(ws_http_parse_response(&resp, out, len) == WS_HS_HTTP && resp.status == status);
 }
 
+/* s without leading and trailing spaces and tabs equals the parsed value v */
+static int same_trimmed(const char *s, ws_str v) {
+    size_t n = strlen(s);
+    while (n && fz_is_ows(s[n - 1])) n--;
+    while (n && fz_is_ows(*s)) s++, n--;
+    return v.ptr && v.len == n && (n == 0 || memcmp(v.ptr, s, n) == 0);
+}
+
+/* The same bytes, cut at NULs, are the fields of a client's request (host, path, origin,
+   protocols, extensions, extra header lines; a missing part is NULL): ws_handshake_request
+   refuses them (WS_ERR_ARG) or writes a request that parses back to exactly those fields,
+   so no field can smuggle in a header or end the head early. */
+static void check_builder(const uint8_t *data, size_t size) {
+    static const char key[] = "dGhlIHNhbXBsZSBub25jZQ==";
+    char *part[6] = { NULL, NULL, NULL, NULL, NULL, NULL }, out[2048], host[1100];
+    size_t i, at = 0, np = 0, len = 0;
+    ws_client_opts o;
+    ws_http *h = (ws_http *)malloc(sizeof *h);
+    int rc, r;
+    CHECK(h != NULL);
+    while (np < 6 && at < size) {
+        const uint8_t *z = (const uint8_t *)memchr(data + at, 0, size - at);
+        size_t n = z ? (size_t)(z - (data + at)) : size - at;
+        part[np] = (char *)malloc(n + 1);
+        CHECK(part[np] != NULL);
+        memcpy(part[np], data + at, n);
+        part[np++][n] = 0;
+        at += n + 1;
+    }
+    memset(&o, 0, sizeof o);
+    o.host = part[0];
+    o.port = size & 1 ? 8080 : 0;
+    o.path = part[1];
+    o.origin = part[2];
+    o.protocols = part[3];
+    o.extensions = part[4];
+    o.headers = part[5];
+    rc = ws_handshake_request(out, sizeof out, &len, &o, key);
+    CHECK(rc == WS_OK || rc == WS_ERR_ARG || rc == WS_ERR_NOSPACE);
+    if (rc == WS_OK) {
+        CHECK(len < sizeof out && out[len] == 0 && o.host && strlen(o.host) < 1000);
+        sprintf(host, "%s%s", o.host, o.port ? ":8080" : "");
+        ws_http_init(h, len);
+        r = ws_http_parse_request(h, out, len);
+        if (!o.headers) {
+            /* only our fields: a valid upgrade with exactly them */
+            CHECK(r == WS_HS_UPGRADE && h->size == len);
+            CHECK(h->key.len == 24 && memcmp(h->key.ptr, key, 24) == 0);
+            CHECK(h->target.len == (o.path ? strlen(o.path) : 1) &&
+                  memcmp(h->target.ptr, o.path ? o.path : "/", h->target.len) == 0);
+            CHECK(same_trimmed(host, h->host));
+            CHECK(!o.origin || same_trimmed(o.origin, h->origin));
+            CHECK(!o.protocols || same_trimmed(o.protocols, h->protocol));
+            CHECK(!o.extensions || same_trimmed(o.extensions, h->extensions));
+            CHECK(h->num_headers == 5u + !!o.origin + !!o.protocols + !!o.extensions);
+        } else if (r != WS_ERR_HS_MALFORMED) {
+            /* extra lines may make a bad request (a second Host), never another framing */
+            size_t lines = 0;
+            for (i = 0; o.headers[i]; i++) lines += o.headers[i] == '\n';
+            CHECK(r != WS_HS_PARTIAL && h->size == len);
+            CHECK(h->num_headers == 5u + !!o.origin + !!o.protocols + !!o.extensions + lines ||
+                  r == WS_ERR_HS_TOO_MANY);
+        }
+    }
+    for (i = 0; i < np; i++) free(part[i]);
+    free(h);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     ws_http *h = (ws_http *)malloc(sizeof *h);
     uint8_t *buf = fz_dup(data, size);
@@ -100,6 +169,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (r == WS_HS_UPGRADE) check_accept(h);
     if (r < 0) check_reject(r);
     fz_http_pieces(ws_http_parse_request, h, buf, data, size, r);
+    check_builder(data, size);
     free(buf);
     free(h);
     return 0;
