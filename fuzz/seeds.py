@@ -159,6 +159,15 @@ def main():
           send(0, b"x"))
     write("conn", "close-timeout", bytes([0, 0, 2 << 3, 0]) + close_op(1, b"") + tick(5) +
           tick(20) + feed(server["close"]))
+    # a ping and a close arriving while a streamed frame is unfinished: answered after it
+    hdr = bytes([7, 0x82, 0, 10])
+    pay = bytes([8, 10]) + b"0123456789"
+    write("conn", "pong-after-stream", bytes([0, 0, 0, 0]) + hdr + bytes([2, 0x89, 2]) + b"hi" +
+          KEY + pay)
+    write("conn", "close-after-stream", bytes([0, 0, 0, 0]) + hdr +
+          bytes([2, 0x88, 4]) + b"\x03\xe8ok" + KEY + pay)
+    write("conn", "client-pong-after-stream", bytes([1, 0, 0, 0]) + hdr + bytes([2, 0x89, 2]) +
+          b"hi" + pay)
     write("conn", "handshake-timeout", bytes([0x40, 0, 2, 0]) + feed(b"GET / HTTP/1.1\r\n") +
           tick(50) + tick(60))
 
