@@ -6,7 +6,8 @@
    time (each prefix in its own exact-size buffer, as a server re-parses its growing receive
    buffer) ends with the same result and fields; the head size limit holds exactly (a head
    of n bytes parses with max_size n and is WS_ERR_HS_TOO_BIG with n - 1); every slice lies
-   inside the head; an upgrade has what RFC 6455 4.2.1 requires, and its 101 answer parses
+   inside the head; the verdict is that of an independent reading of RFC 6455 4.2.1
+   (model_request); an upgrade has what 4.2.1 requires, and its 101 answer parses
    and passes ws_handshake_check; an error has an HTTP status and a reject response that
    parses with that status; token lists iterate to non-empty trimmed tokens. The same bytes,
    cut at NULs, are also the fields of a client's request (check_builder). */
@@ -52,6 +53,54 @@ static void check_request(const ws_http *h, const uint8_t *buf, size_t len, int 
         CHECK(ws_http_has_token(h, "Upgrade", "websocket"));
         CHECK(ws_http_has_token(h, "Connection", "upgrade"));
     }
+}
+
+static int is_name(ws_str n, const char *name) {
+    return n.len == strlen(name) && fz_ieq(n.ptr, name, n.len);
+}
+
+static int has_token(const ws_http *h, const char *name, const char *tok) {
+    size_t i;
+    for (i = 0; i < h->num_headers; i++) {
+        ws_str v = h->headers[i].value, t;
+        if (!is_name(h->headers[i].name, name)) continue;
+        while (ws_token_next(&v, &t))
+            if (t.len == strlen(tok) && fz_ieq(t.ptr, tok, t.len)) return 1;
+    }
+    return 0;
+}
+
+/* The only value of header name, or {NULL, 0} when it is missing or repeated. */
+static ws_str only(const ws_http *h, const char *name, size_t *count) {
+    ws_str v = { NULL, 0 };
+    size_t i;
+    *count = 0;
+    for (i = 0; i < h->num_headers; i++)
+        if (is_name(h->headers[i].name, name) && ++*count == 1) v = h->headers[i].value;
+    if (*count != 1) v.ptr = NULL, v.len = 0;
+    return v;
+}
+
+/* RFC 6455 4.2.1 read independently of ws.h, over the parsed header lines: the result
+   ws_http_parse_request must give for a head it could split into lines. */
+static int model_request(const ws_http *h) {
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    ws_str host, version, key;
+    size_t n, i;
+    if (!has_token(h, "upgrade", "websocket")) return WS_HS_HTTP;
+    if (!(h->method.len == 3 && memcmp(h->method.ptr, "GET", 3) == 0)) return WS_ERR_HS_METHOD;
+    if (h->version < 1) return WS_ERR_HS_HTTP_VERSION;
+    host = only(h, "host", &n);
+    if (n != 1) return WS_ERR_HS_HOST;
+    if (!has_token(h, "connection", "upgrade")) return WS_ERR_HS_CONNECTION;
+    version = only(h, "sec-websocket-version", &n);
+    if (!(version.len == 2 && memcmp(version.ptr, "13", 2) == 0)) return WS_ERR_HS_VERSION;
+    key = only(h, "sec-websocket-key", &n);
+    if (key.len != 24 || key.ptr[22] != '=' || key.ptr[23] != '=') return WS_ERR_HS_KEY;
+    for (i = 0; i < 22; i++)
+        if (!memchr(b64, key.ptr[i], 64)) return WS_ERR_HS_KEY;
+    (void)host;
+    return WS_HS_UPGRADE;
 }
 
 /* A server answers an upgrade: the 101 must satisfy a client that sent this key. */
@@ -166,6 +215,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     CHECK(fz_known_err(r < 0 ? r : 0));
     if (r == WS_HS_PARTIAL) CHECK(size < 8192);
     if (r > 0) check_request(h, buf, size, r);
+    if (r > 0 || (r < 0 && r != WS_ERR_HS_MALFORMED && r != WS_ERR_HS_TOO_BIG &&
+                  r != WS_ERR_HS_TOO_MANY))
+        CHECK(r == model_request(h));
     if (r == WS_HS_UPGRADE) check_accept(h);
     if (r < 0) check_reject(r);
     fz_http_pieces(ws_http_parse_request, h, buf, data, size, r);
