@@ -44,7 +44,7 @@
 enum { ECHO_WAIT, ECHO_FRAME, ECHO_WHOLE, ECHO_FRAGMENTS };
 
 enum {
-    READ_SIZE   = 64 * 1024,    /* one recv() per wake-up, into one buffer shared by all */
+    READ_SIZE   = 256 * 1024,   /* one recv() per wake-up, into one buffer shared by all */
     HEAD_MAX    = 8192,         /* request head limit; the buffer grows up to this */
     QUEUE_PAUSE = 4 << 20,      /* stop reading a client with this much output unsent */
     QUEUE_LIMIT = 64 << 20,     /* drop a client whose output would grow past this */
@@ -100,7 +100,7 @@ static int enqueue(client *cl, const void *data, size_t len) {
         cl->out_pos = 0;
     }
     if (len > cl->out_cap - cl->out_len) {
-        size_t cap = cl->out_cap ? cl->out_cap : 16384;
+        size_t cap = cl->out_cap ? cl->out_cap : 256;      /* idle clients stay small */
         while (cap - cl->out_len < len) cap *= 2;
         char *p = realloc(cl->out, cap);
         if (!p) return -1;
