@@ -3,10 +3,11 @@
 # (ws.h, wslay, libwebsockets, Node ws) under build/loadgen, a table and build/bench/bench.png.
 # Needs Debian's libwslay-dev, libwebsockets-dev and gnuplot-nox (not part of `make test`).
 .PHONY: bench bench-deps
-BENCH_BIN = $(BUILD)/bench_mem $(BUILD)/loadgen $(BUILD)/wslay_echo $(BUILD)/lws_echo
+BENCH_BIN = $(BUILD)/bench_mem $(BUILD)/loadgen $(BUILD)/wslay_echo $(BUILD)/lws_echo \
+            $(BUILD)/tcp_echo
 
 bench: bench-deps $(BENCH_BIN) $(BUILD)/echo_server node
-	@BUILD=$(BUILD) CC=$(CC) bash bench/run.sh
+	@BUILD=$(BUILD) CC=$(CC) BENCH_RT=$(BENCH_RT) bash bench/run.sh
 
 bench-deps:
 	@for h in wslay/wslay.h libwebsockets.h; do \
@@ -25,3 +26,6 @@ $(BUILD)/wslay_echo: bench/peers/wslay_echo.c ws.h | $(BUILD)
 
 $(BUILD)/lws_echo: bench/peers/lws_echo.c | $(BUILD)
 	$(CC) $(WARN) -O2 -g $< -lwebsockets -o $@
+
+$(BUILD)/tcp_echo: bench/peers/tcp_echo.c | $(BUILD)
+	$(CC) $(WARN) -O2 -g $< -o $@

@@ -11,9 +11,12 @@
    one that saw its echo complete.
 
    Usage:  loadgen [-c CONNS] [-p IN_FLIGHT] [-s SIZE] [-t binary|text|mixed]
-                   [-d SECONDS] [-w WARMUP_SECONDS] [--idle SECONDS] ws://127.0.0.1:PORT/
+                   [-d SECONDS] [-w WARMUP_SECONDS] [--idle SECONDS] [--tcp]
+                   ws://127.0.0.1:PORT/
    Prints: one line "msgs/s=... MB/s=... p50_us=... p99_us=... msgs=... conns=..." (MB/s
            counts payload one way); exit status 1 and a reason on any error.
+   --tcp:  no handshake, and frames go out unmasked, so that a plain TCP echo server (bench/
+           peers/tcp_echo.c) sends back what the parser expects: the machine's limit.
    --idle: only connect and complete the handshakes, print "idle: N connections", hold them
            open for SECONDS, then exit (for measuring a server's memory per connection).
 */
@@ -58,6 +61,7 @@ typedef struct conn {
 static int      nconns = 100, in_flight = 16, kind = KIND_BINARY;
 static size_t   size = 16;
 static double   seconds = 5, warmup = 1, idle_seconds = -1;
+static bool     raw_tcp;        /* --tcp: no handshake, unmasked frames, for a TCP echo */
 static uint8_t *pattern;        /* the expected payload, bytes SEQ_DIGITS.. */
 static conn    *conns;
 static uint64_t now_ns;
@@ -131,10 +135,11 @@ static void queue_message(conn *c) {
         c->out_pos = 0;
     }
     f = c->out + c->out_len;
-    hl = ws_frame_header(f, true, kind == KIND_BINARY ? WS_OP_BINARY : WS_OP_TEXT, size, key);
+    hl = ws_frame_header(f, true, kind == KIND_BINARY ? WS_OP_BINARY : WS_OP_TEXT, size,
+                         raw_tcp ? NULL : key);
     for (i = 0; i < n; i++) f[hl + i] = seq_byte(c->sent, i);
     if (size > n) memcpy(f + hl + n, pattern + n, size - n);
-    ws_mask(f + hl, size, key, 0);
+    if (!raw_tcp) ws_mask(f + hl, size, key, 0);
     c->out_len += hl + size;
     c->sent_at[c->sent % (uint64_t)in_flight] = now_ns;
     c->sent++;
@@ -245,6 +250,10 @@ static int connect_one(const struct sockaddr_in *addr, const char *host, uint16_
         exit(1);
     }
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (raw_tcp) {
+        fcntl(fd, F_SETFL, O_NONBLOCK);
+        return fd;
+    }
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     for (i = 0; i < 16; i++) nonce[i] = (uint8_t)rand();
     ws_handshake_key(nonce, key);
@@ -300,7 +309,7 @@ static double pct(double q) {
 
 static void usage(void) {
     fprintf(stderr, "usage: loadgen [-c CONNS] [-p IN_FLIGHT] [-s SIZE] [-t binary|text|mixed]"
-                    " [-d SECONDS] [-w WARMUP] [--idle SECONDS] ws://127.0.0.1:PORT/\n");
+                    " [-d SECONDS] [-w WARMUP] [--idle SECONDS] [--tcp] ws://127.0.0.1:PORT/\n");
     exit(2);
 }
 
@@ -320,6 +329,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[a], "-d") && v) seconds = atof(argv[++a]);
         else if (!strcmp(argv[a], "-w") && v) warmup = atof(argv[++a]);
         else if (!strcmp(argv[a], "--idle") && v) idle_seconds = atof(argv[++a]);
+        else if (!strcmp(argv[a], "--tcp")) raw_tcp = true;
         else if (!strcmp(argv[a], "-t") && v) {
             a++;
             kind = !strcmp(v, "binary") ? KIND_BINARY : !strcmp(v, "text") ? KIND_TEXT

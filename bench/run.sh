@@ -3,8 +3,9 @@
 #
 # 1. build/bench_mem: receive, send and UTF-8 paths in memory, beside memcpy and wslay.
 # 2. Echo servers, one after another, each pinned to CPU 0 with build/loadgen on CPU 1:
-#    build/echo_server (ws.h), wslay and libwebsockets echo servers (bench/peers/), and
-#    Node's `ws` (tests/node/echo_server.mjs). For each: small messages (100 connections x
+#    build/echo_server (ws.h), wslay and libwebsockets echo servers (bench/peers/), Node's
+#    `ws` (tests/node/echo_server.mjs), and a plain TCP echo (bench/peers/tcp_echo.c, with
+#    loadgen --tcp): the machine's limit for the same traffic. For each: small messages (100 connections x
 #    16 in flight x 16 bytes, binary and mixed CJK text), bulk (10 connections x 4 in flight
 #    x 64 KiB, binary and text), latency (1 connection, 1 in flight, server and loadgen on
 #    the same core), system calls per small message (perf stat on the server during the
@@ -13,13 +14,21 @@
 # 3. One table with ratios (ws.h's figure / the peer's), results in $BUILD/bench/, and a
 #    chart, $BUILD/bench/bench.png, drawn by gnuplot.
 #
-# Environment: BUILD (build), SECONDS_PER_RUN (3), IDLE_CONNS (10000), PEERS (all four:
-# "ws.h wslay libwebsockets node").
+# Environment: BUILD (build), SECONDS_PER_RUN (3), IDLE_CONNS (10000), PEERS (all five:
+# "ws.h wslay libwebsockets node tcp"), BENCH_RT=1 to run servers and load generator at
+# real-time priority (chrt -f 10): on a machine busy with other work, a woken server or
+# load generator otherwise waits for the busy process's time slice, and the figures
+# measure the scheduler.
 set -u
 BUILD=${BUILD:-build}
 RUN=${SECONDS_PER_RUN:-3}
 IDLE=${IDLE_CONNS:-10000}
-PEERS=${PEERS:-"ws.h wslay libwebsockets node"}
+PEERS=${PEERS:-"ws.h wslay libwebsockets node tcp"}
+PRIO=()
+TCP=()
+if [ "${BENCH_RT:-0}" = 1 ]; then
+    if chrt -f 10 true 2>/dev/null; then PRIO=(chrt -f 10); else echo "(BENCH_RT: chrt -f not permitted, running at normal priority)"; fi
+fi
 OUT=$BUILD/bench
 mkdir -p "$OUT"
 pids=()
@@ -43,6 +52,8 @@ machine() {
     local busy
     busy=$(ps -eo ni=,pcpu=,comm= | awk '$1 > 0 && $2 > 20 {print $3}' | sort -u | tr '\n' ' ')
     [ -n "$busy" ] && echo "note: measured while these ran at low priority: $busy"
+    [ ${#PRIO[@]} -gt 0 ] && echo "note: echo servers and load generator at real-time priority (${PRIO[*]})"
+    return 0
 }
 
 echo "== in memory (build/bench_mem) =="
@@ -52,10 +63,11 @@ machine | tee "$OUT/machine.txt"
 start_server() {    # NAME PORT: starts it pinned to CPU 0, sets spid
     local log=$OUT/server_$1.log
     case $1 in
-        ws.h) taskset -c 0 "$BUILD/echo_server" "$2" /dev/null >"$log" 2>&1 & ;;
-        wslay) taskset -c 0 "$BUILD/wslay_echo" "$2" >"$log" 2>&1 & ;;
-        libwebsockets) taskset -c 0 "$BUILD/lws_echo" "$2" >"$log" 2>&1 & ;;
-        node) taskset -c 0 node tests/node/echo_server.mjs "$2" >"$log" 2>&1 & ;;
+        ws.h) "${PRIO[@]}" taskset -c 0 "$BUILD/echo_server" "$2" /dev/null >"$log" 2>&1 & ;;
+        wslay) "${PRIO[@]}" taskset -c 0 "$BUILD/wslay_echo" "$2" >"$log" 2>&1 & ;;
+        libwebsockets) "${PRIO[@]}" taskset -c 0 "$BUILD/lws_echo" "$2" >"$log" 2>&1 & ;;
+        node) "${PRIO[@]}" taskset -c 0 node tests/node/echo_server.mjs "$2" >"$log" 2>&1 & ;;
+        tcp) "${PRIO[@]}" taskset -c 0 "$BUILD/tcp_echo" "$2" >"$log" 2>&1 & ;;
     esac
     spid=$!
     pids+=("$spid")
@@ -67,17 +79,22 @@ start_server() {    # NAME PORT: starts it pinned to CPU 0, sets spid
 # loadgen CPU ARGS...: one run; prints its result line (or "error: ...")
 loadgen() {
     local cpu=$1; shift
-    local line
-    line=$(taskset -c "$cpu" timeout $((RUN + 30)) "$BUILD/loadgen" -d "$RUN" -w 1 "$@" 2>&1 | tail -1)
+    local line prio=("${PRIO[@]}")
+    # on the server's core, above it: it runs whenever it is woken, the server when it waits
+    [ ${#PRIO[@]} -gt 0 ] && [ "$cpu" = 0 ] && prio=(chrt -f 11)
+    line=$(timeout $((RUN + 30)) "${prio[@]}" taskset -c "$cpu" "$BUILD/loadgen" -d "$RUN" -w 1 \
+        "${TCP[@]}" "$@" 2>&1 | tail -1)
     case $line in msgs/s=*) echo "$line" ;; *) echo "error: $line" ;; esac
 }
 
 # syscalls PID SECONDS: system calls the process made in the next SECONDS
 syscalls() {
     local n
-    n=$(perf stat -x, -e raw_syscalls:sys_enter -p "$1" -- sleep "$2" 2>&1 | awk -F, '/raw_syscalls/ {print $1}')
+    local hi=()
+    [ ${#PRIO[@]} -gt 0 ] && hi=(chrt -f 20)             # above the processes it watches
+    n=$("${hi[@]}" perf stat -x, -e raw_syscalls:sys_enter -p "$1" -- sleep "$2" 2>&1 | awk -F, '/raw_syscalls/ {print $1}')
     if [[ $n =~ ^[0-9]+$ ]]; then echo "$n"; return; fi
-    n=$(timeout "$2" strace -c -f -p "$1" 2>&1 | awk '/^-+ -+/ {t=1; next} t && /total/ {print $4}')
+    n=$("${hi[@]}" timeout "$2" strace -c -f -p "$1" 2>&1 | awk '/^-+ -+/ {t=1; next} t && /total/ {print $4}')
     echo "${n:-?}"
 }
 
@@ -93,6 +110,8 @@ for peer in $PEERS; do
     fi
     start_server "$peer" "$port" || continue
     url=ws://127.0.0.1:$port/
+    TCP=()
+    [ "$peer" = tcp ] && TCP=(--tcp)
     printf '%-14s' "$peer"
 
     # small binary, with the system calls counted over one second of it
@@ -116,9 +135,14 @@ for peer in $PEERS; do
         case $l in error*) echo; echo "  $peer: $l" ;; esac
     done
 
-    # memory: RSS growth over IDLE idle connections
+    # memory: RSS growth over IDLE idle connections (not for the TCP echo)
+    if [ "$peer" = tcp ]; then
+        R[$peer,mem]="-"; R[$peer,sys]="-"
+        kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null
+        echo " done"; continue
+    fi
     before=$(rss_kb "$spid")
-    taskset -c 1 timeout 120 "$BUILD/loadgen" -c "$IDLE" --idle 3 "$url" >"$OUT/idle_$peer" 2>&1 &
+    timeout 120 taskset -c 1 "$BUILD/loadgen" -c "$IDLE" --idle 3 "$url" >"$OUT/idle_$peer" 2>&1 &
     idler=$!
     for i in $(seq 1200); do grep -q '^idle:' "$OUT/idle_$peer" && break; kill -0 $idler 2>/dev/null || break; sleep 0.05; done
     sleep 0.5
@@ -163,12 +187,14 @@ ratio() { awk -v a="$1" -v b="$2" -v inv="${3:-0}" 'BEGIN { if (a == "" || b == 
                 "$(ratio "${R[ws.h,sys]}" "${R[$peer,sys]}" 1)" \
                 "$(ratio "${R[ws.h,mem]}" "${R[$peer,mem]}" 1)"
         done
-        echo "(ratios: how many times better ws.h is; latency, system calls and memory: peer / ws.h)"
+        echo "(ratios: how many times better ws.h is; latency, system calls and memory: peer / ws.h;"
+        echo " against tcp: the share of the machine's limit ws.h reaches)"
     fi
     echo "16 B: 100 connections x 16 in flight (binary; text = mixed CJK/ASCII UTF-8); 64 KiB: 10 x 4;"
     echo "p50/p99: 1 connection, 1 in flight, 16 B, server and load generator on the same core;"
     echo "sys/msg: the server's system calls per small binary message; B/conn: server RSS growth"
-    echo "over $IDLE idle connections, divided."
+    echo "over $IDLE idle connections, divided. tcp: a plain TCP echo of the same bytes (no WebSocket),"
+    echo "the limit of this machine, kernel and load generator."
 } | tee "$OUT/echo.txt"
 
 # ---- data and chart ----
