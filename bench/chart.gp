@@ -12,7 +12,7 @@ set style histogram clustered gap 1
 set style fill solid 0.85 border -1
 set boxwidth 0.9
 set grid ytics
-set key top right
+set key outside right top vertical Left reverse
 set yrange [0:*]
 
 set title 'Echo, small messages: 100 connections x 16 in flight x 16 bytes (million messages/s, higher is better)'
@@ -23,11 +23,12 @@ set title 'Echo, bulk: 10 connections x 4 in flight x 64 KiB (GB/s one way, high
 plot echo using 4:xtic(1) title 'binary' lc rgb '#1f77b4', \
      '' using 5 title 'text (mixed CJK)' lc rgb '#ff7f0e'
 
-set title 'In memory: receive (parse, unmask, UTF-8 check), payload GB/s, log scale'
+set title 'In memory: receive (parse, unmask, UTF-8 check; wslay frame API: no UTF-8 check), payload GB/s, log scale'
 set logscale y
 set yrange [0.05:*]
 set xtics rotate by -20
 plot mem using 2:xtic(1) title 'ws.h' lc rgb '#2ca02c', \
-     '' using 3 title 'wslay frame API (no UTF-8 check)' lc rgb '#9467bd', \
-     '' using 4 title 'wslay event API' lc rgb '#8c564b'
+     '' using 3 title 'wslay frame API' lc rgb '#9467bd', \
+     '' using 4 title 'wslay event API' lc rgb '#8c564b', \
+     '' using 5 title 'memcpy' lc rgb '#aaaaaa'
 unset multiplot

@@ -207,9 +207,9 @@ ratio() { awk -v a="$1" -v b="$2" -v inv="${3:-0}" 'BEGIN { if (a == "" || b == 
             'BEGIN { printf "\"%s\" %.4f %.4f %.4f %.4f\n", n, a / 1e6, b / 1e6, c / 1e3, d / 1e3 }'
     done
 } >"$OUT/echo.dat"
-awk -F, '$1 == "receive" && $4 != "memcpy" { k = $2 " " $3; v[k, $4] = $5; if (!(k in seen)) { seen[k] = 1; order[++n] = k } }
-         END { print "# case ws.h wslay_frame wslay_event";
-               for (i = 1; i <= n; i++) { k = order[i]; printf "\"%s\" %s %s %s\n", k, v[k, "ws.h"], v[k, "wslay_frame"], v[k, "wslay_event"] } }' \
+awk -F, '$1 == "receive" { k = $2 " " $3; v[k, $4] = $5; if (!(k in seen)) { seen[k] = 1; order[++n] = k } }
+         END { print "# case ws.h wslay_frame wslay_event memcpy (payload GB/s)";
+               for (i = 1; i <= n; i++) { k = order[i]; printf "\"%s\" %s %s %s %s\n", k, v[k, "ws.h"], v[k, "wslay_frame"], v[k, "wslay_event"], v[k, "memcpy"] } }' \
     "$OUT/mem.csv" >"$OUT/mem.dat"
 if command -v gnuplot >/dev/null; then
     gnuplot -e "outfile='$OUT/bench.png'; echo='$OUT/echo.dat'; mem='$OUT/mem.dat'; machine='$(head -1 "$OUT/machine.txt" | sed "s/'//g")'" \
