@@ -18,7 +18,7 @@ TESTS    = $(wildcard tests/test_*.c)
 CHECKS   = $(BUILD)/test_ws_gcc $(BUILD)/test_ws_clang $(BUILD)/compile_cpp.o \
            $(BUILD)/static_link $(BUILD)/strict_gcc.o $(BUILD)/strict_clang.o \
            $(BUILD)/freestanding_gcc.o $(BUILD)/freestanding_clang.o $(BUILD)/impl_O2.o \
-           $(BUILD)/test_ws_plain
+           $(BUILD)/test_ws_plain $(BUILD)/test_ws_nosimd
 
 .PHONY: all test checks examples node clean
 all: examples
@@ -39,6 +39,10 @@ $(BUILD)/test_ws_gcc: ws.h $(TESTS) tests/*.h | $(BUILD)
 
 $(BUILD)/test_ws_clang: ws.h $(TESTS) tests/*.h | $(BUILD)
 	$(CLANG) $(WARN) $(SAN) $(CFLAGS) -I. $(TESTS) -o $@
+
+# the portable code only (no SSE2 fast paths)
+$(BUILD)/test_ws_nosimd: ws.h $(TESTS) tests/*.h | $(BUILD)
+	$(CC) $(WARN) $(SAN) $(CFLAGS) -DWS_NO_SIMD -I. $(TESTS) -o $@
 
 # without sanitizers, for Valgrind memcheck (tests/run_analysis.sh)
 $(BUILD)/test_ws_plain: ws.h $(TESTS) tests/*.h | $(BUILD)

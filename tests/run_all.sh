@@ -74,6 +74,7 @@ builds() {
 suite builds builds
 suite unit-gcc "$BUILD/test_ws_gcc"
 suite unit-clang "$BUILD/test_ws_clang"
+suite unit-nosimd "$BUILD/test_ws_nosimd"
 for t in tests/run_*.sh; do
     [ "$t" = tests/run_all.sh ] && continue
     name=$(basename "$t" .sh); name=${name#run_}
