@@ -166,7 +166,10 @@ static void receive_frame(void) {
     const uint8_t *pay;
     if (b0 & 0x08) len %= 126;                          /* mostly control-sized */
     pay = fz_take(&g.in, len, &n);
-    if (F->cfg.role == WS_ROLE_SERVER) memcpy(key, fz_take(&g.in, 4, &hl), hl);
+    if (F->cfg.role == WS_ROLE_SERVER) {
+        const uint8_t *k = fz_take(&g.in, 4, &hl);     /* sets hl: call it first */
+        if (hl) memcpy(key, k, hl);
+    }
     hl = ws_frame_header(frame, (b0 & 0x80) != 0, (ws_opcode)(b0 & 0x0F), n,
                          F->cfg.role == WS_ROLE_SERVER ? key : NULL);
     frame[0] |= (uint8_t)(b0 & 0x70);                   /* RSV bits as the fuzzer says */
