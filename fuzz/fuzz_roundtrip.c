@@ -174,8 +174,9 @@ static void send_message(unsigned h, const uint8_t *p, size_t len) {
         CHECK(frame != NULL);
         if (g.tx->cfg.role == WS_ROLE_CLIENT) {
             size_t kn;
+            const uint8_t *k = fz_take(&g.in, 4, &kn);   /* sets kn: call it first */
             memset(key, 0, sizeof key);
-            memcpy(key, fz_take(&g.in, 4, &kn), kn);
+            if (kn) memcpy(key, k, kn);
             CHECK(ws_frame_encode(frame, cap, &flen, true, (ws_opcode)op, p, len, key) == WS_OK);
             fz_put(&g.raw, frame, flen);
         } else {
