@@ -1784,14 +1784,21 @@ static int ws__sent(ws_conn *c, int err) {
     return err < 0 ? ws__fail(c, err, WS__WHY("send failed")) : WS_OK;
 }
 
-/* Sends hdr[0..pre-1], then len bytes of data masked with key from position pos, through
-   a stack chunk of WS_MASK_CHUNK bytes. */
-static int ws__write_masked(ws_conn *c, const uint8_t *hdr, size_t pre, const void *data,
-                            size_t len, const uint8_t key[4], size_t pos) {
-    uint8_t tmp[WS_MASK_CHUNK];
+/* Sends len bytes of data masked with key from position pos, through a stack chunk of
+   WS_MASK_CHUNK bytes. With no key it sends a whole frame instead: it draws the frame's key
+   and writes the header (fin, op, len) into the same chunk, ahead of the payload, so that a
+   client's send path holds one buffer only (see "Stack" in README.md). */
+static int ws__write_masked(ws_conn *c, bool fin, unsigned op, const void *data, size_t len,
+                            const uint8_t *key, size_t pos) {
+    uint8_t tmp[WS_MASK_CHUNK], k[4];
     const uint8_t *p = (const uint8_t *)data;
+    size_t pre = 0;
     ws_buf b;
-    if (pre) WS_MEMCPY(tmp, hdr, pre);
+    if (!key) {
+        if (c->_cfg->random(c, k, 4) < 0) return WS_ERR_IO;
+        pre = ws_frame_header(tmp, fin, (ws_opcode)op, len, k);
+        key = k;
+    }
     do {
         size_t n = WS__MIN(len, sizeof tmp - pre);
         if (n) ws__mask_copy(tmp + pre, p, n, ws__key_word(key, pos));
@@ -1806,19 +1813,11 @@ static int ws__write_masked(ws_conn *c, const uint8_t *hdr, size_t pre, const vo
 /* Sends one whole data frame; the caller checked the state. */
 static int ws__send_frame(ws_conn *c, bool fin, unsigned op, const void *data, size_t len) {
     uint8_t hdr[14];
-    size_t hl;
-    if (ws__client(c)) {
-        uint8_t key[4];
-        if (c->_cfg->random(c, key, 4) < 0) return WS_ERR_IO;
-        hl = ws_frame_header(hdr, fin, (ws_opcode)op, len, key);
-        return ws__write_masked(c, hdr, hl, data, len, key, 0);
-    } else {
-        ws_buf b[2];
-        hl = ws_frame_header(hdr, fin, (ws_opcode)op, len, NULL);
-        b[0] = ws__b(hdr, hl);
-        b[1] = ws__b(data, len);
-        return ws__write(c, b, len ? 2 : 1);
-    }
+    ws_buf b[2];
+    if (ws__client(c)) return ws__write_masked(c, fin, op, data, len, NULL, 0);
+    b[0] = ws__b(hdr, ws_frame_header(hdr, fin, (ws_opcode)op, len, NULL));
+    b[1] = ws__b(data, len);
+    return ws__write(c, b, len ? 2 : 1);
 }
 
 /* Sends a control frame whose payload is the npre (0 or 2) bytes at pre followed by data,
@@ -2258,7 +2257,7 @@ WS_API int ws_conn_send_payload(ws_conn *c, const void *data, size_t len) {
     if (len > c->_tx_remaining || (len && !data)) return WS_ERR_ARG;
     if (!len) return WS_OK;
     if (ws__client(c)) {
-        err = ws__write_masked(c, NULL, 0, data, len, c->_tx_mask, c->_tx_mask_pos);
+        err = ws__write_masked(c, false, 0, data, len, c->_tx_mask, c->_tx_mask_pos);
         c->_tx_mask_pos = (uint8_t)((c->_tx_mask_pos + len) & 3);
     } else {
         ws_buf b = ws__b(data, len);
