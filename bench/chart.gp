@@ -26,7 +26,6 @@ plot echo using 4:xtic(1) title 'binary' lc rgb '#1f77b4', \
 set title 'In memory: receive (parse, unmask, UTF-8 check; wslay frame API: no UTF-8 check), payload GB/s, log scale'
 set logscale y
 set yrange [0.05:*]
-set xtics rotate by -20
 plot mem using 2:xtic(1) title 'ws.h' lc rgb '#2ca02c', \
      '' using 3 title 'wslay frame API' lc rgb '#9467bd', \
      '' using 4 title 'wslay event API' lc rgb '#8c564b', \
