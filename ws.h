@@ -1224,6 +1224,29 @@ WS_API void ws_mask(void *data, size_t len, const uint8_t key[4], size_t pos) {
     ws__mask_words(p + i, len - i, k);      /* i is a multiple of 4: the same key word */
 }
 
+#ifdef WS__SSE2
+/* Unmasks p with the key word k 64 bytes at a time for as long as the unmasked bytes are
+   ASCII, and returns how many it unmasked (a multiple of 64): text checked in the same pass
+   as it is unmasked, while in registers. A block with a byte >= 0x80 is left as it was. */
+static size_t ws__mask_ascii(uint8_t *p, size_t len, uint32_t k) {
+    __m128i kv = _mm_set1_epi32((int)k);
+    size_t i = 0;
+    for (; len - i >= 64; i += 64) {
+        __m128i *v = (__m128i *)(void *)(p + i);
+        __m128i a = _mm_xor_si128(_mm_loadu_si128(v), kv);
+        __m128i b = _mm_xor_si128(_mm_loadu_si128(v + 1), kv);
+        __m128i c = _mm_xor_si128(_mm_loadu_si128(v + 2), kv);
+        __m128i d = _mm_xor_si128(_mm_loadu_si128(v + 3), kv);
+        if (_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, d)))) break;
+        _mm_storeu_si128(v, a);
+        _mm_storeu_si128(v + 1, b);
+        _mm_storeu_si128(v + 2, c);
+        _mm_storeu_si128(v + 3, d);
+    }
+    return i;
+}
+#endif
+
 /* Copies src[0..n-1] to dst (not overlapping) XORed with the key word k: masking and
    copying in one pass, for a client's frames. The portable path, then the SSE2 one. */
 static void ws__mask_copy_words(uint8_t *dst, const uint8_t *src, size_t n, uint32_t k) {
@@ -2119,8 +2142,15 @@ static int ws__frame_end(ws_conn *c) {
 
 /* n payload bytes of the current frame at p (n <= remaining). */
 static int ws__payload(ws_conn *c, uint8_t *p, size_t n) {
+    size_t ascii = 0;                           /* bytes unmasked and known to be ASCII */
     if (!ws__client(c)) {
-        ws_mask(p, n, c->_mask, c->_mask_pos);
+#ifdef WS__SSE2
+        /* text between characters (ASCII keeps it there): unmask and check in one pass */
+        if (n >= 64 && c->_msg_op == WS_OP_TEXT && c->_utf8 == 0 && c->_op < 8 &&
+            !(c->_flags & WS__F_NO_UTF8))
+            ascii = ws__mask_ascii(p, n, ws__key_word(c->_mask, c->_mask_pos));
+#endif
+        ws_mask(p + ascii, n - ascii, c->_mask, c->_mask_pos);   /* ascii % 4 == 0 */
         c->_mask_pos = (uint8_t)((c->_mask_pos + n) & 3);
     }
     c->_remaining -= n;
@@ -2131,7 +2161,7 @@ static int ws__payload(ws_conn *c, uint8_t *p, size_t n) {
     }
     if (c->_msg_op == WS_OP_TEXT && !(c->_flags & WS__F_NO_UTF8)) {
         uint32_t st = c->_utf8;
-        size_t ok = ws_utf8_validate(&st, p, n);
+        size_t ok = ascii + ws_utf8_validate(&st, p + ascii, n - ascii);
         c->_utf8 = (uint8_t)st;
         if (ok < n) return ws__fail(c, WS_ERR_UTF8, WS__WHY("invalid UTF-8 in text"));
         if (st && !c->_remaining && (c->_flags & WS__F_FIN))

@@ -235,6 +235,89 @@ TEST(utf8_random_text_and_states)
     CHECK(1);
 }
 
+/* ---- a server's text frames: unmasked and checked in one pass ---------------------- */
+
+/* A server unmasks text frames and checks them for ASCII in the same pass (ws__mask_ascii),
+   falling back to unmask-then-validate at the first block with a byte >= 0x80. Through a
+   real connection: frames of every length around the 64-byte blocks, with a two-byte
+   character, a stray continuation byte or an 0xFF at every position, fed whole or split
+   at points that leave the key mid-word; the bytes delivered must be the text, and an
+   invalid byte must fail the connection with WS_ERR_UTF8 in the piece that holds it. */
+static uint8_t tf_got[1200];
+static size_t tf_len;
+static int tf_send(ws_conn *c, const ws_buf *b, size_t n) { (void)c; (void)b; (void)n; return 0; }
+static void tf_data(ws_conn *c, const void *d, size_t n) {
+    (void)c;
+    if (tf_len + n <= sizeof tf_got) memcpy(tf_got + tf_len, d, n);
+    tf_len += n;
+}
+
+static int text_frame_case(const uint8_t *text, size_t len, size_t bad, size_t split,
+                           const uint8_t key[4]) {
+    static uint8_t wire[1300];
+    ws_config cfg;
+    ws_conn c;
+    size_t hl, i, first;
+    int r1, r2;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.role = WS_ROLE_SERVER;
+    cfg.send = tf_send;
+    cfg.on_data = tf_data;
+    if (!CHECK_EQ_INT(ws_conn_init(&c, &cfg, NULL), WS_OK)) return 0;
+    if (!CHECK_EQ_INT(ws_conn_accept(&c, NULL, NULL), WS_OK)) return 0;
+    hl = ws_frame_header(wire, true, WS_OP_TEXT, len, key);
+    for (i = 0; i < len; i++) wire[hl + i] = (uint8_t)(text[i] ^ key[i & 3]);
+    tf_len = 0;
+    first = hl + split;
+    r1 = ws_conn_feed(&c, wire, first);
+    r2 = first < hl + len ? ws_conn_feed(&c, wire + first, hl + len - first) : r1;
+    if (bad == (size_t)-1) {
+        return CHECK_EQ_INT(r1, WS_OK) && CHECK_EQ_INT(r2, WS_OK) &&
+               CHECK_EQ_U64(tf_len, len) && CHECK(memcmp(tf_got, text, len) == 0);
+    }
+    /* the piece holding the bad byte fails; nothing of it is delivered */
+    if (bad < split)
+        return CHECK_EQ_INT(r1, WS_ERR_UTF8) && CHECK_EQ_U64(tf_len, 0);
+    return CHECK_EQ_INT(r1, WS_OK) && CHECK_EQ_INT(r2, WS_ERR_UTF8) &&
+           CHECK_EQ_U64(tf_len, split) && CHECK(memcmp(tf_got, text, split) == 0);
+}
+
+TEST(server_text_unmasked_and_checked_in_one_pass)
+{
+    static const size_t lens[] = { 63, 64, 65, 127, 128, 129, 191, 192, 255, 256, 300, 1000 };
+    static uint8_t text[1000];
+    size_t li, q, kind, si;
+    for (li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+        size_t len = lens[li];
+        for (q = 0; q <= len; q++)
+            for (kind = 0; kind < 3; kind++) {
+                size_t splits[4];
+                uint8_t key[4];
+                size_t bad = (size_t)-1;
+                for (si = 0; si < len; si++) text[si] = (uint8_t)(0x20 + rnd() % 0x5F);
+                if (q < len) {
+                    if (kind == 0 && q + 1 < len) { text[q] = 0xC3; text[q + 1] = 0xA9; }
+                    else if (kind == 1) { text[q] = 0x80; bad = q; }
+                    else { text[q] = 0xFF; bad = q; }
+                } else if (kind) {
+                    continue;                           /* all ASCII: once per length */
+                }
+                for (si = 0; si < 4; si++) key[si] = (uint8_t)(rnd() | 0x80);
+                splits[0] = len;                        /* whole */
+                splits[1] = rnd() % 4 + 1;              /* the key mid-word after it */
+                splits[2] = q < len ? q : len / 2;      /* just before the character */
+                splits[3] = len > 70 ? 64 + rnd() % 7 : len / 3;
+                for (si = 0; si < 4; si++) {
+                    size_t sp = splits[si] > len ? len : splits[si];
+                    if (!text_frame_case(text, len, bad, sp, key)) {
+                        FAIL("length %zu, kind %zu at %zu, split at %zu", len, kind, q, sp);
+                        return;
+                    }
+                }
+            }
+    }
+}
+
 void suite_fastpath(void)
 {
     fp_rng ^= test_seed() * 0x100000001B3ull;
@@ -246,5 +329,6 @@ void suite_fastpath(void)
     RUN(utf8_all_byte_pairs_at_block_edges);
     RUN(utf8_four_byte_leads_with_every_second_byte);
     RUN(utf8_random_text_and_states);
+    RUN(server_text_unmasked_and_checked_in_one_pass);
     test_suite_end();
 }
