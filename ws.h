@@ -1197,9 +1197,8 @@ static void ws__mask_words(uint8_t *p, size_t len, uint32_t k) {
     for (; i < len; i++) p[i] ^= kb[i & 3];
 }
 
-WS_API void ws_mask(void *data, size_t len, const uint8_t key[4], size_t pos) {
-    uint8_t *p = (uint8_t *)data;
-    uint32_t k = ws__key_word(key, pos);
+/* XORs p[0..len-1] with the key word k: SSE2 when there is, then the portable path. */
+static void ws__mask_k(uint8_t *p, size_t len, uint32_t k) {
     size_t i = 0;
 #ifdef WS__SSE2
     if (len >= 16) {
@@ -1224,13 +1223,21 @@ WS_API void ws_mask(void *data, size_t len, const uint8_t key[4], size_t pos) {
     ws__mask_words(p + i, len - i, k);      /* i is a multiple of 4: the same key word */
 }
 
+WS_API void ws_mask(void *data, size_t len, const uint8_t key[4], size_t pos) {
+    ws__mask_k((uint8_t *)data, len, ws__key_word(key, pos));
+}
+
+/* Unmasks the start of p with the key word k, checking for ASCII in the same pass while
+   the bytes are in registers. Returns how many bytes from p on are unmasked and ASCII, and
+   sets *done to how many are unmasked (both multiples of 8; the caller unmasks the rest).
+   With SSE2, 64 bytes a step until a step finds a byte >= 0x80 (that block is left as it
+   was). Then the words of a text under 64 bytes are all unmasked, and count as ASCII only
+   if all of them are: one branch, which a run of like messages predicts. */
+static size_t ws__mask_ascii(uint8_t *p, size_t len, uint32_t k, size_t *done) {
+    uint64_t kw = (uint64_t)k * 0x100000001ull, any = 0;
+    size_t i = 0, j;
 #ifdef WS__SSE2
-/* Unmasks p with the key word k 64 bytes at a time for as long as the unmasked bytes are
-   ASCII, and returns how many it unmasked (a multiple of 64): text checked in the same pass
-   as it is unmasked, while in registers. A block with a byte >= 0x80 is left as it was. */
-static size_t ws__mask_ascii(uint8_t *p, size_t len, uint32_t k) {
     __m128i kv = _mm_set1_epi32((int)k);
-    size_t i = 0;
     for (; len - i >= 64; i += 64) {
         __m128i *v = (__m128i *)(void *)(p + i);
         __m128i a = _mm_xor_si128(_mm_loadu_si128(v), kv);
@@ -1243,9 +1250,19 @@ static size_t ws__mask_ascii(uint8_t *p, size_t len, uint32_t k) {
         _mm_storeu_si128(v + 2, c);
         _mm_storeu_si128(v + 3, d);
     }
-    return i;
-}
 #endif
+    *done = i;
+    if (len - i >= 64) return i;        /* not ASCII, or the portable path on a long text */
+    for (j = i; len - j >= 8; j += 8) {
+        uint64_t w;
+        WS_MEMCPY(&w, p + j, 8);
+        w ^= kw;
+        any |= w;
+        WS_MEMCPY(p + j, &w, 8);
+    }
+    *done = j;
+    return (any & 0x8080808080808080ull) ? i : j;
+}
 
 /* Copies src[0..n-1] to dst (not overlapping) XORed with the key word k: masking and
    copying in one pass, for a client's frames. The portable path, then the SSE2 one. */
@@ -2144,13 +2161,13 @@ static int ws__frame_end(ws_conn *c) {
 static int ws__payload(ws_conn *c, uint8_t *p, size_t n) {
     size_t ascii = 0;                           /* bytes unmasked and known to be ASCII */
     if (!ws__client(c)) {
-#ifdef WS__SSE2
+        uint32_t k = ws__key_word(c->_mask, c->_mask_pos);
+        size_t done = 0;
         /* text between characters (ASCII keeps it there): unmask and check in one pass */
-        if (n >= 64 && c->_msg_op == WS_OP_TEXT && c->_utf8 == 0 && c->_op < 8 &&
+        if (c->_msg_op == WS_OP_TEXT && c->_utf8 == 0 && c->_op < 8 &&
             !(c->_flags & WS__F_NO_UTF8))
-            ascii = ws__mask_ascii(p, n, ws__key_word(c->_mask, c->_mask_pos));
-#endif
-        ws_mask(p + ascii, n - ascii, c->_mask, c->_mask_pos);   /* ascii % 4 == 0 */
+            ascii = ws__mask_ascii(p, n, k, &done);
+        if (done < n) ws__mask_k(p + done, n - done, k);        /* done % 4 == 0 */
         c->_mask_pos = (uint8_t)((c->_mask_pos + n) & 3);
     }
     c->_remaining -= n;
@@ -2161,7 +2178,7 @@ static int ws__payload(ws_conn *c, uint8_t *p, size_t n) {
     }
     if (c->_msg_op == WS_OP_TEXT && !(c->_flags & WS__F_NO_UTF8)) {
         uint32_t st = c->_utf8;
-        size_t ok = ascii + ws_utf8_validate(&st, p + ascii, n - ascii);
+        size_t ok = ascii < n ? ascii + ws_utf8_validate(&st, p + ascii, n - ascii) : n;
         c->_utf8 = (uint8_t)st;
         if (ok < n) return ws__fail(c, WS_ERR_UTF8, WS__WHY("invalid UTF-8 in text"));
         if (st && !c->_remaining && (c->_flags & WS__F_FIN))

@@ -238,8 +238,8 @@ TEST(utf8_random_text_and_states)
 /* ---- a server's text frames: unmasked and checked in one pass ---------------------- */
 
 /* A server unmasks text frames and checks them for ASCII in the same pass (ws__mask_ascii),
-   falling back to unmask-then-validate at the first block with a byte >= 0x80. Through a
-   real connection: frames of every length around the 64-byte blocks, with a two-byte
+   falling back to unmask-then-validate at the first block or word with a byte >= 0x80.
+   Through a real connection: frames of every length around the 8- and 64-byte blocks, with a two-byte
    character, a stray continuation byte or an 0xFF at every position, fed whole or split
    at points that leave the key mid-word; the bytes delivered must be the text, and an
    invalid byte must fail the connection with WS_ERR_UTF8 in the piece that holds it. */
@@ -284,7 +284,8 @@ static int text_frame_case(const uint8_t *text, size_t len, size_t bad, size_t s
 
 TEST(server_text_unmasked_and_checked_in_one_pass)
 {
-    static const size_t lens[] = { 63, 64, 65, 127, 128, 129, 191, 192, 255, 256, 300, 1000 };
+    static const size_t lens[] = { 1, 7, 8, 9, 15, 16, 17, 24, 63, 64, 65, 127, 128, 129,
+                                   191, 192, 255, 256, 300, 1000 };
     static uint8_t text[1000];
     size_t li, q, kind, si;
     for (li = 0; li < sizeof lens / sizeof lens[0]; li++) {
