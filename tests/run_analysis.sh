@@ -58,15 +58,14 @@ done
 # STACK_LIMIT.
 STACK_LIMIT=${STACK_LIMIT:-512}
 for opt in -O2 -Os "-Os -DWS_MASK_CHUNK=128"; do
-    limit=$STACK_LIMIT
     if (cd "$tmp" && gcc -std=c99 $opt -fstack-usage -fcallgraph-info=su -DWS_IMPLEMENTATION \
             -I"$OLDPWD" -c impl.c -o impl.o) 2>"$tmp/su.err"; then
-        python3 tests/stack_report.py "$tmp/impl.ci" "$limit" >"$tmp/stack.log" 2>&1
+        python3 tests/stack_report.py "$tmp/impl.ci" "$STACK_LIMIT" >"$tmp/stack.log" 2>&1
         lines_ok=$(grep -c '^PASS' "$tmp/stack.log"); lines_bad=$(grep -c '^FAIL' "$tmp/stack.log")
         deepest=$(grep '^deepest' "$tmp/stack.log")
         worst=$(grep -E '^(PASS|FAIL) ws_' "$tmp/stack.log" | head -n 1 | sed -E 's/^(PASS|FAIL) //')
         if [ "$lines_bad" -eq 0 ] && [ "$lines_ok" -gt 2 ]; then
-            ok "stack $opt: no recursion, bounded frames, every entry point < $limit bytes; $deepest; worst: $worst"
+            ok "stack $opt: no recursion, bounded frames, every entry point < $STACK_LIMIT bytes; $deepest; worst: $worst"
         else
             ko "stack $opt"; grep '^FAIL' "$tmp/stack.log" | sed 's/^/    | /' | head -n 10
         fi
