@@ -1,6 +1,6 @@
 /* replay.c - runs a fuzz target's LLVMFuzzerTestOneInput over files without libFuzzer, so
-   any compiler can build it (make test builds every target with gcc and clang under
-   ASan+UBSan and replays fuzz/corpus/<target>/ through it).
+   any compiler can build it (make test builds every target with gcc, clang, gcc -m32 and
+   gcc -DWS_NO_SIMD, all under ASan+UBSan, and replays fuzz/corpus/<target>/ through it).
 
    Usage: replay_<target> FILE_OR_DIR...   (directories: every regular file in them)
    Prints "<target>: N inputs" and exits 0; a failing target check aborts, and a
