@@ -21,7 +21,13 @@
    failed: a test that silently checks nothing must not pass.
 
    The counters live in one object, test_g, defined in test_main.c; ws.h itself has no
-   global state. */
+   global state.
+
+   Names given on the command line pick what runs (test_main.c): `build/test_ws_gcc frame`
+   runs one suite, `frame/errors_are_sticky` one test, `frame/rfc_*` every test whose name
+   starts so, `--list` prints the names. test_run() skips a test that was not picked, and
+   test_suite_end() prints nothing for a suite with none picked, so suites need no code of
+   their own for it. */
 #ifndef TEST_H_INCLUDED
 #define TEST_H_INCLUDED
 

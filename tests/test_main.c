@@ -6,7 +6,10 @@
 
    Build and run from the top of the repository (the Makefile does the same):
        cc -std=c99 -Wall -Wextra -Wpedantic -Werror -I. tests/test_*.c -o build/test_ws
-       build/test_ws                     # TEST_SEED=1234 build/test_ws repeats a seed */
+       build/test_ws                     # every suite; TEST_SEED=1234 repeats a seed
+       build/test_ws frame               # one suite (or one test of any suite by its name)
+       build/test_ws frame/errors_are_sticky close/peer_*   # one test; a prefix with '*'
+       build/test_ws --list              # suite/test names, nothing run */
 #define WS_IMPLEMENTATION
 #include "../ws.h"
 #include "test.h"
@@ -21,6 +24,47 @@ test_counters test_g;
 
 enum { TEST_MAX_PRINTED = 6 };  /* failing checks printed per test; the rest are counted */
 
+/* Which tests run: all of them when no name was given on the command line. The runner's
+   own state, set once by main(). */
+enum { TEST_MAX_NAMES = 64 };
+static struct {
+    int count;                          /* names given; 0 = run everything */
+    const char *name[TEST_MAX_NAMES];
+    int matched[TEST_MAX_NAMES];        /* tests each name selected */
+    int list_only;                      /* --list: print names, run nothing */
+} test_sel;
+
+/* "abc*" matches every name starting with "abc"; anything else matches itself only. */
+static int test_name_matches(const char *pattern, size_t plen, const char *name)
+{
+    if (plen > 0 && pattern[plen - 1] == '*')
+        return strncmp(pattern, name, plen - 1) == 0;
+    return strlen(name) == plen && strncmp(pattern, name, plen) == 0;
+}
+
+/* SUITE, TEST (a test of any suite) or SUITE/TEST, each part possibly ending in '*'. */
+static int test_selected(const char *suite, const char *test)
+{
+    int i, any = 0;
+    if (test_sel.count == 0)
+        return 1;
+    for (i = 0; i < test_sel.count; i++) {
+        const char *p = test_sel.name[i], *slash = strchr(p, '/');
+        int hit;
+        if (slash)
+            hit = test_name_matches(p, (size_t)(slash - p), suite) &&
+                  test_name_matches(slash + 1, strlen(slash + 1), test);
+        else
+            hit = test_name_matches(p, strlen(p), suite) ||
+                  test_name_matches(p, strlen(p), test);
+        if (hit) {
+            test_sel.matched[i]++;
+            any = 1;
+        }
+    }
+    return any;
+}
+
 void test_suite_begin(const char *name)
 {
     test_g.suite = name;
@@ -30,6 +74,10 @@ void test_suite_begin(const char *name)
 
 void test_suite_end(void)
 {
+    if (test_sel.count > 0 && test_g.suite_passed + test_g.suite_failed == 0)
+        return;     /* nothing of this suite was selected */
+    if (test_sel.list_only)
+        return;
     if (test_g.suite_failed)
         printf("%-12s %d passed, %d failed\n", test_g.suite, test_g.suite_passed,
                test_g.suite_failed);
@@ -39,6 +87,13 @@ void test_suite_end(void)
 
 void test_run(const char *name, void (*fn)(void))
 {
+    if (!test_selected(test_g.suite ? test_g.suite : "", name))
+        return;
+    if (test_sel.list_only) {
+        printf("%s/%s\n", test_g.suite ? test_g.suite : "", name);
+        test_g.suite_passed++;  /* counted so that the suite shows as selected */
+        return;
+    }
     test_g.test = name;
     test_g.checks = 0;
     test_g.test_failures = 0;
@@ -289,11 +344,42 @@ int test_check_str(const char *actual, const char *expected, const char *file, i
     return 0;
 }
 
-int main(void)
+static int test_usage(const char *argv0, FILE *out)
 {
+    fprintf(out,
+            "usage: %s [--list] [NAME...]\n"
+            "Runs ws.h's unit tests and ends with \"N passed, N failed\".\n"
+            "  NAME         a suite (frame), a test of any suite (errors_are_sticky), or\n"
+            "               SUITE/TEST (frame/errors_are_sticky); a trailing * matches a prefix\n"
+            "               (frame/rfc_*). Without NAME every test runs.\n"
+            "  -l, --list   print the selected tests as SUITE/TEST, run nothing\n"
+            "  TEST_SEED=N  in the environment: repeat the seed of an earlier run\n",
+            argv0);
+    return out == stdout ? 0 : 2;
+}
+
+int main(int argc, char **argv)
+{
+    int i;
     setvbuf(stdout, NULL, _IOLBF, 0);   /* every line out before a sanitizer aborts */
-    printf("ws.h %s unit tests, seed=%lu (TEST_SEED=%lu repeats it)\n", WS_VERSION_STRING,
-           test_seed(), test_seed());
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return test_usage(argv[0], stdout);
+        if (strcmp(argv[i], "-l") == 0 || strcmp(argv[i], "--list") == 0) {
+            test_sel.list_only = 1;
+        } else if (argv[i][0] == '-' || argv[i][0] == '\0') {
+            fprintf(stderr, "%s: unknown option '%s'\n", argv[0], argv[i]);
+            return test_usage(argv[0], stderr);
+        } else if (test_sel.count == TEST_MAX_NAMES) {
+            fprintf(stderr, "%s: at most %d names\n", argv[0], TEST_MAX_NAMES);
+            return 2;
+        } else {
+            test_sel.name[test_sel.count++] = argv[i];
+        }
+    }
+    if (!test_sel.list_only)
+        printf("ws.h %s unit tests, seed=%lu (TEST_SEED=%lu repeats it)\n", WS_VERSION_STRING,
+               test_seed(), test_seed());
     suite_crypto();
     suite_utf8();
     suite_hs_server();
@@ -306,6 +392,14 @@ int main(void)
     suite_limits();
     suite_strerror();
     suite_fastpath();
+    for (i = 0; i < test_sel.count; i++) {
+        if (!test_sel.matched[i]) {     /* a misspelt name must not pass as "0 failed" */
+            printf("no suite or test is named '%s' (--list shows them)\n", test_sel.name[i]);
+            test_g.failed++;
+        }
+    }
+    if (test_sel.list_only)
+        return test_g.failed ? 2 : 0;
     printf("%d passed, %d failed\n", test_g.passed, test_g.failed);
     return test_g.failed ? 1 : 0;
 }
