@@ -26,7 +26,8 @@ enum { MAX_CLIENTS = 64, HEAD_MAX = 8192, MSG_MAX = 65536, OUT_MAX = 4 * MSG_MAX
 
 typedef struct client {
     int      fd;                    // -1: a free slot
-    uint64_t drop_at;               // once CLOSED or FAILED: when to stop flushing
+    uint64_t drop_at;               // once CLOSED or FAILED: when to give up on the client
+    bool     fin_sent;              // shutdown(SHUT_WR) done: waiting for the client's FIN
     ws_conn  ws;
     ws_http  req;                   // the request head, parsed as it arrives in head[]
     char     head[HEAD_MAX];
@@ -73,6 +74,7 @@ static void read_client(client *cl) {
     ssize_t n = recv(cl->fd, p, hs ? sizeof cl->head - cl->head_len : sizeof buf, 0);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
     if (n <= 0) { drop(cl); return; }                       // TODO ws_conn_eof
+    if (cl->drop_at) return;                                // over: the rest is dropped
     int r = WS_OK;
     if (!hs) {
         r = ws_conn_feed(&cl->ws, buf, (size_t)n);          // calls on_message, answers pings
@@ -105,6 +107,7 @@ static void accept_client(int lfd) {
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0) { close(fd); return; }
     cl->fd = fd;
     cl->drop_at = cl->head_len = cl->out_len = 0;
+    cl->fin_sent = false;
     ws_http_init(&cl->req, sizeof cl->head);
     int r = ws_conn_init(&cl->ws, &cfg, cl);                // ws.h glue: the handshake's
     if (r == WS_OK) r = ws_conn_tick(&cl->ws, now_ms());    // clock starts (10 s)
@@ -173,10 +176,13 @@ int main(int argc, char **argv) {
                 cl->out_len -= (size_t)n;
                 memmove(cl->out, cl->out + n, cl->out_len);
             }
-            // Over (CLOSED or FAILED): closed once the output is out, or after 5 s.
+            // Over (CLOSED or FAILED): the output, then FIN; the client's FIN (or 5 s) ends it.
             if (ws_conn_state(&cl->ws) >= WS_STATE_CLOSED && !cl->drop_at) cl->drop_at = now + 5000;
-            if ((n < 0 && errno != EAGAIN && errno != EINTR) ||
-                (cl->drop_at && (cl->out_len == 0 || now >= cl->drop_at)))
+            if (cl->drop_at && cl->out_len == 0 && !cl->fin_sent) {
+                shutdown(cl->fd, SHUT_WR);                  // the server closes TCP first
+                cl->fin_sent = true;
+            }
+            if ((n < 0 && errno != EAGAIN && errno != EINTR) || (cl->drop_at && now >= cl->drop_at))
                 drop(cl);
         }
     }
