@@ -198,14 +198,19 @@ extern "C" {
     X(WS_ERR_HS_UPGRADE,   -20, "response lacks Upgrade: websocket or Connection: Upgrade") \
     X(WS_ERR_HS_ACCEPT,    -21, "Sec-WebSocket-Accept does not match the key")             \
     X(WS_ERR_HS_PROTOCOL,  -22, "server chose a subprotocol that was not offered")         \
-    X(WS_ERR_HS_EXTENSION, -23, "server accepted an extension that was not offered")
+    X(WS_ERR_HS_EXTENSION, -23, "server accepted an extension that was not offered")    \
+    X(WS_ERR_BUSY,         -24, "not allowed inside this callback of the connection")      \
+    X(WS_ERR_RANDOM,       -25, "the random callback reported a failure")                  \
+    X(WS_ERR_EOF,          -26, "the peer closed TCP without a close handshake (1006)")    \
+    X(WS_ERR_HS_REPEATED,  -27, "a header that must appear once is repeated (HTTP 400)")   \
+    X(WS_ERR_HS_NO_UPGRADE, -28, "WebSocket handshake headers without Upgrade: websocket (HTTP 400)")
 
 typedef enum ws_err {
 /* `name` declares an enumerator: it cannot be parenthesized. */
 #define WS__ERR_ENUM(name, value, text) name = value, /* NOLINT(bugprone-macro-parentheses) */
     WS_ERROR_LIST(WS__ERR_ENUM)
 #undef WS__ERR_ENUM
-    WS__ERR_LAST = -23
+    WS__ERR_LAST = -28
 } ws_err;
 
 /* A short, static, human-readable description of err. Never NULL; unknown values give
@@ -352,11 +357,22 @@ struct ws_conn {
     uint64_t  _t_wait;              /* start of the handshake / close wait, or last ping */
     uint32_t  _frags;               /* frames of the current data message so far */
     uint16_t  _code;                /* close code received, or sent on failure */
+    uint16_t  _flags;               /* WS__F_* */
     int8_t    _err;                 /* sticky error */
-    uint8_t   _state, _flags, _op, _msg_op, _hlen, _mask_pos, _tx_mask_pos, _clen, _rsv, _utf8;
+    uint8_t   _state, _depth, _op, _msg_op, _hlen, _mask_pos, _tx_mask_pos, _clen, _plen, _rsv,
+              _utf8;                /* _depth: calls on this connection in progress */
     uint8_t   _mask[4], _tx_mask[4];
     uint8_t   _hdr[14];             /* frame header bytes split across feeds */
-    uint8_t   _ctrl[125];           /* control payload; client: key and offers while CONNECTING */
+    uint8_t   _ctrl[125];           /* control payload received; on failure: our close frame's
+                                       body; on_close's reason is _ctrl + 2. Client: the
+                                       handshake nonce while CONNECTING */
+    union {
+        uint8_t pong[125];          /* the payload of the pong owed (_plen bytes) */
+        struct {                    /* client, while CONNECTING: what ws_conn_connect sent */
+            char        key[25];
+            const char *protocols, *extensions;
+        } hs;
+    } _u;
 };
 
 /* ---- handshake ----------------------------------------------------------- */
@@ -393,7 +409,8 @@ typedef struct ws_http {
     size_t num_headers;
     ws_header headers[WS_MAX_HEADERS];
     /* private: do not touch */
-    size_t _max, _scanned;
+    size_t   _max, _scanned;
+    unsigned _repeated;             /* named headers seen more than once (bits WS__H_*) */
 } ws_http;
 
 /* Prepares h for a new message. max_size bounds the head in bytes; 0 = default (8192).
@@ -495,8 +512,11 @@ WS_API int ws_conn_init(ws_conn *c, const ws_config *cfg, void *user);
 
 /* Gives c a buffer to collect whole messages in: from then on, data messages arrive through
    on_message in one piece, and one larger than cap fails the connection with close 1009.
-   buf = NULL returns to streaming. Call it when no message is half received. */
-WS_API void ws_conn_set_buffer(ws_conn *c, void *buf, size_t cap);
+   buf = NULL returns to streaming. c keeps buf (by pointer) until it is given another.
+   Returns WS_OK, WS_ERR_STATE while a message is half received (from on_begin, on_data,
+   or between its fragments: call it between messages, on_end and on_message included), or
+   the sticky error. */
+WS_API int ws_conn_set_buffer(ws_conn *c, void *buf, size_t cap);
 
 #ifndef WS_NO_SERVER
 /* Server: sends the 101 response for req (protocol: NULL or one req offered) through the
@@ -513,8 +533,11 @@ WS_API int ws_conn_reject(ws_conn *c, int err);
 
 #ifndef WS_NO_CLIENT
 /* Client: draws a key from the random callback, sends the upgrade request and waits
-   (CONNECTING) for the response. opts->protocols must stay valid until the handshake ends.
-   Returns WS_OK, WS_ERR_STATE, WS_ERR_ARG, WS_ERR_IO. */
+   (CONNECTING) for the response. The request is written from opts at once; c keeps only
+   opts->protocols and opts->extensions (by pointer) for ws_conn_connected: they must stay
+   valid until it returns.
+   Returns WS_OK, WS_ERR_STATE (not CONNECTING, a server, or called before), WS_ERR_ARG (bad
+   opts: nothing sent, nothing changed), WS_ERR_RANDOM or WS_ERR_IO (c is FAILED). */
 WS_API int ws_conn_connect(ws_conn *c, const ws_client_opts *opts);
 
 /* Client: checks the parsed response (ws_http_parse_response) against the request that
@@ -532,12 +555,14 @@ WS_API int ws_conn_connected(ws_conn *c, const ws_http *resp);
  * data[0..len-1], never allocates.
  *
  * Returns:
- *   WS_OK            every byte was consumed (bytes after a completed close are ignored).
+ *   WS_OK            every byte was consumed (bytes after the peer's close are ignored).
  *   WS_ERR_PROTOCOL  RFC 6455 violation; close 1002 was sent.
  *   WS_ERR_UTF8      invalid UTF-8 in a text message or close reason; close 1007 was sent.
  *   WS_ERR_TOO_BIG   frame or message over the limit; close 1009 was sent.
  *   WS_ERR_IO        the send callback failed (answering a ping or close).
  *   WS_ERR_STATE     the connection is still CONNECTING.
+ *   WS_ERR_BUSY      called inside a callback of this connection's own ws_conn_feed:
+ *                    nothing was read (queue the bytes and feed them after it returns).
  *   An earlier error, again: errors are sticky.
  * Notes:
  *   data must be writable (unmasking is in place). Check ws_conn_state afterwards: CLOSED
@@ -584,6 +609,12 @@ WS_API int ws_conn_send_raw(ws_conn *c, const void *frame, size_t len);
    Returns WS_OK, WS_ERR_ARG, WS_ERR_STATE (not OPEN, or a streamed frame is unfinished),
    WS_ERR_IO, or the sticky error of a failed connection. */
 WS_API int ws_conn_close(ws_conn *c, unsigned code, const char *reason, size_t len);
+
+/* Tells c that TCP ended (recv returned 0, or an error such as a reset): an open connection
+   whose close handshake did not finish becomes FAILED with WS_ERR_EOF, and on_close gets
+   1006. Returns WS_OK when the close handshake had finished (CLOSED), WS_ERR_EOF, or the
+   sticky error. */
+WS_API int ws_conn_eof(ws_conn *c);
 
 /* Advances the connection's clock to now (milliseconds, any epoch, never going back): sends
  * a keepalive ping when nothing was received for ping_interval_ms, and fails the connection
@@ -731,15 +762,23 @@ extern "C" {
 #define WS__DEFAULT_HANDSHAKE_TIMEOUT 10000u
 #define WS__DEFAULT_MAX_FRAGMENTS 131072u
 
-/* connection flags */
-#define WS__F_TICKED   0x01u            /* ws_conn_tick has run once */
-#define WS__F_ACTIVITY 0x02u            /* bytes arrived since the last tick */
-#define WS__F_FIN      0x04u            /* the frame being received has FIN */
-#define WS__F_TX_FRAG  0x08u            /* inside a fragmented message we send */
-#define WS__F_PONG_DUE 0x10u            /* a pong waits for a streamed frame to end */
-#define WS__F_CLOSE_DUE 0x20u           /* a close echo waits for a streamed frame to end */
-#define WS__F_NO_UTF8  0x40u            /* the message is an extension's: no UTF-8 check */
-#define WS__F_OPENED   0x80u            /* reached OPEN (on_close is owed) */
+/* connection flags (ws_conn._flags) */
+#define WS__F_TICKED    0x0001u         /* ws_conn_tick has run once */
+#define WS__F_ACTIVITY  0x0002u         /* bytes arrived since the last tick */
+#define WS__F_FIN       0x0004u         /* the frame being received has FIN */
+#define WS__F_TX_FRAG   0x0008u         /* inside a fragmented message we send */
+#define WS__F_PONG_DUE  0x0010u         /* a pong is owed (ws__flush sends it) */
+#define WS__F_CLOSE_DUE 0x0020u         /* our close is owed (ws__flush sends it) */
+#define WS__F_NO_UTF8   0x0040u         /* the message is an extension's: no UTF-8 check */
+#define WS__F_OPENED    0x0080u         /* reached OPEN: on_close will be owed */
+#define WS__F_REPORT    0x0100u         /* on_close is owed (ws__leave calls it) */
+#define WS__F_TX_CLOSE  0x0200u         /* our close went out, or is owed */
+#define WS__F_RX_CLOSE  0x0400u         /* the peer's close arrived: nothing more is read */
+#define WS__F_TX        0x0800u         /* a frame writer is running: the send callback */
+#define WS__F_RX        0x1000u         /* inside ws_conn_feed */
+#define WS__F_HS_SENT   0x2000u         /* client: ws_conn_connect sent the request */
+#define WS__SET(c, f) ((c)->_flags = (uint16_t)((c)->_flags | (f)))
+#define WS__CLR(c, f) ((c)->_flags = (uint16_t)((c)->_flags & ~(unsigned)(f)))
 
 #ifdef WS__OWN_MEM
 static void *ws__memcpy(void *d, const void *s, size_t n) {
@@ -851,6 +890,7 @@ WS_API int ws_http_status(int err) {
     switch (err) {
     case WS_ERR_HS_MALFORMED: case WS_ERR_HS_METHOD: case WS_ERR_HS_HTTP_VERSION:
     case WS_ERR_HS_HOST: case WS_ERR_HS_CONNECTION: case WS_ERR_HS_KEY:
+    case WS_ERR_HS_REPEATED: case WS_ERR_HS_NO_UPGRADE:
         return 400;
     case WS_ERR_HS_ORIGIN: return 403;
     case WS_ERR_HS_VERSION: return 426;
@@ -1462,12 +1502,16 @@ static bool ws__is_ows(uint8_t c) { return c == ' ' || c == '\t'; }
 
 WS_API bool ws_token_next(ws_str *list, ws_str *tok) {
     const char *p = list->ptr, *e, *s;
+    bool quoted = false;
     if (!p) return false;
     e = p + list->len;
     while (p < e && (ws__is_ows((uint8_t)*p) || *p == ',')) p++;
     if (p == e) { list->ptr = e; list->len = 0; return false; }
     s = p;
-    while (p < e && *p != ',') p++;
+    for (; p < e && (quoted || *p != ','); p++) {      /* a comma in a quoted-string stays */
+        if (*p == '"') quoted = !quoted;
+        else if (quoted && *p == '\\' && p + 1 < e) p++;
+    }
     tok->ptr = s;
     tok->len = (size_t)(p - s);
     while (tok->len && ws__is_ows((uint8_t)s[tok->len - 1])) tok->len--;
@@ -1544,6 +1588,23 @@ static int ws__http_version(const uint8_t *p, const uint8_t *e) {
     return p[7] - '0';
 }
 
+/* The headers that ws_http names, in the order of its fields, and the bit of each in
+   ws_http._repeated. */
+enum { WS__H_HOST, WS__H_ORIGIN, WS__H_UPGRADE, WS__H_CONNECTION, WS__H_KEY, WS__H_VERSION,
+       WS__H_PROTOCOL, WS__H_EXTENSIONS, WS__H_ACCEPT, WS__NAMED };
+#define WS__REPEATED(h, k) (((h)->_repeated >> (k)) & 1u)
+static const struct ws__named_header { const char *name; size_t field; } ws__named[WS__NAMED] = {
+    { "host", offsetof(ws_http, host) },
+    { "origin", offsetof(ws_http, origin) },
+    { "upgrade", offsetof(ws_http, upgrade) },
+    { "connection", offsetof(ws_http, connection) },
+    { "sec-websocket-key", offsetof(ws_http, key) },
+    { "sec-websocket-version", offsetof(ws_http, ws_version) },
+    { "sec-websocket-protocol", offsetof(ws_http, protocol) },
+    { "sec-websocket-extensions", offsetof(ws_http, extensions) },
+    { "sec-websocket-accept", offsetof(ws_http, accept) }
+};
+
 /* Parses the header lines from p up to the empty line that ends the head (the scan found
    it, and checked every byte and CRLF on the way). */
 static int ws__http_headers(ws_http *h, const uint8_t *p) {
@@ -1551,6 +1612,7 @@ static int ws__http_headers(ws_http *h, const uint8_t *p) {
         const uint8_t *n = p, *v, *ve;
         ws_header *hd;
         size_t nl;
+        unsigned k;
         while (ws__is_tchar(*p)) p++;
         if (p == n || *p != ':') return WS_ERR_HS_MALFORMED;   /* also obs-fold, "a :" */
         nl = (size_t)(p - n);
@@ -1567,39 +1629,38 @@ static int ws__http_headers(ws_http *h, const uint8_t *p) {
         hd->name.len = nl;
         hd->value.ptr = (const char *)v;
         hd->value.len = (size_t)(ve - v);
-        {
-            static const char *const names[] = {
-                "host", "origin", "upgrade", "connection", "sec-websocket-key",
-                "sec-websocket-version", "sec-websocket-protocol", "sec-websocket-extensions",
-                "sec-websocket-accept" };
-            ws_str *slots[9];
-            unsigned k;
-            slots[0] = &h->host; slots[1] = &h->origin; slots[2] = &h->upgrade;
-            slots[3] = &h->connection; slots[4] = &h->key; slots[5] = &h->ws_version;
-            slots[6] = &h->protocol; slots[7] = &h->extensions; slots[8] = &h->accept;
-            for (k = 0; k < 9; k++) {
-                if (!ws__eq(hd->name.ptr, nl, names[k], true)) continue;
-                if (!slots[k]->ptr) {
-                    *slots[k] = hd->value;
-                } else if (k == 0 || k == 4 || k == 5 || k == 8) {
-                    /* a second Host, Key, Version or Accept: poison it */
-                    slots[k]->len = (size_t)-1;
-                }
-                break;
-            }
+        for (k = 0; k < WS__NAMED; k++) {
+            ws_str *slot;
+            if (!ws__eq(hd->name.ptr, nl, ws__named[k].name, true)) continue;
+            slot = (ws_str *)(void *)((char *)h + ws__named[k].field);
+            if (slot->ptr) h->_repeated |= 1u << k;     /* the first one stays */
+            else *slot = hd->value;
+            break;
         }
     }
     return WS_OK;
 }
 
+/* Forgets every result but the size limit. */
+static void ws__http_reset(ws_http *h) {
+    size_t max = h->_max;
+    WS_MEMSET(h, 0, sizeof *h);
+    h->_max = max;
+}
+
+#define WS__HTTP_DONE ((size_t)-1)      /* _scanned after a head ended: the next is new */
+
 static int ws__http_begin(ws_http *h, const void *buf, size_t len, size_t *size) {
-    long r = ws__http_scan(h, (const uint8_t *)buf, len, size);
-    if (r < 0) return (int)r;
+    long r;
+    if (h->_scanned == WS__HTTP_DONE) ws__http_reset(h);    /* reused for a new message */
+    r = ws__http_scan(h, (const uint8_t *)buf, len, size);
+    if (r < 0) {
+        h->_scanned = WS__HTTP_DONE;
+        return (int)r;
+    }
     if (*size) {
-        size_t max = h->_max, scanned = h->_scanned;
-        WS_MEMSET(h, 0, sizeof *h);
-        h->_max = max;
-        h->_scanned = scanned;
+        ws__http_reset(h);
+        h->_scanned = WS__HTTP_DONE;
         h->size = *size;
     }
     return WS_OK;
@@ -1637,11 +1698,15 @@ WS_API int ws_http_parse_request(ws_http *h, const void *buf, size_t len) {
     p += 10;
     if ((r = ws__http_headers(h, p)) < 0) return r;
 
-    if (!ws__has_token(h, "upgrade", "websocket", true)) return WS_HS_HTTP;
+    /* two Host lines are a 400 for any request (RFC 9112 3.2) */
+    if (WS__REPEATED(h, WS__H_HOST)) return WS_ERR_HS_HOST;
+    if (!ws__has_token(h, "upgrade", "websocket", true))
+        return h->key.ptr || h->ws_version.ptr ? (int)WS_ERR_HS_NO_UPGRADE : (int)WS_HS_HTTP;
     if (!ws__eq(h->method.ptr, h->method.len, "GET", false)) return WS_ERR_HS_METHOD;
     if (h->version < 1) return WS_ERR_HS_HTTP_VERSION;
-    if (!h->host.ptr || h->host.len == (size_t)-1) return WS_ERR_HS_HOST;
+    if (!h->host.ptr) return WS_ERR_HS_HOST;
     if (!ws__has_token(h, "connection", "upgrade", true)) return WS_ERR_HS_CONNECTION;
+    if (WS__REPEATED(h, WS__H_KEY) || WS__REPEATED(h, WS__H_VERSION)) return WS_ERR_HS_REPEATED;
     if (!h->ws_version.ptr || !ws__eq(h->ws_version.ptr, h->ws_version.len, "13", false))
         return WS_ERR_HS_VERSION;
     if (!h->key.ptr || h->key.len != 24 ||
@@ -1665,14 +1730,15 @@ WS_API int ws_http_parse_response(ws_http *h, const void *buf, size_t len) {
         return WS_ERR_HS_MALFORMED;
     h->status = (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
     p += 3;
-    if (*p == ' ') p++;
+    if (*p == ' ') p++;                     /* then the reason phrase, maybe empty */
+    else if (*p != '\r') return WS_ERR_HS_MALFORMED;       /* "1019", "101\tX" */
     s = p;
     while (*p != '\r') p++;
     h->reason.ptr = (const char *)s;
     h->reason.len = (size_t)(p - s);
     p += 2;
     if ((r = ws__http_headers(h, p)) < 0) return r;
-    return h->status == 101 ? WS_HS_UPGRADE : WS_HS_HTTP;
+    return h->status == 101 && h->version >= 1 ? WS_HS_UPGRADE : WS_HS_HTTP;
 }
 #endif
 
@@ -1696,7 +1762,7 @@ WS_API const char *ws_handshake_select_protocol(const ws_http *req,
 /* The pieces of a 101 response; accept must hold 29 bytes. Returns the count or an error. */
 static int ws__accept_pieces(ws_buf *b, char *accept, const ws_http *req, const char *proto) {
     int n = 0;
-    if (!req || !req->key.ptr || req->key.len == (size_t)-1) return WS_ERR_ARG;
+    if (!req || !req->key.ptr) return WS_ERR_ARG;
     if (proto && (!*proto || !ws__clean(proto) ||
                   !ws__has_token(req, "sec-websocket-protocol", proto, false)))
         return WS_ERR_ARG;
@@ -1829,12 +1895,14 @@ WS_API int ws_handshake_check(const ws_http *resp, const char key[24],
                               const char *protocols, const char *extensions) {
     char want[29];
     size_t i;
-    if (resp->status != 101) return WS_ERR_HS_STATUS;
-    if (!ws__has_token(resp, "upgrade", "websocket", true) ||
+    if (resp->status != 101 || resp->version < 1) return WS_ERR_HS_STATUS;
+    /* one Upgrade header whose value is websocket, not a list (RFC 6455 4.1) */
+    if (!resp->upgrade.ptr || WS__REPEATED(resp, WS__H_UPGRADE) ||
+        !ws__eq(resp->upgrade.ptr, resp->upgrade.len, "websocket", true) ||
         !ws__has_token(resp, "connection", "upgrade", true))
         return WS_ERR_HS_UPGRADE;
     ws_accept_key(key, 24, want);
-    if (!resp->accept.ptr || !ws__eq(resp->accept.ptr, resp->accept.len, want, false))
+    if (!resp->accept.ptr || WS__REPEATED(resp, WS__H_ACCEPT) || !ws__eq(resp->accept.ptr, resp->accept.len, want, false))
         return WS_ERR_HS_ACCEPT;
     for (i = 0; i < resp->num_headers; i++) {
         const ws_header *hd = &resp->headers[i];
@@ -1860,7 +1928,7 @@ WS_API int ws_handshake_check(const ws_http *resp, const char key[24],
 }
 #endif
 
-/* ---- connection ---------------------------------------------------------- */
+/* ---- connection: settings ------------------------------------------------ */
 
 static uint64_t ws__max_message(const ws_config *cfg) {
     return cfg->max_message_size ? cfg->max_message_size : WS__DEFAULT_MAX_MESSAGE;
@@ -1884,28 +1952,15 @@ static uint64_t ws__handshake_timeout(const ws_config *cfg) {
 
 static bool ws__client(const ws_conn *c) { return c->_cfg->role == WS_ROLE_CLIENT; }
 
-static void ws__closed(ws_conn *c, unsigned code, const char *reason, size_t len) {
-    if ((c->_flags & WS__F_OPENED) && c->_cfg->on_close) {
-        c->_flags &= (uint8_t)~WS__F_OPENED;
-        c->_cfg->on_close(c, code, reason, len);
-    }
-    c->_flags &= (uint8_t)~WS__F_OPENED;
-}
+/* ---- connection: output -----------------------------------------------------
+   Every byte a connection sends goes through ws__write, called only by the frame writers
+   below, and every frame writer runs with WS__F_TX set (ws__enter refuses the calls that
+   would send while it is: a frame is never cut by another). The writers only report a
+   failure; the code that called them fails the connection (ws__tx_end), so that nothing
+   here recurses. */
 
-/* Fails the connection: sends the close code the error calls for when it still can, and
-   makes the error sticky. Returns err. */
-static int ws__fail(ws_conn *c, int err, const char *why);
-
-/* Hands pieces to the send callback. The senders below only report a failure; whoever
-   called them fails the connection through ws__sent, so that ws__fail can send its close
-   frame through them without recursion. */
 static int ws__write(ws_conn *c, const ws_buf *b, size_t n) {
     return c->_cfg->send(c, b, n) < 0 ? WS_ERR_IO : WS_OK;
-}
-
-/* err from a sender: a failure fails the connection. */
-static int ws__sent(ws_conn *c, int err) {
-    return err < 0 ? ws__fail(c, err, WS__WHY("send failed")) : WS_OK;
 }
 
 /* Sends len bytes of data masked with key from position pos, through a stack chunk of
@@ -1919,7 +1974,7 @@ static int ws__write_masked(ws_conn *c, bool fin, unsigned op, const void *data,
     size_t pre = 0;
     ws_buf b;
     if (!key) {
-        if (c->_cfg->random(c, k, 4) < 0) return WS_ERR_IO;
+        if (c->_cfg->random(c, k, 4) < 0) return WS_ERR_RANDOM;
         pre = ws_frame_header(tmp, fin, (ws_opcode)op, len, k);
         key = k;
     }
@@ -1934,7 +1989,7 @@ static int ws__write_masked(ws_conn *c, bool fin, unsigned op, const void *data,
     return WS_OK;
 }
 
-/* Sends one whole data frame; the caller checked the state. */
+/* Sends one whole data frame. */
 static int ws__send_frame(ws_conn *c, bool fin, unsigned op, const void *data, size_t len) {
     uint8_t hdr[14];
     ws_buf b[2];
@@ -1955,7 +2010,7 @@ static int ws__send_ctrl(ws_conn *c, unsigned op, const uint8_t *pre, size_t npr
     const uint8_t *p = (const uint8_t *)data;
     size_t hl, i, n, done = 0;
     bool client = ws__client(c);
-    if (client && c->_cfg->random(c, key, 4) < 0) return WS_ERR_IO;
+    if (client && c->_cfg->random(c, key, 4) < 0) return WS_ERR_RANDOM;
     hl = ws_frame_header(f, true, (ws_opcode)op, npre + len, client ? key : NULL);
     for (i = 0; i < npre; i++) f[hl + i] = pre[i];
     if (!client) {
@@ -1979,28 +2034,121 @@ static int ws__send_ctrl(ws_conn *c, unsigned op, const uint8_t *pre, size_t npr
     return WS_OK;
 }
 
-/* A close frame: empty when code is 0, else the code and at most 123 bytes of reason. */
-static int ws__send_close(ws_conn *c, unsigned code, const char *reason, size_t len) {
-    uint8_t be[2];
-    be[0] = (uint8_t)(code >> 8);
-    be[1] = (uint8_t)code;
-    if (!code || !reason) len = 0;
-    return ws__send_ctrl(c, WS_OP_CLOSE, be, code ? 2u : 0u, reason, WS__MIN(len, 123u));
+/* ---- connection: lifecycle ----------------------------------------------------
+   Every public call that can reach a callback is framed by ws__enter and ws__leave. The
+   state changes before any byte leaves, so a callback that calls back into the library
+   sees the connection as it now is. Every failure goes through ws__set_failed, and what a
+   connection owes (a pong, its close, on_close) is paid by ws__flush and ws__leave at the
+   first moment it can be. */
+
+/* on_close is owed; ws__leave pays it as the outermost call on c returns. */
+static void ws__report(ws_conn *c) {
+    if (c->_flags & WS__F_OPENED) c->_flags = (uint16_t)((c->_flags & ~WS__F_OPENED) | WS__F_REPORT);
 }
 
-static int ws__fail(ws_conn *c, int err, const char *why) {
+/* Makes err the sticky error, owes on_close with its close code (the one a protocol error
+   sends, else 1006) and why as the reason, and forgets any pong or close owed. The close
+   frame that a protocol error sends is kept in _ctrl: code, then why. Sends nothing. */
+static void ws__set_failed(ws_conn *c, int err, const char *why) {
     unsigned code = (unsigned)ws_close_code_for(err);
-    if (c->_state == WS_STATE_FAILED) return c->_err;
-    if (code && c->_state == WS_STATE_OPEN && !c->_tx_remaining) {
-        c->_state = WS_STATE_FAILED;            /* a send failure must not recurse */
-        c->_err = (int8_t)err;
-        (void)ws__send_close(c, code, why, ws__strlen(why));
-    }
+    size_t n = WS__MIN(ws__strlen(why), 123u);
+    if (c->_state == WS_STATE_FAILED) return;
+    if (c->_state != WS_STATE_CONNECTING)       /* a handshake that fails has no close code */
+        c->_code = (uint16_t)(code ? code : (unsigned)WS_CLOSE_ABNORMAL);
     c->_state = WS_STATE_FAILED;
     c->_err = (int8_t)err;
-    c->_code = (uint16_t)(code ? code : (unsigned)WS_CLOSE_ABNORMAL);
-    ws__closed(c, c->_code, why, ws__strlen(why));
+    c->_ctrl[0] = (uint8_t)(code >> 8);
+    c->_ctrl[1] = (uint8_t)code;
+    if (n) WS_MEMCPY(c->_ctrl + 2, why, n);
+    c->_clen = (uint8_t)(2 + n);
+    WS__CLR(c, WS__F_PONG_DUE | WS__F_CLOSE_DUE);
+    ws__report(c);
+}
+
+/* A writer failed with err (WS_ERR_IO or WS_ERR_RANDOM), or err is WS_OK. */
+static void ws__tx_failed(ws_conn *c, int err) {
+    const char *why = WS__WHY("send failed");
+    if (err == WS_ERR_RANDOM) why = WS__WHY("random failed");
+    if (err < 0) ws__set_failed(c, err, why);
+}
+
+/* Sends what c owes, the pong and then its close, once no frame is going out (no writer
+   running, no streamed frame unfinished). A failed connection with an unfinished frame
+   owes nothing: no close can follow it. A loop, not recursion: what a send callback feeds
+   meanwhile only adds to what is owed. */
+static void ws__flush(ws_conn *c) {
+    while ((c->_flags & (WS__F_PONG_DUE | WS__F_CLOSE_DUE)) && !(c->_flags & WS__F_TX)) {
+        int err;
+        if (c->_tx_remaining) {
+            if (c->_state == WS_STATE_FAILED) WS__CLR(c, WS__F_PONG_DUE | WS__F_CLOSE_DUE);
+            return;
+        }
+        WS__SET(c, WS__F_TX);
+        if (c->_flags & WS__F_PONG_DUE) {
+            WS__CLR(c, WS__F_PONG_DUE);
+            err = ws__send_ctrl(c, WS_OP_PONG, NULL, 0, c->_u.pong, c->_plen);
+        } else {
+            /* a failure's close (code and reason), or the peer's code echoed */
+            size_t n = c->_state == WS_STATE_FAILED ? c->_clen
+                     : c->_code == WS_CLOSE_NO_STATUS ? 0u : 2u;
+            WS__CLR(c, WS__F_CLOSE_DUE);
+            WS__SET(c, WS__F_TX_CLOSE);
+            if (c->_state != WS_STATE_FAILED) {
+                c->_state = WS_STATE_CLOSED;
+                ws__report(c);
+            }
+            err = ws__send_ctrl(c, WS_OP_CLOSE, NULL, 0, c->_ctrl, n);
+        }
+        WS__CLR(c, WS__F_TX);
+        ws__tx_failed(c, err);
+    }
+}
+
+/* Fails the connection: the sticky error, and the close code the error calls for when a
+   close can still go out. Returns err. */
+static int ws__fail(ws_conn *c, int err, const char *why) {
+    bool close = ws_close_code_for(err) && c->_state == WS_STATE_OPEN &&
+                 !(c->_flags & WS__F_TX_CLOSE);
+    if (c->_state == WS_STATE_FAILED) return c->_err;
+    ws__set_failed(c, err, why);
+    if (close) {
+        WS__SET(c, WS__F_CLOSE_DUE);
+        ws__flush(c);
+    }
     return err;
+}
+
+/* A frame writer that ran with WS__F_TX set returned err: fail on it, or pay what was owed
+   meanwhile. Returns the sticky error when c failed, on this send or inside it. */
+static int ws__tx_end(ws_conn *c, int err) {
+    WS__CLR(c, WS__F_TX);
+    ws__tx_failed(c, err);
+    ws__flush(c);
+    return c->_state == WS_STATE_FAILED ? (int)c->_err : (int)WS_OK;
+}
+
+/* The start of every public call that can call back: a failed connection answers with its
+   sticky error before any argument is looked at; a call c cannot take inside one of its own
+   callbacks (busy: WS__F_TX while a frame goes out, WS__F_RX inside ws_conn_feed) gets
+   WS_ERR_BUSY and changes nothing. */
+static int ws__enter(ws_conn *c, unsigned busy) {
+    if (c->_state == WS_STATE_FAILED) return c->_err;
+    if ((c->_flags & busy) || c->_depth == UINT8_MAX) return WS_ERR_BUSY;
+    c->_depth++;
+    return WS_OK;
+}
+
+/* The end of every such call: the outermost one pays an owed on_close as the very last
+   thing it does, so that on_close may free or re-initialise c. Returns r. */
+static int ws__leave(ws_conn *c, int r) {
+    WS_ASSERT(c->_depth > 0);
+    if (--c->_depth == 0 && (c->_flags & WS__F_REPORT)) {
+        void (*on_close)(ws_conn *, unsigned, const char *, size_t) = c->_cfg->on_close;
+        WS__CLR(c, WS__F_REPORT);
+        if (on_close)
+            on_close(c, c->_code, (const char *)c->_ctrl + 2, c->_clen > 2 ? c->_clen - 2u : 0u);
+    }
+    return r;
 }
 
 WS_API int ws_conn_init(ws_conn *c, const ws_config *cfg, void *user) {
@@ -2020,48 +2168,60 @@ WS_API int ws_conn_init(ws_conn *c, const ws_config *cfg, void *user) {
     return WS_OK;
 }
 
-WS_API void ws_conn_set_buffer(ws_conn *c, void *buf, size_t cap) {
+WS_API int ws_conn_set_buffer(ws_conn *c, void *buf, size_t cap) {
+    if (c->_state == WS_STATE_FAILED) return c->_err;
+    if (c->_msg_op) return WS_ERR_STATE;        /* half a message in: the rest would overrun */
     c->_mbuf = (uint8_t *)buf;
     c->_mcap = buf ? cap : 0;
     c->_mlen = 0;
+    return WS_OK;
 }
 
 static void ws__open(ws_conn *c) {
     c->_state = WS_STATE_OPEN;
-    c->_flags |= WS__F_OPENED | WS__F_ACTIVITY;
+    WS__SET(c, WS__F_OPENED | WS__F_ACTIVITY);
     c->_t_wait = WS__UNSET;
 }
 
 #ifndef WS_NO_SERVER
 WS_API int ws_conn_accept(ws_conn *c, const ws_http *req, const char *protocol) {
-    if (c->_state == WS_STATE_FAILED) return c->_err;
-    if (c->_state != WS_STATE_CONNECTING || ws__client(c)) return WS_ERR_STATE;
-    if (req) {
-        ws_buf b[5];
-        char accept[29];
-        int n = ws__accept_pieces(b, accept, req, protocol);
-        if (n < 0) return n;
-        if (c->_cfg->send(c, b, (size_t)n) < 0) {
-            c->_state = WS_STATE_FAILED;
-            c->_err = WS_ERR_IO;
-            return WS_ERR_IO;
-        }
+    ws_buf b[5];
+    char accept[29];
+    int n, err = ws__enter(c, WS__F_TX);
+    if (err) return err;
+    if (c->_state != WS_STATE_CONNECTING || ws__client(c)) {
+        err = WS_ERR_STATE;
+    } else if (!req) {
+        ws__open(c);
+    } else if ((n = ws__accept_pieces(b, accept, req, protocol)) < 0) {
+        err = n;
+    } else {
+        ws__open(c);                    /* open before the 101 leaves: frames may follow it */
+        WS__SET(c, WS__F_TX);
+        if ((err = ws__write(c, b, (size_t)n)) < 0)
+            WS__CLR(c, WS__F_OPENED);   /* a handshake that failed: no on_close */
+        err = ws__tx_end(c, err);
     }
-    ws__open(c);
-    return WS_OK;
+    return ws__leave(c, err);
 }
 
 WS_API int ws_conn_reject(ws_conn *c, int err) {
     ws_buf b[6];
     char num[24];
-    int n;
-    if (c->_state == WS_STATE_FAILED) return c->_err;
-    if (c->_state != WS_STATE_CONNECTING) return WS_ERR_STATE;
-    if ((n = ws__reject_pieces(b, num, err)) < 0) return n;
-    c->_state = WS_STATE_FAILED;
-    c->_err = (int8_t)err;
-    if (c->_cfg->send(c, b, (size_t)n) < 0) return WS_ERR_IO;
-    return err;
+    int n, r = ws__enter(c, WS__F_TX);
+    if (r) return r;
+    if (c->_state != WS_STATE_CONNECTING) {
+        r = WS_ERR_STATE;
+    } else if ((n = ws__reject_pieces(b, num, err)) < 0) {
+        r = n;
+    } else {
+        ws__set_failed(c, err, "");    /* failed before the answer leaves */
+        WS__SET(c, WS__F_TX);
+        r = err;
+        if (ws__write(c, b, (size_t)n) < 0) c->_err = (int8_t)(r = WS_ERR_IO);
+        WS__CLR(c, WS__F_TX);
+    }
+    return ws__leave(c, r);
 }
 #endif
 
@@ -2069,49 +2229,55 @@ WS_API int ws_conn_reject(ws_conn *c, int err) {
 WS_API int ws_conn_connect(ws_conn *c, const ws_client_opts *opts) {
     ws_buf b[WS__REQUEST_PIECES];
     char port[8];
-    /* the key goes straight where ws_conn_connected looks for it, the nonce in scratch:
-       the control buffer is unused until the connection opens */
-    char *key = (char *)c->_ctrl;
-    uint8_t *nonce = c->_ctrl + 64;
-    int n;
-    if (c->_state == WS_STATE_FAILED) return c->_err;
-    if (c->_state != WS_STATE_CONNECTING || !ws__client(c) || c->_ctrl[0]) return WS_ERR_STATE;
-    if (c->_cfg->random(c, nonce, 16) < 0) return WS_ERR_IO;
-    ws_handshake_key(nonce, key);
-    if ((n = ws__request_pieces(b, port, opts, key)) < 0) {
-        c->_ctrl[0] = 0;                                /* not connecting after all */
-        return n;
+    int n, err = ws__enter(c, WS__F_TX);
+    if (err) return err;
+    if (c->_state != WS_STATE_CONNECTING || !ws__client(c) || (c->_flags & WS__F_HS_SENT)) {
+        err = WS_ERR_STATE;
+    } else if (c->_cfg->random(c, c->_ctrl, 16) < 0) {     /* the nonce, in scratch */
+        ws__set_failed(c, WS_ERR_RANDOM, "");
+        err = WS_ERR_RANDOM;
+    } else {
+        ws_handshake_key(c->_ctrl, c->_u.hs.key);
+        if ((n = ws__request_pieces(b, port, opts, c->_u.hs.key)) < 0) {
+            err = n;                                        /* nothing sent, nothing changed */
+        } else {
+            c->_u.hs.protocols = opts->protocols;           /* for ws_conn_connected */
+            c->_u.hs.extensions = opts->extensions;
+            WS__SET(c, WS__F_HS_SENT | WS__F_TX);
+            err = ws__write(c, b, (size_t)n);   /* nothing can be owed before OPEN */
+            WS__CLR(c, WS__F_TX);
+            ws__tx_failed(c, err);
+        }
     }
-    /* remember what was offered, for ws_conn_connected */
-    WS_MEMCPY(c->_ctrl + 24, &opts->protocols, sizeof opts->protocols);
-    WS_MEMCPY(c->_ctrl + 24 + sizeof(char *), &opts->extensions, sizeof opts->extensions);
-    if (c->_cfg->send(c, b, (size_t)n) < 0) {
-        c->_state = WS_STATE_FAILED;
-        c->_err = WS_ERR_IO;
-        return WS_ERR_IO;
-    }
-    return WS_OK;
+    return ws__leave(c, err);
 }
 
 WS_API int ws_conn_connected(ws_conn *c, const ws_http *resp) {
-    if (c->_state == WS_STATE_FAILED) return c->_err;
-    if (c->_state != WS_STATE_CONNECTING || !ws__client(c)) return WS_ERR_STATE;
-    if (resp) {
-        const char *protocols, *extensions;
-        int err;
-        if (!c->_ctrl[0]) return WS_ERR_STATE;          /* ws_conn_connect was not called */
-        WS_MEMCPY(&protocols, c->_ctrl + 24, sizeof protocols);
-        WS_MEMCPY(&extensions, c->_ctrl + 24 + sizeof(char *), sizeof extensions);
-        if ((err = ws_handshake_check(resp, (const char *)c->_ctrl, protocols, extensions))) {
-            c->_state = WS_STATE_FAILED;
-            c->_err = (int8_t)err;
-            return err;
-        }
-    }
-    ws__open(c);
-    return WS_OK;
+    int err = ws__enter(c, WS__F_TX);
+    if (err) return err;
+    if (c->_state != WS_STATE_CONNECTING || !ws__client(c) ||
+        (resp && !(c->_flags & WS__F_HS_SENT)))
+        err = WS_ERR_STATE;
+    else if (resp && (err = ws_handshake_check(resp, c->_u.hs.key, c->_u.hs.protocols,
+                                               c->_u.hs.extensions)) < 0)
+        ws__set_failed(c, err, "");
+    else
+        ws__open(c);
+    return ws__leave(c, err);
 }
 #endif
+
+WS_API int ws_conn_eof(ws_conn *c) {
+    int err = ws__enter(c, 0);
+    if (err) return err;
+    if (c->_state != WS_STATE_CLOSED) {
+        ws__set_failed(c, WS_ERR_EOF, WS__WHY("connection lost"));
+        err = WS_ERR_EOF;
+    }
+    return ws__leave(c, err);
+}
+
+/* ---- connection: frame parser --------------------------------------------- */
 
 /* Bytes of a frame header, from its first two bytes. */
 static size_t ws__head_size(uint8_t b1) {
@@ -2119,82 +2285,81 @@ static size_t ws__head_size(uint8_t b1) {
     return 2u + (l == 126 ? 2u : l == 127 ? 8u : 0u) + (b1 & 0x80 ? 4u : 0u);
 }
 
+/* The payload length in a whole frame header. */
+static uint64_t ws__head_len(const uint8_t *h) {
+    uint64_t len = h[1] & 0x7Fu;
+    unsigned i, n = len == 126 ? 2 : len == 127 ? 8 : 0;
+    if (n) len = 0;
+    for (i = 0; i < n; i++) len = len << 8 | h[2 + i];
+    return len;
+}
+
 /* A complete frame header arrived: check it and set up for the payload. */
 static int ws__frame_begin(ws_conn *c, const uint8_t *h) {
     const ws_config *cfg = c->_cfg;
     unsigned op = h[0] & 0x0Fu, rsv = h[0] & 0x70u;
     bool fin = (h[0] & 0x80) != 0, masked = (h[1] & 0x80) != 0;
-    uint64_t len = h[1] & 0x7Fu;
-    size_t n = 2;
+    uint64_t len = ws__head_len(h);
+    bool begins = false;                        /* the first frame of a data message */
     if (rsv & ~(unsigned)cfg->rsv_allowed)
         return ws__fail(c, WS_ERR_PROTOCOL, WS__WHY("reserved bits set"));
     if (masked != !ws__client(c))
         return ws__fail(c, WS_ERR_PROTOCOL, WS__WHY(masked ? "masked frame from server"
                                                            : "unmasked frame from client"));
-    if (len == 126) {
-        len = (uint64_t)h[2] << 8 | h[3];
-        n = 4;
-    } else if (len == 127) {
-        unsigned i;
-        for (len = 0, i = 0; i < 8; i++) len = len << 8 | h[2 + i];
-        if (len >> 63) return ws__fail(c, WS_ERR_PROTOCOL, WS__WHY("length over 2^63"));
-        n = 10;
-    }
-    if (masked) WS_MEMCPY(c->_mask, h + n, 4);
-    c->_mask_pos = 0;
-    c->_op = (uint8_t)op;
-    c->_flags = (uint8_t)((c->_flags & ~WS__F_FIN) | (fin ? WS__F_FIN : 0));
-    c->_remaining = len;
+    if (len >> 63) return ws__fail(c, WS_ERR_PROTOCOL, WS__WHY("length over 2^63"));
     if (op >= 8) {
         if (op > WS_OP_PONG) return ws__fail(c, WS_ERR_PROTOCOL, WS__WHY("reserved opcode"));
         if (!fin) return ws__fail(c, WS_ERR_PROTOCOL, WS__WHY("fragmented control frame"));
         if (len > 125) return ws__fail(c, WS_ERR_PROTOCOL, WS__WHY("control frame over 125"));
         c->_clen = 0;
-        c->_flags &= (uint8_t)~WS__F_PONG_DUE;           /* its payload is about to go */
-        return WS_OK;
+    } else {
+        if (op > WS_OP_BINARY) return ws__fail(c, WS_ERR_PROTOCOL, WS__WHY("reserved opcode"));
+        if (op == WS_OP_CONT) {
+            if (!c->_msg_op)
+                return ws__fail(c, WS_ERR_PROTOCOL, WS__WHY("continuation without start"));
+        } else if (c->_msg_op) {
+            return ws__fail(c, WS_ERR_PROTOCOL, WS__WHY("new message inside fragmented one"));
+        }
+        if (len > ws__max_frame(cfg)) return ws__fail(c, WS_ERR_TOO_BIG, WS__WHY("frame too big"));
+        if (op != WS_OP_CONT) {
+            begins = true;
+            c->_msg_op = (uint8_t)op;
+            c->_msg_size = 0;
+            c->_mlen = 0;
+            c->_utf8 = 0;
+            c->_rsv = (uint8_t)rsv;
+            c->_frags = 0;
+            c->_flags = (uint16_t)((c->_flags & ~WS__F_NO_UTF8) | (rsv ? WS__F_NO_UTF8 : 0));
+        }
+        if (len > ws__max_message(cfg) - c->_msg_size || (c->_mbuf && len > c->_mcap - c->_mlen))
+            return ws__fail(c, WS_ERR_TOO_BIG, WS__WHY("message too big"));
+        if (++c->_frags > (cfg->max_fragments ? cfg->max_fragments : WS__DEFAULT_MAX_FRAGMENTS))
+            return ws__fail(c, WS_ERR_TOO_BIG, WS__WHY("too many fragments"));
+        c->_msg_size += len;
     }
-    if (op > WS_OP_BINARY) return ws__fail(c, WS_ERR_PROTOCOL, WS__WHY("reserved opcode"));
-    if (op == WS_OP_CONT) {
-        if (!c->_msg_op) return ws__fail(c, WS_ERR_PROTOCOL, WS__WHY("continuation without start"));
-    } else if (c->_msg_op) {
-        return ws__fail(c, WS_ERR_PROTOCOL, WS__WHY("new message inside fragmented one"));
-    }
-    if (len > ws__max_frame(cfg)) return ws__fail(c, WS_ERR_TOO_BIG, WS__WHY("frame too big"));
-    if (op != WS_OP_CONT) {
-        c->_msg_op = (uint8_t)op;
-        c->_msg_size = 0;
-        c->_mlen = 0;
-        c->_utf8 = 0;
-        c->_rsv = (uint8_t)rsv;
-        c->_frags = 0;
-        c->_flags = (uint8_t)((c->_flags & ~WS__F_NO_UTF8) | (rsv ? WS__F_NO_UTF8 : 0));
-    }
-    if (len > ws__max_message(cfg) - c->_msg_size ||
-        (c->_mbuf && len > c->_mcap - c->_mlen))
-        return ws__fail(c, WS_ERR_TOO_BIG, WS__WHY("message too big"));
-    if (++c->_frags > (cfg->max_fragments ? cfg->max_fragments : WS__DEFAULT_MAX_FRAGMENTS))
-        return ws__fail(c, WS_ERR_TOO_BIG, WS__WHY("too many fragments"));
-    c->_msg_size += len;
-    if (op != WS_OP_CONT && !c->_mbuf && cfg->on_begin)
+    /* the frame is good: set up for its payload */
+    if (masked) WS_MEMCPY(c->_mask, h + ws__head_size(h[1]) - 4, 4);
+    c->_mask_pos = 0;
+    c->_op = (uint8_t)op;
+    c->_flags = (uint16_t)((c->_flags & ~WS__F_FIN) | (fin ? WS__F_FIN : 0));
+    c->_remaining = len;
+    if (begins && !c->_mbuf && cfg->on_begin)
         cfg->on_begin(c, (ws_opcode)op, fin ? len : WS_SIZE_UNKNOWN);
     return WS_OK;
 }
 
-/* Sends what a control frame from the peer calls for, and reports it. */
+/* A control frame from the peer is complete: answer it and report it. */
 static int ws__control(ws_conn *c) {
     const ws_config *cfg = c->_cfg;
     unsigned code = WS_CLOSE_NO_STATUS;
-    const char *reason = (const char *)c->_ctrl + 2;
-    size_t rlen = 0;
-    int err;
     if (c->_op != WS_OP_CLOSE) {
         if (c->_op == WS_OP_PING && !cfg->no_auto_pong && c->_state == WS_STATE_OPEN) {
-            if (c->_tx_remaining) {
-                c->_flags |= WS__F_PONG_DUE;            /* after the streamed frame */
-            } else if ((err = ws__sent(c, ws__send_ctrl(c, WS_OP_PONG, NULL, 0, c->_ctrl,
-                                                        c->_clen))) < 0) {
-                return err;
-            }
+            /* owed until no frame is going out; a newer ping replaces it (RFC 6455 5.5.3) */
+            if (c->_clen) WS_MEMCPY(c->_u.pong, c->_ctrl, c->_clen);
+            c->_plen = c->_clen;
+            WS__SET(c, WS__F_PONG_DUE);
+            ws__flush(c);
+            if (c->_state == WS_STATE_FAILED) return c->_err;
         }
         if (cfg->on_control) cfg->on_control(c, (ws_opcode)c->_op, c->_ctrl, c->_clen);
         return WS_OK;
@@ -2202,41 +2367,40 @@ static int ws__control(ws_conn *c) {
     if (c->_clen == 1) return ws__fail(c, WS_ERR_PROTOCOL, WS__WHY("1-byte close body"));
     if (c->_clen >= 2) {
         code = (unsigned)c->_ctrl[0] << 8 | c->_ctrl[1];
-        rlen = c->_clen - 2u;
-        if (!ws_close_code_valid(code)) return ws__fail(c, WS_ERR_PROTOCOL, WS__WHY("invalid close code"));
-        if (!ws_utf8_valid(reason, rlen)) return ws__fail(c, WS_ERR_UTF8, WS__WHY("close reason not UTF-8"));
+        if (!ws_close_code_valid(code))
+            return ws__fail(c, WS_ERR_PROTOCOL, WS__WHY("invalid close code"));
+        if (!ws_utf8_valid(c->_ctrl + 2, c->_clen - 2u))
+            return ws__fail(c, WS_ERR_UTF8, WS__WHY("close reason not UTF-8"));
     }
     c->_code = (uint16_t)code;
+    WS__SET(c, WS__F_RX_CLOSE);                 /* nothing after it is read */
     if (c->_state == WS_STATE_OPEN) {
-        if (c->_tx_remaining) {
-            c->_flags |= WS__F_CLOSE_DUE;               /* after the streamed frame */
-        } else if ((err = ws__sent(c, ws__send_close(c, code == WS_CLOSE_NO_STATUS ? 0 : code,
-                                                     NULL, 0))) < 0) {
-            return err;
-        }
+        c->_state = WS_STATE_CLOSING;           /* until our answer is out (ws__flush) */
+        c->_t_wait = WS__UNSET;
+        WS__SET(c, WS__F_CLOSE_DUE);
+        ws__flush(c);
+    } else {                                    /* CLOSING: it answers ours */
+        c->_state = WS_STATE_CLOSED;
+        ws__report(c);
     }
-    c->_state = WS_STATE_CLOSED;
-    ws__closed(c, code, reason, rlen);
-    return WS_OK;
+    return c->_state == WS_STATE_FAILED ? (int)c->_err : (int)WS_OK;
 }
 
 /* The current frame's payload ended. */
 static int ws__frame_end(ws_conn *c) {
     const ws_config *cfg = c->_cfg;
+    ws_opcode op = (ws_opcode)c->_msg_op;
     if (c->_op >= 8) return ws__control(c);
     if (!(c->_flags & WS__F_FIN)) return WS_OK;
-    if (c->_msg_op == WS_OP_TEXT && !(c->_flags & WS__F_NO_UTF8) && c->_utf8)
+    if (op == WS_OP_TEXT && !(c->_flags & WS__F_NO_UTF8) && c->_utf8)
         return ws__fail(c, WS_ERR_UTF8, WS__WHY("text ends inside a UTF-8 sequence"));
-    {
-        ws_opcode op = (ws_opcode)c->_msg_op;
-        c->_msg_op = 0;
-        if (c->_mbuf) {
-            size_t n = c->_mlen;
-            c->_mlen = 0;
-            if (cfg->on_message) cfg->on_message(c, op, c->_mbuf, n);
-        } else if (cfg->on_end) {
-            cfg->on_end(c);
-        }
+    c->_msg_op = 0;                             /* between messages from here on */
+    if (c->_mbuf) {
+        size_t n = c->_mlen;
+        c->_mlen = 0;
+        if (cfg->on_message) cfg->on_message(c, op, c->_mbuf, n);
+    } else if (cfg->on_end) {
+        cfg->on_end(c);
     }
     return WS_OK;
 }
@@ -2244,17 +2408,19 @@ static int ws__frame_end(ws_conn *c) {
 /* n payload bytes of the current frame at p (n <= remaining). */
 static int ws__payload(ws_conn *c, uint8_t *p, size_t n) {
     size_t ascii = 0;                           /* bytes unmasked and known to be ASCII */
-    bool text = c->_msg_op == WS_OP_TEXT && !(c->_flags & WS__F_NO_UTF8);
+    bool text = c->_msg_op == WS_OP_TEXT && !(c->_flags & WS__F_NO_UTF8) && c->_op < 8;
+    WS_ASSERT(n <= c->_remaining);
     if (!ws__client(c)) {
         uint32_t k = ws__key_word(c->_mask, c->_mask_pos);
         size_t done = 0;
         /* text between characters (ASCII keeps it there): unmask and check in one pass */
-        if (text && c->_utf8 == 0 && c->_op < 8) ascii = ws__mask_ascii(p, n, k, &done);
+        if (text && c->_utf8 == 0) ascii = ws__mask_ascii(p, n, k, &done);
         if (done < n) ws__mask_k(p + done, n - done, k);        /* done % 4 == 0 */
         c->_mask_pos = (uint8_t)((c->_mask_pos + n) & 3);
     }
     c->_remaining -= n;
     if (c->_op >= 8) {
+        WS_ASSERT(c->_clen + n <= sizeof c->_ctrl);
         WS_MEMCPY(c->_ctrl + c->_clen, p, n);
         c->_clen = (uint8_t)(c->_clen + n);
         return WS_OK;
@@ -2268,6 +2434,7 @@ static int ws__payload(ws_conn *c, uint8_t *p, size_t n) {
             return ws__fail(c, WS_ERR_UTF8, WS__WHY("text ends inside a UTF-8 sequence"));
     }
     if (c->_mbuf) {
+        WS_ASSERT(n <= c->_mcap - c->_mlen);
         WS_MEMCPY(c->_mbuf + c->_mlen, p, n);
         c->_mlen += n;
     } else if (n && c->_cfg->on_data) {
@@ -2276,203 +2443,218 @@ static int ws__payload(ws_conn *c, uint8_t *p, size_t n) {
     return WS_OK;
 }
 
-WS_API int ws_conn_feed(ws_conn *c, void *data, size_t len) {
-    uint8_t *p = (uint8_t *)data, *end = p + len;
-    int err = WS_OK;
-    if (c->_state == WS_STATE_FAILED) return c->_err;
-    if (c->_state == WS_STATE_CLOSED) return WS_OK;
-    if (c->_state == WS_STATE_CONNECTING) return WS_ERR_STATE;
-    if (!len) return WS_OK;
-    c->_flags |= WS__F_ACTIVITY;
-    while (p < end) {
-        if (c->_remaining == 0) {
-            /* frame header: straight from the input when it is all there */
-            size_t avail = (size_t)(end - p);
-            if (c->_hlen == 0 && avail >= 2 && avail >= ws__head_size(p[1])) {
-                size_t hs = ws__head_size(p[1]);
-                err = ws__frame_begin(c, p);
-                p += hs;
-            } else {
-                size_t need = c->_hlen < 2 ? 2 : ws__head_size(c->_hdr[1]);
-                size_t n = WS__MIN(need - c->_hlen, avail);
-                WS_MEMCPY(c->_hdr + c->_hlen, p, n);
-                c->_hlen = (uint8_t)(c->_hlen + n);
-                p += n;
-                if (c->_hlen < 2 || c->_hlen < ws__head_size(c->_hdr[1])) continue;
-                c->_hlen = 0;
-                err = ws__frame_begin(c, c->_hdr);
-            }
-            if (!err && c->_state < WS_STATE_CLOSED && c->_remaining == 0)
-                err = ws__frame_end(c);
+/* One step of the parser over p[0..avail-1]: a frame header (or a part of one) or payload.
+   Returns the bytes it took; the connection's state tells whether to go on. */
+static size_t ws__parse(ws_conn *c, uint8_t *p, size_t avail) {
+    size_t took;
+    int err;
+    if (c->_remaining == 0) {
+        /* frame header: straight from the input when it is all there */
+        if (c->_hlen == 0 && avail >= 2 && avail >= ws__head_size(p[1])) {
+            took = ws__head_size(p[1]);
+            err = ws__frame_begin(c, p);
         } else {
-            size_t n = (size_t)WS__MIN(c->_remaining, (uint64_t)(end - p));
-            err = ws__payload(c, p, n);
-            p += n;
-            if (!err && c->_state < WS_STATE_CLOSED && c->_remaining == 0)
-                err = ws__frame_end(c);
+            size_t need = c->_hlen < 2 ? 2 : ws__head_size(c->_hdr[1]);
+            took = WS__MIN(need - c->_hlen, avail);
+            WS_MEMCPY(c->_hdr + c->_hlen, p, took);
+            c->_hlen = (uint8_t)(c->_hlen + took);
+            if (c->_hlen < 2 || c->_hlen < ws__head_size(c->_hdr[1])) return took;
+            c->_hlen = 0;
+            err = ws__frame_begin(c, c->_hdr);
         }
-        if (err) return err;
-        if (c->_state >= WS_STATE_CLOSED)
-            return c->_state == WS_STATE_FAILED ? (int)c->_err : (int)WS_OK;
+    } else {
+        took = (size_t)WS__MIN(c->_remaining, (uint64_t)avail);
+        err = ws__payload(c, p, took);
     }
-    return WS_OK;
+    if (!err && c->_state < WS_STATE_CLOSED && c->_remaining == 0) (void)ws__frame_end(c);
+    return took;
 }
 
-/* May a frame with this opcode and FIN go out now? */
+WS_API int ws_conn_feed(ws_conn *c, void *data, size_t len) {
+    uint8_t *p = (uint8_t *)data;
+    int err = ws__enter(c, WS__F_RX);
+    if (err) return err;
+    if (c->_state == WS_STATE_CONNECTING) return ws__leave(c, WS_ERR_STATE);
+    if (len && !p) return ws__leave(c, WS_ERR_ARG);
+    if (c->_state == WS_STATE_CLOSED || (c->_flags & WS__F_RX_CLOSE) || !len)
+        return ws__leave(c, WS_OK);             /* bytes after a close are ignored */
+    WS__SET(c, WS__F_RX | WS__F_ACTIVITY);
+    while (len && c->_state < WS_STATE_CLOSED && !(c->_flags & WS__F_RX_CLOSE)) {
+        size_t took = ws__parse(c, p, len);
+        p += took;
+        len -= took;
+    }
+    WS__CLR(c, WS__F_RX);
+    return ws__leave(c, c->_state == WS_STATE_FAILED ? (int)c->_err : (int)WS_OK);
+}
+
+/* ---- connection: send ------------------------------------------------------ */
+
+/* May a frame with this opcode and FIN go out now? Notes the fragmented message it starts
+   or ends. */
 static int ws__send_check(ws_conn *c, unsigned op, bool fin, size_t len) {
-    if (c->_state != WS_STATE_OPEN) return c->_state == WS_STATE_FAILED ? (int)c->_err : (int)WS_ERR_STATE;
-    if (c->_tx_remaining) return WS_ERR_STATE;
+    if (c->_state != WS_STATE_OPEN || c->_tx_remaining) return WS_ERR_STATE;
     if (op >= 8) {
         if ((op != WS_OP_PING && op != WS_OP_PONG) || len > 125 || !fin) return WS_ERR_ARG;
         return WS_OK;
     }
     if (op > WS_OP_BINARY) return WS_ERR_ARG;
     if ((op == WS_OP_CONT) != ((c->_flags & WS__F_TX_FRAG) != 0)) return WS_ERR_STATE;
-    c->_flags = (uint8_t)((c->_flags & ~WS__F_TX_FRAG) | (fin ? 0 : WS__F_TX_FRAG));
+    c->_flags = (uint16_t)((c->_flags & ~WS__F_TX_FRAG) | (fin ? 0 : WS__F_TX_FRAG));
     return WS_OK;
 }
 
-static int ws__send_msg(ws_conn *c, unsigned op, bool fin, const void *data, size_t len) {
-    int err;
-    if (c->_state == WS_STATE_FAILED) return c->_err;      /* sticky, before any argument */
-    if (len && !data) return WS_ERR_ARG;
-    if ((err = ws__send_check(c, op, fin, len)) < 0) return err;
-    return ws__sent(c, op >= 8 ? ws__send_ctrl(c, op, NULL, 0, data, len)
-                               : ws__send_frame(c, fin, op, data, len));
+static int ws__send_msg(ws_conn *c, bool arg_ok, unsigned op, bool fin, const void *data,
+                        size_t len) {
+    int err = ws__enter(c, WS__F_TX);
+    if (err) return err;
+    if (!arg_ok || (len && !data)) {
+        err = WS_ERR_ARG;
+    } else if ((err = ws__send_check(c, op, fin, len)) == WS_OK) {
+        WS__SET(c, WS__F_TX);
+        err = ws__tx_end(c, op >= 8 ? ws__send_ctrl(c, op, NULL, 0, data, len)
+                                    : ws__send_frame(c, fin, op, data, len));
+    }
+    return ws__leave(c, err);
 }
 
 WS_API int ws_conn_send(ws_conn *c, ws_opcode op, const void *data, size_t len) {
-    if (c->_state == WS_STATE_FAILED) return c->_err;      /* sticky, before any argument */
-    if (op == WS_OP_CONT) return WS_ERR_ARG;
-    return ws__send_msg(c, (unsigned)op, true, data, len);
+    return ws__send_msg(c, op != WS_OP_CONT, (unsigned)op, true, data, len);
 }
 
 WS_API int ws_conn_send_begin(ws_conn *c, ws_opcode op, const void *data, size_t len) {
-    if (c->_state == WS_STATE_FAILED) return c->_err;      /* sticky, before any argument */
-    if (op != WS_OP_TEXT && op != WS_OP_BINARY) return WS_ERR_ARG;
-    return ws__send_msg(c, (unsigned)op, false, data, len);
+    return ws__send_msg(c, op == WS_OP_TEXT || op == WS_OP_BINARY, (unsigned)op, false, data,
+                        len);
 }
 
 WS_API int ws_conn_send_continue(ws_conn *c, const void *data, size_t len) {
-    return ws__send_msg(c, WS_OP_CONT, false, data, len);
+    return ws__send_msg(c, true, WS_OP_CONT, false, data, len);
 }
 
 WS_API int ws_conn_send_end(ws_conn *c, const void *data, size_t len) {
-    return ws__send_msg(c, WS_OP_CONT, true, data, len);
+    return ws__send_msg(c, true, WS_OP_CONT, true, data, len);
 }
 
 WS_API int ws_conn_send_header(ws_conn *c, bool fin, ws_opcode op, uint64_t size) {
     uint8_t hdr[14];
-    size_t hl;
     ws_buf b;
-    int err;
-    if (c->_state == WS_STATE_FAILED) return c->_err;      /* sticky, before any argument */
-    if ((unsigned)op >= 8) return WS_ERR_ARG;
-    if ((err = ws__send_check(c, (unsigned)op, fin, 0)) < 0) return err;
-    if (ws__client(c)) {
-        if (c->_cfg->random(c, c->_tx_mask, 4) < 0)
-            return ws__fail(c, WS_ERR_IO, WS__WHY("no random"));
-        c->_tx_mask_pos = 0;
+    int err = ws__enter(c, WS__F_TX);
+    if (err) return err;
+    if ((unsigned)op >= 8 || size >> 63) {
+        err = WS_ERR_ARG;                       /* no peer may take 2^63 bytes or more */
+    } else if ((err = ws__send_check(c, (unsigned)op, fin, 0)) == WS_OK) {
+        WS__SET(c, WS__F_TX);
+        if (ws__client(c) && c->_cfg->random(c, c->_tx_mask, 4) < 0) {
+            err = WS_ERR_RANDOM;
+        } else {
+            c->_tx_mask_pos = 0;
+            c->_tx_remaining = size;            /* owed from now on, before the header leaves */
+            b = ws__b(hdr, ws_frame_header(hdr, fin, op, size, ws__client(c) ? c->_tx_mask : NULL));
+            err = ws__write(c, &b, 1);
+        }
+        err = ws__tx_end(c, err);
     }
-    hl = ws_frame_header(hdr, fin, op, size, ws__client(c) ? c->_tx_mask : NULL);
-    b = ws__b(hdr, hl);
-    if ((err = ws__sent(c, ws__write(c, &b, 1))) < 0) return err;
-    c->_tx_remaining = size;
-    return WS_OK;
+    return ws__leave(c, err);
 }
 
 WS_API int ws_conn_send_payload(ws_conn *c, const void *data, size_t len) {
-    int err;
-    if (c->_state == WS_STATE_FAILED) return c->_err;
-    if (len > c->_tx_remaining || (len && !data)) return WS_ERR_ARG;
-    if (!len) return WS_OK;
-    if (ws__client(c)) {
-        err = ws__write_masked(c, false, 0, data, len, c->_tx_mask, c->_tx_mask_pos);
-        c->_tx_mask_pos = (uint8_t)((c->_tx_mask_pos + len) & 3);
-    } else {
-        ws_buf b = ws__b(data, len);
-        err = ws__write(c, &b, 1);
-    }
-    if ((err = ws__sent(c, err)) < 0) return err;
-    c->_tx_remaining -= len;
-    if (!c->_tx_remaining) {
-        /* what the peer asked for while the frame was streaming */
-        if ((c->_flags & WS__F_PONG_DUE) && c->_state == WS_STATE_OPEN) {
-            c->_flags &= (uint8_t)~WS__F_PONG_DUE;
-            err = ws__sent(c, ws__send_ctrl(c, WS_OP_PONG, NULL, 0, c->_ctrl, c->_clen));
-            if (err < 0) return err;
+    int err = ws__enter(c, WS__F_TX);
+    if (err) return err;
+    if (len > c->_tx_remaining || (len && !data)) {
+        err = WS_ERR_ARG;
+    } else if (len) {
+        size_t pos = c->_tx_mask_pos;
+        c->_tx_remaining -= len;                /* before the bytes leave */
+        c->_tx_mask_pos = (uint8_t)((pos + len) & 3);
+        WS__SET(c, WS__F_TX);
+        if (ws__client(c)) {
+            err = ws__write_masked(c, false, 0, data, len, c->_tx_mask, pos);
+        } else {
+            ws_buf b = ws__b(data, len);
+            err = ws__write(c, &b, 1);
         }
-        if (c->_flags & WS__F_CLOSE_DUE) {
-            c->_flags &= (uint8_t)~WS__F_CLOSE_DUE;
-            err = ws__sent(c, ws__send_close(c, c->_code == WS_CLOSE_NO_STATUS ? 0 : c->_code,
-                                             NULL, 0));
-            if (err < 0) return err;
-        }
+        err = ws__tx_end(c, err);               /* the frame may be done: pay what it held */
     }
-    return WS_OK;
+    return ws__leave(c, err);
 }
 
 #ifndef WS_NO_SERVER
 WS_API int ws_conn_send_raw(ws_conn *c, const void *frame, size_t len) {
     const uint8_t *f = (const uint8_t *)frame;
     ws_buf b;
-    int err;
-    if (c->_state == WS_STATE_FAILED) return c->_err;      /* sticky, before any argument */
-    if (ws__client(c) || !frame || len < 2 || (f[1] & 0x80)) return WS_ERR_ARG;
-    if ((err = ws__send_check(c, f[0] & 0x0Fu, (f[0] & 0x80) != 0, f[1] & 0x7Fu)) < 0)
-        return err;
-    b = ws__b(frame, len);
-    return ws__sent(c, ws__write(c, &b, 1));
+    int err = ws__enter(c, WS__F_TX);
+    if (err) return err;
+    /* one whole unmasked frame, exactly: a frame may not cut into another */
+    if (ws__client(c) || !frame || len < 2 || (f[1] & 0x80) || len < ws__head_size(f[1]) ||
+        ws__head_len(f) != len - ws__head_size(f[1])) {
+        err = WS_ERR_ARG;
+    } else if ((err = ws__send_check(c, f[0] & 0x0Fu, (f[0] & 0x80) != 0, f[1] & 0x7Fu)) == 0) {
+        b = ws__b(frame, len);
+        WS__SET(c, WS__F_TX);
+        err = ws__tx_end(c, ws__write(c, &b, 1));
+    }
+    return ws__leave(c, err);
 }
 #endif
 
-WS_API int ws_conn_close(ws_conn *c, unsigned code, const char *reason, size_t len) {
-    int err;
-    if (c->_state != WS_STATE_OPEN) return c->_state == WS_STATE_FAILED ? (int)c->_err : (int)WS_ERR_STATE;
-    if (c->_tx_remaining) return WS_ERR_STATE;
-    if ((code == 0 && len) || (code && !ws_close_code_valid(code)) || len > 123 ||
-        (len && !reason) || !ws_utf8_valid(reason, len))
-        return WS_ERR_ARG;
-    if ((err = ws__sent(c, ws__send_close(c, code, reason, len))) < 0) return err;
-    c->_state = WS_STATE_CLOSING;
-    c->_t_wait = WS__UNSET;
-    return WS_OK;
+/* A close frame: empty when code is 0, else the code and at most 123 bytes of reason. */
+static int ws__send_close(ws_conn *c, unsigned code, const char *reason, size_t len) {
+    uint8_t be[2];
+    be[0] = (uint8_t)(code >> 8);
+    be[1] = (uint8_t)code;
+    if (!code || !reason) len = 0;
+    return ws__send_ctrl(c, WS_OP_CLOSE, be, code ? 2u : 0u, reason, WS__MIN(len, 123u));
 }
+
+WS_API int ws_conn_close(ws_conn *c, unsigned code, const char *reason, size_t len) {
+    int err = ws__enter(c, WS__F_TX);
+    if (err) return err;
+    if (c->_state != WS_STATE_OPEN || c->_tx_remaining) {
+        err = WS_ERR_STATE;
+    } else if ((code == 0 && len) || (code && !ws_close_code_valid(code)) || len > 123 ||
+               (len && !reason) || !ws_utf8_valid(reason, len)) {
+        err = WS_ERR_ARG;
+    } else {
+        c->_state = WS_STATE_CLOSING;           /* before the close leaves */
+        c->_t_wait = WS__UNSET;
+        WS__SET(c, WS__F_TX_CLOSE | WS__F_TX);
+        err = ws__tx_end(c, ws__send_close(c, code, reason, len));
+    }
+    return ws__leave(c, err);
+}
+
+/* ---- connection: clock ----------------------------------------------------- */
 
 static uint64_t ws__since(uint64_t now, uint64_t t) { return now > t ? now - t : 0; }
 
 WS_API int ws_conn_tick(ws_conn *c, uint64_t now) {
     const ws_config *cfg = c->_cfg;
-    if (c->_state == WS_STATE_FAILED) return c->_err;
-    if (c->_state == WS_STATE_CLOSED) return WS_OK;
+    int err = ws__enter(c, WS__F_TX);
+    if (err) return err;
+    if (c->_state == WS_STATE_CLOSED) return ws__leave(c, WS_OK);
     if (!(c->_flags & WS__F_TICKED) || (c->_flags & WS__F_ACTIVITY)) {
         c->_t_mark = now;
-        c->_flags = (uint8_t)((c->_flags | WS__F_TICKED) & ~WS__F_ACTIVITY);
+        c->_flags = (uint16_t)((c->_flags | WS__F_TICKED) & ~WS__F_ACTIVITY);
     }
     if (c->_t_wait == WS__UNSET) c->_t_wait = now;
-    switch (c->_state) {
-    case WS_STATE_CONNECTING:
+    if (c->_state == WS_STATE_CONNECTING) {
         if (ws__since(now, c->_t_wait) >= ws__handshake_timeout(cfg))
-            return ws__fail(c, WS_ERR_TIMEOUT, WS__WHY("handshake timed out"));
-        break;
-    case WS_STATE_CLOSING:
+            err = ws__fail(c, WS_ERR_TIMEOUT, WS__WHY("handshake timed out"));
+    } else if (c->_state == WS_STATE_CLOSING) {
         if (ws__since(now, c->_t_wait) >= ws__close_timeout(cfg))
-            return ws__fail(c, WS_ERR_TIMEOUT, WS__WHY("close timed out"));
-        break;
-    default: {
+            err = ws__fail(c, WS_ERR_TIMEOUT, WS__WHY("close timed out"));
+    } else {
         uint64_t idle = ws__since(now, c->_t_mark), to = ws__timeout(cfg);
-        if (to && idle >= to) return ws__fail(c, WS_ERR_TIMEOUT, WS__WHY("peer timed out"));
-        if (cfg->ping_interval_ms && idle >= cfg->ping_interval_ms &&
-            ws__since(now, c->_t_wait) >= cfg->ping_interval_ms && !c->_tx_remaining) {
-            int err = ws__send_check(c, WS_OP_PING, true, 0);
-            if (err == WS_OK) err = ws__sent(c, ws__send_ctrl(c, WS_OP_PING, NULL, 0, NULL, 0));
-            if (err < 0) return err;
+        if (to && idle >= to) {
+            err = ws__fail(c, WS_ERR_TIMEOUT, WS__WHY("peer timed out"));
+        } else if (cfg->ping_interval_ms && idle >= cfg->ping_interval_ms &&
+                   ws__since(now, c->_t_wait) >= cfg->ping_interval_ms && !c->_tx_remaining) {
             c->_t_wait = now;
+            WS__SET(c, WS__F_TX);
+            err = ws__tx_end(c, ws__send_ctrl(c, WS_OP_PING, NULL, 0, NULL, 0));
         }
-        break;
     }
-    }
-    return WS_OK;
+    return ws__leave(c, err);
 }
 
 WS_API uint64_t ws_conn_deadline(const ws_conn *c) {

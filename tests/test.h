@@ -115,5 +115,6 @@ void suite_keepalive(void);
 void suite_limits(void);
 void suite_strerror(void);
 void suite_fastpath(void);
+void suite_contract(void);
 
 #endif /* TEST_H_INCLUDED */

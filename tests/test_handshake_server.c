@@ -223,7 +223,7 @@ TEST(request_duplicate_key)
     memmove(second + strlen(dup), second + 11, strlen(second + 11) + 1);
     memcpy(second, dup, strlen(dup));
     rc = HTTP_PARSE_ALL(&h, &buf, req, strlen(req), 0, 0);
-    CHECK(rc == WS_ERR_HS_KEY || rc == WS_ERR_HS_MALFORMED);
+    CHECK_EQ_INT(rc, WS_ERR_HS_REPEATED);
     CHECK_EQ_INT(ws_http_status(rc), 400);
     free(buf);
     free(req);

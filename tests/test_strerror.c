@@ -54,7 +54,7 @@ TEST(codes_are_zero_then_consecutive_negatives)
 
 TEST(unknown_codes)
 {
-    static const int unknown[] = {1, 2, 100, -24, -100, -1000, 2147483647, -2147483647 - 1};
+    static const int unknown[] = {1, 2, 100, WS__ERR_LAST - 1, -100, -1000, 2147483647, -2147483647 - 1};
     size_t i;
     for (i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         test_context("%d", unknown[i]);
