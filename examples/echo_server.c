@@ -2,24 +2,28 @@
 
    Shows how ws.h sits inside an ordinary non-blocking epoll loop:
      - the handshake parsed from a small growable buffer, plain HTTP served on the same port
-       (GET / answers examples/echo.html, anything else 404);
+       (GET or HEAD / answers examples/echo.html, anything else 404);
      - messages of any size (16 MiB and more) echoed *through*, chunk by chunk as they
-       arrive: nothing is held per message;
-     - a per-connection output queue filled by the send callback and written with one
-       send() per wake-up, EPOLLOUT when the socket is full, and back-pressure: a client
-       whose output piles up (4 MiB) is not read from until it drains;
+       arrive, never held whole; a message that comes in many small fragments goes back in
+       fewer, larger ones (up to 64 KiB gathered per client);
+     - the output queue of examples/outq.h, filled by the send callback and written with
+       one send() per wake-up, EPOLLOUT when the socket is full, and back-pressure: a client
+       whose output piles up (4 MiB) is not read from until it drains (64 MiB: dropped);
      - out of file descriptors, it stops accepting for 100 ms at a time (no busy loop) and
        keeps serving the clients it has;
      - handshake (10 s) and close (5 s) timeouts and keepalive (a ping after 30 s of
        silence, drop after 75 s) driven by ws_conn_deadline / ws_conn_tick.
+   The parts marked "ws.h glue" are what your server needs (the send callback, the echo,
+   the handshake, feed and tick); the rest is the event loop you already have, and
+   examples/net.h (listen, accept with TCP_NODELAY, the clock).
 
    Build:  make examples
            (or: cc -std=c99 -O2 -I. examples/echo_server.c -o build/echo_server)
-   Run:    ./build/echo_server 8080 [path/to/echo.html]      (listens on 127.0.0.1 only)
-   Then:   open http://127.0.0.1:8080/ in a browser, type a line, see it come back;
-           or ./build/echo_client --check ws://127.0.0.1:8080/
+   Run:    ./build/echo_server 8082 [path/to/echo.html]      (listens on 127.0.0.1 only)
+   Then:   open http://127.0.0.1:8082/ in a browser, type a line, see it come back;
+           or ./build/echo_client --check ws://127.0.0.1:8082/
    ECHO_PING_MS=200 in the environment makes keepalive quick (ping after 200 ms of silence,
-   drop after 600 ms), for tests.
+   drop after 600 ms), for tests. ./build/echo_server --help lists all this.
    Ctrl-C (or SIGTERM) sends close 1001 to every client, waits (2 s at most) for their
    answers, and exits with status 0.
    Errors are printed on stderr, one line each, with ws_strerror's text.
@@ -27,19 +31,12 @@
 #define _POSIX_C_SOURCE 200809L
 #define WS_IMPLEMENTATION
 #include "ws.h"
+#include "outq.h"
+#include "net.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/epoll.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
 enum { ECHO_WAIT, ECHO_FRAME, ECHO_WHOLE, ECHO_FRAGMENTS };
 
@@ -49,7 +46,8 @@ enum {
     QUEUE_PAUSE = 4 << 20,      /* stop reading a client with this much output unsent */
     QUEUE_LIMIT = 64 << 20,     /* drop a client whose output would grow past this */
     CLOSE_MS    = 5000,         /* once done, time to send what is queued and get a FIN */
-    ACCEPT_PAUSE_MS = 100       /* out of file descriptors: stop accepting this long */
+    ACCEPT_PAUSE_MS = 100,      /* out of file descriptors: stop accepting this long */
+    GATHER      = 64 * 1024     /* small fragments are echoed in frames of up to this */
 };
 
 typedef struct client {
@@ -61,6 +59,8 @@ typedef struct client {
     int      echo;              /* how the message being echoed goes out: ECHO_* */
     ws_opcode echo_op;
     uint64_t echo_size, echo_got;   /* of the message being echoed */
+    char    *gather;            /* GATHER bytes, once a message came in small pieces */
+    size_t   gather_len;        /* received, not echoed yet */
     bool     closing;           /* send what is queued, then close */
     bool     dead;              /* close now, unsent output or not */
     bool     fin_sent;          /* shutdown(SHUT_WR) done: waiting for the client's FIN */
@@ -68,8 +68,7 @@ typedef struct client {
     char    *head;              /* request bytes, during the handshake only */
     size_t   head_len, head_cap;
     ws_http *req;               /* its parse so far (1.2 KiB), during the handshake only */
-    char    *out;               /* output queue: out[pos..len-1] is unsent */
-    size_t   out_pos, out_len, out_cap;
+    outq     out;               /* what waits for the socket (examples/outq.h) */
 } client;
 
 static volatile sig_atomic_t stop;
@@ -83,45 +82,18 @@ static ws_config cfg;           /* shared by every connection */
 
 static void on_signal(int sig) { (void)sig; stop = 1; }
 
-static uint64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
+static size_t pending(const client *cl) { return outq_pending(&cl->out); }
 
-static size_t pending(const client *cl) { return cl->out_len - cl->out_pos; }
+/* ---- ws.h glue: the send callback and the echo ------------------------------------------ */
 
-/* Appends to the output queue. Fails when the client already has QUEUE_LIMIT unsent. */
-static int enqueue(client *cl, const void *data, size_t len) {
-    if (len > (size_t)QUEUE_LIMIT - pending(cl)) return -1;
-    if (len > cl->out_cap - cl->out_len && cl->out_pos > 0) {   /* reclaim sent bytes */
-        memmove(cl->out, cl->out + cl->out_pos, pending(cl));
-        cl->out_len -= cl->out_pos;
-        cl->out_pos = 0;
-    }
-    if (len > cl->out_cap - cl->out_len) {
-        size_t cap = cl->out_cap ? cl->out_cap : 256;      /* idle clients stay small */
-        while (cap - cl->out_len < len) cap *= 2;
-        char *p = realloc(cl->out, cap);
-        if (!p) return -1;
-        cl->out = p;
-        cl->out_cap = cap;
-    }
-    memcpy(cl->out + cl->out_len, data, len);
-    cl->out_len += len;
-    return 0;
-}
-
-/* ws.h hands us everything to send here: queue it, the event loop writes it. */
+/* ws.h hands us everything to send here: queue it (all or nothing), the event loop writes
+   it. A client with QUEUE_LIMIT unsent is dropped. */
 static int on_send(ws_conn *c, const ws_buf *bufs, size_t n) {
     client *cl = (client *)c->user;
-    for (size_t i = 0; i < n; i++) {
-        if (enqueue(cl, bufs[i].data, bufs[i].len) != 0) {
-            fprintf(stderr, "echo_server: fd %d: output queue full, dropping the client\n",
-                    cl->fd);
-            cl->dead = true;            /* the queue ends mid-frame: don't flush it */
-            return -1;
-        }
+    if (outq_push_bufs(&cl->out, bufs, n) != 0) {
+        fprintf(stderr, "echo_server: fd %d: output queue full, dropping the client\n", cl->fd);
+        cl->dead = true;                /* a streamed frame may be cut: don't flush it */
+        return -1;
     }
     return 0;
 }
@@ -132,19 +104,26 @@ static void echo_failed(client *cl, int err, const char *what) {
     cl->dead = true;
 }
 
-/* The echo, streamed: every received chunk goes straight back out, nothing is held.
+/* The echo, streamed: what arrives goes straight back out, and nothing is held whole.
    - Binary of known size (it came in one frame): one frame header now, then the payload
      chunk by chunk with ws_conn_send_payload.
-   - Text, or a fragmented message: text is validated as it arrives and may turn bad
-     halfway; ws.h must then send close 1007, which it can between fragments but not inside
-     a frame whose length is already announced. So: one frame if the whole message comes in
-     one chunk (the usual case), else a fragment per chunk. */
+   - Anything else (text, or a fragmented message) goes back as one frame when it arrives
+     in one chunk (the usual case), else in fragments. Text is validated as it arrives and
+     may turn bad halfway; ws.h must then send close 1007, which it can between fragments
+     but not inside a frame whose length is already announced.
+   - Fragments are gathered: pieces smaller than GATHER are copied into cl->gather, which
+     goes out as one fragment when the next piece would not fit or the message ends, so a
+     message sent in 64-byte fragments does not come back as thousands of frames (4 MiB:
+     64 frames). A chunk of GATHER or more goes through as it is, without a copy. (A client
+     that waits for the echo of each fragment before it sends the next would wait: the
+     echo of a message is only due when the message is complete.) */
 static void on_begin(ws_conn *c, ws_opcode op, uint64_t size) {
     client *cl = (client *)c->user;
     cl->echo = ECHO_WAIT;
     cl->echo_op = op;
     cl->echo_size = size;
     cl->echo_got = 0;
+    cl->gather_len = 0;
     if (op == WS_OP_BINARY && size != WS_SIZE_UNKNOWN) {
         int r = ws_conn_send_header(c, true, op, size);
         if (r != WS_OK) echo_failed(cl, r, "echo header");
@@ -152,21 +131,38 @@ static void on_begin(ws_conn *c, ws_opcode op, uint64_t size) {
     }
 }
 
+/* The next fragment of the echo: the first one carries the opcode. */
+static int echo_fragment(client *cl, const void *data, size_t len) {
+    if (cl->echo == ECHO_FRAGMENTS) return ws_conn_send_continue(&cl->ws, data, len);
+    cl->echo = ECHO_FRAGMENTS;
+    return ws_conn_send_begin(&cl->ws, cl->echo_op, data, len);
+}
+
 static void on_data(ws_conn *c, const void *data, size_t len) {
     client *cl = (client *)c->user;
-    int r;
+    int r = WS_OK;
     if (len == 0) return;
     cl->echo_got += len;
     if (cl->echo == ECHO_FRAME) {
         r = ws_conn_send_payload(c, data, len);
-    } else if (cl->echo == ECHO_WAIT && cl->echo_got == cl->echo_size) {
-        r = ws_conn_send(c, cl->echo_op, data, len);
+    } else if (cl->echo == ECHO_WAIT && cl->gather_len == 0 && cl->echo_got == cl->echo_size) {
+        r = ws_conn_send(c, cl->echo_op, data, len);        /* all of it in one chunk */
         cl->echo = ECHO_WHOLE;
-    } else if (cl->echo == ECHO_WAIT) {
-        r = ws_conn_send_begin(c, cl->echo_op, data, len);
-        cl->echo = ECHO_FRAGMENTS;
     } else {
-        r = ws_conn_send_continue(c, data, len);
+        if (cl->gather_len > 0 && len > GATHER - cl->gather_len) {     /* it would not fit */
+            r = echo_fragment(cl, cl->gather, cl->gather_len);
+            cl->gather_len = 0;
+        }
+        if (r == WS_OK && len >= GATHER) {
+            r = echo_fragment(cl, data, len);               /* big enough as it is */
+        } else if (r == WS_OK) {
+            if (!cl->gather && !(cl->gather = (char *)malloc(GATHER))) {
+                r = WS_ERR_NOSPACE;                         /* out of memory */
+            } else {
+                memcpy(cl->gather + cl->gather_len, data, len);
+                cl->gather_len += len;
+            }
+        }
     }
     if (r != WS_OK) echo_failed(cl, r, "echo");
 }
@@ -174,10 +170,15 @@ static void on_data(ws_conn *c, const void *data, size_t len) {
 static void on_end(ws_conn *c) {
     client *cl = (client *)c->user;
     int r = WS_OK;
-    if (cl->echo == ECHO_WAIT) r = ws_conn_send(c, cl->echo_op, NULL, 0);    /* empty */
-    if (cl->echo == ECHO_FRAGMENTS) r = ws_conn_send_end(c, NULL, 0);
+    if (cl->echo == ECHO_WAIT)          /* empty, or all of it gathered: one frame */
+        r = ws_conn_send(c, cl->echo_op, cl->gather, cl->gather_len);
+    else if (cl->echo == ECHO_FRAGMENTS)
+        r = ws_conn_send_end(c, cl->gather, cl->gather_len);
+    cl->gather_len = 0;
     if (r != WS_OK) echo_failed(cl, r, "echo end");
 }
+
+/* ---- the event loop: yours ----------------------------------------------------------------- */
 
 static void watch(client *cl, uint32_t events) {
     if (cl->events == events) return;
@@ -196,7 +197,8 @@ static void client_free(client *cl) {
     close(cl->fd);                      /* also removes it from epoll */
     free(cl->head);
     free(cl->req);
-    free(cl->out);
+    free(cl->gather);
+    outq_free(&cl->out);
     free(cl);
 }
 
@@ -211,21 +213,19 @@ static void pause_accepting(bool pause) {
 
 static void accept_clients(void) {
     for (;;) {
-        int fd = accept(lfd, NULL, NULL);
+        int fd = net_accept(lfd);       /* non-blocking, TCP_NODELAY */
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
                 perror("echo_server: accept (pausing for 100 ms)");
                 pause_accepting(true);
-            } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
-                       errno != ECONNABORTED) {
+            } else if (!net_accept_done(errno)) {
                 perror("echo_server: accept");
             }
             return;
         }
         client *cl = (client *)calloc(1, sizeof *cl);
         struct epoll_event ev = { .events = EPOLLIN, .data.ptr = cl };
-        if (!cl || fcntl(fd, F_SETFL, O_NONBLOCK) != 0 ||
-            epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        if (!cl || epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
             perror("echo_server: new connection");
             free(cl);
             close(fd);
@@ -236,16 +236,22 @@ static void accept_clients(void) {
         cl->next = clients;
         if (clients) clients->prev = cl;
         clients = cl;
-        int r = ws_conn_init(&cl->ws, &cfg, cl);
+        cl->out.limit = QUEUE_LIMIT;
+        int r = ws_conn_init(&cl->ws, &cfg, cl);                /* ws.h glue: the */
         if (r == WS_OK) r = ws_conn_tick(&cl->ws, now_ms());    /* handshake clock starts */
         if (r != WS_OK) echo_failed(cl, r, "ws_conn_init");
     }
 }
 
+static bool is(ws_str s, const char *lit) {
+    return s.len == strlen(lit) && memcmp(s.ptr, lit, s.len) == 0;
+}
+
+/* A plain HTTP request: GET / is the page, HEAD / its head; anything else 404. */
 static void serve_http(client *cl, const ws_http *req) {
     char head[256];
-    bool found = page && req->method.len == 3 && memcmp(req->method.ptr, "GET", 3) == 0 &&
-                 req->path.len == 1 && req->path.ptr[0] == '/';
+    bool head_only = is(req->method, "HEAD");
+    bool found = page && (is(req->method, "GET") || head_only) && is(req->path, "/");
     const char *body = found ? page : "not found\n";
     size_t body_len = found ? page_len : 10;
     int n = snprintf(head, sizeof head,
@@ -253,10 +259,13 @@ static void serve_http(client *cl, const ws_http *req) {
                      "Cache-Control: no-store\r\nConnection: close\r\n\r\n",
                      found ? "200 OK" : "404 Not Found",
                      found ? "text/html; charset=utf-8" : "text/plain", body_len);
-    if (enqueue(cl, head, (size_t)n) != 0 || enqueue(cl, body, body_len) != 0)
+    if (outq_push(&cl->out, head, (size_t)n) != 0 ||
+        (!head_only && outq_push(&cl->out, body, body_len) != 0))
         cl->dead = true;
     cl->closing = true;
 }
+
+/* ---- ws.h glue: the handshake, then frames ------------------------------------------------- */
 
 /* Handshake: read into a buffer that grows up to HEAD_MAX, parse what we have so far. */
 static void read_handshake(client *cl) {
@@ -274,7 +283,7 @@ static void read_handshake(client *cl) {
     }
     ssize_t n = recv(cl->fd, cl->head + cl->head_len, cl->head_cap - cl->head_len, 0);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
-    if (n <= 0) { cl->dead = true; return; }            /* gave up, or reset */
+    if (n <= 0) { cl->dead = true; return; }    /* gave up, or reset; TODO ws_conn_eof */
     cl->head_len += (size_t)n;
 
     /* The parser remembers how far it looked, so each call scans only the new bytes, and
@@ -289,7 +298,7 @@ static void read_handshake(client *cl) {
         size_t len;
         fprintf(stderr, "echo_server: fd %d: bad handshake: %s\n", cl->fd, ws_strerror(r));
         int e = ws_handshake_reject(resp, sizeof resp, &len, r);
-        if (e != WS_OK || enqueue(cl, resp, len) != 0) cl->dead = true;
+        if (e != WS_OK || outq_push(&cl->out, resp, len) != 0) cl->dead = true;
         cl->closing = true;
         return;
     }
@@ -311,34 +320,24 @@ static void read_client(client *cl) {
     ssize_t n = recv(cl->fd, readbuf, sizeof readbuf, 0);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
     if (n <= 0) {           /* EOF or reset: expected once we sent FIN, abrupt before */
-        cl->dead = true;
+        cl->dead = true;    /* TODO ws_conn_eof */
         return;
     }
     if (cl->closing) return;                            /* done: discard */
-    int r = ws_conn_feed(&cl->ws, readbuf, (size_t)n);
+    int r = ws_conn_feed(&cl->ws, readbuf, (size_t)n);     /* calls on_begin/data/end */
     if (r != WS_OK) fprintf(stderr, "echo_server: fd %d: %s\n", cl->fd, ws_strerror(r));
 }
+
+/* ---- the event loop again ------------------------------------------------------------------ */
 
 /* One send() of everything queued; then decide what to wait for. */
 static void flush_client(client *cl) {
     if (cl->dead) return;
     ws_state s = ws_conn_state(&cl->ws);
     if (s == WS_STATE_CLOSED || s == WS_STATE_FAILED) cl->closing = true;
-    if (pending(cl) > 0) {
-        ssize_t n = send(cl->fd, cl->out + cl->out_pos, pending(cl), MSG_NOSIGNAL);
-        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-            cl->dead = true;
-            return;
-        }
-        if (n > 0) cl->out_pos += (size_t)n;
-        if (pending(cl) == 0) {
-            cl->out_pos = cl->out_len = 0;
-            if (cl->out_cap > (1u << 20)) {         /* give back what a big echo took */
-                free(cl->out);
-                cl->out = NULL;
-                cl->out_cap = 0;
-            }
-        }
+    if (outq_flush(&cl->out, cl->fd) != 0) {    /* one send(); the rest waits */
+        cl->dead = true;
+        return;
     }
     if (cl->closing && cl->close_by == 0) cl->close_by = now_ms() + CLOSE_MS;
     if (cl->closing && pending(cl) == 0 && !cl->fin_sent) {
@@ -365,7 +364,7 @@ static int run_timers(void) {
             if (cl->close_by) {
                 cl->dead = true;
             } else {
-                int r = ws_conn_tick(&cl->ws, now);
+                int r = ws_conn_tick(&cl->ws, now);     /* ws.h glue: pings, timeouts */
                 if (r != WS_OK)
                     fprintf(stderr, "echo_server: fd %d: %s\n", cl->fd, ws_strerror(r));
                 if (r == WS_ERR_TIMEOUT) cl->dead = true;   /* the client is gone */
@@ -394,16 +393,38 @@ static void load_page(const char *path) {
     fclose(f);
 }
 
+static const char usage[] =
+    "usage: echo_server [--help] PORT [PAGE]\n"
+    "  Echoes every WebSocket message on ws://127.0.0.1:PORT/ and serves a page to try it.\n"
+    "  PORT   0-65535 on 127.0.0.1 (0: any free port, printed)\n"
+    "  PAGE   the page for GET / (default examples/echo.html; unreadable: GET / is 404)\n"
+    "  ECHO_PING_MS=MS in the environment: a ping after MS of silence, a drop after 3 x MS\n"
+    "  (default 30000 and 75000)\n";
+
+/* One line: what was wrong with the command line, and what was wanted. */
+static int bad_usage(const char *what, const char *arg, const char *want) {
+    fprintf(stderr, "echo_server: %s%s%s%s: %s (see --help)\n", what, arg ? " '" : "",
+            arg ? arg : "", arg ? "'" : "", want);
+    return 2;
+}
+
 int main(int argc, char **argv) {
-    char *end;
+    char *end = NULL;
     long port = argc >= 2 ? strtol(argv[1], &end, 10) : -1;
-    if (argc < 2 || argc > 3 || *end || port < 0 || port > 65535) {
-        fprintf(stderr, "usage: %s PORT [echo.html]\n", argv[0]);
-        return 2;
+    if (argc >= 2 && strcmp(argv[1], "--help") == 0) {
+        fputs(usage, stdout);
+        return 0;
     }
+    if (argc < 2) return bad_usage("no PORT", NULL, "usage: echo_server [--help] PORT [PAGE]");
+    if (argv[1][0] == '-' && !(argv[1][1] >= '0' && argv[1][1] <= '9'))
+        return bad_usage("unknown option", argv[1], "the only option is --help");
+    if (end == argv[1] || *end || port < 0 || port > 65535)
+        return bad_usage("bad port", argv[1], "want a number 0-65535");
+    if (argc > 3)
+        return bad_usage("unexpected argument", argv[3], "usage: echo_server PORT [PAGE]");
     load_page(argc == 3 ? argv[2] : "examples/echo.html");
 
-    cfg.send = on_send;
+    cfg.send = on_send;                 /* ws.h glue: the settings every connection shares */
     cfg.on_begin = on_begin;
     cfg.on_data = on_data;
     cfg.on_end = on_end;
@@ -425,26 +446,15 @@ int main(int argc, char **argv) {
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    struct sockaddr_in addr;
-    memset(&addr, 0, sizeof addr);
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons((uint16_t)port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t alen = sizeof addr;
-    int one = 1;
-    lfd = socket(AF_INET, SOCK_STREAM, 0);
-    epfd = epoll_create1(0);
+    unsigned bound;
     struct epoll_event lev = { .events = EPOLLIN, .data.ptr = NULL };
-    if (lfd < 0 || epfd < 0 ||
-        setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-        bind(lfd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(lfd, 128) != 0 ||
-        fcntl(lfd, F_SETFL, O_NONBLOCK) != 0 ||
-        epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &lev) != 0 ||
-        getsockname(lfd, (struct sockaddr *)&addr, &alen) != 0) {
-        perror("echo_server: listen");
+    if ((lfd = net_listen("echo_server", port, &bound)) < 0) return 1;
+    if ((epfd = epoll_create1(0)) < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &lev) != 0) {
+        perror("echo_server: epoll");
         return 1;
     }
-    printf("echo_server: listening on ws://127.0.0.1:%u/\n", ntohs(addr.sin_port));
+    printf("echo_server: listening on http://127.0.0.1:%u/ (WebSocket: ws://127.0.0.1:%u/)\n",
+           bound, bound);
     fflush(stdout);
 
     while (!stop) {

@@ -6,6 +6,10 @@
 
 RUN_PORT ?= 8080
 
+# the examples share examples/outq.h (output queue) and examples/net.h (sockets, clock);
+# the generic rule in ../Makefile builds each examples/NAME.c into $(BUILD)/NAME
+$(EXAMPLES:%=$(BUILD)/%): examples/outq.h examples/net.h
+
 .PHONY: run screenshot
 run: $(BUILD)/chat_server
 	@echo "chat: open http://127.0.0.1:$(RUN_PORT)/ in a browser (Ctrl-C stops the server)"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Loopback tests of the echo examples: build/echo_server against build/echo_client --check
 # (alone and several at once), against misbehaving peers while good clients keep passing,
+# a message in 65536 small fragments echoed in few frames (gather), GET and HEAD of the page,
 # and build/echo_client's runner mode against a small runner (tests/loopback/runner.py).
 # Only 127.0.0.1, free ports, every process bounded by `timeout` and killed by PID on exit.
 # One line per check; the last line is "N passed, N failed".
@@ -97,7 +98,7 @@ for i in 1 2 3 4; do result "concurrent echo_client --check #$i of 4" "${conc[$i
 
 # ---- plain HTTP, handshake errors, protocol errors ----------------------------------------
 peer http examples/echo.html
-for c in garbage bad-version pipelined trickle ping unmasked bad-utf8 too-big; do peer "$c"; done
+for c in garbage bad-version pipelined trickle ping unmasked bad-utf8 too-big gather; do peer "$c"; done
 
 # misbehaving peers while a good client runs
 timeout 60 "$BUILD/echo_client" --check "$url" >"$tmp/during.log" 2>&1 &

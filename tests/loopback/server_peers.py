@@ -62,10 +62,14 @@ def check_http(port, page):
         raise Fail("GET / gave %r and %d body bytes (page: %d)" % (head[:20], len(body), len(want)))
     if b"new WebSocket('ws://'+location.host+'/')".replace(b"'+", b"' + ").replace(b"+'", b" + '") not in body:
         raise Fail("the page does not connect back to ws://location.host/")
+    out = raw(port, b"HEAD / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    head, _, body = out.partition(b"\r\n\r\n")
+    if not head.startswith(b"HTTP/1.1 200 ") or body or b"content-length: %d" % len(want) not in head.lower():
+        raise Fail("HEAD / gave %r and %d body bytes" % (head[:60], len(body)))
     out = raw(port, b"GET /nope HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
     if not out.startswith(b"HTTP/1.1 404 "):
         raise Fail("GET /nope gave %r" % out[:20])
-    return "GET / serves echo.html (%d bytes), GET /nope 404" % len(want)
+    return "GET / serves echo.html (%d bytes), HEAD / its head alone, GET /nope 404" % len(want)
 
 
 def check_half_handshake(port):
@@ -126,11 +130,12 @@ def check_unmasked(port):
 
 
 def check_bad_utf8(port):
-    """A 150 KB text frame turning invalid at byte 100000: the server reads at most 64 KiB at
-    a time, so it echoes a valid start (streamed, in fragments) before it sees the bad byte;
-    then it must still send close 1007."""
-    data = bytearray(("ä" * 75000).encode())
-    data[100000] = 0xFF
+    """A 1.5 MB text frame turning invalid at byte 1000000: the server reads 256 KiB at most
+    at a time and gathers at most 64 KiB, so it echoes most of the valid start (streamed, in
+    fragments) before it sees the bad byte; then it must still send close 1007."""
+    bad_at, held = 1000000, (256 + 64) << 10
+    data = bytearray(("ä" * 750000).encode())
+    data[bad_at] = 0xFF
     peer = connect(HOST, port)
     peer.send_frame(TEXT, bytes(data))
     fin, rsv, op, payload, _ = peer.read_frame()
@@ -138,14 +143,15 @@ def check_bad_utf8(port):
     while op != CLOSE:
         got += payload
         fin, rsv, op, payload, _ = peer.read_frame()
-    if got != bytes(data[: len(got)]) or not 0 < len(got) <= 100000:
-        raise Fail("%d bytes echoed before the close, not a valid start of what was sent" % len(got))
+    if got != bytes(data[: len(got)]) or not bad_at - held <= len(got) <= bad_at:
+        raise Fail("%d bytes echoed before the close, not a valid start of what was sent of %d-%d bytes"
+                   % (len(got), bad_at - held, bad_at))
     code = int.from_bytes(payload[:2], "big")
     if code != 1007:
         raise Fail("close code %d, expected 1007" % code)
     if not peer.wait_eof():
         raise Fail("TCP still open after close 1007")
-    return "invalid UTF-8 at byte 100000: %d valid bytes echoed, close 1007" % len(got)
+    return "invalid UTF-8 at byte %d: %d valid bytes echoed first, close 1007" % (bad_at, len(got))
 
 
 def check_too_big(port):
@@ -189,6 +195,48 @@ def check_slow_reader(port, seconds):
     return "never reading: the server stopped reading after %d MiB sent" % (sent >> 20)
 
 
+def echo_frames(port, op, payload, piece):
+    """Sends payload as one message in fragments of `piece` bytes (a thread sends while this
+    one reads); returns the frames of the echo as (fin, op, length), and the echo."""
+    import threading
+    from wsraw import CONT, frame
+    peer = connect(HOST, port)
+    n = (len(payload) + piece - 1) // piece
+    wire = b"".join(frame(op if i == 0 else CONT, payload[i * piece:(i + 1) * piece], fin=i == n - 1,
+                          mask=b"\x01\x02\x03\x04") for i in range(n))
+    sender = threading.Thread(target=peer.send, args=(wire,))
+    sender.start()
+    frames, echo = [], []
+    while not frames or not frames[-1][0]:
+        fin, rsv, fop, data, masked = peer.read_frame(timeout=20)
+        if fop >= 8:
+            continue
+        frames.append((fin, fop, len(data)))
+        echo.append(data)
+    sender.join()
+    peer.send_frame(CLOSE, close_body(1000))
+    expect_close(peer, 1000)
+    return frames, b"".join(echo)
+
+
+def check_gather(port):
+    """A 4 MiB message sent in 64-byte fragments comes back whole in few, large frames."""
+    payload = os.urandom(4 << 20)
+    frames, echo = echo_frames(port, BINARY, payload, 64)
+    if echo != payload:
+        raise Fail("the echo differs (%d bytes, sent %d)" % (len(echo), len(payload)))
+    if frames[0][1] != BINARY or any(f[1] != 0 for f in frames[1:]):
+        raise Fail("opcodes %r" % sorted(set(f[1] for f in frames)))
+    if len(frames) > 128:
+        raise Fail("echoed as %d frames (sent as %d)" % (len(frames), len(payload) // 64))
+    text = ("gathered ✓ 你好 " * 20000).encode()
+    tframes, techo = echo_frames(port, TEXT, text, 7)           # cut inside characters
+    if techo != text or tframes[0][1] != TEXT or len(tframes) > 16:
+        raise Fail("text: %d frames, %s" % (len(tframes), "same" if techo == text else "differs"))
+    return ("4 MiB in 65536 fragments of 64 B echoed as %d frames (largest %d B); %d B of text "
+            "in fragments of 7 B as %d" % (len(frames), max(f[2] for f in frames), len(text), len(tframes)))
+
+
 def check_going_away(port):
     """Stays connected until the server shuts down: it must send close 1001 first."""
     peer = connect(HOST, port)
@@ -206,7 +254,7 @@ CHECKS = {
     "garbage": check_garbage, "bad-version": check_bad_version, "http": check_http,
     "half-handshake": check_half_handshake, "pipelined": check_pipelined,
     "unmasked": check_unmasked, "trickle": check_trickle, "bad-utf8": check_bad_utf8, "too-big": check_too_big,
-    "ping": check_ping, "going-away": check_going_away, "slow-reader": lambda port, s: check_slow_reader(port, float(s)),
+    "ping": check_ping, "gather": check_gather, "going-away": check_going_away, "slow-reader": lambda port, s: check_slow_reader(port, float(s)),
 }
 
 if __name__ == "__main__":
