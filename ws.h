@@ -1,4 +1,4 @@
-/* ws.h - v0.1.0 - RFC 6455 WebSockets in one header, for servers, clients and firmware
+/* ws.h - v0.2.0 - RFC 6455 WebSockets in one header, for servers, clients and firmware
    MIT licence or public domain (your choice); full text at the end of this file.
 
    QUICK START
@@ -86,8 +86,9 @@
                            build targets SSSE3)
 
    MEMORY
-       Nothing is allocated. A ws_conn is a plain struct you own (sizeof(ws_conn) is 248 bytes
-       on x86-64, including the 125-byte control-frame buffer). It points at a ws_config you
+       Nothing is allocated. A ws_conn is a plain struct you own (sizeof(ws_conn) is 376 bytes
+       on x86-64: 125 of them hold the control frame being received, and 125 the payload of
+       a pong owed while a frame of yours is still going out). It points at a ws_config you
        keep alive for as long as the connection: one config is normally shared by every
        connection of a server, which is what keeps a connection this small. Received payload
        is delivered as slices of the buffer you passed to ws_conn_feed (unmasked in place),
@@ -112,11 +113,13 @@
        sooner. To bound a slow handshake on a server (a slowloris), call ws_conn_init when
        you accept the socket, and tick it while the request head is still arriving.
        Memory and stack do not grow with input: the parser keeps at most one frame header
-       (14 bytes) and one control payload (125 bytes) per connection, and no path through
-       the library recurses. Each ping is answered with one pong of the same size, so the
-       bytes the library asks you to send never exceed the bytes it was fed: a peer that
-       floods pings and reads nothing is stopped by your own back-pressure (stop reading
-       while your output queue for it is over a limit; examples/echo_server.c does).
+       (14 bytes), one control payload and one owed pong (125 bytes each) per connection, and
+       no path through the library recurses. Each ping is answered with one pong of the same
+       payload, so a server never asks you to send more bytes than it was fed, plus one close
+       frame (at most 127 bytes); a client at most three times as many (a 2-byte ping gets a
+       6-byte masked pong), plus one close frame (at most 131 bytes). A peer that floods
+       pings and reads nothing is stopped by your own back-pressure (stop reading while your
+       output queue for it is over a limit; examples/echo_server.c does).
 
    ERRORS
        Functions return 0 (WS_OK) on success and a negative ws_err on failure; counts travel
@@ -127,24 +130,61 @@
            WS_ERR_UTF8          close 1007                        400, 403, 426 or 431
            WS_ERR_TOO_BIG       close 1009
            WS_ERR_TIMEOUT       nothing (the peer is gone; close the socket)
+           WS_ERR_EOF           nothing (you called ws_conn_eof: TCP ended early; 1006)
        Accepted close codes in received close frames: 1000-1003, 1007-1014, 3000-4999.
        Anything else (and a 1-byte close body) fails the connection with 1002; a close reason
        that is not UTF-8 fails it with 1007.
+       When to close the socket: once ws_conn_state(c) is WS_STATE_CLOSED or FAILED, after
+       sending what your queue holds. CLOSING means a close is still under way (ours waits
+       for the peer's, or ours waits for a frame you are streaming to end).
+
+   CALLBACKS (what a callback may call)
+       ws.h calls you synchronously from inside its own functions, and it is built for you
+       to call it back from there. On the connection whose callback is running:
+       - Receive callbacks (on_begin, on_data, on_end, on_message, on_control) may send
+         (ws_conn_send and the other senders), close (ws_conn_close), tick, and
+         ws_conn_set_buffer between messages (on_end, on_message; WS_ERR_STATE mid-message).
+         ws_conn_feed returns WS_ERR_BUSY there and reads nothing: queue those bytes.
+       - on_close is the last thing the library does in that call: free the ws_conn or
+         ws_conn_init it again there, if you like. Calls other than ws_conn_init and free
+         get the closed state's answers (WS_ERR_STATE, the sticky error).
+       - The send callback may call ws_conn_feed (a blocking client that drains its socket
+         after each write, two connections wired back to back in one process): it works,
+         and the pong or close it owes goes out once the frame being written is done. Every
+         other call that would send (the senders, close, tick, accept, connect) returns
+         WS_ERR_BUSY there and changes nothing: a frame is never cut by another.
+       - ws_conn_init and free, anywhere but in on_close, only outside every callback.
+       Other connections may be called from any callback, with the same rules for each.
+       Whatever the order of calls, a connection never corrupts memory, never comes back
+       from CLOSED or FAILED, never puts a second close on the wire and never sends a frame
+       inside another: a call either does what its comment says or returns an error and
+       changes nothing (the errors that fail the connection say so).
+
+   POINTERS THE LIBRARY KEEPS
+       ws_conn keeps: its ws_config (for its whole life), the buffer of ws_conn_set_buffer
+       (until another is set), and for a client the opts->protocols and opts->extensions
+       strings of ws_conn_connect (until ws_conn_connected returns). Nothing else: every
+       other pointer you pass is read during the call only. Payload pointers given to your
+       callbacks are valid during the callback.
 
    THREADS
        No global or static mutable state. A connection is used by one thread at a time; a
        ws_config may be shared read-only by any number of threads.
 
    VERSIONS
+       0.2.0 (2026-12-01) the callback contract (CALLBACKS): WS_ERR_BUSY, on_close as the last
+             act of a call, pongs and closes owed behind a frame paid once it ends, ws_conn_eof,
+             ws_conn_set_buffer returns int, WS_ERR_RANDOM, WS_ERR_HS_REPEATED,
+             WS_ERR_HS_NO_UPGRADE; sizeof(ws_conn) 248 -> 376 on x86-64.
        0.1.0 (2026-11-21) first release: handshake, parser, encoder, connection, keepalive.
 */
 #ifndef WS_H_INCLUDED
 #define WS_H_INCLUDED
 
 #define WS_VERSION_MAJOR 0
-#define WS_VERSION_MINOR 1
+#define WS_VERSION_MINOR 2
 #define WS_VERSION_PATCH 0
-#define WS_VERSION_STRING "0.1.0"
+#define WS_VERSION_STRING "0.2.0"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -279,7 +319,9 @@ typedef enum ws_role {
 typedef enum ws_state {
     WS_STATE_CONNECTING = 0, /* after ws_conn_init: handshake not done */
     WS_STATE_OPEN,           /* messages flow both ways */
-    WS_STATE_CLOSING,        /* we sent a close and wait for the peer's */
+    WS_STATE_CLOSING,        /* we sent a close and wait for the peer's; or the peer's came
+                                while a frame of ours was streaming, and our answer goes
+                                out when it ends */
     WS_STATE_CLOSED,         /* close handshake complete: close the TCP connection (a
                                 client may first wait a moment for the server to close it,
                                 as RFC 6455 7.1.1 prefers) */
@@ -313,8 +355,10 @@ typedef struct ws_config {
     bool     no_auto_pong;          /* false (default): pings are answered by the library */
 
     /* Required. Sends bufs[0..n-1] in order. Return 0 once every byte is written or queued
-       by you; a negative value fails the connection with WS_ERR_IO. Never asked to send
-       more than it was given; call it "would block" by queueing, not by returning less.
+       by you (copy it: the pieces may point into the connection or your own buffers); a
+       negative value fails the connection with WS_ERR_IO. Call it "would block" by queueing,
+       not by returning less. Inside it, only ws_conn_feed and the getters work on c
+       (CALLBACKS).
        A server's call holds whole frames (so a queue may drop whole frames of a peer it
        gives up on), except the separate calls of ws_conn_send_header and
        ws_conn_send_payload; a client's frame may span calls (masked WS_MASK_CHUNK bytes
@@ -337,8 +381,10 @@ typedef struct ws_config {
     void (*on_control)(ws_conn *c, ws_opcode op, const void *data, size_t len);
     /* An open connection ended, called exactly once: code is the peer's close code (1005
        when its close had none), the code we sent when we failed it (1002, 1007, 1009), or
-       1006 when it timed out or the send callback failed; reason is the peer's reason or a
-       short description of our error. Not called for a handshake that failed. */
+       1006 when it timed out, TCP ended (ws_conn_eof) or the send callback failed; reason is
+       the peer's reason or a short description of our error (valid during the call). Not
+       called for a handshake that failed. It is the last thing the library does in the
+       call that ended the connection: you may free c or ws_conn_init it here. */
     void (*on_close)(ws_conn *c, unsigned code, const char *reason, size_t len);
 } ws_config;
 
@@ -683,7 +729,24 @@ WS_API size_t ws_base64_decode(const char *in, size_t len, uint8_t *out, size_t 
 #endif
 #endif /* WS_H_INCLUDED */
 
-/* =========================== IMPLEMENTATION ============================== */
+/* =========================== IMPLEMENTATION ==============================
+   The implementation reads bottom-up: each part uses only the parts above it. Search for a
+   banner ("---- connection: send") to jump there.
+       configuration   hooks (WS_ASSERT, WS_MEMCPY), SIMD choice, flags, string helpers
+       errors          ws_strerror, ws_http_status, ws_close_code_for
+       utilities       UTF-8 (the state machine, then its SSE2/SSSE3 fast paths), SHA-1,
+                       base64
+       frames          masking, frame headers, ws_frame_encode
+       handshake       the HTTP head scanner and parsers, the named-header table, the
+                       101/4xx builders, the client request and its check
+       connection      settings: limits and timeouts from ws_config
+                       output: the frame writers, the only code that calls cfg->send
+                       lifecycle: enter/leave, failure, what is owed (ws__flush), init,
+                         accept, reject, connect, eof
+                       frame parser: ws_conn_feed and what it calls
+                       send: the public senders and ws_conn_close
+                       clock: ws_conn_tick, ws_conn_deadline, the getters
+*/
 #if defined(WS_IMPLEMENTATION) && !defined(WS_IMPLEMENTATION_INCLUDED)
 #define WS_IMPLEMENTATION_INCLUDED
 
