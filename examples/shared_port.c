@@ -10,8 +10,9 @@
                                  encoded once, the same bytes written to each
        upgrade on any other path 404;  a malformed request 400 (426, 431: ws_http_status)
 
-   If you already have an HTTP server, KEEP yours: the accept loop, the output queue, the
-   routes (serve_http below). COPY the ws.h glue, the parts marked "ws.h glue":
+   If you already have an HTTP server, KEEP yours: the accept loop, the output queue (here
+   examples/outq.h), the routes (serve_http below). COPY the ws.h glue, the parts marked
+   "ws.h glue":
      1. parse the head with ws_http_parse_request: WS_HS_HTTP is yours to serve as before,
         WS_HS_UPGRADE on a path you route goes to ws_conn_accept, a negative result is
         answered with ws_handshake_reject (which says 400, 426 or 431);
@@ -20,7 +21,7 @@
      4. ws_conn_tick when ws_conn_deadline comes (keepalive pings, timeouts).
 
    Build:  make examples
-   Run:    ./build/shared_port 8081 examples/www       (listens on 127.0.0.1 only)
+   Run:    ./build/shared_port 8081 examples/www       (listens on 127.0.0.1 only; --help)
    Then:   open http://127.0.0.1:8081/ (the time ticks, a line you type comes back);
            curl http://127.0.0.1:8081/api/time;
            ./build/wscat ws://127.0.0.1:8081/chat in two terminals.
@@ -30,20 +31,14 @@
 #define _POSIX_C_SOURCE 200809L
 #define WS_IMPLEMENTATION
 #include "ws.h"
+#include "outq.h"
+#include "net.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/epoll.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 enum {
     IN_MAX      = 16384,        /* input buffer per connection: pipelined heads, or frames */
@@ -71,8 +66,7 @@ typedef struct client {
     char     in[IN_MAX];        /* HTTP: unparsed requests; WebSocket: read buffer */
     size_t   in_len;
     char    *msg;               /* WebSocket: whole-message buffer */
-    char    *out;               /* output queue: out[pos..len-1] is unsent */
-    size_t   out_pos, out_len, out_cap;
+    outq     out;               /* what waits for the socket (examples/outq.h) */
 } client;
 
 static volatile sig_atomic_t stop;
@@ -83,39 +77,12 @@ static ws_config cfg;           /* shared by every WebSocket connection */
 
 static void on_signal(int sig) { (void)sig; stop = 1; }
 
-static uint64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static bool is(ws_str s, const char *lit) { return s.len == strlen(lit) && memcmp(s.ptr, lit, s.len) == 0; }
-static size_t pending(const client *cl) { return cl->out_len - cl->out_pos; }
+static size_t pending(const client *cl) { return outq_pending(&cl->out); }
 
-/* Room for len more bytes at the end of the output queue (commit with out_len += len). */
-static char *reserve(client *cl, size_t len) {
-    if (len > (size_t)QUEUE_LIMIT - pending(cl)) return NULL;
-    if (len > cl->out_cap - cl->out_len && cl->out_pos > 0) {     /* reclaim sent bytes */
-        memmove(cl->out, cl->out + cl->out_pos, pending(cl));
-        cl->out_len -= cl->out_pos;
-        cl->out_pos = 0;
-    }
-    if (len > cl->out_cap - cl->out_len) {
-        size_t cap = cl->out_cap ? cl->out_cap : 16384;
-        while (cap - cl->out_len < len) cap *= 2;
-        char *p = (char *)realloc(cl->out, cap);
-        if (!p) return NULL;
-        cl->out = p;
-        cl->out_cap = cap;
-    }
-    return cl->out + cl->out_len;
-}
-
+/* Appends to the output queue; a client whose queue would pass QUEUE_LIMIT is dropped. */
 static void enqueue(client *cl, const void *data, size_t len) {
-    char *p = reserve(cl, len);
-    if (!p) { cl->dead = true; return; }
-    if (len) memcpy(p, data, len);
-    cl->out_len += len;
+    if (outq_push(&cl->out, data, len) != 0) cl->dead = true;
 }
 
 /* ---- the HTTP server you already have ----------------------------------------------- */
@@ -176,7 +143,7 @@ static int serve_file(client *cl, const char *path) {
     size_t size = st.st_size > FILE_MAX ? 0 : (size_t)st.st_size, got = 0;
     size_t hl = head_of(h, sizeof h, cl, 200, content_type(path), size);
     size_t body = cl->head_only ? 0 : size;
-    char *p = st.st_size > FILE_MAX ? NULL : reserve(cl, hl + body);
+    char *p = st.st_size > FILE_MAX ? NULL : outq_reserve(&cl->out, hl + body);
     while (p && got < body) {           /* straight into the output queue */
         ssize_t n = read(fd, p + hl + got, body - got);
         if (n <= 0) break;
@@ -188,7 +155,7 @@ static int serve_file(client *cl, const char *path) {
         return 500;
     }
     memcpy(p, h, hl);
-    cl->out_len += hl + body;
+    cl->out.len += hl + body;               /* commit what outq_reserve gave */
     return 200;
 }
 
@@ -229,10 +196,16 @@ static int serve_http(client *cl) {
 
 /* ---- ws.h glue: the part to copy into your server ------------------------------------- */
 
+/* ws.h hands over what to send: all of it goes to the output queue, or the client is
+   dropped (its queue is over QUEUE_LIMIT). */
 static int on_send(ws_conn *c, const ws_buf *bufs, size_t n) {
     client *cl = (client *)c->user;
-    for (size_t i = 0; i < n && !cl->dead; i++) enqueue(cl, bufs[i].data, bufs[i].len);
-    return cl->dead ? -1 : 0;       /* the queue would end mid-frame: drop the client */
+    if (cl->dead || outq_push_bufs(&cl->out, bufs, n) != 0) {
+        if (!cl->dead) fprintf(stderr, "shared_port: fd %d: output queue full, dropping it\n", cl->fd);
+        cl->dead = true;
+        return -1;
+    }
+    return 0;
 }
 
 static void flush_client(client *cl);
@@ -316,7 +289,7 @@ static void serve_requests(client *cl) {
     }
 }
 
-/* ---- the event loop -------------------------------------------------------------------- */
+/* ---- the event loop: yours ------------------------------------------------------------- */
 
 static void watch(client *cl, uint32_t events) {
     struct epoll_event ev = { .events = events, .data.ptr = cl };
@@ -330,17 +303,16 @@ static void client_free(client *cl) {
     if (cl->next) cl->next->prev = cl->prev;
     close(cl->fd);
     free(cl->msg);
-    free(cl->out);
+    outq_free(&cl->out);
     free(cl);
 }
 
 static void accept_clients(int lfd) {
     int fd;
-    while ((fd = accept(lfd, NULL, NULL)) >= 0) {
+    while ((fd = net_accept(lfd)) >= 0) {       /* non-blocking, TCP_NODELAY */
         client *cl = (client *)calloc(1, sizeof *cl);
         struct epoll_event ev = { .events = EPOLLIN, .data.ptr = cl };
-        if (!cl || fcntl(fd, F_SETFL, O_NONBLOCK) != 0 ||
-            epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        if (!cl || epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
             perror("shared_port: new connection");
             free(cl);
             close(fd);
@@ -349,26 +321,26 @@ static void accept_clients(int lfd) {
         cl->fd = fd;
         cl->events = EPOLLIN;
         cl->due = now_ms() + IDLE_MS;
+        cl->out.limit = QUEUE_LIMIT;
         ws_http_init(&cl->req, HEAD_MAX);
         if ((cl->next = clients)) clients->prev = cl;
         clients = cl;
     }
-    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
-        perror("shared_port: accept");
+    if (!net_accept_done(errno)) perror("shared_port: accept");
 }
 
 static void read_client(client *cl) {
     size_t off = cl->route == ROUTE_HTTP ? cl->in_len : 0;
     ssize_t n = recv(cl->fd, cl->in + off, sizeof cl->in - off, 0);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
-    if (n <= 0) { cl->dead = true; return; }        /* EOF or reset */
+    if (n <= 0) { cl->dead = true; return; }        /* EOF or reset; TODO ws_conn_eof */
     if (cl->closing) return;                         /* done: discard */
     cl->due = now_ms() + IDLE_MS;
     if (cl->route == ROUTE_HTTP) {
         cl->in_len += (size_t)n;
         return;
     }
-    int r = ws_conn_feed(&cl->ws, cl->in, (size_t)n);
+    int r = ws_conn_feed(&cl->ws, cl->in, (size_t)n);         /* ws.h glue: frames in */
     if (r != WS_OK) fprintf(stderr, "shared_port: fd %d: %s\n", cl->fd, ws_strerror(r));
 }
 
@@ -376,14 +348,12 @@ static void read_client(client *cl) {
 static void flush_client(client *cl) {
     for (;;) {
         serve_requests(cl);
-        if (cl->dead || pending(cl) == 0) break;
-        ssize_t n = send(cl->fd, cl->out + cl->out_pos, pending(cl), MSG_NOSIGNAL);
-        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) cl->dead = true;
-        if (n <= 0) break;
-        cl->out_pos += (size_t)n;
+        size_t before = pending(cl);
+        if (cl->dead || before == 0) break;
+        if (outq_flush(&cl->out, cl->fd) != 0) cl->dead = true;
+        if (cl->dead || pending(cl) == before) break;
         cl->due = now_ms() + IDLE_MS;
         if (pending(cl) > 0) break;                  /* the socket is full: EPOLLOUT */
-        cl->out_pos = cl->out_len = 0;
     }
     if (cl->dead) return;
     ws_state s = ws_conn_state(&cl->ws);
@@ -408,7 +378,7 @@ static int run_timers(void) {
         uint64_t due = ws ? ws_conn_deadline(&cl->ws) : cl->due;
         if (!cl->dead && due <= now && !ws) cl->dead = true;    /* idle, or no FIN came */
         if (!cl->dead && due <= now) {
-            int r = ws_conn_tick(&cl->ws, now);             /* keepalive ping, timeouts */
+            int r = ws_conn_tick(&cl->ws, now);     /* ws.h glue: keepalive ping, timeouts */
             if (r != WS_OK) fprintf(stderr, "shared_port: fd %d: %s\n", cl->fd, ws_strerror(r));
             if (r == WS_ERR_TIMEOUT) cl->dead = true;
             flush_client(cl);
@@ -436,15 +406,41 @@ static void shut_down(int lfd) {
     }
 }
 
+static const char usage[] =
+    "usage: shared_port [--help] PORT STATIC_DIR\n"
+    "  An HTTP server on 127.0.0.1:PORT whose upgrade requests on /ws (echo) and /chat\n"
+    "  (broadcast) go to ws.h; any other upgrade path gets 404.\n"
+    "  PORT         0-65535 (0: any free port, printed)\n"
+    "  STATIC_DIR   the folder served at / (index.html for a path ending in /), e.g.\n"
+    "               examples/www; GET /api/time answers the time as JSON\n";
+
+/* One line: what was wrong with the command line, and what was wanted. */
+static int bad_usage(const char *what, const char *arg, const char *want) {
+    fprintf(stderr, "shared_port: %s%s%s%s: %s (see --help)\n", what, arg ? " '" : "",
+            arg ? arg : "", arg ? "'" : "", want);
+    return 2;
+}
+
 int main(int argc, char **argv) {
-    char *end;
-    long port = argc == 3 ? strtol(argv[1], &end, 10) : -1;
-    if (argc != 3 || *end || port < 0 || port > 65535) {
-        fprintf(stderr, "usage: %s PORT STATIC_DIR\n", argv[0]);
-        return 2;
+    char *end = NULL;
+    struct stat st;
+    long port = argc >= 2 ? strtol(argv[1], &end, 10) : -1;
+    if (argc >= 2 && strcmp(argv[1], "--help") == 0) {
+        fputs(usage, stdout);
+        return 0;
     }
+    if (argc < 3) return bad_usage(argc < 2 ? "no PORT and STATIC_DIR" : "no STATIC_DIR", NULL,
+                                   "usage: shared_port PORT STATIC_DIR");
+    if (argv[1][0] == '-' && !(argv[1][1] >= '0' && argv[1][1] <= '9'))
+        return bad_usage("unknown option", argv[1], "the only option is --help");
+    if (end == argv[1] || *end || port < 0 || port > 65535)
+        return bad_usage("bad port", argv[1], "want a number 0-65535");
+    if (argc > 3) return bad_usage("unexpected argument", argv[3], "usage: shared_port PORT STATIC_DIR");
+    if (stat(argv[2], &st) != 0)            /* a typo would serve 404 to everything */
+        return bad_usage("STATIC_DIR", argv[2], strerror(errno));
+    if (!S_ISDIR(st.st_mode)) return bad_usage("STATIC_DIR", argv[2], "not a folder");
     root = argv[2];
-    cfg.send = on_send;
+    cfg.send = on_send;                 /* ws.h glue: the settings of every WebSocket */
     cfg.on_message = on_message;
     cfg.max_message_size = MSG_MAX;
     cfg.close_timeout_ms = 5000;
@@ -459,22 +455,17 @@ int main(int argc, char **argv) {
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t alen = sizeof addr;
+    unsigned bound;
     struct epoll_event lev = { .events = EPOLLIN, .data.ptr = NULL };
-    int one = 1, lfd = socket(AF_INET, SOCK_STREAM, 0);
-    epfd = epoll_create1(0);
-    if (lfd < 0 || epfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-        bind(lfd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(lfd, 128) != 0 ||
-        fcntl(lfd, F_SETFL, O_NONBLOCK) != 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &lev) != 0 ||
-        getsockname(lfd, (struct sockaddr *)&addr, &alen) != 0) {
-        perror("shared_port: listen");
+    int lfd = net_listen("shared_port", port, &bound);
+    if (lfd < 0) return 1;
+    if ((epfd = epoll_create1(0)) < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &lev) != 0) {
+        perror("shared_port: epoll");
         return 1;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
     printf("shared_port: listening on http://127.0.0.1:%u/ (WebSocket: /ws echo, /chat "
-           "broadcast), files from %s\n", ntohs(addr.sin_port), root);
+           "broadcast), files from %s\n", bound, root);
 
     uint64_t stop_by = 0;               /* once stopping: the last moment to wait for clients */
     for (;;) {
