@@ -201,7 +201,7 @@ static int serve_http(client *cl) {
 static int on_send(ws_conn *c, const ws_buf *bufs, size_t n) {
     client *cl = (client *)c->user;
     if (cl->dead || outq_push_bufs(&cl->out, bufs, n) != 0) {
-        if (!cl->dead) fprintf(stderr, "shared_port: fd %d: output queue full, dropping it\n", cl->fd);
+        if (!cl->dead) fprintf(stderr, "shared_port: fd %d: output queue full: dropped\n", cl->fd);
         cl->dead = true;
         return -1;
     }
@@ -435,7 +435,8 @@ int main(int argc, char **argv) {
         return bad_usage("unknown option", argv[1], "the only option is --help");
     if (end == argv[1] || *end || port < 0 || port > 65535)
         return bad_usage("bad port", argv[1], "want a number 0-65535");
-    if (argc > 3) return bad_usage("unexpected argument", argv[3], "usage: shared_port PORT STATIC_DIR");
+    if (argc > 3)
+        return bad_usage("unexpected argument", argv[3], "usage: shared_port PORT STATIC_DIR");
     if (stat(argv[2], &st) != 0)            /* a typo would serve 404 to everything */
         return bad_usage("STATIC_DIR", argv[2], strerror(errno));
     if (!S_ISDIR(st.st_mode)) return bad_usage("STATIC_DIR", argv[2], "not a folder");

@@ -7,6 +7,10 @@
    with 1000 too; a second one quits at once (status 130). A line that is not UTF-8 (in text
    mode) or longer than 1 MiB is not sent, with a message.
 
+   The parts marked "ws.h glue" are the client side of ws.h: the send and random callbacks,
+   the upgrade request and response, feed, tick and close. examples/outq.h is the output
+   queue, examples/net.h the connect (non-blocking, TCP_NODELAY).
+
    Build:  make examples
    Usage:  ./build/wscat [options] ws://HOST[:PORT][/PATH]      (HOST: a name, 1.2.3.4, [::1])
      -p, --protocol LIST  offer subprotocols ("chat" or "chat, superchat"); the server's
@@ -20,7 +24,8 @@
                           the server closes
      --ping MS            ping the server after MS of silence
      --timeout MS         the server is dead after MS of silence (default 2 * ping)
-   Try:    echo hello | ./build/wscat ws://127.0.0.1:8080/       (with build/echo_server 8080)
+     -h, --help           this list
+   Try:    echo hello | ./build/wscat ws://127.0.0.1:8082/       (with build/echo_server 8082)
            prints "hello", then exits 0.
    Exit status:
      0  clean close: the close handshake completed with 1000 or 1001
@@ -32,23 +37,17 @@
 #define _POSIX_C_SOURCE 200809L
 #define WS_IMPLEMENTATION
 #include "ws.h"
+#include "outq.h"
+#include "net.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <poll.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/random.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
 enum {
     LINE_MAX_    = 1 << 20,     /* longest line sent; longer ones are skipped */
     QUEUE_PAUSE  = 1 << 20,     /* stop reading stdin while this much is unsent */
+    QUEUE_LIMIT  = 8 << 20,     /* more unsent than this: the connection fails */
     CONNECT_MS   = 10000,       /* connect and handshake, each */
     EOF_WAIT_MS  = 2000,        /* after the close handshake, wait for the server's FIN */
     HEX_SHOWN    = 32           /* bytes of a binary message shown in hex */
@@ -61,8 +60,7 @@ static struct {
     ws_http  resp;              /* parsed incrementally: head[] never moves */
     char     head[8192];
     size_t   head_len;
-    char    *out;               /* output queue: out[pos..len-1] is unsent */
-    size_t   out_pos, out_len, out_cap;
+    outq     out;               /* what waits for the socket (examples/outq.h) */
     char     line[LINE_MAX_];   /* stdin bytes not sent yet */
     size_t   line_len;
     bool     skipping;          /* inside a line that was too long */
@@ -79,43 +77,24 @@ static long wait_ms;
 
 static void on_signal(int sig) { (void)sig; interrupted++; }
 
-static uint64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
+/* ---- ws.h glue: randomness for the masks and the key, the send callback ---------------- */
 
 static int on_random(ws_conn *c, void *out, size_t n) {
     (void)c;
     return getrandom(out, n, 0) == (ssize_t)n ? 0 : -1;    /* n is 4 or 16: never short */
 }
 
-static size_t pending(void) { return S.out_len - S.out_pos; }
+static size_t pending(void) { return outq_pending(&S.out); }
 
+/* Everything ws.h sends goes to the output queue; over QUEUE_LIMIT the connection fails. */
 static int on_send(ws_conn *c, const ws_buf *bufs, size_t n) {
     (void)c;
-    for (size_t i = 0; i < n; i++) {
-        size_t len = bufs[i].len;
-        if (len > S.out_cap - S.out_len && S.out_pos > 0) {    /* reclaim sent bytes */
-            memmove(S.out, S.out + S.out_pos, pending());
-            S.out_len -= S.out_pos;
-            S.out_pos = 0;
-        }
-        if (len > S.out_cap - S.out_len) {
-            size_t cap = S.out_cap ? S.out_cap : 16384;
-            while (cap - S.out_len < len) cap *= 2;
-            char *p = (char *)realloc(S.out, cap);
-            if (!p) return -1;
-            S.out = p;
-            S.out_cap = cap;
-        }
-        memcpy(S.out + S.out_len, bufs[i].data, len);
-        S.out_len += len;
-    }
-    return 0;
+    if (outq_push_bufs(&S.out, bufs, n) == 0) return 0;
+    fprintf(stderr, "wscat: more than %d bytes wait to be sent\n", QUEUE_LIMIT);
+    return -1;
 }
 
-/* ---- what arrives: streamed to stdout, nothing is held but the hex preview ------------ */
+/* ---- ws.h glue: what arrives, streamed to stdout (only the hex preview is held) -------- */
 
 static void on_begin(ws_conn *c, ws_opcode op, uint64_t size) {
     (void)c; (void)size;
@@ -149,7 +128,7 @@ static void on_close(ws_conn *c, unsigned code, const char *reason, size_t len) 
     fprintf(stderr, "wscat: closed: %u%s%.*s\n", code, len ? " " : "", (int)len, reason);
 }
 
-/* ---- what we send: a message per line of stdin ----------------------------------------- */
+/* ---- ws.h glue: what we send, a message per line of stdin -------------------------------- */
 
 static void send_line(const char *p, size_t n) {
     if (!binary && !ws_utf8_valid(p, n)) {
@@ -186,67 +165,58 @@ static void read_stdin(void) {
     }
 }
 
-/* ---- connecting ------------------------------------------------------------------------ */
+/* ---- connecting: the URL (yours), the response head (ws.h glue) ------------------------- */
 
-/* "ws://host[:port][/path]"; host may be [v6]. hostname is host without brackets. */
+/* "ws://host[:port][/path]"; host may be [v6]. hostname is host without brackets.
+   Says what is wrong with a URL that is not one, and returns -1. */
 static int parse_url(const char *url, char *host, char *hostname, size_t cap, char *port,
                      const char **path) {
     if (strncmp(url, "wss://", 6) == 0) {
-        fprintf(stderr, "wscat: wss:// needs TLS, which this example does not do\n");
+        fprintf(stderr, "wscat: %s: wss:// needs TLS, which this example does not do\n", url);
         return -1;
     }
-    if (strncmp(url, "ws://", 5) != 0) return -1;
-    const char *h = url + 5, *p = *h == '[' ? strchr(h, ']') : h + strcspn(h, ":/?");
-    if (!p || p == h) return -1;
+    if (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0) {
+        fprintf(stderr, "wscat: %s is an HTTP URL: a WebSocket URL starts with ws:// "
+                        "(ws://%s)\n", url, strstr(url, "//") + 2);
+        return -1;
+    }
+    const char *h = url + 5, *p = *h == '[' ? strchr(h, ']') : h + strcspn(h, ":/?#");
+    if (strncmp(url, "ws://", 5) != 0 || !p || p == h || (*h == '[' && p == h + 1)) {
+        fprintf(stderr, "wscat: bad URL '%s': want ws://HOST[:PORT][/PATH]\n", url);
+        return -1;
+    }
     if (*h == '[') p++;
-    if ((size_t)(p - h) >= cap) return -1;
+    if ((size_t)(p - h) >= cap) {
+        fprintf(stderr, "wscat: bad URL '%s': the host name is too long\n", url);
+        return -1;
+    }
     memcpy(host, h, (size_t)(p - h));
     host[p - h] = '\0';
     strcpy(hostname, host + (*h == '['));
     if (*h == '[') hostname[strlen(hostname) - 1] = '\0';
     port[0] = '\0';
     if (*p == ':') {
-        size_t n = strspn(p + 1, "0123456789");
-        if (n == 0 || n > 5 || atol(p + 1) > 65535) return -1;
+        size_t n = strspn(p + 1, "0123456789"), len = strcspn(p + 1, "/?#");
+        if (n == 0 || n != len || n > 5 || atol(p + 1) < 1 || atol(p + 1) > 65535) {
+            fprintf(stderr, "wscat: bad port '%.*s' in %s: want a number 1-65535\n", (int)len,
+                    p + 1, url);
+            return -1;
+        }
         memcpy(port, p + 1, n);
         port[n] = '\0';
         p += 1 + n;
     }
-    if (*p != '\0' && *p != '/') return -1;
+    if (*p != '\0' && *p != '/') {
+        fprintf(stderr, "wscat: bad URL '%s': after the host%s comes the path, starting with /\n",
+                url, port[0] ? " and port" : "");
+        return -1;
+    }
     *path = *p ? p : "/";
     return 0;
 }
 
-/* Tries every address of host until one connects within CONNECT_MS. */
-static int dial(const char *host, const char *port) {
-    struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
-    int e = getaddrinfo(host, port, &hints, &res), fd = -1, err = 0;
-    if (e != 0) {
-        fprintf(stderr, "wscat: %s: %s\n", host, gai_strerror(e));
-        return -1;
-    }
-    for (ai = res; ai && fd < 0; ai = ai->ai_next) {
-        socklen_t elen = sizeof err;
-        struct pollfd pfd = { .events = POLLOUT };
-        fd = pfd.fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-        if (fd < 0 || fcntl(fd, F_SETFL, O_NONBLOCK) != 0) {
-            err = errno;
-        } else if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno != EINPROGRESS) {
-            err = errno;
-        } else if (poll(&pfd, 1, CONNECT_MS) != 1) {
-            err = ETIMEDOUT;
-        } else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) != 0) {
-            err = errno;
-        }
-        if (err && fd >= 0) { close(fd); fd = -1; }
-    }
-    freeaddrinfo(res);
-    if (fd < 0) fprintf(stderr, "wscat: cannot connect to %s port %s: %s\n", host, port,
-                        strerror(err));
-    return fd;
-}
-
-/* The response head; then the frames behind it. Returns -1 when the handshake failed. */
+/* ws.h glue: the response head; then the frames behind it. Returns -1 when the handshake
+   failed. */
 static int read_handshake(size_t n) {
     S.head_len += n;
     int r = ws_http_parse_response(&S.resp, S.head, S.head_len);
@@ -272,20 +242,52 @@ static int read_handshake(size_t n) {
     return 0;
 }
 
+/* ---- the command line ------------------------------------------------------------------ */
+
+static const char usage[] =
+    "usage: wscat [options] ws://HOST[:PORT][/PATH]\n"
+    "  Connects, sends each line of standard input as a text message, prints every message\n"
+    "  that arrives (binary as \"<binary N bytes>\" and hex), and at the end of the input\n"
+    "  closes with 1000. Status lines (connected, closed: CODE) go to stderr.\n"
+    "  HOST: a name, 1.2.3.4 or [::1]; PORT: 1-65535 (default 80); PATH: default /\n"
+    "  -p, --protocol LIST   offer subprotocols (\"chat\" or \"chat, superchat\"); the chosen\n"
+    "                        one is shown: \"connected (subprotocol chat)\"\n"
+    "  -H, --header 'N: V'   send an extra request header (repeatable)\n"
+    "  -o, --origin ORIGIN   send an Origin header\n"
+    "  -b, --binary          send lines as binary messages instead of text\n"
+    "  -w, --wait MS         at the end of input, close once nothing arrived for MS\n"
+    "                        (default 0: at once), for replies still on their way\n"
+    "  -k, --keep-open       at the end of input, stay connected until the server closes\n"
+    "      --ping MS         ping the server after MS of silence (default 0: never)\n"
+    "      --timeout MS      the server is dead after MS of silence (default 2 x --ping)\n"
+    "  -h, --help            this text\n"
+    "  Ctrl-C closes with 1000; a second one quits at once (status 130).\n"
+    "  Exit status: 0 a clean close (1000 or 1001); 1 no connection (name, connect,\n"
+    "  handshake); 2 usage; 3 any other end (another code, 1006, no answer to --ping).\n";
+
+/* One line: what was wrong with the command line. Returns the exit status for it. */
+static int bad_usage(const char *what, const char *arg) {
+    fprintf(stderr, "wscat: %s%s%s%s (wscat --help lists the options)\n", what,
+            arg ? " '" : "", arg ? arg : "", arg ? "'" : "");
+    return 2;
+}
+
 static bool opt(const char *a, const char *s, const char *l) { return !strcmp(a, s) || !strcmp(a, l); }
 
 /* Appends "Name: value" and CRLF to the extra headers. */
 static bool add_header(char *buf, size_t cap, const char *h) {
-    const char *colon = h ? strchr(h, ':') : NULL;
-    if (!colon || colon == h || strlen(buf) + strlen(h) + 3 > cap) return false;
+    const char *colon = strchr(h, ':');
+    if (!colon || colon == h || strpbrk(h, "\r\n") || strlen(buf) + strlen(h) + 3 > cap)
+        return false;
     strcat(strcat(buf, h), "\r\n");
     return true;
 }
 
+/* Milliseconds, 0 to a day; -1 when s is not that. */
 static long number(const char *s) {
     char *end;
-    long v = s ? strtol(s, &end, 10) : -1;
-    return s && *s && !*end && v > 0 && v < 86400000 ? v : -1;
+    long v = strtol(s, &end, 10);
+    return *s && !*end && v >= 0 && v < 86400000 ? v : -1;
 }
 
 int main(int argc, char **argv) {
@@ -294,27 +296,46 @@ int main(int argc, char **argv) {
     ws_client_opts opts = { 0 };
     const char *url = NULL;
     long ping = 0, timeout = 0;
-    bool bad = false;
-    for (int i = 1; i < argc && !bad; i++) {        /* argv[argc] is NULL: a missing value */
-        const char *a = argv[i];
-        if (opt(a, "-p", "--protocol")) bad = !(opts.protocols = argv[++i]);
-        else if (opt(a, "-o", "--origin")) bad = !(opts.origin = argv[++i]);
-        else if (opt(a, "-H", "--header")) bad = !add_header(headers, sizeof headers, argv[++i]);
-        else if (opt(a, "-w", "--wait")) bad = (wait_ms = number(argv[++i])) < 0;
-        else if (opt(a, "--ping", "--ping")) bad = (ping = number(argv[++i])) < 0;
-        else if (opt(a, "--timeout", "--timeout")) bad = (timeout = number(argv[++i])) < 0;
-        else if (opt(a, "-b", "--binary")) binary = true;
-        else if (opt(a, "-k", "--keep-open")) keep_open = true;
-        else if (a[0] != '-' && !url) url = a;
-        else bad = true;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        long *ms = opt(a, "-w", "--wait") ? &wait_ms : opt(a, "--ping", "--ping") ? &ping
+                 : opt(a, "--timeout", "--timeout") ? &timeout : NULL;
+        if (opt(a, "-h", "--help")) {
+            fputs(usage, stdout);
+            return 0;
+        }
+        if ((ms || opt(a, "-p", "--protocol") || opt(a, "-o", "--origin") ||
+             opt(a, "-H", "--header")) && !v)
+            return bad_usage("a value is missing after", a);
+        if (ms) {
+            if ((*ms = number(v)) < 0) {
+                char why[64];
+                snprintf(why, sizeof why, "%s wants milliseconds (0-86399999), not", a);
+                return bad_usage(why, v);
+            }
+            i++;
+        } else if (opt(a, "-p", "--protocol")) {
+            opts.protocols = argv[++i];
+        } else if (opt(a, "-o", "--origin")) {
+            opts.origin = argv[++i];
+        } else if (opt(a, "-H", "--header")) {
+            if (!add_header(headers, sizeof headers, argv[++i]))
+                return bad_usage("-H wants one 'Name: value' header, not", argv[i]);
+        } else if (opt(a, "-b", "--binary")) {
+            binary = true;
+        } else if (opt(a, "-k", "--keep-open")) {
+            keep_open = true;
+        } else if (a[0] == '-') {
+            return bad_usage("unknown option", a);
+        } else if (url) {
+            return bad_usage("one URL only; a second one:", a);
+        } else {
+            url = a;
+        }
     }
+    if (!url) return bad_usage("no URL: usage: wscat [options] ws://HOST[:PORT][/PATH]", NULL);
+    if (parse_url(url, host, hostname, sizeof host, port, &opts.path) != 0) return 2;
     if (headers[0]) opts.headers = headers;
-    if (bad || !url ||
-        parse_url(url, host, hostname, sizeof host, port, &opts.path) != 0) {
-        fprintf(stderr, "usage: %s [-p PROTOCOLS] [-H 'Name: value'] [-o ORIGIN] [-b] [-w MS] [-k]\n"
-                        "       [--ping MS] [--timeout MS] ws://HOST[:PORT][/PATH]\n", argv[0]);
-        return 2;
-    }
     opts.host = host;
     opts.port = (uint16_t)atoi(port);               /* 0: no port in Host */
 
@@ -326,7 +347,7 @@ int main(int argc, char **argv) {
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    cfg.role = WS_ROLE_CLIENT;
+    cfg.role = WS_ROLE_CLIENT;          /* ws.h glue: the settings of this connection */
     cfg.send = on_send;
     cfg.random = on_random;
     cfg.on_begin = on_begin;
@@ -337,7 +358,8 @@ int main(int argc, char **argv) {
     cfg.ping_interval_ms = (uint32_t)ping;
     cfg.timeout_ms = (uint32_t)timeout;
     ws_http_init(&S.resp, sizeof S.head);
-    if ((S.fd = dial(hostname, port[0] ? port : "80")) < 0) return 1;
+    S.out.limit = QUEUE_LIMIT;
+    if ((S.fd = net_dial("wscat", hostname, port[0] ? port : "80", CONNECT_MS)) < 0) return 1;
     int r = ws_conn_init(&S.ws, &cfg, NULL);
     if (r == WS_OK) r = ws_conn_tick(&S.ws, now_ms());    /* the handshake clock starts */
     if (r == WS_OK) r = ws_conn_connect(&S.ws, &opts);    /* the request is queued */
@@ -381,12 +403,8 @@ int main(int argc, char **argv) {
         int n = poll(pfd, 2, wake == UINT64_MAX ? -1 : wake > now ? (int)(wake - now) : 0);
         if (n < 0 && errno != EINTR) { perror("wscat: poll"); return 3; }
         if (n <= 0) continue;
-        if (pfd[0].revents & POLLOUT) {
-            ssize_t k = send(S.fd, S.out + S.out_pos, pending(), MSG_NOSIGNAL);
-            if (k > 0) S.out_pos += (size_t)k;
-            else if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-                S.out_pos = S.out_len;          /* the server is gone: recv will say so */
-        }
+        if ((pfd[0].revents & POLLOUT) && outq_flush(&S.out, S.fd) != 0)
+            outq_free(&S.out);                  /* the server is gone: recv will say so */
         if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
             static char buf[65536];
             char *p = S.upgraded ? buf : S.head + S.head_len;
@@ -394,10 +412,10 @@ int main(int argc, char **argv) {
             ssize_t k = recv(S.fd, p, cap, 0);
             if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) continue;
             if (k <= 0) {
-                S.eof = true;
+                S.eof = true;                   /* TODO ws_conn_eof */
             } else if (!S.upgraded) {
                 if (read_handshake((size_t)k) != 0) return 1;
-            } else if ((r = ws_conn_feed(&S.ws, p, (size_t)k)) != WS_OK) {
+            } else if ((r = ws_conn_feed(&S.ws, p, (size_t)k)) != WS_OK) {    /* ws.h glue */
                 fprintf(stderr, "wscat: %s\n", ws_strerror(r));
             }
         }

@@ -6,7 +6,8 @@
 #     offered and chosen, an extra header, binary from the server, the server closing with
 #     1001 (exit 0), 4000 or dropping TCP (exit 3);
 #   - refusals: 404 from build/shared_port, a closed port, a bad Sec-WebSocket-Accept (exit 1);
-#     bad usage (exit 2);
+#     bad usage (exit 2, one line saying what was wrong: a bad URL, a bad port and http://
+#     told apart), --help;
 #   - --ping: a server that stops answering is detected within the configured time (exit 3),
 #     one that answers gets pinged and keeps the connection; Ctrl-C closes cleanly.
 # Only 127.0.0.1, free ports, every process bounded by `timeout` or killed by PID on exit.
@@ -153,17 +154,41 @@ if wait_for listening "$tmp/bad.log" && run badaccept 1 "$tmp/hello.in" "ws://12
     ok "a wrong Sec-WebSocket-Accept: handshake refused by wscat, exit 1"
 else fail_show "bad accept" badaccept; fi
 
+# usage CHECK ARGS...: exit 2 and one line on stderr that says what was wrong (CHECK, a fixed string)
+usage_check() {
+    local want=$1
+    shift
+    timeout 5 "$WSCAT" "$@" </dev/null >"$tmp/usage.out" 2>"$tmp/usage.err"
+    status=$?
+    [ $status -eq 2 ] && [ "$(wc -l <"$tmp/usage.err")" -eq 1 ] && grep -qF -- "$want" "$tmp/usage.err" ||
+        bad_usage="$bad_usage; '$*': exit $status, $(head -c 200 "$tmp/usage.err")"
+}
 bad_usage=""
-for args in "" "http://127.0.0.1/" "--ping" "--ping x $url" "--bogus $url" "-H novalue $url" "ws://h:99999/"; do
-    # shellcheck disable=SC2086
-    run usage 2 /dev/null $args && says usage "usage:" || bad_usage="$bad_usage '$args' (exit $status)"
-done
-run wss 2 /dev/null wss://127.0.0.1/ && says wss "TLS" || bad_usage="$bad_usage wss:// (exit $status)"
+usage_check "no URL"
+usage_check "is an HTTP URL: a WebSocket URL starts with ws:// (ws://127.0.0.1/)" http://127.0.0.1/
+usage_check "wss:// needs TLS" wss://127.0.0.1/
+usage_check "bad port '99999' in ws://h:99999/" ws://h:99999/
+usage_check "bad port '8o8o'" ws://127.0.0.1:8o8o/
+usage_check "bad URL 'localhost:8080'" localhost:8080
+usage_check "bad URL 'ws:///x'" ws:///x
+usage_check "a value is missing after '--ping'" --ping
+usage_check "--ping wants milliseconds (0-86399999), not 'x'" --ping x "$url"
+usage_check "unknown option '--bogus'" --bogus "$url"
+usage_check "-H wants one 'Name: value' header, not 'novalue'" -H novalue "$url"
+usage_check "one URL only" "$url" "$url"
 if [ -z "$bad_usage" ]; then
-    ok "bad usage (no URL, http://, wss://, bad --ping, unknown option, bad -H, bad port): exit 2 with a message"
+    ok "bad usage: exit 2 and one line that tells no URL, an http:// URL, wss://, a bad port, a bad URL, a missing or bad value, an unknown option, a bad -H and two URLs apart"
 else
-    ko "bad usage not refused with exit 2:$bad_usage"
+    ko "bad usage not explained$bad_usage"
 fi
+timeout 5 "$WSCAT" --help >"$tmp/help.out" 2>&1
+status=$?
+missing=""
+for o in --protocol --header --origin --binary --wait --keep-open --ping --timeout --help "Exit status"; do
+    grep -q -- "$o" "$tmp/help.out" || missing="$missing $o"
+done
+if [ $status -eq 0 ] && [ -z "$missing" ]; then ok "--help: exit 0, every option and the exit statuses explained ($(wc -l <"$tmp/help.out") lines)"
+else ko "--help (exit $status; missing:$missing)"; show "$tmp/help.out"; fi
 
 # ---- heartbeat ------------------------------------------------------------------------------
 timeout 30 "$PY" tests/wscat/peers.py silent >"$tmp/silent.log" 2>&1 &
