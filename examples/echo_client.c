@@ -20,27 +20,25 @@
    message with a ping between its fragments and a ping, compares every echoed byte and the
    pongs, closes with 1000 and checks the close echo. Prints one line per check and exits
    0 only when everything matched.
+
+   The parts marked "ws.h glue" are the client side of ws.h (the callbacks, the handshake,
+   feed and tick); examples/outq.h is the output queue, examples/net.h the connect
+   (non-blocking, TCP_NODELAY). ./build/echo_client --help says all this in short.
 */
 #define _POSIX_C_SOURCE 200809L
 #define WS_IMPLEMENTATION
 #include "ws.h"
+#include "outq.h"
+#include "net.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <poll.h>
 #include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/random.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
 enum {
     READ_SIZE       = 64 * 1024,
     QUEUE_PAUSE     = 4 << 20,      /* echoing: stop reading while this much is unsent */
+    QUEUE_LIMIT     = 64 << 20,     /* more unsent than this: the connection fails */
     EOF_WAIT_MS     = 3000,         /* after the close handshake, wait for the server's FIN */
     CASE_TIMEOUT_MS = 30000,
     CHECK_TIMEOUT_MS = 45000
@@ -60,8 +58,7 @@ struct session {
     ws_http  resp;                  /* parsed incrementally: head[] never moves */
     char     head[8192];
     size_t   head_len;
-    char    *out;                   /* output queue: out[pos..len-1] is unsent */
-    size_t   out_pos, out_len, out_cap;
+    outq     out;                   /* what waits for the socket (examples/outq.h) */
     void   (*step)(session *s);     /* called after the handshake and after each read */
     void    *msgbuf;                /* NULL: messages are streamed; else collected whole */
     size_t   msgcap;
@@ -70,13 +67,7 @@ struct session {
 
 static char readbuf[READ_SIZE];
 
-static uint64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-/* ---- plumbing: randomness, output queue, connect --------------------------------- */
+/* ---- ws.h glue: randomness for masks and keys, the send callback ------------------ */
 
 static int on_random(ws_conn *c, void *out, size_t n) {
     static uint8_t pool[256];       /* one getrandom() per 64 mask keys */
@@ -98,89 +89,48 @@ static int on_random(ws_conn *c, void *out, size_t n) {
     return 0;
 }
 
-static size_t pending(const session *s) { return s->out_len - s->out_pos; }
+static size_t pending(const session *s) { return outq_pending(&s->out); }
 
+/* Everything ws.h sends goes to the output queue; over QUEUE_LIMIT the connection fails. */
 static int on_send(ws_conn *c, const ws_buf *bufs, size_t n) {
     session *s = (session *)c->user;
-    for (size_t i = 0; i < n; i++) {
-        size_t len = bufs[i].len;
-        if (len > s->out_cap - s->out_len && s->out_pos > 0) {
-            memmove(s->out, s->out + s->out_pos, pending(s));
-            s->out_len -= s->out_pos;
-            s->out_pos = 0;
-        }
-        if (len > s->out_cap - s->out_len) {
-            size_t cap = s->out_cap ? s->out_cap : 16384;
-            while (cap - s->out_len < len) cap *= 2;
-            char *p = (char *)realloc(s->out, cap);
-            if (!p) return -1;
-            s->out = p;
-            s->out_cap = cap;
-        }
-        memcpy(s->out + s->out_len, bufs[i].data, len);
-        s->out_len += len;
-    }
-    return 0;
+    if (outq_push_bufs(&s->out, bufs, n) == 0) return 0;
+    fprintf(stderr, "echo_client: more than %d bytes wait to be sent\n", QUEUE_LIMIT);
+    return -1;
 }
 
-/* "ws://host[:port][/path]" */
+/* "ws://host[:port][/path]"; says what is wrong with one that is not, and returns -1. */
 static int parse_url(const char *url, char *host, size_t cap, char *port, const char **path) {
-    if (strncmp(url, "ws://", 5) != 0) return -1;
-    const char *h = url + 5, *p = h + strcspn(h, ":/");
-    if (p == h || (size_t)(p - h) >= cap) return -1;
+    bool ws = strncmp(url, "ws://", 5) == 0;
+    const char *h = ws ? url + 5 : url, *p = ws ? h + strcspn(h, ":/") : NULL;
+    if (!p || p == h || (size_t)(p - h) >= cap) {
+        fprintf(stderr, "echo_client: bad URL '%s': want ws://HOST[:PORT][/PATH]%s\n", url,
+                strncmp(url, "wss://", 6) == 0 ? " (no TLS here)" : "");
+        return -1;
+    }
     memcpy(host, h, (size_t)(p - h));
     host[p - h] = '\0';
     strcpy(port, "80");
     if (*p == ':') {
-        size_t n = strspn(p + 1, "0123456789");
-        if (n == 0 || n > 5) return -1;
+        size_t n = strspn(p + 1, "0123456789"), len = strcspn(p + 1, "/");
+        if (n == 0 || n != len || n > 5 || atol(p + 1) < 1 || atol(p + 1) > 65535) {
+            fprintf(stderr, "echo_client: bad port '%.*s' in %s: want a number 1-65535\n",
+                    (int)len, p + 1, url);
+            return -1;
+        }
         memcpy(port, p + 1, n);
         port[n] = '\0';
         p += 1 + n;
     }
-    if (*p != '\0' && *p != '/') return -1;
     *path = *p ? p : "/";
     return 0;
-}
-
-static int dial(const char *host, const char *port, uint64_t deadline) {
-    struct addrinfo hints, *res;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    int e = getaddrinfo(host, port, &hints, &res);
-    if (e != 0) {
-        fprintf(stderr, "echo_client: %s: %s\n", host, gai_strerror(e));
-        return -1;
-    }
-    int fd = socket(res->ai_family, res->ai_socktype, res->ai_protocol);
-    if (fd < 0 || fcntl(fd, F_SETFL, O_NONBLOCK) != 0 ||
-        (connect(fd, res->ai_addr, res->ai_addrlen) != 0 && errno != EINPROGRESS)) {
-        perror("echo_client: connect");
-        freeaddrinfo(res);
-        if (fd >= 0) close(fd);
-        return -1;
-    }
-    freeaddrinfo(res);
-    struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-    uint64_t now = now_ms();
-    int err = 0;
-    socklen_t elen = sizeof err;
-    if (poll(&pfd, 1, now < deadline ? (int)(deadline - now) : 0) != 1 ||
-        getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) != 0 || err != 0) {
-        fprintf(stderr, "echo_client: connect to %s:%s: %s\n", host, port,
-                err ? strerror(err) : "timed out");
-        close(fd);
-        return -1;
-    }
-    return fd;
 }
 
 /* ---- one connection, start to end -------------------------------------------------- */
 
 static const char *url_host, *url_port;
 
-/* Feeds the bytes of the handshake response; then the frames behind it. */
+/* ws.h glue: the bytes of the handshake response; then the frames behind it. */
 static void read_handshake(session *s, size_t n) {
     s->head_len += n;
     int r = ws_http_parse_response(&s->resp, s->head, s->head_len);
@@ -206,10 +156,12 @@ static void read_handshake(session *s, size_t n) {
 static int run(session *s, const ws_config *cfg, const char *path, uint64_t deadline) {
     uint64_t until_eof = 0;
     int r, status = 0;
-    free(s->out);
+    uint64_t t0 = now_ms();
+    outq_free(&s->out);
     memset(s, 0, offsetof(session, step));
+    s->out.limit = QUEUE_LIMIT;
     ws_http_init(&s->resp, sizeof s->head);
-    s->fd = dial(url_host, url_port, deadline);
+    s->fd = net_dial("echo_client", url_host, url_port, t0 < deadline ? (int)(deadline - t0) : 0);
     if (s->fd < 0) return -1;
     ws_client_opts opts;
     memset(&opts, 0, sizeof opts);
@@ -242,7 +194,7 @@ static int run(session *s, const ws_config *cfg, const char *path, uint64_t dead
                 break;
             }
         } else if (ws_conn_deadline(&s->ws) <= now) {
-            r = ws_conn_tick(&s->ws, now);
+            r = ws_conn_tick(&s->ws, now);                          /* ws.h glue */
             if (r != WS_OK) fprintf(stderr, "echo_client: %s: %s\n", path, ws_strerror(r));
             continue;
         }
@@ -258,14 +210,9 @@ static int run(session *s, const ws_config *cfg, const char *path, uint64_t dead
         int n = poll(&pfd, 1, (int)(wake - now));      /* wake > now: checked above */
         if (n < 0 && errno != EINTR) { perror("echo_client: poll"); status = -1; break; }
         if (n <= 0) continue;
-        if (pfd.revents & POLLOUT) {
-            ssize_t k = send(s->fd, s->out + s->out_pos, pending(s), MSG_NOSIGNAL);
-            if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-                if (!until_eof) perror("echo_client: send");
-                s->out_pos = s->out_len;            /* nobody is listening any more */
-            } else if (k > 0) {
-                s->out_pos += (size_t)k;
-            }
+        if ((pfd.revents & POLLOUT) && outq_flush(&s->out, s->fd) != 0) {
+            if (!until_eof) perror("echo_client: send");
+            outq_free(&s->out);                     /* nobody is listening any more */
         }
         if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) {
             char *buf = s->upgraded ? readbuf : s->head + s->head_len;
@@ -273,7 +220,7 @@ static int run(session *s, const ws_config *cfg, const char *path, uint64_t dead
             ssize_t k = recv(s->fd, buf, cap, 0);
             if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) continue;
             if (k <= 0) {
-                s->eof = true;
+                s->eof = true;                      /* TODO ws_conn_eof */
                 if (k < 0 && !until_eof) perror("echo_client: recv");
                 continue;
             }
@@ -281,7 +228,7 @@ static int run(session *s, const ws_config *cfg, const char *path, uint64_t dead
             if (!s->upgraded) {
                 read_handshake(s, (size_t)k);
             } else {
-                r = ws_conn_feed(&s->ws, buf, (size_t)k);
+                r = ws_conn_feed(&s->ws, buf, (size_t)k);           /* ws.h glue */
                 if (r != WS_OK) fprintf(stderr, "echo_client: %s: %s\n", path, ws_strerror(r));
             }
         }
@@ -634,17 +581,38 @@ static int run_check(const char *path) {
     return ck.failed ? 1 : 0;
 }
 
+static const char usage[] =
+    "usage: echo_client ws://HOST:PORT [AGENT]       run a test runner's cases\n"
+    "       echo_client --check ws://HOST:PORT/PATH  check an echo server\n"
+    "  Runner mode: asks an Autobahn|Testsuite fuzzingserver (or anything that speaks its\n"
+    "  /getCaseCount, /runCase, /updateReports) for its cases and echoes each one as AGENT\n"
+    "  (default \"ws.h\"); exit 0 when every case ran to its end.\n"
+    "  --check: sends text and binary of 0 B to 16 MiB, fragments with a ping between them,\n"
+    "  a ping and a close, and compares every echoed byte; exit 0 when all matched.\n"
+    "  -h, --help   this text\n";
+
 int main(int argc, char **argv) {
     static char host[256], port[8], base[256];
     bool check = argc >= 2 && strcmp(argv[1], "--check") == 0;
     const char *path;
-    if (argc < 2 + check || argc > 3 || parse_url(argv[1 + check], host, sizeof host, port,
-                                                  &path) != 0) {
-        fprintf(stderr, "usage: %s ws://HOST:PORT [agent]      run a runner's cases\n"
-                        "       %s --check ws://HOST:PORT/     check an echo server\n",
-                argv[0], argv[0]);
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    if (argc >= 2 && argv[1][0] == '-' && !check) {
+        fprintf(stderr, "echo_client: unknown option '%s' (echo_client --help)\n", argv[1]);
         return 2;
     }
+    if (argc < 2 + check) {
+        fprintf(stderr, "echo_client: no URL: usage: echo_client [--check] ws://HOST:PORT[/PATH]"
+                        " (echo_client --help)\n");
+        return 2;
+    }
+    if (argc > 3) {
+        fprintf(stderr, "echo_client: unexpected argument '%s' (echo_client --help)\n", argv[3]);
+        return 2;
+    }
+    if (parse_url(argv[1 + check], host, sizeof host, port, &path) != 0) return 2;
     url_host = host;
     url_port = port;
     setvbuf(stdout, NULL, _IOLBF, 0);       /* progress lines show up even in a log file */

@@ -180,8 +180,10 @@ static int parse_url(const char *url, char *host, char *hostname, size_t cap, ch
                         "(ws://%s)\n", url, strstr(url, "//") + 2);
         return -1;
     }
-    const char *h = url + 5, *p = *h == '[' ? strchr(h, ']') : h + strcspn(h, ":/?#");
-    if (strncmp(url, "ws://", 5) != 0 || !p || p == h || (*h == '[' && p == h + 1)) {
+    bool ws = strncmp(url, "ws://", 5) == 0;
+    const char *h = ws ? url + 5 : url;
+    const char *p = !ws ? NULL : *h == '[' ? strchr(h, ']') : h + strcspn(h, ":/?#");
+    if (!p || p == h || (*h == '[' && p == h + 1)) {
         fprintf(stderr, "wscat: bad URL '%s': want ws://HOST[:PORT][/PATH]\n", url);
         return -1;
     }
