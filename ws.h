@@ -818,6 +818,13 @@ extern "C" {
 #endif
 
 #define WS__MIN(a, b) ((a) < (b) ? (a) : (b))
+/* the few steps every call takes (ws__enter, ws__leave, ws__tx_end): inlined, or each send
+   pays three calls for a handful of instructions */
+#if defined(__GNUC__) || defined(__clang__)
+#  define WS__INLINE static inline __attribute__((always_inline))
+#else
+#  define WS__INLINE static inline
+#endif
 #define WS__UNSET UINT64_MAX            /* a time to be stamped at the next tick */
 #define WS__DEFAULT_MAX_MESSAGE ((uint64_t)16 << 20)
 #define WS__DEFAULT_MAX_HEAD 8192u
@@ -2183,10 +2190,10 @@ static int ws__fail(ws_conn *c, int err, const char *why) {
 
 /* A frame writer that ran with WS__F_TX set returned err: fail on it, or pay what was owed
    meanwhile. Returns the sticky error when c failed, on this send or inside it. */
-static int ws__tx_end(ws_conn *c, int err) {
+WS__INLINE int ws__tx_end(ws_conn *c, int err) {
     WS__CLR(c, WS__F_TX);
-    ws__tx_failed(c, err);
-    ws__flush(c);
+    if (err) ws__tx_failed(c, err);
+    if (c->_flags & (WS__F_PONG_DUE | WS__F_CLOSE_DUE)) ws__flush(c);
     return c->_state == WS_STATE_FAILED ? (int)c->_err : (int)WS_OK;
 }
 
@@ -2194,24 +2201,28 @@ static int ws__tx_end(ws_conn *c, int err) {
    sticky error before any argument is looked at; a call c cannot take inside one of its own
    callbacks (busy: WS__F_TX while a frame goes out, WS__F_RX inside ws_conn_feed) gets
    WS_ERR_BUSY and changes nothing. */
-static int ws__enter(ws_conn *c, unsigned busy) {
+WS__INLINE int ws__enter(ws_conn *c, unsigned busy) {
     if (c->_state == WS_STATE_FAILED) return c->_err;
-    if ((c->_flags & busy) || c->_depth == UINT8_MAX) return WS_ERR_BUSY;
+    if (c->_flags & busy) return WS_ERR_BUSY;   /* (nesting on one c stays under 4 deep) */
     c->_depth++;
     return WS_OK;
 }
 
+/* Calls the on_close that is owed: the last thing the outermost call does. Returns r. */
+static int ws__report_now(ws_conn *c, int r) {
+    void (*on_close)(ws_conn *, unsigned, const char *, size_t) = c->_cfg->on_close;
+    WS__CLR(c, WS__F_REPORT);
+    if (on_close)
+        on_close(c, c->_code, (const char *)c->_ctrl + 2, c->_clen > 2 ? c->_clen - 2u : 0u);
+    return r;
+}
+
 /* The end of every such call: the outermost one pays an owed on_close as the very last
    thing it does, so that on_close may free or re-initialise c. Returns r. */
-static int ws__leave(ws_conn *c, int r) {
+WS__INLINE int ws__leave(ws_conn *c, int r) {
     WS_ASSERT(c->_depth > 0);
-    if (--c->_depth == 0 && (c->_flags & WS__F_REPORT)) {
-        void (*on_close)(ws_conn *, unsigned, const char *, size_t) = c->_cfg->on_close;
-        WS__CLR(c, WS__F_REPORT);
-        if (on_close)
-            on_close(c, c->_code, (const char *)c->_ctrl + 2, c->_clen > 2 ? c->_clen - 2u : 0u);
-    }
-    return r;
+    if (--c->_depth || !(c->_flags & WS__F_REPORT)) return r;
+    return ws__report_now(c, r);
 }
 
 WS_API int ws_conn_init(ws_conn *c, const ws_config *cfg, void *user) {
@@ -2362,14 +2373,19 @@ static int ws__frame_begin(ws_conn *c, const uint8_t *h) {
     const ws_config *cfg = c->_cfg;
     unsigned op = h[0] & 0x0Fu, rsv = h[0] & 0x70u;
     bool fin = (h[0] & 0x80) != 0, masked = (h[1] & 0x80) != 0;
-    uint64_t len = ws__head_len(h);
+    uint64_t len = h[1] & 0x7Fu;
+    size_t n = 2;                               /* header bytes before the mask key */
     bool begins = false;                        /* the first frame of a data message */
     if (rsv & ~(unsigned)cfg->rsv_allowed)
         return ws__fail(c, WS_ERR_PROTOCOL, WS__WHY("reserved bits set"));
     if (masked != !ws__client(c))
         return ws__fail(c, WS_ERR_PROTOCOL, WS__WHY(masked ? "masked frame from server"
                                                            : "unmasked frame from client"));
-    if (len >> 63) return ws__fail(c, WS_ERR_PROTOCOL, WS__WHY("length over 2^63"));
+    if (len >= 126) {
+        n = len == 126 ? 4 : 10;
+        len = ws__head_len(h);
+        if (len >> 63) return ws__fail(c, WS_ERR_PROTOCOL, WS__WHY("length over 2^63"));
+    }
     if (op >= 8) {
         if (op > WS_OP_PONG) return ws__fail(c, WS_ERR_PROTOCOL, WS__WHY("reserved opcode"));
         if (!fin) return ws__fail(c, WS_ERR_PROTOCOL, WS__WHY("fragmented control frame"));
@@ -2401,7 +2417,7 @@ static int ws__frame_begin(ws_conn *c, const uint8_t *h) {
         c->_msg_size += len;
     }
     /* the frame is good: set up for its payload */
-    if (masked) WS_MEMCPY(c->_mask, h + ws__head_size(h[1]) - 4, 4);
+    if (masked) WS_MEMCPY(c->_mask, h + n, 4);
     c->_mask_pos = 0;
     c->_op = (uint8_t)op;
     c->_flags = (uint16_t)((c->_flags & ~WS__F_FIN) | (fin ? WS__F_FIN : 0));
