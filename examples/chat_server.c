@@ -5,17 +5,23 @@
    build/wscat, a phone app. It shows:
      - broadcast: a message is encoded once (ws_frame_encode) and the same bytes go to every
        member (ws_conn_send_raw);
-     - a bounded output queue per client: what the kernel does not take at once waits in
-       the queue, and a client with more than --queue-limit bytes waiting is closed with
-       1008 "too slow", so a slow or dead reader never blocks the others or eats memory;
+     - a bounded output queue per client (examples/outq.h): what the kernel does not take
+       at once waits in the queue, and a client with more than --queue-limit bytes waiting
+       is closed with 1008 "too slow", so a slow or dead reader never blocks the others or
+       eats memory;
      - heartbeats: a ping after --ping-interval ms of silence; a client that sends nothing
        back within --ping-timeout ms more is dropped (ws_conn_tick, ws_conn_deadline) and
        its rooms are told;
      - whole messages (ws_conn_set_buffer; over --max-message bytes: close 1009) read by a
        small JSON scanner that answers anything it does not expect with an error event.
 
+   The parts marked "ws.h glue" are what a server of yours needs (the send callback, the
+   message and close callbacks, the handshake, feed and tick); the rest is the chat and
+   the event loop, with examples/net.h for listen, accept (TCP_NODELAY) and the clock.
+
    Build:  make examples   (or: cc -std=c99 -O2 -I. examples/chat_server.c -o build/chat_server)
-   Run:    make run        (or: ./build/chat_server [options] [PORT]; PORT defaults to 8080)
+   Run:    make run        (or: ./build/chat_server [options] [PORT]; PORT defaults to 8080;
+                            --help lists the options)
    Then:   open http://127.0.0.1:8080/ in two windows, pick names, chat. WebSocket clients
            connect to ws://127.0.0.1:8080/chat. Listens on 127.0.0.1 only.
    Options: --ping-interval MS (25000; 0 = no pings)   --ping-timeout MS (20000)
@@ -50,30 +56,15 @@
 #define _POSIX_C_SOURCE 200809L
 #define WS_IMPLEMENTATION
 #include "ws.h"
+#include "outq.h"
+#include "net.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/epoll.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
-#include <time.h>
-#include <unistd.h>
 
 enum { READ_SIZE = 64 * 1024, HEAD_MAX = 8192, PAGE_MAX = 256 * 1024, CLOSE_MS = 5000,
        NAME_LEN = 24, ROOMS = 8, LIST_MAX = 100 };
-
-typedef struct chunk {                  /* unsent output: one frame, or its tail */
-    struct chunk *next;
-    size_t len, sent;
-    bool   begun;                       /* the frame's first bytes went out already */
-    char data[];
-} chunk;
 
 typedef struct client {
     struct client *prev, *next;
@@ -88,8 +79,7 @@ typedef struct client {
     size_t   head_len, head_cap;
     ws_http *req;
     char    *msg;                       /* whole-message buffer, --max-message bytes */
-    chunk   *q, *q_last;                /* output queue */
-    size_t   queued;                    /* unsent bytes in it */
+    outq     out;                       /* what the kernel did not take yet (outq.h) */
     char     nick[NAME_LEN + 1];
     char     rooms[ROOMS][NAME_LEN + 1];    /* "" = free slot */
 } client;
@@ -115,12 +105,6 @@ static size_t    json_len, json_cap, frame_len;
 
 static void on_signal(int sig) { (void)sig; stop = 1; }
 
-static uint64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static bool is(ws_str s, const char *lit) {
     return s.len == strlen(lit) && memcmp(s.ptr, lit, s.len) == 0;
 }
@@ -137,64 +121,27 @@ static void watch(client *cl, uint32_t events) {
     cl->events = events;
 }
 
+/* Sends what waits (at most one send()), then watches for EPOLLOUT while some still does. */
 static void write_queue(client *cl) {
-    while (cl->q && !cl->dead) {
-        chunk *k = cl->q;
-        ssize_t n = send(cl->fd, k->data + k->sent, k->len - k->sent, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-        if (n < 0) { cl->dead = true; break; }
-        k->sent += (size_t)n;
-        cl->queued -= (size_t)n;
-        if (k->sent < k->len) break;
-        cl->q = k->next;
-        free(k);
-    }
-    if (!cl->q) cl->q_last = NULL;
-    watch(cl, cl->q ? EPOLLIN | EPOLLOUT : EPOLLIN);
+    if (!cl->dead && outq_flush(&cl->out, cl->fd) != 0) cl->dead = true;
+    if (!cl->dead) watch(cl, outq_pending(&cl->out) ? EPOLLIN | EPOLLOUT : EPOLLIN);
 }
 
-/* ws.h hands over one whole frame (or the 101 response) per call. Written at once when
-   nothing waits; else, or for what the kernel did not take, queued. */
+/* ---- ws.h glue: the send callback --------------------------------------------------------- */
+
+/* ws.h hands over one whole frame (or the 101 response) per call. It joins the queue and is
+   written at once: the queue keeps only what the kernel did not take. A frame that would
+   take the queue past --queue-limit is dropped whole, and the client closed with 1008 "too
+   slow" by kick_slow(), out of this call. */
 static int on_send(ws_conn *c, const ws_buf *bufs, size_t n) {
     client *cl = (client *)c->user;
-    struct iovec iov[4];
-    size_t len = 0, done = 0;
-    if (cl->dead || n > 4 || (cl->too_slow && !cl->kicked)) return 0;   /* dropped whole */
-    for (size_t i = 0; i < n; i++) {
-        iov[i].iov_base = (void *)(uintptr_t)bufs[i].data;
-        iov[i].iov_len = bufs[i].len;
-        len += bufs[i].len;
-    }
-    if (cl->upgraded && !cl->kicked && cl->queued + len > (size_t)opt.queue_limit) {
-        cl->too_slow = slow_pending = true;     /* closed by kick_slow(), out of this call */
+    if (cl->dead || (cl->too_slow && !cl->kicked)) return 0;            /* dropped whole */
+    if (outq_push_bufs(&cl->out, bufs, n) != 0) {
+        if (cl->upgraded && !cl->kicked) cl->too_slow = slow_pending = true;
+        else cl->dead = true;               /* out of memory, or no room for its close */
         return 0;
     }
-    if (!cl->q) {
-        ssize_t w = writev(cl->fd, iov, (int)n);
-        if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-            cl->dead = true;
-            return 0;
-        }
-        done = w > 0 ? (size_t)w : 0;
-    }
-    if (done == len) return 0;
-    chunk *k = (chunk *)malloc(sizeof *k + len - done);
-    if (!k) { cl->dead = true; return 0; }
-    k->next = NULL;
-    k->len = len - done;
-    k->sent = 0;
-    k->begun = done > 0;
-    for (size_t i = 0, at = 0, off = done; i < n; i++) {     /* copy what is left */
-        size_t skip = off < bufs[i].len ? off : bufs[i].len;
-        memcpy(k->data + at, (const char *)bufs[i].data + skip, bufs[i].len - skip);
-        at += bufs[i].len - skip;
-        off -= skip;
-    }
-    if (cl->q_last) cl->q_last->next = k; else cl->q = k;
-    cl->q_last = k;
-    cl->queued += k->len;
-    watch(cl, EPOLLIN | EPOLLOUT);
+    write_queue(cl);
     return 0;
 }
 
@@ -301,17 +248,15 @@ static void part(client *cl, const char *why) {
     printf("chat_server: %s left: %s\n", cl->nick, why);
 }
 
-/* Queue over the limit: keep the frame already half sent, drop the rest, say why. */
+/* Queue over the limit: the whole frames queued stay (the client gets them if it ever
+   reads), the close 1008 "too slow" follows them, and the others hear why. */
 static void kick_slow(void) {
     while (slow_pending) {
         slow_pending = false;
         for (client *cl = clients; cl; cl = cl->next) {
             if (!cl->too_slow || cl->kicked) continue;
-            chunk *k = cl->q && (cl->q->sent || cl->q->begun) ? cl->q->next : cl->q;
-            if (k == cl->q) cl->q = NULL; else cl->q->next = NULL;
-            while (k) { chunk *next = k->next; cl->queued -= k->len - k->sent; free(k); k = next; }
-            cl->q_last = cl->q;
             cl->kicked = true;
+            cl->out.limit += 256;               /* room for the close frame */
             int r = ws_conn_close(&cl->ws, WS_CLOSE_POLICY, "too slow", 8);
             if (r != WS_OK) cl->dead = true;
             part(cl, "too slow");       /* may push others over the limit: loop again */
@@ -499,6 +444,8 @@ static const char *handle(client *cl, const request *rq) {
     return NULL;
 }
 
+/* ---- ws.h glue: a whole message in, and the end of a connection --------------------------- */
+
 static void on_message(ws_conn *c, ws_opcode op, const void *data, size_t len) {
     client *cl = (client *)c->user;
     request rq;
@@ -527,7 +474,7 @@ static void client_free(client *cl) {
     if (cl->prev) cl->prev->next = cl->next; else clients = cl->next;
     if (cl->next) cl->next->prev = cl->prev;
     close(cl->fd);
-    while (cl->q) { chunk *k = cl->q; cl->q = k->next; free(k); }
+    outq_free(&cl->out);
     free(cl->head);
     free(cl->req);
     free(cl->msg);
@@ -536,16 +483,14 @@ static void client_free(client *cl) {
 
 static void accept_clients(int lfd) {
     for (;;) {
-        int fd = accept(lfd, NULL, NULL);
+        int fd = net_accept(lfd);           /* non-blocking, TCP_NODELAY */
         if (fd < 0) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
-                perror("chat_server: accept");
+            if (!net_accept_done(errno)) perror("chat_server: accept");
             return;
         }
         client *cl = (client *)calloc(1, sizeof *cl);
         struct epoll_event ev = { .events = EPOLLIN, .data.ptr = cl };
-        if (!cl || fcntl(fd, F_SETFL, O_NONBLOCK) != 0 ||
-            epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        if (!cl || epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
             perror("chat_server: new connection");
             free(cl);
             close(fd);
@@ -556,19 +501,21 @@ static void accept_clients(int lfd) {
         cl->next = clients;
         if (clients) clients->prev = cl;
         clients = cl;
-        int r = ws_conn_init(&cl->ws, &cfg, cl);
+        cl->out.limit = PAGE_MAX + 4096;    /* the page; --queue-limit once upgraded */
+        int r = ws_conn_init(&cl->ws, &cfg, cl);                /* ws.h glue: */
         if (r == WS_OK) r = ws_conn_tick(&cl->ws, now_ms());    /* the handshake clock starts */
         if (r != WS_OK) { fprintf(stderr, "chat_server: %s\n", ws_strerror(r)); cl->dead = true; }
     }
 }
 
-static void http_reply(client *cl, const char *status, const char *type, const char *body,
-                       size_t len) {
+/* A plain HTTP answer, then the connection closes. HEAD gets the head alone. */
+static void http_reply(client *cl, const ws_http *req, const char *status, const char *type,
+                       const char *body, size_t len) {
     char head[256];
     int n = snprintf(head, sizeof head, "HTTP/1.1 %s\r\nContent-Type: %s\r\n"
                      "Content-Length: %zu\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n",
                      status, type, len);
-    ws_buf b[2] = { { head, (size_t)n }, { body, len } };
+    ws_buf b[2] = { { head, (size_t)n }, { body, is(req->method, "HEAD") ? 0 : len } };
     on_send(&cl->ws, b, 2);
     cl->closing = true;
 }
@@ -581,6 +528,7 @@ static bool origin_ok(const ws_http *req) {
             memcmp(req->origin.ptr + 7, req->host.ptr, req->host.len) == 0);
 }
 
+/* ws.h glue: the request head, read into a buffer that grows; then the upgrade. */
 static void read_handshake(client *cl) {
     if (!cl->req) {
         if (!(cl->req = (ws_http *)malloc(sizeof *cl->req))) { cl->dead = true; return; }
@@ -595,19 +543,19 @@ static void read_handshake(client *cl) {
     }
     ssize_t n = recv(cl->fd, cl->head + cl->head_len, cl->head_cap - cl->head_len, 0);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
-    if (n <= 0) { cl->dead = true; return; }
+    if (n <= 0) { cl->dead = true; return; }        /* TODO ws_conn_eof */
     cl->head_len += (size_t)n;
     ws_http *req = cl->req;
     int r = ws_http_parse_request(req, cl->head, cl->head_len);
     if (r == WS_HS_PARTIAL && cl->head_len < HEAD_MAX) return;
     if (r == WS_HS_PARTIAL) r = WS_ERR_HS_TOO_BIG;
-    bool get = r > 0 && is(req->method, "GET");
+    bool get = r > 0 && (is(req->method, "GET") || is(req->method, "HEAD"));
     if (r == WS_HS_HTTP && get && is(req->path, "/") && page_len) {
-        http_reply(cl, "200 OK", "text/html; charset=utf-8", page, page_len);
+        http_reply(cl, req, "200 OK", "text/html; charset=utf-8", page, page_len);
         return;
     }
     if (r == WS_HS_HTTP || (r == WS_HS_UPGRADE && !is(req->path, "/chat"))) {
-        http_reply(cl, "404 Not Found", "text/plain", "not found\n", 10);
+        http_reply(cl, req, "404 Not Found", "text/plain", "not found\n", 10);
         return;
     }
     if (r == WS_HS_UPGRADE && !origin_ok(req)) r = WS_ERR_HS_ORIGIN;
@@ -623,6 +571,7 @@ static void read_handshake(client *cl) {
     }
     if (!(cl->msg = (char *)malloc((size_t)opt.max_message))) { cl->dead = true; return; }
     ws_conn_set_buffer(&cl->ws, cl->msg, (size_t)opt.max_message);
+    cl->out.limit = (size_t)opt.queue_limit;
     if ((r = ws_conn_accept(&cl->ws, req, NULL)) != WS_OK) {
         fprintf(stderr, "chat_server: fd %d: %s\n", cl->fd, ws_strerror(r));
         cl->dead = true;
@@ -653,9 +602,9 @@ static void read_client(client *cl) {
     if (!cl->upgraded && !cl->closing) { read_handshake(cl); return; }
     ssize_t n = recv(cl->fd, readbuf, sizeof readbuf, 0);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
-    if (n <= 0) { cl->dead = true; return; }        /* EOF or reset */
+    if (n <= 0) { cl->dead = true; return; }        /* EOF or reset; TODO ws_conn_eof */
     if (cl->closing) return;                        /* done: discard */
-    int r = ws_conn_feed(&cl->ws, readbuf, (size_t)n);
+    int r = ws_conn_feed(&cl->ws, readbuf, (size_t)n);     /* ws.h glue: on_message */
     if (r == WS_OK) r = ws_conn_tick(&cl->ws, now_ms());    /* times the activity now */
     if (r != WS_OK) fprintf(stderr, "chat_server: %s: %s\n", cl->nick, ws_strerror(r));
 }
@@ -667,7 +616,7 @@ static void settle(client *cl) {
     if (cl->dead) return;
     if (s == WS_STATE_CLOSED || s == WS_STATE_FAILED) cl->closing = true;
     if (cl->closing && !cl->close_by) cl->close_by = now_ms() + CLOSE_MS;
-    if (cl->closing && !cl->q && !cl->fin_sent) {
+    if (cl->closing && !outq_pending(&cl->out) && !cl->fin_sent) {
         shutdown(cl->fd, SHUT_WR);      /* the server closes TCP first (RFC 6455 7.1.1) */
         cl->fin_sent = true;
     }
@@ -680,7 +629,7 @@ static int run_timers(void) {
         uint64_t due = cl->close_by ? cl->close_by : ws_conn_deadline(&cl->ws);
         if (due > now || cl->dead) { if (due < next) next = due; continue; }
         if (cl->close_by) { cl->dead = true; continue; }
-        int r = ws_conn_tick(&cl->ws, now);
+        int r = ws_conn_tick(&cl->ws, now);        /* ws.h glue: pings, timeouts */
         if (r == WS_ERR_TIMEOUT) cl->dead = true;  /* gone: on_close told its rooms */
         else if (r != WS_OK) fprintf(stderr, "chat_server: %s: %s\n", cl->nick, ws_strerror(r));
         settle(cl);
@@ -698,12 +647,33 @@ static int run_timers(void) {
     return next <= now ? 0 : next - now > 60000 ? 60000 : (int)(next - now);
 }
 
-static long number(const char *name, const char *arg, long max) {
-    char *end;
+static const char usage[] =
+    "usage: chat_server [options] [PORT]\n"
+    "  Chat rooms on http://127.0.0.1:PORT/ (the page) and ws://127.0.0.1:PORT/chat (the JSON\n"
+    "  protocol, for any WebSocket client). PORT: 0-65535, default 8080 (0: any free port).\n"
+    "  --ping-interval MS   ping a client after this much silence (25000; 0: no pings and\n"
+    "                       no timeout)\n"
+    "  --ping-timeout MS    drop a client silent this much longer after the ping (20000)\n"
+    "  --queue-limit BYTES  output waiting for one client; more is closed with 1008\n"
+    "                       \"too slow\" (262144; 1024 or more)\n"
+    "  --max-message BYTES  the largest request; larger: close 1009 (65536; 256 or more)\n"
+    "  --page FILE          the page served at / (examples/chat.html)\n"
+    "  --help               this text\n";
+
+/* One line: what was wrong with the command line; exits with status 2. */
+static void bad_usage(const char *what, const char *arg, const char *want) {
+    fprintf(stderr, "chat_server: %s%s%s%s: %s (chat_server --help lists the options)\n", what,
+            arg ? " '" : "", arg ? arg : "", arg ? "'" : "", want);
+    exit(2);
+}
+
+static long number(const char *name, const char *arg, long min, long max) {
+    char *end, want[64];
     long v = arg ? strtol(arg, &end, 10) : -1;
-    if (!arg || *end || end == arg || v < 0 || v > max) {
-        fprintf(stderr, "chat_server: %s wants a number 0-%ld\n", name, max);
-        exit(2);
+    if (!arg) bad_usage("a value is missing after", name, "want a number");
+    if (*end || end == arg || v < min || v > max) {
+        snprintf(want, sizeof want, "want a number %ld-%ld", min, max);
+        bad_usage(name, arg, want);
     }
     return v;
 }
@@ -712,24 +682,23 @@ int main(int argc, char **argv) {
     long port = 8080;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--ping-interval") == 0) opt.ping_interval = number(a, v, 3600000), i++;
-        else if (strcmp(a, "--ping-timeout") == 0) opt.ping_timeout = number(a, v, 3600000), i++;
-        else if (strcmp(a, "--queue-limit") == 0) opt.queue_limit = number(a, v, 1L << 30), i++;
-        else if (strcmp(a, "--max-message") == 0) opt.max_message = number(a, v, 16L << 20), i++;
-        else if (strcmp(a, "--page") == 0 && v) opt.page = v, i++;
-        else if (a[0] != '-' && i == argc - 1) port = number("PORT", a, 65535);
-        else {
-            fprintf(stderr, "usage: %s [--ping-interval MS] [--ping-timeout MS]\n"
-                    "       [--queue-limit BYTES] [--max-message BYTES] [--page FILE] [PORT]\n",
-                    argv[0]);
-            return 2;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(usage, stdout);
+            return 0;
         }
+        if (strcmp(a, "--ping-interval") == 0) opt.ping_interval = number(a, v, 0, 3600000), i++;
+        else if (strcmp(a, "--ping-timeout") == 0) opt.ping_timeout = number(a, v, 0, 3600000), i++;
+        else if (strcmp(a, "--queue-limit") == 0)
+            opt.queue_limit = number(a, v, 1024, 1L << 30), i++;
+        else if (strcmp(a, "--max-message") == 0)
+            opt.max_message = number(a, v, 256, 16L << 20), i++;
+        else if (strcmp(a, "--page") == 0 && v) opt.page = v, i++;
+        else if (strcmp(a, "--page") == 0) bad_usage("a value is missing after", a, "want a FILE");
+        else if (a[0] == '-' && !(a[1] >= '0' && a[1] <= '9'))
+            bad_usage("unknown option", a, "not one of chat_server's");
+        else if (i == argc - 1) port = number("port", a, 0, 65535);
+        else bad_usage("unexpected argument", a, "the PORT comes last, after the options");
     }
-    if (opt.max_message < 256 || opt.queue_limit < 1024) {
-        fprintf(stderr, "chat_server: --max-message 256 or more, --queue-limit 1024 or more\n");
-        return 2;
-    }
-
     FILE *f = fopen(opt.page, "rb");
     if (f) {
         page_len = fread(page, 1, sizeof page, f);
@@ -746,7 +715,7 @@ int main(int argc, char **argv) {
     frame = (char *)malloc(json_cap + 14);
     if (!text || !json || !frame) { perror("chat_server: malloc"); return 1; }
 
-    cfg.send = on_send;
+    cfg.send = on_send;                 /* ws.h glue: the settings every connection shares */
     cfg.on_message = on_message;
     cfg.on_close = on_close;
     cfg.max_message_size = (uint64_t)opt.max_message;
@@ -764,24 +733,21 @@ int main(int argc, char **argv) {
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    struct sockaddr_in addr;
-    memset(&addr, 0, sizeof addr);
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons((uint16_t)port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t alen = sizeof addr;
-    int one = 1, lfd = socket(AF_INET, SOCK_STREAM, 0);
-    epfd = epoll_create1(0);
+    unsigned bound;
     struct epoll_event lev = { .events = EPOLLIN, .data.ptr = NULL };
-    if (lfd < 0 || epfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-        bind(lfd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(lfd, 128) != 0 ||
-        fcntl(lfd, F_SETFL, O_NONBLOCK) != 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &lev) != 0 ||
-        getsockname(lfd, (struct sockaddr *)&addr, &alen) != 0) {
-        perror("chat_server: listen");
+    int lfd = net_listen("chat_server", port, &bound);
+    if (lfd < 0) {
+        if (errno == EADDRINUSE)
+            fprintf(stderr, "chat_server: another port: ./build/chat_server 9000, or "
+                            "RUN_PORT=9000 make run\n");
+        return 1;
+    }
+    if ((epfd = epoll_create1(0)) < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &lev) != 0) {
+        perror("chat_server: epoll");
         return 1;
     }
     printf("chat_server: listening on http://127.0.0.1:%u/ (WebSocket: ws://127.0.0.1:%u/chat)\n",
-           ntohs(addr.sin_port), ntohs(addr.sin_port));
+           bound, bound);
     fflush(stdout);
     setvbuf(stdout, NULL, _IOLBF, 0);
 

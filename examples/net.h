@@ -57,6 +57,7 @@ static inline int net_listen(const char *who, long port, unsigned *bound) {
         fprintf(stderr, "%s: cannot listen on 127.0.0.1:%ld: %s%s\n", who, port, strerror(e),
                 e == EADDRINUSE ? " (another program has this port: choose another)" : "");
         if (fd >= 0) close(fd);
+        errno = e;                              /* for the caller's own hint */
         return -1;
     }
     *bound = ntohs(addr.sin_port);

@@ -127,6 +127,28 @@ async def raw_client(port, rcvbuf=None):
     return r, w, json.loads(got[0][1])["data"]["nick"], buf
 
 
+async def http(port, request):
+    """A plain HTTP request; the whole answer (the server closes after it)."""
+    r, w = await asyncio.open_connection("127.0.0.1", port)
+    w.write(request)
+    out = await asyncio.wait_for(r.read(), 5)
+    w.close()
+    return out
+
+
+async def page(port):
+    """GET / is the page; HEAD / the same head without the body; other paths 404."""
+    get = await http(port, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    head = await http(port, b"HEAD / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    nope = await http(port, b"HEAD /nope HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    ghead, _, body = get.partition(b"\r\n\r\n")
+    check(get.startswith(b"HTTP/1.1 200 ") and b"<html" in body.lower(), "GET / serves the page",
+          repr(get[:40]))
+    check(head == ghead + b"\r\n\r\n", "HEAD / answers GET /'s head (200, same Content-Length) without the body",
+          repr(head[:60]))
+    check(nope.startswith(b"HTTP/1.1 404 "), "HEAD /nope gets 404, as GET /nope does", repr(nope[:40]))
+
+
 async def read_until_eof(r, buf, timeout):
     """Reads frames until the server closes TCP: (frames, seconds waited, eof seen)."""
     out, t0 = [], time.monotonic()
@@ -255,6 +277,7 @@ async def chat(port, pid):
     except websockets.InvalidStatusCode as e:
         check(e.status_code == 404, "an upgrade on another path gets 404", "status %d" % e.status_code)
 
+    await page(port)
     await mutations(url)
     await slow_reader(port, pid, url)
     await ann.ws.close()
