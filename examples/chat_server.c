@@ -668,9 +668,9 @@ static void bad_usage(const char *what, const char *arg, const char *want) {
 }
 
 static long number(const char *name, const char *arg, long min, long max) {
-    char *end, want[64];
-    long v = arg ? strtol(arg, &end, 10) : -1;
-    if (!arg) bad_usage("a value is missing after", name, "want a number");
+    char *end = NULL, want[64];
+    if (!arg) bad_usage("a value is missing after", name, "want a number");     /* exits */
+    long v = strtol(arg, &end, 10);
     if (*end || end == arg || v < min || v > max) {
         snprintf(want, sizeof want, "want a number %ld-%ld", min, max);
         bad_usage(name, arg, want);
