@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # What every example program does alike (each has its own suite besides):
+#   - it builds with clang -Werror too (make examples uses gcc);
 #   - --help exits 0 and explains each option; a bad argument exits 2 with one line that says
 #     what was wrong (wscat tells a bad URL, a bad port and http:// apart; shared_port
 #     refuses a STATIC_DIR that is not a folder);
@@ -17,6 +18,20 @@ PROGRAMS="minimal_server echo_server echo_client chat_server shared_port wscat"
 for b in $PROGRAMS; do
     [ -x "$BUILD/$b" ] || { ko "$BUILD/$b is missing (make examples)"; finish; }
 done
+
+# ---- every example builds with clang too (make examples uses gcc) -------------------------------
+if command -v clang >/dev/null; then
+    broken=""
+    for f in examples/*.c; do
+        # shellcheck disable=SC2086
+        clang -std=c99 -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes -O1 -I. \
+            -fsyntax-only "$f" 2>>"$tmp/clang.err" || broken="$broken $f"
+    done
+    [ -z "$broken" ] && ok "every examples/*.c builds with clang -Werror as well" ||
+        { ko "clang -Werror fails on:$broken"; show "$tmp/clang.err"; }
+else
+    ko "clang is missing"
+fi
 
 # ---- --help ------------------------------------------------------------------------------------
 help_check() {     # PROGRAM WORD...: --help exits 0, on stdout, and names every WORD
