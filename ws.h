@@ -59,8 +59,12 @@
          your clock.
        - SHA-1, base64 and UTF-8 validation, all inside this file.
 
+       - TLS for wss:// and https (WS_MBEDTLS, the one optional dependency): mbedTLS over
+         your bytes, server (certificate and key, SNI, ALPN) and client (verification on by
+         default, readable reasons for a refused certificate). See "TLS" below.
+
    WHAT IT DOESN'T
-       Sockets, threads, timers, TLS, extensions (permessage-deflate). RSV bits can be handed
+       Sockets, threads, timers, extensions (permessage-deflate). RSV bits can be handed
        to your own extension with ws_config.rsv_allowed.
 
    CONFIGURATION (macros)
@@ -84,6 +88,10 @@
        WS_NO_SSSE3         no SSSE3 UTF-8 check chosen at run time       implementation file
                            (it needs libgcc's __cpu_model unless the
                            build targets SSSE3)
+       WS_MBEDTLS          the TLS layer (ws_tls_*), over mbedTLS 2.28   every file that uses
+                           or 3.x; link -lmbedtls -lmbedx509            ws_tls
+                           -lmbedcrypto. Without it no mbedTLS header
+                           is included and the core stays freestanding
 
    MEMORY
        Nothing is allocated. A ws_conn is a plain struct you own (sizeof(ws_conn) is 376 bytes
@@ -189,6 +197,15 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
+#ifdef WS_MBEDTLS
+#  include <mbedtls/version.h>
+#  include <mbedtls/ssl.h>
+#  include <mbedtls/entropy.h>
+#  include <mbedtls/ctr_drbg.h>
+#  include <mbedtls/x509_crt.h>
+#  include <mbedtls/pk.h>
+#  include <mbedtls/net_sockets.h>    /* its error codes only: the module is not used */
+#endif
 
 #ifndef WS_API
 #  ifdef WS_STATIC
@@ -243,14 +260,16 @@ extern "C" {
     X(WS_ERR_RANDOM,       -25, "the random callback reported a failure")                  \
     X(WS_ERR_EOF,          -26, "the peer closed TCP without a close handshake (1006)")    \
     X(WS_ERR_HS_REPEATED,  -27, "a header that must appear once is repeated (HTTP 400)")   \
-    X(WS_ERR_HS_NO_UPGRADE, -28, "WebSocket handshake headers without Upgrade: websocket (HTTP 400)")
+    X(WS_ERR_HS_NO_UPGRADE, -28, "WebSocket handshake headers without Upgrade: websocket (HTTP 400)") \
+    X(WS_ERR_TLS,          -29, "TLS failed (ws_tls_why says why)")                        \
+    X(WS_ERR_TLS_CERT,     -30, "the server's certificate was refused (ws_tls_why says why)")
 
 typedef enum ws_err {
 /* `name` declares an enumerator: it cannot be parenthesized. */
 #define WS__ERR_ENUM(name, value, text) name = value, /* NOLINT(bugprone-macro-parentheses) */
     WS_ERROR_LIST(WS__ERR_ENUM)
 #undef WS__ERR_ENUM
-    WS__ERR_LAST = -28
+    WS__ERR_LAST = -30
 } ws_err;
 
 /* A short, static, human-readable description of err. Never NULL; unknown values give
@@ -684,6 +703,148 @@ WS_API unsigned ws_conn_close_code(const ws_conn *c);
    extension that owns them (ws_config.rsv_allowed). A text message whose first frame has
    RSV bits is not UTF-8 checked: the extension transforms it and checks it itself. */
 WS_API unsigned ws_conn_message_rsv(const ws_conn *c);
+
+/* ---- TLS (wss://, with WS_MBEDTLS) ---------------------------------------- */
+#ifdef WS_MBEDTLS
+/* TLS through mbedTLS (2.28 LTS or 3.x), in your loop like the rest: you feed it the
+   ciphertext you received and it hands you the ciphertext to send, through callbacks; it
+   never touches a socket (no net_sockets module), never blocks and reads no clock. Between
+   the two sits your ws_conn: the plaintext TLS delivers goes to ws_http_parse_request or
+   ws_conn_feed, and the ws_conn's send callback calls ws_tls_send. Define WS_MBEDTLS in
+   every file that uses these declarations, and link -lmbedtls -lmbedx509 -lmbedcrypto.
+   Wiring, per connection:  socket bytes -> ws_tls_feed -> tc->on_data -> the HTTP parser,
+   then ws_conn_feed;  ws_conn's cfg.send -> ws_tls_send -> tc->send -> your socket queue.
+   Call ws_conn_init when the socket is accepted and tick it: the TLS handshake happens
+   while the ws_conn is CONNECTING, so handshake_timeout_ms bounds it too.
+   Memory: sizeof(ws_tls) is 1056 bytes on x86-64, and mbedTLS allocates its record buffers
+   and handshake state: 35.8 KB of heap per open connection with Debian's mbedTLS 2.28
+   (tests/run_tls.sh measures it). They shrink with a smaller MBEDTLS_SSL_IN_CONTENT_LEN
+   and MBEDTLS_SSL_OUT_CONTENT_LEN in your mbedTLS build (the peer must then send smaller
+   records: a client can ask with max_fragment_length). Firmware with no heap gives
+   mbedTLS an arena of its own: an mbedTLS built with MBEDTLS_MEMORY_BUFFER_ALLOC_C, and
+   mbedtls_memory_buffer_alloc_init(arena, size) once at start. ws.h itself still
+   allocates nothing. The same contract as ws_conn: a call the TLS connection cannot take
+   inside its own mbedTLS callback (tc->send) returns WS_ERR_BUSY and changes nothing; do
+   not free a ws_tls inside its callbacks (a ws_conn in the same allocation: free both after
+   ws_tls_feed returns). */
+
+typedef struct ws_tls ws_tls;
+
+/* Settings shared by the TLS connections of a server or a client (like ws_config: they
+   keep a pointer to it). Set the callbacks, then call ws_tls_server_setup or
+   ws_tls_client_setup. */
+typedef struct ws_tls_config {
+    /* Required. Ciphertext to send: queue or write all of it; 0, or negative (the TLS
+       connection fails with WS_ERR_IO). */
+    int  (*send)(ws_tls *t, const void *data, size_t len);
+    /* Required. Plaintext that arrived (writable, in the buffer given to ws_tls_init):
+       hand it to ws_http_parse_request while the handshake is on, then to ws_conn_feed. */
+    void (*on_data)(ws_tls *t, void *data, size_t len);
+    /* Optional. The TLS handshake finished: a client sends its upgrade (ws_conn_connect)
+       from here. */
+    void (*on_open)(ws_tls *t);
+    /* Optional, servers. The name the client asked for (SNI), before the certificate goes
+       out; return 0 to go on (after ws_tls_use_cert to pick that name's certificate), or
+       negative to refuse the handshake. */
+    int  (*on_name)(ws_tls *t, const char *name, size_t len);
+    /* private: do not touch */
+    mbedtls_ssl_config       _conf;
+    mbedtls_x509_crt         _crt;          /* server: its chain; client: the CAs trusted */
+    mbedtls_pk_context       _key;
+    mbedtls_entropy_context  _entropy;
+    mbedtls_ctr_drbg_context _drbg;
+    const char              *_alpn[2];
+    bool                     _ready, _client;
+} ws_tls_config;
+
+/* Flags of ws_tls_client_setup. */
+#define WS_TLS_INSECURE_NO_VERIFY 0x1u  /* tests only: accept any certificate and name */
+
+/* Server: the certificate chain and the private key, each PEM (a NUL-terminated string;
+   len may count the NUL or not) or DER; password for an encrypted key, or NULL. TLS 1.2 at
+   least (1.3 where the mbedTLS build has it), ALPN http/1.1. Returns WS_OK, WS_ERR_ARG
+   (no callbacks, an unreadable certificate or key, or a key that does not match the
+   certificate), WS_ERR_TLS (the random generator could not be seeded). */
+WS_API int ws_tls_server_setup(ws_tls_config *tc, const void *cert, size_t cert_len,
+                               const void *key, size_t key_len, const char *password);
+
+/* Client: the CA certificates to trust (PEM or DER, as above). Verification of the
+   server's chain and name is on; WS_TLS_INSECURE_NO_VERIFY turns it off, for tests only.
+   Returns WS_OK, WS_ERR_ARG, WS_ERR_TLS. */
+WS_API int ws_tls_client_setup(ws_tls_config *tc, const void *ca, size_t ca_len,
+                               unsigned flags);
+
+/* Frees what the setup made; no ws_tls may use tc any more. */
+WS_API void ws_tls_config_free(ws_tls_config *tc);
+
+/* One TLS connection. Only `user` is yours to touch. */
+struct ws_tls {
+    void *user;                     /* yours: ws.h never reads it */
+    /* private: do not touch */
+    mbedtls_ssl_context  _ssl;
+    const ws_tls_config *_cfg;
+    uint8_t             *_buf;      /* plaintext out of records (yours, from ws_tls_init) */
+    size_t               _cap;
+    const uint8_t       *_in;       /* ciphertext fed and not yet taken by mbedTLS */
+    size_t               _in_len;
+    uint32_t             _verify;   /* mbedTLS's verification flags of the peer */
+    int                  _mbed;     /* mbedTLS's error code of the failure */
+    int8_t               _err;      /* sticky error */
+    uint8_t              _state;    /* 0 handshake, 1 open, 2 closed by the peer, 3 failed */
+    bool                 _busy;     /* inside an mbedTLS call */
+    bool                 _self;     /* the peer's certificate is self-signed */
+    char                 _name[256];/* server: the name the client asked for (SNI) */
+};
+
+/* Sets t up for a connection (server or client, as tc was set up). host: a client's server
+   name, checked against the certificate and sent as SNI (required unless
+   WS_TLS_INSECURE_NO_VERIFY); NULL for a server. buf[0..cap-1] receives the plaintext of
+   records (16384 bytes hold any record; less works too, in more on_data calls). A client's
+   handshake starts at once (the ClientHello goes out through tc->send).
+   Returns WS_OK, WS_ERR_ARG, WS_ERR_TLS, WS_ERR_IO. */
+WS_API int ws_tls_init(ws_tls *t, const ws_tls_config *tc, const char *host, void *buf,
+                       size_t cap, void *user);
+
+/* Feeds received ciphertext, in any split: runs the handshake (tc->on_name, tc->on_open),
+   decrypts, and hands the plaintext to tc->on_data. Returns WS_OK, WS_ERR_TLS (garbage,
+   plain HTTP, a bad record, an alert; ws_tls_why says which), WS_ERR_TLS_CERT (the
+   server's certificate was refused), WS_ERR_IO, WS_ERR_EOF once the peer sent
+   close_notify (then call ws_conn_eof, or close), WS_ERR_BUSY inside an mbedTLS callback
+   of t (tc->send): queue the bytes and feed them later. Errors are sticky. */
+WS_API int ws_tls_feed(ws_tls *t, const void *data, size_t len);
+
+/* Encrypts bufs[0..n-1] and sends the records through tc->send: what a ws_conn's send
+   callback calls. Small pieces share a record. Returns WS_OK, WS_ERR_STATE (the handshake
+   is not done), WS_ERR_BUSY (inside tc->send), WS_ERR_TLS, WS_ERR_IO, the sticky error. */
+WS_API int ws_tls_send(ws_tls *t, const ws_buf *bufs, size_t n);
+
+/* Sends close_notify (after the WebSocket close handshake, before you close TCP). */
+WS_API int ws_tls_close(ws_tls *t);
+
+/* Frees what ws_tls_init made (not t itself). Not inside t's callbacks. */
+WS_API void ws_tls_free(ws_tls *t);
+
+/* True once the handshake finished. */
+WS_API bool ws_tls_ready(const ws_tls *t);
+
+/* Server, with tc->on_name or after the handshake: the name the client asked for ("" for
+   none). */
+WS_API const char *ws_tls_server_name(const ws_tls *t);
+
+/* Server, inside tc->on_name: use this chain and key (PEM or DER) for this connection.
+   The certificate and key objects are yours and must outlive the connection. */
+WS_API int ws_tls_use_cert(ws_tls *t, mbedtls_x509_crt *cert, mbedtls_pk_context *key);
+
+/* Why t failed, in a few words ("certificate expired", "certificate is for another
+   name", "certificate signed by an unknown CA", "self-signed certificate", "not TLS
+   (plain HTTP?)", ...), or "" while it has not. */
+WS_API const char *ws_tls_why(const ws_tls *t);
+
+/* The mbedTLS error code behind a WS_ERR_TLS (0 if none), and the peer certificate's
+   verification flags (MBEDTLS_X509_BADCERT_*). */
+WS_API int ws_tls_mbedtls_error(const ws_tls *t);
+WS_API uint32_t ws_tls_verify_flags(const ws_tls *t);
+#endif /* WS_MBEDTLS */
 
 /* ---- frames ---------------------------------------------------------------- */
 
@@ -2765,6 +2926,335 @@ WS_API ws_state ws_conn_state(const ws_conn *c) { return (ws_state)c->_state; }
 WS_API int ws_conn_error(const ws_conn *c) { return c->_err; }
 WS_API unsigned ws_conn_close_code(const ws_conn *c) { return c->_code; }
 WS_API unsigned ws_conn_message_rsv(const ws_conn *c) { return c->_rsv; }
+
+/* ---- TLS (WS_MBEDTLS) ------------------------------------------------------
+   mbedTLS runs over two callbacks of ours (its "BIO"): it reads the ciphertext that
+   ws_tls_feed was given, and writes records straight to tc->send. Neither ever says "would
+   block", so WANT_READ only ever means "feed more" and WANT_WRITE never happens. */
+#ifdef WS_MBEDTLS
+
+#define WS__TLS_HANDSHAKE 0
+#define WS__TLS_OPEN      1
+#define WS__TLS_EOF       2
+#define WS__TLS_FAILED    3
+
+static int ws__tls_bio_send(void *ctx, const unsigned char *buf, size_t len) {
+    ws_tls *t = (ws_tls *)ctx;
+    if (len > 0x7FFFFFFF) len = 0x7FFFFFFF;
+    return t->_cfg->send(t, buf, len) < 0 ? MBEDTLS_ERR_NET_SEND_FAILED : (int)len;
+}
+
+static int ws__tls_bio_recv(void *ctx, unsigned char *buf, size_t len) {
+    ws_tls *t = (ws_tls *)ctx;
+    size_t n = WS__MIN(len, t->_in_len);
+    if (!n) return MBEDTLS_ERR_SSL_WANT_READ;
+    if (n > 0x7FFFFFFF) n = 0x7FFFFFFF;
+    WS_MEMCPY(buf, t->_in, n);
+    t->_in += n;
+    t->_in_len -= n;
+    return (int)n;
+}
+
+/* A PEM text must reach mbedTLS with its NUL counted; DER as it is. */
+static size_t ws__tls_len(const void *p, size_t len) {
+    const char *s = (const char *)p;
+    if (len && s[len - 1] == 0) return len;
+    if (len > 10 && ws__eq(s, 10, "-----BEGIN", false)) return len + 1;  /* s[len] is NUL */
+    return len;
+}
+
+static int ws__tls_common(ws_tls_config *tc, int endpoint) {
+    static const char pers[] = "ws.h";
+    if (!tc->send || !tc->on_data) return WS_ERR_ARG;
+    mbedtls_ssl_config_init(&tc->_conf);
+    mbedtls_x509_crt_init(&tc->_crt);
+    mbedtls_pk_init(&tc->_key);
+    mbedtls_entropy_init(&tc->_entropy);
+    mbedtls_ctr_drbg_init(&tc->_drbg);
+    tc->_ready = true;
+    tc->_client = endpoint == MBEDTLS_SSL_IS_CLIENT;
+    if (mbedtls_ctr_drbg_seed(&tc->_drbg, mbedtls_entropy_func, &tc->_entropy,
+                              (const unsigned char *)pers, sizeof pers - 1) != 0 ||
+        mbedtls_ssl_config_defaults(&tc->_conf, endpoint, MBEDTLS_SSL_TRANSPORT_STREAM,
+                                    MBEDTLS_SSL_PRESET_DEFAULT) != 0)
+        return WS_ERR_TLS;
+    mbedtls_ssl_conf_rng(&tc->_conf, mbedtls_ctr_drbg_random, &tc->_drbg);
+#if MBEDTLS_VERSION_MAJOR >= 3
+    mbedtls_ssl_conf_min_tls_version(&tc->_conf, MBEDTLS_SSL_VERSION_TLS1_2);
+#else
+    mbedtls_ssl_conf_min_version(&tc->_conf, MBEDTLS_SSL_MAJOR_VERSION_3,
+                                 MBEDTLS_SSL_MINOR_VERSION_3);
+#endif
+    tc->_alpn[0] = "http/1.1";
+    tc->_alpn[1] = NULL;
+    if (mbedtls_ssl_conf_alpn_protocols(&tc->_conf, tc->_alpn) != 0) return WS_ERR_TLS;
+    return WS_OK;
+}
+
+static int ws__tls_sni(void *ctx, mbedtls_ssl_context *ssl, const unsigned char *name,
+                       size_t len) {
+    ws_tls_config *tc = (ws_tls_config *)ctx;
+    ws_tls *t = (ws_tls *)(void *)((char *)ssl - offsetof(ws_tls, _ssl));
+    size_t n = WS__MIN(len, sizeof t->_name - 1);
+    WS_MEMCPY(t->_name, name, n);
+    t->_name[n] = 0;
+    return tc->on_name && tc->on_name(t, t->_name, n) < 0 ? -1 : 0;
+}
+
+WS_API int ws_tls_server_setup(ws_tls_config *tc, const void *cert, size_t cert_len,
+                               const void *key, size_t key_len, const char *password) {
+    int err = ws__tls_common(tc, MBEDTLS_SSL_IS_SERVER);
+    const unsigned char *pw = (const unsigned char *)password;
+    size_t pwl = password ? ws__strlen(password) : 0;
+    if (err) return err;
+    if (!cert || !key ||
+        mbedtls_x509_crt_parse(&tc->_crt, (const unsigned char *)cert,
+                               ws__tls_len(cert, cert_len)) != 0 ||
+#if MBEDTLS_VERSION_MAJOR >= 3
+        mbedtls_pk_parse_key(&tc->_key, (const unsigned char *)key, ws__tls_len(key, key_len),
+                             pw, pwl, mbedtls_ctr_drbg_random, &tc->_drbg) != 0 ||
+#else
+        mbedtls_pk_parse_key(&tc->_key, (const unsigned char *)key, ws__tls_len(key, key_len),
+                             pw, pwl) != 0 ||
+#endif
+        mbedtls_ssl_conf_own_cert(&tc->_conf, &tc->_crt, &tc->_key) != 0)
+        return WS_ERR_ARG;
+    mbedtls_ssl_conf_sni(&tc->_conf, ws__tls_sni, tc);
+    return WS_OK;
+}
+
+WS_API int ws_tls_client_setup(ws_tls_config *tc, const void *ca, size_t ca_len,
+                               unsigned flags) {
+    int err = ws__tls_common(tc, MBEDTLS_SSL_IS_CLIENT);
+    if (err) return err;
+    if (flags & WS_TLS_INSECURE_NO_VERIFY) {
+        mbedtls_ssl_conf_authmode(&tc->_conf, MBEDTLS_SSL_VERIFY_NONE);
+        return WS_OK;
+    }
+    if (!ca || mbedtls_x509_crt_parse(&tc->_crt, (const unsigned char *)ca,
+                                      ws__tls_len(ca, ca_len)) != 0)
+        return WS_ERR_ARG;
+    mbedtls_ssl_conf_ca_chain(&tc->_conf, &tc->_crt, NULL);
+    mbedtls_ssl_conf_authmode(&tc->_conf, MBEDTLS_SSL_VERIFY_REQUIRED);
+    return WS_OK;
+}
+
+WS_API void ws_tls_config_free(ws_tls_config *tc) {
+    if (!tc->_ready) return;
+    mbedtls_ssl_config_free(&tc->_conf);
+    mbedtls_x509_crt_free(&tc->_crt);
+    mbedtls_pk_free(&tc->_key);
+    mbedtls_ctr_drbg_free(&tc->_drbg);
+    mbedtls_entropy_free(&tc->_entropy);
+    tc->_ready = false;
+}
+
+/* t fails with err for mbedTLS's code mbed; returns err. */
+static int ws__tls_fail(ws_tls *t, int err, int mbed) {
+    if (t->_state == WS__TLS_FAILED) return t->_err;
+    t->_state = WS__TLS_FAILED;
+    t->_mbed = mbed;
+    if (mbed == MBEDTLS_ERR_NET_SEND_FAILED) err = WS_ERR_IO;
+    t->_err = (int8_t)err;
+    return err;
+}
+
+static ws_str ws__x509_name(const mbedtls_x509_buf *b) {
+    ws_str s;
+    s.ptr = (const char *)b->p;
+    s.len = b->len;
+    return s;
+}
+
+/* Notes, while the peer's chain is verified, whether its certificate signed itself (a
+   reason ws_tls_why gives: the peer certificate itself is gone once a handshake failed). */
+static int ws__tls_verify(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags) {
+    ws_tls *t = (ws_tls *)ctx;
+    (void)flags;
+    if (depth == 0)
+        t->_self = ws__eq_str(ws__x509_name(&crt->issuer_raw), ws__x509_name(&crt->subject_raw),
+                              false);
+    return 0;
+}
+
+/* Runs one step of the handshake on what was fed. */
+static int ws__tls_handshake(ws_tls *t) {
+    int r;
+    t->_busy = true;
+    r = mbedtls_ssl_handshake(&t->_ssl);
+    t->_busy = false;
+    if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE) return 1;
+    if (r != 0) {
+        t->_verify = mbedtls_ssl_get_verify_result(&t->_ssl);
+        if (t->_verify == (uint32_t)-1) t->_verify = 0;   /* no certificate was looked at */
+        return ws__tls_fail(t, t->_verify && t->_cfg->_client ? WS_ERR_TLS_CERT : WS_ERR_TLS, r);
+    }
+    t->_state = WS__TLS_OPEN;
+    if (t->_cfg->on_open) t->_cfg->on_open(t);
+    return 0;
+}
+
+WS_API int ws_tls_init(ws_tls *t, const ws_tls_config *tc, const char *host, void *buf,
+                       size_t cap, void *user) {
+    if (!t) return WS_ERR_ARG;
+    WS_MEMSET(t, 0, sizeof *t);
+    t->user = user;
+    t->_cfg = tc;
+    t->_buf = (uint8_t *)buf;
+    t->_cap = cap;
+    t->_state = WS__TLS_FAILED;
+    t->_err = WS_ERR_ARG;
+    mbedtls_ssl_init(&t->_ssl);
+    if (!tc || !tc->_ready || !buf || !cap) return WS_ERR_ARG;
+    if (mbedtls_ssl_setup(&t->_ssl, &tc->_conf) != 0 ||
+        (host && mbedtls_ssl_set_hostname(&t->_ssl, host) != 0))
+        return WS_ERR_TLS;
+    mbedtls_ssl_set_bio(&t->_ssl, t, ws__tls_bio_send, ws__tls_bio_recv, NULL);
+    mbedtls_ssl_set_verify(&t->_ssl, ws__tls_verify, t);
+    t->_state = WS__TLS_HANDSHAKE;
+    t->_err = WS_OK;
+    if (tc->_client) {                                  /* the ClientHello goes out now */
+        int r = ws__tls_handshake(t);
+        if (r < 0) return r;
+    }
+    return WS_OK;
+}
+
+WS_API int ws_tls_feed(ws_tls *t, const void *data, size_t len) {
+    if (t->_state == WS__TLS_FAILED) return t->_err;
+    if (t->_busy) return WS_ERR_BUSY;
+    if (t->_state == WS__TLS_EOF) return WS_ERR_EOF;
+    if (len && !data) return WS_ERR_ARG;
+    t->_in = (const uint8_t *)data;
+    t->_in_len = len;
+    for (;;) {
+        int r;
+        if (t->_state == WS__TLS_HANDSHAKE) {
+            if ((r = ws__tls_handshake(t)) > 0) break;          /* needs more */
+            if (r < 0) break;
+            continue;
+        }
+        if (t->_state != WS__TLS_OPEN) break;                   /* on_data closed it */
+        t->_busy = true;
+        r = mbedtls_ssl_read(&t->_ssl, t->_buf, t->_cap);
+        t->_busy = false;
+        if (r > 0) {
+            t->_cfg->on_data(t, t->_buf, (size_t)r);
+            continue;
+        }
+        if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE) break;
+        if (r == 0 || r == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) {
+            t->_state = WS__TLS_EOF;
+            break;
+        }
+        (void)ws__tls_fail(t, WS_ERR_TLS, r);
+        break;
+    }
+    t->_in = NULL;
+    t->_in_len = 0;
+    return t->_state == WS__TLS_FAILED ? (int)t->_err
+         : t->_state == WS__TLS_EOF ? (int)WS_ERR_EOF : (int)WS_OK;
+}
+
+/* Writes p[0..n-1] as records. */
+static int ws__tls_write(ws_tls *t, const uint8_t *p, size_t n) {
+    while (n) {
+        int r;
+        t->_busy = true;
+        r = mbedtls_ssl_write(&t->_ssl, p, n);
+        t->_busy = false;
+        if (r < 0) return ws__tls_fail(t, WS_ERR_TLS, r);
+        p += r;
+        n -= (size_t)r;
+    }
+    return WS_OK;
+}
+
+WS_API int ws_tls_send(ws_tls *t, const ws_buf *bufs, size_t n) {
+    uint8_t chunk[256];                 /* small pieces (frame headers) share a record */
+    size_t used = 0, i;
+    int err = WS_OK;
+    if (t->_state == WS__TLS_FAILED) return t->_err;
+    if (t->_busy) return WS_ERR_BUSY;
+    if (t->_state != WS__TLS_OPEN) return WS_ERR_STATE;
+    for (i = 0; i < n && !err; i++) {
+        const uint8_t *p = (const uint8_t *)bufs[i].data;
+        size_t len = bufs[i].len;
+        while (len && !err) {
+            if (!used && len >= sizeof chunk) {
+                err = ws__tls_write(t, p, len);
+                break;
+            }
+            {
+                size_t k = WS__MIN(len, sizeof chunk - used);
+                WS_MEMCPY(chunk + used, p, k);
+                used += k;
+                p += k;
+                len -= k;
+            }
+            if (used == sizeof chunk) {
+                err = ws__tls_write(t, chunk, used);
+                used = 0;
+            }
+        }
+    }
+    if (!err && used) err = ws__tls_write(t, chunk, used);
+    return err;
+}
+
+WS_API int ws_tls_close(ws_tls *t) {
+    int r;
+    if (t->_state == WS__TLS_FAILED) return t->_err;
+    if (t->_busy) return WS_ERR_BUSY;
+    if (t->_state == WS__TLS_HANDSHAKE) return WS_ERR_STATE;
+    t->_busy = true;
+    r = mbedtls_ssl_close_notify(&t->_ssl);
+    t->_busy = false;
+    return r < 0 && r != MBEDTLS_ERR_SSL_WANT_READ ? ws__tls_fail(t, WS_ERR_TLS, r) : WS_OK;
+}
+
+WS_API void ws_tls_free(ws_tls *t) { mbedtls_ssl_free(&t->_ssl); }
+
+WS_API bool ws_tls_ready(const ws_tls *t) { return t->_state == WS__TLS_OPEN; }
+
+WS_API const char *ws_tls_server_name(const ws_tls *t) { return t->_name; }
+
+WS_API int ws_tls_use_cert(ws_tls *t, mbedtls_x509_crt *cert, mbedtls_pk_context *key) {
+    return mbedtls_ssl_set_hs_own_cert(&t->_ssl, cert, key) == 0 ? WS_OK : WS_ERR_ARG;
+}
+
+WS_API int ws_tls_mbedtls_error(const ws_tls *t) { return t->_mbed; }
+WS_API uint32_t ws_tls_verify_flags(const ws_tls *t) { return t->_verify; }
+
+WS_API const char *ws_tls_why(const ws_tls *t) {
+    uint32_t v = t->_verify;
+    if (t->_state != WS__TLS_FAILED) return t->_state == WS__TLS_EOF ? "closed by the peer" : "";
+    if (t->_err == WS_ERR_TLS_CERT) {
+        if (v & MBEDTLS_X509_BADCERT_EXPIRED) return "certificate expired";
+        if (v & MBEDTLS_X509_BADCERT_FUTURE) return "certificate not valid yet";
+        if (v & MBEDTLS_X509_BADCERT_CN_MISMATCH) return "certificate is for another name";
+        if (v & MBEDTLS_X509_BADCERT_NOT_TRUSTED) {
+            if (t->_self) return "self-signed certificate";
+            return "certificate signed by an unknown CA";
+        }
+        if (v & MBEDTLS_X509_BADCERT_REVOKED) return "certificate revoked";
+        return "certificate refused";
+    }
+    switch (t->_mbed) {
+    case MBEDTLS_ERR_NET_SEND_FAILED: return "the send callback failed";
+    case MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE: return "the peer sent a fatal alert";
+    case MBEDTLS_ERR_SSL_INVALID_RECORD:
+    case MBEDTLS_ERR_SSL_BAD_HS_CLIENT_HELLO:
+    case MBEDTLS_ERR_SSL_BAD_HS_SERVER_HELLO: return "not TLS (plain HTTP?), or a bad hello";
+    case MBEDTLS_ERR_SSL_INVALID_MAC: return "a record failed its integrity check";
+    case MBEDTLS_ERR_SSL_NO_CIPHER_CHOSEN:
+    case MBEDTLS_ERR_SSL_NO_USABLE_CIPHERSUITE: return "no cipher suite in common";
+    case MBEDTLS_ERR_SSL_BAD_HS_PROTOCOL_VERSION: return "no TLS version in common (1.2+)";
+    case MBEDTLS_ERR_SSL_UNEXPECTED_MESSAGE: return "unexpected handshake message";
+    default: return t->_mbed ? "TLS handshake or record failed" : ws_strerror(t->_err);
+    }
+}
+#endif /* WS_MBEDTLS */
 
 #ifdef __cplusplus
 }

@@ -63,6 +63,8 @@ list() {
         "valgrind|have valgrind|analysis (memcheck)"
         "cppcheck|have cppcheck|analysis"
         "clang-tidy|have clang-tidy|analysis"
+        "libmbedtls-dev|[ -f /usr/include/mbedtls/ssl.h ]|tls (ws.h's WS_MBEDTLS layer)"
+        "openssl|have openssl|tls (the test certificates, made at test time)"
     )
     # 32-bit replays (gcc -m32) where the machine has a 32-bit sibling
     if [ "$arch" = amd64 ] || [ "$arch" = x86_64 ]; then
