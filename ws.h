@@ -262,14 +262,16 @@ extern "C" {
     X(WS_ERR_HS_REPEATED,  -27, "a header that must appear once is repeated (HTTP 400)")   \
     X(WS_ERR_HS_NO_UPGRADE, -28, "WebSocket handshake headers without Upgrade: websocket (HTTP 400)") \
     X(WS_ERR_TLS,          -29, "TLS failed (ws_tls_why says why)")                        \
-    X(WS_ERR_TLS_CERT,     -30, "the server's certificate was refused (ws_tls_why says why)")
+    X(WS_ERR_TLS_CERT,     -30, "the server's certificate was refused (ws_tls_why says why)") \
+    X(WS_ERR_PROXY,        -31, "the proxy refused the tunnel (its status is in ws_http.status)") \
+    X(WS_ERR_PROXY_AUTH,   -32, "the proxy asks for credentials (407)")
 
 typedef enum ws_err {
 /* `name` declares an enumerator: it cannot be parenthesized. */
 #define WS__ERR_ENUM(name, value, text) name = value, /* NOLINT(bugprone-macro-parentheses) */
     WS_ERROR_LIST(WS__ERR_ENUM)
 #undef WS__ERR_ENUM
-    WS__ERR_LAST = -30
+    WS__ERR_LAST = -32
 } ws_err;
 
 /* A short, static, human-readable description of err. Never NULL; unknown values give
@@ -566,6 +568,19 @@ WS_API void ws_handshake_key(const uint8_t nonce[16], char key[25]);
    Returns WS_OK or WS_ERR_HS_STATUS, _UPGRADE, _ACCEPT, _PROTOCOL, _EXTENSION. */
 WS_API int ws_handshake_check(const ws_http *resp, const char key[24],
                               const char *protocols, const char *extensions);
+
+/* Through an HTTP proxy: the CONNECT request for a tunnel to host:port, with
+   "Proxy-Authorization: Basic" when userpass ("user:password") is not NULL. Send it first,
+   parse the answer with ws_http_parse_response, check it with ws_proxy_check, then speak
+   TLS (and the upgrade) through the tunnel: the bytes after resp->size are the tunnel's.
+   Returns WS_OK, WS_ERR_ARG (no host, a control byte or space in host or userpass),
+   WS_ERR_NOSPACE. */
+WS_API int ws_proxy_request(char *out, size_t cap, size_t *len, const char *host,
+                            uint16_t port, const char *userpass);
+
+/* The proxy's answer to CONNECT: WS_OK for 2xx (the tunnel is open), WS_ERR_PROXY_AUTH
+   for 407, WS_ERR_PROXY for any other status (resp->status says which: 403, 502, ...). */
+WS_API int ws_proxy_check(const ws_http *resp);
 #endif
 
 /* ---- connection ---------------------------------------------------------- */
@@ -2156,6 +2171,43 @@ WS_API int ws_handshake_check(const ws_http *resp, const char key[24],
         }
     }
     return WS_OK;
+}
+
+WS_API int ws_proxy_request(char *out, size_t cap, size_t *len, const char *host,
+                            uint16_t port, const char *userpass) {
+    char num[8];
+    ws_buf b[8];
+    size_t i, n = 0, ul = userpass ? ws__strlen(userpass) : 0, total = 0;
+    int r;
+    if (!out || !len || !host || !*host || !ws__clean(host) ||
+        (userpass && !ws__clean(userpass)))
+        return WS_ERR_ARG;
+    for (i = 0; host[i]; i++)
+        if (host[i] == ' ' || host[i] == '\t' || host[i] == '/') return WS_ERR_ARG;
+    num[0] = ':';
+    b[n++] = ws__z("CONNECT ");
+    b[n++] = ws__z(host);
+    b[n++] = ws__b(num, 1 + ws__utoa(port, num + 1));
+    b[n++] = ws__z(" HTTP/1.1\r\nHost: ");
+    b[n++] = ws__z(host);
+    b[n++] = ws__b(num, 1 + ws__utoa(port, num + 1));
+    b[n++] = ws__z(userpass ? "\r\nProxy-Authorization: Basic " : "\r\n\r\n");
+    if ((r = ws__concat(out, cap, len, b, n)) < 0) return r;
+    if (!userpass) return WS_OK;
+    /* the credentials in base64, written in place after what is there */
+    total = *len + 4 * ((ul + 2) / 3) + 4;
+    if (total + 1 > cap) return WS_ERR_NOSPACE;
+    *len += ws_base64_encode(userpass, ul, out + *len);
+    b[0] = ws__z("\r\n\r\n");
+    WS_MEMCPY(out + *len, b[0].data, 4);
+    *len += 4;
+    out[*len] = 0;
+    return WS_OK;
+}
+
+WS_API int ws_proxy_check(const ws_http *resp) {
+    if (resp->status >= 200 && resp->status <= 299) return WS_OK;
+    return resp->status == 407 ? WS_ERR_PROXY_AUTH : WS_ERR_PROXY;
 }
 #endif
 

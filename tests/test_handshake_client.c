@@ -303,6 +303,48 @@ TEST(response_malformed)
     }
 }
 
+TEST(proxy_connect_request_bytes)
+{
+    char out[256];
+    size_t len = 0;
+    static const char plain[] = "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n";
+    /* "Aladdin:open sesame" is RFC 7617's example: QWxhZGRpbjpvcGVuIHNlc2FtZQ== */
+    static const char auth[] = "CONNECT [::1]:8443 HTTP/1.1\r\nHost: [::1]:8443\r\n"
+                               "Proxy-Authorization: Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==\r\n\r\n";
+    CHECK_EQ_INT(ws_proxy_request(out, sizeof out, &len, "example.com", 443, NULL), WS_OK);
+    CHECK_EQ_MEM(out, len, plain, sizeof plain - 1);
+    CHECK_EQ_INT(ws_proxy_request(out, sizeof out, &len, "[::1]", 8443, "Aladdin:open sesame"),
+                 WS_OK);
+    CHECK_EQ_MEM(out, len, auth, sizeof auth - 1);
+    CHECK_EQ_INT(ws_proxy_request(out, sizeof auth - 1, &len, "[::1]", 8443,
+                                  "Aladdin:open sesame"), WS_ERR_NOSPACE);
+    CHECK_EQ_INT(ws_proxy_request(out, sizeof out, &len, "a b", 1, NULL), WS_ERR_ARG);
+    CHECK_EQ_INT(ws_proxy_request(out, sizeof out, &len, "a\r\nX: y", 1, NULL), WS_ERR_ARG);
+    CHECK_EQ_INT(ws_proxy_request(out, sizeof out, &len, "", 1, NULL), WS_ERR_ARG);
+    CHECK_EQ_INT(ws_proxy_request(out, sizeof out, &len, "h", 1, "u:p\n"), WS_ERR_ARG);
+}
+
+TEST(proxy_answers)
+{
+    static const struct { const char *head; int rc; } cases[] = {
+        {"HTTP/1.1 200 Connection established\r\n\r\n", WS_OK},
+        {"HTTP/1.0 200 OK\r\nProxy-agent: tinyproxy\r\n\r\n", WS_OK},
+        {"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic\r\n\r\n",
+         WS_ERR_PROXY_AUTH},
+        {"HTTP/1.1 403 Forbidden\r\n\r\n", WS_ERR_PROXY},
+        {"HTTP/1.1 502 Bad Gateway\r\n\r\n", WS_ERR_PROXY},
+        {"HTTP/1.1 101 Switching Protocols\r\n\r\n", WS_ERR_PROXY},
+    };
+    size_t i;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ws_http h;
+        ws_http_init(&h, 0);
+        test_context("%s", cases[i].head);
+        CHECK(ws_http_parse_response(&h, cases[i].head, strlen(cases[i].head)) > 0);
+        CHECK_EQ_INT(ws_proxy_check(&h), cases[i].rc);
+    }
+}
+
 void suite_hs_client(void)
 {
     test_suite_begin("hs_client");
@@ -319,5 +361,7 @@ void suite_hs_client(void)
     RUN(response_missing_upgrade_or_connection);
     RUN(response_bytes_after_head_kept);
     RUN(response_malformed);
+    RUN(proxy_connect_request_bytes);
+    RUN(proxy_answers);
     test_suite_end();
 }
