@@ -5,7 +5,7 @@
        (GET or HEAD / answers examples/echo.html, anything else 404);
      - messages of any size (16 MiB and more) echoed *through*, chunk by chunk as they
        arrive, never held whole; a message that comes in many small fragments goes back in
-       fewer, larger ones (up to 64 KiB gathered per client);
+       fewer, larger ones (up to 64 KiB gathered per client while the message lasts);
      - the output queue of examples/outq.h, filled by the send callback and written with
        one send() per wake-up, EPOLLOUT when the socket is full, and back-pressure: a client
        whose output piles up (4 MiB) is not read from until it drains (64 MiB: dropped);
@@ -59,8 +59,8 @@ typedef struct client {
     int      echo;              /* how the message being echoed goes out: ECHO_* */
     ws_opcode echo_op;
     uint64_t echo_size, echo_got;   /* of the message being echoed */
-    char    *gather;            /* GATHER bytes, once a message came in small pieces */
-    size_t   gather_len;        /* received, not echoed yet */
+    char    *gather;            /* pieces received, not echoed yet: gather[0..gather_len-1] */
+    size_t   gather_len, gather_cap;    /* cap grows to GATHER, back to 0 after a message */
     bool     closing;           /* send what is queued, then close */
     bool     dead;              /* close now, unsent output or not */
     bool     fin_sent;          /* shutdown(SHUT_WR) done: waiting for the client's FIN */
@@ -131,6 +131,20 @@ static void on_begin(ws_conn *c, ws_opcode op, uint64_t size) {
     }
 }
 
+/* Room for len more gathered bytes (gather_len + len <= GATHER): the buffer grows by
+   doubling, so a message split across two reads costs a few hundred bytes, not 64 KiB. */
+static int gather_room(client *cl, size_t len) {
+    size_t cap = cl->gather_cap ? cl->gather_cap : 512;
+    while (cap < cl->gather_len + len) cap *= 2;
+    if (cap > cl->gather_cap) {
+        char *p = (char *)realloc(cl->gather, cap);
+        if (!p) return WS_ERR_NOSPACE;                     /* out of memory */
+        cl->gather = p;
+        cl->gather_cap = cap;
+    }
+    return WS_OK;
+}
+
 /* The next fragment of the echo: the first one carries the opcode. */
 static int echo_fragment(client *cl, const void *data, size_t len) {
     if (cl->echo == ECHO_FRAGMENTS) return ws_conn_send_continue(&cl->ws, data, len);
@@ -155,13 +169,9 @@ static void on_data(ws_conn *c, const void *data, size_t len) {
         }
         if (r == WS_OK && len >= GATHER) {
             r = echo_fragment(cl, data, len);               /* big enough as it is */
-        } else if (r == WS_OK) {
-            if (!cl->gather && !(cl->gather = (char *)malloc(GATHER))) {
-                r = WS_ERR_NOSPACE;                         /* out of memory */
-            } else {
-                memcpy(cl->gather + cl->gather_len, data, len);
-                cl->gather_len += len;
-            }
+        } else if (r == WS_OK && (r = gather_room(cl, len)) == WS_OK) {
+            memcpy(cl->gather + cl->gather_len, data, len);
+            cl->gather_len += len;
         }
     }
     if (r != WS_OK) echo_failed(cl, r, "echo");
@@ -175,6 +185,11 @@ static void on_end(ws_conn *c) {
     else if (cl->echo == ECHO_FRAGMENTS)
         r = ws_conn_send_end(c, cl->gather, cl->gather_len);
     cl->gather_len = 0;
+    if (cl->gather_cap > 4096) {        /* an idle client keeps 4 KiB of it at most */
+        free(cl->gather);
+        cl->gather = NULL;
+        cl->gather_cap = 0;
+    }
     if (r != WS_OK) echo_failed(cl, r, "echo end");
 }
 
