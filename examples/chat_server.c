@@ -570,9 +570,10 @@ static void read_handshake(client *cl) {
         return;
     }
     if (!(cl->msg = (char *)malloc((size_t)opt.max_message))) { cl->dead = true; return; }
-    ws_conn_set_buffer(&cl->ws, cl->msg, (size_t)opt.max_message);
     cl->out.limit = (size_t)opt.queue_limit;
-    if ((r = ws_conn_accept(&cl->ws, req, NULL)) != WS_OK) {
+    r = ws_conn_set_buffer(&cl->ws, cl->msg, (size_t)opt.max_message);    /* whole messages */
+    if (r == WS_OK) r = ws_conn_accept(&cl->ws, req, NULL);
+    if (r != WS_OK) {
         fprintf(stderr, "chat_server: fd %d: %s\n", cl->fd, ws_strerror(r));
         cl->dead = true;
         return;

@@ -170,7 +170,7 @@ static int run(session *s, const ws_config *cfg, const char *path, uint64_t dead
     opts.path = path;
     r = ws_conn_init(&s->ws, cfg, s);
     if (r == WS_OK) r = ws_conn_tick(&s->ws, now_ms());     /* handshake clock starts */
-    if (r == WS_OK && s->msgbuf) ws_conn_set_buffer(&s->ws, s->msgbuf, s->msgcap);
+    if (r == WS_OK && s->msgbuf) r = ws_conn_set_buffer(&s->ws, s->msgbuf, s->msgcap);
     if (r == WS_OK) r = ws_conn_connect(&s->ws, &opts);       /* the request is queued */
     if (r != WS_OK) {
         fprintf(stderr, "echo_client: %s: %s\n", path, ws_strerror(r));

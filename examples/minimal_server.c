@@ -88,8 +88,8 @@ static void read_client(client *cl) {
             ws_conn_reject(&cl->ws, r);
             return;
         }
-        ws_conn_set_buffer(&cl->ws, cl->msg, sizeof cl->msg);    // messages arrive whole
-        r = ws_conn_accept(&cl->ws, &cl->req, NULL);        // 101 Switching Protocols
+        r = ws_conn_set_buffer(&cl->ws, cl->msg, sizeof cl->msg);    // messages arrive whole
+        if (r == WS_OK) r = ws_conn_accept(&cl->ws, &cl->req, NULL);  // 101 Switching Protocols
         if (r == WS_OK && cl->head_len > cl->req.size)      // frames sent right behind it
             r = ws_conn_feed(&cl->ws, cl->head + cl->req.size, cl->head_len - cl->req.size);
     }

@@ -245,8 +245,8 @@ static int upgrade(client *cl) {
     }
     int r = (cl->msg = (char *)malloc(MSG_MAX)) ? ws_conn_init(&cl->ws, &cfg, cl) : WS_ERR_ARG;
     if (r == WS_OK) {
-        ws_conn_set_buffer(&cl->ws, cl->msg, MSG_MAX);  /* messages arrive whole */
-        r = ws_conn_accept(&cl->ws, req, NULL);
+        r = ws_conn_set_buffer(&cl->ws, cl->msg, MSG_MAX);      /* messages arrive whole */
+        if (r == WS_OK) r = ws_conn_accept(&cl->ws, req, NULL);
     }
     if (r != WS_OK) {
         fprintf(stderr, "shared_port: fd %d: accept: %s\n", cl->fd, ws_strerror(r));
