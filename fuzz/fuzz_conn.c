@@ -13,7 +13,16 @@
      [3] max_frame_size 16 * low nibble, max_message_size 64 * high nibble (0: default)
    Beyond fuzz.h's checks of callbacks, frames sent and sticky errors: every call succeeds
    exactly when its documented preconditions hold, and otherwise returns one of the errors
-   that apply; a successful send puts exactly that frame on the wire; ws_conn_tick times out
+   that apply (a failing send callback gives WS_ERR_IO, a failing random callback
+   WS_ERR_RANDOM; ws_conn_send_header refuses sizes of 2^63 and more, ws_conn_send_raw
+   anything but one whole unmasked frame, ws_conn_set_buffer a message half received, as
+   an independent tracker of the frames fed tells; ws_conn_feed inside a callback of its
+   own feed is WS_ERR_BUSY and reads nothing; ws_conn_eof fails an unfinished connection
+   with 1006, and on_close comes when the outermost call returns, not from inside a
+   callback); a successful send puts exactly that frame on the wire; a ping or the peer's
+   close that arrives while a streamed frame is unfinished is answered once its last byte
+   is out, the pong with the latest ping's payload, then the close, and only then is the
+   connection CLOSED; ws_conn_tick times out
    exactly when the documented time has passed (never early, never late), sends keepalive
    pings only when nothing was received for ping_interval_ms, and ws_conn_deadline is
    0 before the clock started, later than now after a tick, and a tick before it does
@@ -41,6 +50,59 @@ typedef struct model {
     uint64_t quiet_until;           /* a tick before this does nothing (0: unknown) */
 } model;
 
+/* The frames fed to the connection, followed independently of ws.h from the bytes: is a
+   data message half received (what ws_conn_set_buffer refuses), did the peer's close
+   arrive (ws.h reads nothing after it), and its body. Only frames ws.h accepted matter:
+   once it fails, its errors are sticky. */
+typedef struct rx_track {
+    uint8_t  hdr[14];
+    size_t   hlen;
+    int      in_payload, fin, masked, mid, closed;
+    unsigned op;
+    uint64_t left, pos;
+    uint8_t  key[4], body[125];
+    size_t   blen;
+} rx_track;
+
+static void track(rx_track *t, const uint8_t *p, size_t n) {
+    size_t i = 0;
+    while (i < n && !t->closed) {
+        if (!t->in_payload) {
+            size_t need;
+            t->hdr[t->hlen++] = p[i++];
+            if (t->hlen < 2) continue;
+            need = 2 + ((t->hdr[1] & 0x7F) == 126 ? 2 : (t->hdr[1] & 0x7F) == 127 ? 8 : 0) +
+                   (t->hdr[1] & 0x80 ? 4 : 0);
+            if (t->hlen < need) continue;
+            t->op = t->hdr[0] & 0x0F;
+            t->fin = (t->hdr[0] & 0x80) != 0;
+            t->masked = (t->hdr[1] & 0x80) != 0;
+            t->left = t->hdr[1] & 0x7F;
+            if (t->left >= 126) {
+                size_t k, m = t->left == 126 ? 2 : 8;
+                for (t->left = 0, k = 0; k < m; k++) t->left = t->left << 8 | t->hdr[2 + k];
+            }
+            if (t->masked) memcpy(t->key, t->hdr + need - 4, 4);
+            t->hlen = 0;
+            t->pos = 0;
+            t->blen = 0;
+            t->in_payload = 1;
+            if (t->op == WS_OP_TEXT || t->op == WS_OP_BINARY) t->mid = 1;
+        } else {
+            uint8_t b = p[i++];
+            if (t->masked) b ^= t->key[t->pos & 3];
+            t->pos++;
+            t->left--;
+            if (t->op == WS_OP_CLOSE && t->blen < sizeof t->body) t->body[t->blen++] = b;
+        }
+        if (t->in_payload && !t->left) {
+            t->in_payload = 0;
+            if (t->op == WS_OP_CLOSE) t->closed = 1;
+            else if (t->op < 8 && t->fin) t->mid = 0;
+        }
+    }
+}
+
 static struct {
     fz_conn *f;
     fz_in    in;
@@ -52,6 +114,11 @@ static struct {
     int      hook_mode;
     int      depth;
     int      trace;                 /* FZ_TRACE=1 in the environment: print every call */
+    rx_track rx;
+    fz_buf   wev;                   /* the frames sent (fz_wire events) */
+    int      pong_due;              /* a ping arrived while a streamed frame was unfinished */
+    uint8_t  pong[125];             /* ... and the latest one's payload */
+    size_t   pong_len;
 } g;
 
 #define TRACE(...) do { if (g.trace) fprintf(stderr, __VA_ARGS__); } while (0)
@@ -61,13 +128,19 @@ static struct {
 
 enum { E_ARG = 1, E_STATE = 2 };
 
-/* rc is OK when no error applies (or IO when the callbacks fail), else one that applies. */
+/* A failure of the callbacks: WS_ERR_IO from the send callback, WS_ERR_RANDOM from a
+   client's random callback, each only while it fails. */
+static int tx_error(int rc) {
+    return (rc == WS_ERR_IO && (F->send_fail || F->send_fail_at)) ||
+           (rc == WS_ERR_RANDOM && F->random_fail && F->cfg.role == WS_ROLE_CLIENT);
+}
+
+/* rc is OK when no error applies (or a callback's failure), else one that applies. */
 static void expect(int rc, unsigned applies, const fz_snap *b) {
     TRACE("  -> rc %d applies %u state %d\n", rc, applies, (int)ws_conn_state(C));
     if (b->state == WS_STATE_FAILED) return;            /* sticky: fz_after checked it */
     if (!applies) {
-        CHECK(rc == WS_OK || rc == WS_ERR_IO);
-        if (rc == WS_ERR_IO) CHECK(F->send_fail || F->send_fail_at || F->random_fail);
+        CHECK(rc == WS_OK || tx_error(rc));
     } else {
         CHECK(((applies & E_ARG) && rc == WS_ERR_ARG) || ((applies & E_STATE) && rc == WS_ERR_STATE));
         CHECK(F->sends == b->sends);
@@ -94,7 +167,10 @@ static void opened(void) {
 static void feed(const uint8_t *p, size_t n) {
     ws_state s = ws_conn_state(C);
     TRACE("feed %zu bytes in state %d\n", n, (int)s);
-    if ((s == WS_STATE_OPEN || s == WS_STATE_CLOSING) && n) g.m.activity = 1;
+    if ((s == WS_STATE_OPEN || s == WS_STATE_CLOSING) && n) {
+        g.m.activity = 1;
+        track(&g.rx, p, n);                             /* what ws.h is about to read */
+    }
     g.m.quiet_until = 0;
     fz_feed(F, p, n);
 }
@@ -118,12 +194,14 @@ static void handshake_server(void) {
             if (g.acc.len > g.http.size) feed(g.acc.p + g.http.size, g.acc.len - g.http.size);
         } else {
             CHECK(rc == WS_ERR_IO && F->send_fail && ws_conn_state(C) == WS_STATE_FAILED);
+            CHECK(!F->opened && !F->close_calls);       /* a failed handshake: no on_close */
         }
     } else {
         rc = ws_conn_reject(C, r);
-        fz_after(F, &b, rc == WS_ERR_IO ? r : rc);      /* "returns err, or WS_ERR_IO" */
+        fz_after(F, &b, rc);                            /* "returns err, or WS_ERR_IO" */
         CHECK(rc == r || (rc == WS_ERR_IO && F->send_fail));
-        CHECK(ws_conn_state(C) == WS_STATE_FAILED && ws_conn_error(C) == r && !F->close_calls);
+        /* and the sticky error is what it returned */
+        CHECK(ws_conn_state(C) == WS_STATE_FAILED && ws_conn_error(C) == rc && !F->close_calls);
     }
     g.hs = 0;
 }
@@ -231,6 +309,7 @@ static void do_send_header(int fin, unsigned op, uint64_t size) {
     TRACE("send_header fin %d op %u size %llu -> %d\n", fin, op, (unsigned long long)size, rc);
     fz_after(F, &b, rc);
     if (op > WS_OP_BINARY) applies |= E_ARG;
+    if (size >> 63) applies |= E_ARG;                   /* no peer may take 2^63 bytes */
     if (op <= WS_OP_BINARY && (op == WS_OP_CONT) != (g.m.frag != 0)) applies |= E_STATE;
     expect(rc, applies, &b);
     if (rc == WS_OK) {
@@ -243,9 +322,43 @@ static void do_send_header(int fin, unsigned op, uint64_t size) {
     }
 }
 
+/* The frames that went out since the events log was ev0 long, after the streamed frame
+   ended: the pong owed (with the latest ping's payload), then the close echo owed (with
+   the peer's code), and nothing else. */
+static void check_released(size_t ev0, int pong, int echo) {
+    size_t at = ev0;
+    const uint8_t *e = g.wev.p;
+    int pongs = 0, closes = 0;
+    while (at < g.wev.len) {
+        if (e[at] == 'F') {
+            unsigned op = e[at + 1] & 0x0F;
+            CHECK(op == WS_OP_PONG || op == WS_OP_CLOSE);
+            at += 10;
+        } else {
+            unsigned op = e[at + 1];
+            size_t n = e[at + 2];
+            CHECK(e[at] == 'C');
+            if (op == WS_OP_PONG) {
+                CHECK(pong && !pongs && !closes && n == g.pong_len &&
+                      (n == 0 || memcmp(e + at + 3, g.pong, n) == 0));
+                pongs++;
+            } else {
+                CHECK(op == WS_OP_CLOSE && echo && !closes);
+                /* the echo carries the peer's code (none when its close had none) */
+                CHECK(n == (g.rx.blen >= 2 ? 2u : 0u) && (n == 0 || memcmp(e + at + 3, g.rx.body, 2) == 0));
+                closes++;
+            }
+            at += 3 + n;
+        }
+    }
+    CHECK(pongs == pong && closes == echo);
+}
+
 static void do_send_payload(const void *data, size_t len) {
     fz_snap b = fz_snap_take(F);
-    size_t wlen0 = F->wdata.len;
+    size_t wlen0 = F->wdata.len, ev0 = g.wev.len;
+    /* what the end of the frame releases: a pong, and the answer to the peer's close */
+    int pong = g.pong_due, echo = g.rx.closed && b.state == WS_STATE_CLOSING && !F->wire.closed;
     int rc = ws_conn_send_payload(C, data, len);
     TRACE("send_payload %zu -> %d\n", len, rc);
     fz_after(F, &b, rc);
@@ -255,12 +368,27 @@ static void do_send_payload(const void *data, size_t len) {
         return;
     }
     /* the last bytes may also release a held-back pong or close, which needs random */
-    CHECK(rc == WS_OK || (rc == WS_ERR_IO && (F->send_fail || F->send_fail_at || F->random_fail)));
+    CHECK(rc == WS_OK || tx_error(rc));
     if (rc == WS_OK) {
         CHECK(F->wdata.len == wlen0 + len && (len == 0 || memcmp(F->wdata.p + wlen0, data, len) == 0));
         g.m.owed -= len;
         CHECK(fz_wire_owed(&F->wire) == g.m.owed);
         if (g.m.owed == 0) g.m.quiet_until = 0;         /* a held-back ping may go now */
+        if (g.m.owed == 0 && len) {
+            check_released(ev0, pong, echo);
+            g.pong_due = 0;
+            if (echo) {
+                /* the close handshake is complete only now */
+                CHECK(ws_conn_state(C) == WS_STATE_CLOSED && F->close_calls == 1);
+                CHECK(F->close_code == (g.rx.blen >= 2 ? (unsigned)g.rx.body[0] << 8 | g.rx.body[1]
+                                                       : (unsigned)WS_CLOSE_NO_STATUS));
+            }
+        } else {
+            CHECK(g.wev.len == ev0);                    /* nothing may cut into the frame */
+            if (echo) CHECK(ws_conn_state(C) == WS_STATE_CLOSING && !F->close_calls);
+        }
+    } else if (b.state != WS_STATE_FAILED) {
+        g.pong_due = 0;                                 /* failed: nothing more is owed */
     }
 }
 
@@ -286,25 +414,31 @@ static void do_close(unsigned code, const char *reason, size_t len) {
 }
 
 #ifndef WS_NO_SERVER
-static void do_send_raw(int fin, unsigned op, const void *data, size_t len) {
-    uint8_t frame[14 + 255];
+/* variant: 1 the frame's last byte cut off, 2 a byte too many, 3 masked (a client's frame):
+   not one whole unmasked frame, which ws_conn_send_raw refuses; else the frame as encoded */
+static void do_send_raw(int fin, unsigned op, const void *data, size_t len, unsigned variant) {
+    static const uint8_t key[4] = { 1, 2, 3, 4 };
+    uint8_t frame[14 + 256];
     size_t flen = 0;
     fz_snap b;
     uint64_t hdrs0 = F->wire.hdrs;
     size_t wlen0 = F->wdata.len;
     unsigned applies = send_state();
-    int rc = ws_frame_encode(frame, sizeof frame, &flen, fin, (ws_opcode)op, data, len, NULL);
+    int rc = ws_frame_encode(frame, sizeof frame - 1, &flen, fin, (ws_opcode)op, data, len,
+                             variant == 3 ? key : NULL);
     if (rc != WS_OK) {
         CHECK(rc == WS_ERR_ARG && (op > WS_OP_PONG || (op > WS_OP_BINARY && op < WS_OP_CLOSE) ||
                                    (op >= WS_OP_CLOSE && (!fin || len > 125))));
         return;
     }
     if (op == WS_OP_CLOSE) return;                      /* only ws_conn_close sends one */
+    if (variant == 1) flen--;
+    if (variant == 2) frame[flen++] = 0;
     b = fz_snap_take(F);
     rc = ws_conn_send_raw(C, frame, flen);
-    TRACE("send_raw fin %d op %u len %zu -> %d\n", fin, op, len, rc);
+    TRACE("send_raw fin %d op %u len %zu variant %u -> %d\n", fin, op, len, variant, rc);
     fz_after(F, &b, rc);
-    if (F->cfg.role == WS_ROLE_CLIENT) applies |= E_ARG;
+    if (F->cfg.role == WS_ROLE_CLIENT || (variant >= 1 && variant <= 3)) applies |= E_ARG;
     if (op <= WS_OP_BINARY && (op == WS_OP_CONT) != (g.m.frag != 0)) applies |= E_STATE;
     expect(rc, applies, &b);
     if (rc == WS_OK) {
@@ -370,7 +504,7 @@ static void do_tick(uint64_t delta) {
             CHECK(F->wire.hdrs == hdrs0 + 1 && F->wire.h_op == WS_OP_PING);
             g.m.wait = g.m.now;
         } else {
-            CHECK(rc == WS_ERR_IO && (F->send_fail || F->send_fail_at || F->random_fail));
+            CHECK(tx_error(rc));
             return;
         }
     } else {
@@ -383,12 +517,62 @@ static void do_tick(uint64_t delta) {
     g.m.quiet_until = d;
 }
 
+/* ws_conn_set_buffer, refused (WS_ERR_STATE, nothing changed) exactly while a data message
+   is half received. mid: what the tracker or the callback under way says of that. */
+static void do_set_buffer(size_t cap, int mid) {
+    fz_snap b = fz_snap_take(F);
+    int buffered = F->buffered, rc = fz_conn_buffer(F, cap);
+    TRACE("set_buffer %zu (mid %d) -> %d\n", cap, mid, rc);
+    if (b.state == WS_STATE_FAILED) {
+        CHECK(rc == b.err);
+    } else {
+        CHECK(rc == (mid ? WS_ERR_STATE : WS_OK));
+        if (rc != WS_OK) CHECK(F->buffered == buffered);
+    }
+    CHECK(ws_conn_state(C) == b.state && ws_conn_error(C) == b.err && F->sends == b.sends &&
+          F->callbacks == b.callbacks);
+}
+
+/* ws_conn_eof: an unfinished connection fails with WS_ERR_EOF (nothing sent, on_close 1006
+   when it had opened, once the outermost call returns); a finished one is left as it is. */
+static void do_eof(void) {
+    fz_snap b = fz_snap_take(F);
+    int closes = F->close_calls, rc;
+    F->eofs++;
+    rc = ws_conn_eof(C);
+    TRACE("eof in state %d -> %d\n", (int)b.state, rc);
+    fz_after(F, &b, rc);
+    CHECK(F->sends == b.sends);
+    if (b.state == WS_STATE_FAILED) return;
+    if (b.state == WS_STATE_CLOSED) {
+        CHECK(rc == WS_OK && ws_conn_state(C) == WS_STATE_CLOSED && F->close_calls == closes);
+        return;
+    }
+    CHECK(rc == WS_ERR_EOF && ws_conn_state(C) == WS_STATE_FAILED && ws_conn_error(C) == WS_ERR_EOF);
+    if (b.state != WS_STATE_CONNECTING) CHECK(ws_conn_close_code(C) == WS_CLOSE_ABNORMAL);
+    g.pong_due = 0;
+    if (F->in_callback || g.depth) {
+        CHECK(F->close_calls == closes);                /* not from the middle of a call */
+    } else {
+        CHECK(F->close_calls == (F->opened ? 1 : 0));
+        if (F->opened) CHECK(F->close_code == WS_CLOSE_ABNORMAL);
+    }
+}
+
 /* ---- calls from inside the callbacks ------------------------------------------------ */
 
 static void hook(fz_conn *f, int event) {
     (void)f;
+    /* a ping that must wait for a streamed frame: its pong goes out when the frame ends */
+    if (event == 'P' && g.f->ev_op == WS_OP_PING && !g.f->cfg.no_auto_pong &&
+        ws_conn_state(C) == WS_STATE_OPEN && g.m.owed) {
+        g.pong_due = 1;
+        g.pong_len = g.f->ev_len;
+        if (g.pong_len) memcpy(g.pong, g.f->ev_data, g.pong_len);
+    }
     if (g.depth) return;
     g.depth++;
+    F->nested++;
     switch (g.hook_mode) {
     case 1:     /* echo whole messages */
         if (event == 'M') do_send(0, g.f->ev_op, g.f->ev_data, g.f->ev_len);
@@ -403,13 +587,30 @@ static void hook(fz_conn *f, int event) {
     case 4:     /* answer controls with controls */
         if (event == 'P') do_send(0, WS_OP_PING, g.f->ev_data, g.f->ev_len);
         break;
-    case 5:     /* switch delivery between messages */
-        if ((event == 'E' || event == 'M') && !C->_msg_op)
-            fz_conn_buffer(g.f, g.f->buffered ? 0 : 200);
+    case 5:     /* switch delivery between messages (and try inside one) */
+        if (event == 'E' || event == 'M') do_set_buffer(g.f->buffered ? 0 : 200, 0);
+        else if (event == 'B' || event == 'D') do_set_buffer(g.f->buffered ? 0 : 200, 1);
+        break;
+    case 6: {   /* feed inside a callback of the same feed: refused, nothing read */
+        static const uint8_t ping[] = { 0x89, 0x80, 0, 0, 0, 0 };
+        uint8_t copy[sizeof ping];
+        fz_snap b = fz_snap_take(F);
+        int rc;
+        memcpy(copy, ping, sizeof ping);
+        if (F->cfg.role == WS_ROLE_CLIENT) copy[1] = 0;
+        rc = ws_conn_feed(C, copy, F->cfg.role == WS_ROLE_CLIENT ? 2 : sizeof copy);
+        TRACE("feed inside callback %c -> %d\n", event, rc);
+        CHECK(rc == (b.state == WS_STATE_FAILED ? b.err : WS_ERR_BUSY));
+        CHECK(ws_conn_state(C) == b.state && F->sends == b.sends && F->callbacks == b.callbacks);
+        break;
+    }
+    case 7:     /* the TCP connection ends under a callback */
+        if (event != 'P') do_eof();
         break;
     default:
         break;
     }
+    F->nested--;
     g.depth--;
 }
 
@@ -432,8 +633,9 @@ static void setup(void) {
     g.m.now = flags & 0x80 ? (uint64_t)1 << 40 : 0;
     fz_conn_init(F, &cfg);
     F->wire.data = &F->wdata;
+    F->wire.events = &g.wev;
     F->hook = hook;
-    if (flags & 0x20) fz_conn_buffer(F, 256);
+    if (flags & 0x20) CHECK(fz_conn_buffer(F, 256) == WS_OK);
     if (!(flags & 0x40)) {
         fz_conn_open(F);
         opened();
@@ -508,8 +710,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             p = fz_take(&g.in, a, &n);
             do_send(op % 16 == 5 ? 2 : 3, 0, n ? p : NULL, n);
             break;
-        case 7:
-            do_send_header((a & 0x80) != 0, a & 0x0F, fz_u16(&g.in) % 600);
+        case 7:     /* bits 4-6 all set: a size of 2^63 or more */
+            do_send_header((a & 0x80) != 0, a & 0x0F, (a & 0x70) == 0x70
+                           ? (uint64_t)1 << 63 | fz_u16(&g.in) << 20 : fz_u16(&g.in) % 600);
             break;
         case 8:
             p = fz_take(&g.in, a, &n);
@@ -524,26 +727,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         case 10:
             do_tick(a < 128 ? a : (uint64_t)(a - 127) * fz_u8(&g.in) * 97);
             break;
-        case 11:    /* "when no message is half received": the harness peeks to know */
-            if (!C->_msg_op) fz_conn_buffer(F, F->buffered ? 0 : (size_t)a * 4 + 1);
+        case 11:    /* refused half a message in: the tracker of the frames fed knows when */
+            do_set_buffer(F->buffered ? 0 : (size_t)a * 4 + 1, g.rx.mid);
             break;
         case 12:
             TRACE("send_fail %u\n", a & 1);
             F->send_fail = a & 1;
             break;
         case 13:
+            if (a & 0x80) {
+                do_eof();
+                break;
+            }
             TRACE("random_fail %u\n", a & 1);
             F->random_fail = F->cfg.role == WS_ROLE_CLIENT && (a & 1);
             break;
         case 14:
 #ifndef WS_NO_SERVER
             p = fz_take(&g.in, fz_u8(&g.in), &n);
-            do_send_raw((a & 0x80) != 0, a & 0x0F, n ? p : NULL, n);
+            do_send_raw((a & 0x80) != 0, a & 0x0F, n ? p : NULL, n, (a >> 4) & 7);
 #endif
             break;
         default:
-            TRACE("hook %u\n", a % 6);
-            g.hook_mode = a % 6;
+            TRACE("hook %u\n", a % 8);
+            g.hook_mode = a % 8;
             break;
         }
     }
@@ -551,5 +758,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fz_conn_free(F);
     free(F);
     fz_free(&g.acc);
+    fz_free(&g.wev);
     return 0;
 }

@@ -6,10 +6,14 @@
    time (each prefix in its own exact-size buffer, as a server re-parses its growing receive
    buffer) ends with the same result and fields; the head size limit holds exactly (a head
    of n bytes parses with max_size n and is WS_ERR_HS_TOO_BIG with n - 1); every slice lies
-   inside the head; the verdict is that of an independent reading of RFC 6455 4.2.1
-   (model_request); an upgrade has what 4.2.1 requires, and its 101 answer parses
-   and passes ws_handshake_check; an error has an HTTP status and a reject response that
-   parses with that status; token lists iterate to non-empty trimmed tokens. The same bytes,
+   inside the head and named fields hold the first header of their name; the verdict is
+   that of an independent reading of RFC 6455 4.2.1 and RFC 9112 (model_request: a repeated
+   Host is a 400 for any request, handshake headers without Upgrade: websocket are
+   WS_ERR_HS_NO_UPGRADE, a repeated Key or Version WS_ERR_HS_REPEATED); an upgrade has
+   what 4.2.1 requires, and its 101 answer parses and passes ws_handshake_check; an error
+   has an HTTP status and a reject response that parses with that status; token lists
+   iterate to the non-empty trimmed tokens an independent reader finds (commas inside
+   quoted strings stay). The same bytes,
    cut at NULs, are also the fields of a client's request (check_builder). */
 #define WS_IMPLEMENTATION
 #include "http.h"
@@ -48,58 +52,40 @@ static void check_request(const ws_http *h, const uint8_t *buf, size_t len, int 
     }
     if (r == WS_HS_UPGRADE) {
         CHECK(h->method.len == 3 && memcmp(h->method.ptr, "GET", 3) == 0);
-        CHECK(h->version >= 1 && h->host.ptr && h->host.len != (size_t)-1);
+        CHECK(h->version >= 1 && h->host.ptr);
         CHECK(h->key.len == 24 && h->ws_version.len == 2 && memcmp(h->ws_version.ptr, "13", 2) == 0);
         CHECK(ws_http_has_token(h, "Upgrade", "websocket"));
         CHECK(ws_http_has_token(h, "Connection", "upgrade"));
     }
 }
 
-static int is_name(ws_str n, const char *name) {
-    return n.len == strlen(name) && fz_ieq(n.ptr, name, n.len);
-}
-
-static int has_token(const ws_http *h, const char *name, const char *tok) {
-    size_t i;
-    for (i = 0; i < h->num_headers; i++) {
-        ws_str v = h->headers[i].value, t;
-        if (!is_name(h->headers[i].name, name)) continue;
-        while (ws_token_next(&v, &t))
-            if (t.len == strlen(tok) && fz_ieq(t.ptr, tok, t.len)) return 1;
-    }
-    return 0;
-}
-
-/* The only value of header name, or {NULL, 0} when it is missing or repeated. */
-static ws_str only(const ws_http *h, const char *name, size_t *count) {
-    ws_str v = { NULL, 0 };
-    size_t i;
-    *count = 0;
-    for (i = 0; i < h->num_headers; i++)
-        if (is_name(h->headers[i].name, name) && ++*count == 1) v = h->headers[i].value;
-    if (*count != 1) v.ptr = NULL, v.len = 0;
-    return v;
-}
-
-/* RFC 6455 4.2.1 read independently of ws.h, over the parsed header lines: the result
-   ws_http_parse_request must give for a head it could split into lines. */
+/* RFC 6455 4.2.1 and RFC 9112 read independently of ws.h, over the parsed header lines:
+   the result ws_http_parse_request must give for a head it could split into lines.
+   - Two Host lines are a 400 for any request (RFC 9112 3.2), upgrade or not.
+   - Without the websocket token in Upgrade it is plain HTTP, unless it carries
+     Sec-WebSocket-Key or -Version: a failed handshake (400, RFC 6455 4.2.1), told apart.
+   - An upgrade is checked in this order: GET, HTTP/1.1 or later, one Host, the upgrade
+     token in Connection, Key and Version each at most once (WS_ERR_HS_REPEATED), then the
+     values: Version 13 (else 426), a Key of 16 bytes in base64. */
 static int model_request(const ws_http *h) {
     static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    ws_str host, version, key;
-    size_t n, i;
-    if (!has_token(h, "upgrade", "websocket")) return WS_HS_HTTP;
+    ws_str version, key;
+    size_t hosts = fz_count(h, "host"), keys = fz_count(h, "sec-websocket-key");
+    size_t versions = fz_count(h, "sec-websocket-version"), i;
+    if (hosts > 1) return WS_ERR_HS_HOST;
+    if (!fz_has_token(h, "upgrade", "websocket"))
+        return keys || versions ? WS_ERR_HS_NO_UPGRADE : WS_HS_HTTP;
     if (!(h->method.len == 3 && memcmp(h->method.ptr, "GET", 3) == 0)) return WS_ERR_HS_METHOD;
     if (h->version < 1) return WS_ERR_HS_HTTP_VERSION;
-    host = only(h, "host", &n);
-    if (n != 1) return WS_ERR_HS_HOST;
-    if (!has_token(h, "connection", "upgrade")) return WS_ERR_HS_CONNECTION;
-    version = only(h, "sec-websocket-version", &n);
+    if (hosts != 1) return WS_ERR_HS_HOST;
+    if (!fz_has_token(h, "connection", "upgrade")) return WS_ERR_HS_CONNECTION;
+    if (keys > 1 || versions > 1) return WS_ERR_HS_REPEATED;
+    version = fz_first(h, "sec-websocket-version");
     if (!(version.len == 2 && memcmp(version.ptr, "13", 2) == 0)) return WS_ERR_HS_VERSION;
-    key = only(h, "sec-websocket-key", &n);
+    key = fz_first(h, "sec-websocket-key");
     if (key.len != 24 || key.ptr[22] != '=' || key.ptr[23] != '=') return WS_ERR_HS_KEY;
     for (i = 0; i < 22; i++)
         if (!memchr(b64, key.ptr[i], 64)) return WS_ERR_HS_KEY;
-    (void)host;
     return WS_HS_UPGRADE;
 }
 
@@ -214,13 +200,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     ws_http_init(h, 0);
     r = ws_http_parse_request(h, buf, size);
     CHECK(r == WS_HS_PARTIAL || r == WS_HS_UPGRADE || r == WS_HS_HTTP ||
-          (r <= WS_ERR_HS_MALFORMED && r >= WS_ERR_HS_TOO_MANY));
+          (r <= WS_ERR_HS_MALFORMED && r >= WS_ERR_HS_TOO_MANY) ||
+          r == WS_ERR_HS_REPEATED || r == WS_ERR_HS_NO_UPGRADE);
     CHECK(fz_known_err(r < 0 ? r : 0));
     if (r == WS_HS_PARTIAL) CHECK(size < 8192);
     if (r > 0) check_request(h, buf, size, r);
     if (r > 0 || (r < 0 && r != WS_ERR_HS_MALFORMED && r != WS_ERR_HS_TOO_BIG &&
-                  r != WS_ERR_HS_TOO_MANY))
+                  r != WS_ERR_HS_TOO_MANY)) {
+        /* every header line was parsed: the verdict is the model's, the named fields are
+           the first lines of their names, and every slice lies inside the head */
         CHECK(r == model_request(h));
+        fz_check_named(h);
+        if (r < 0) check_request(h, buf, size, r);
+    }
     if (r == WS_HS_UPGRADE) check_accept(h);
     if (r < 0) check_reject(r);
     fz_http_pieces(ws_http_parse_request, h, buf, data, size, r);

@@ -1,5 +1,6 @@
 /* http.h - checks shared by fuzz_request.c and fuzz_response.c: the slices of a parsed
-   head lie inside it, two parses of the same bytes agree, token lists iterate cleanly. */
+   head lie inside it, named fields hold the first header of their name, two parses of the
+   same bytes agree, token lists split as an independent reading of RFC 9110 5.6.1 does. */
 #ifndef HTTP_H_INCLUDED
 #define HTTP_H_INCLUDED
 
@@ -11,8 +12,44 @@ FZ void fz_check_str(ws_str s, const uint8_t *buf, size_t size) {
         return;
     }
     CHECK((const uint8_t *)s.ptr >= buf && (const uint8_t *)s.ptr <= buf + size);
-    if (s.len != (size_t)-1)    /* a repeated Host/Key/Version: poisoned, see ws.h */
-        CHECK(s.len <= (size_t)(buf + size - (const uint8_t *)s.ptr));
+    CHECK(s.len <= (size_t)(buf + size - (const uint8_t *)s.ptr));
+}
+
+FZ int fz_is_name(ws_str n, const char *name) {
+    return n.len == strlen(name) && fz_ieq(n.ptr, name, n.len);
+}
+
+/* How many header lines are named name. */
+FZ size_t fz_count(const ws_http *h, const char *name) {
+    size_t i, n = 0;
+    for (i = 0; i < h->num_headers; i++) n += (size_t)fz_is_name(h->headers[i].name, name);
+    return n;
+}
+
+/* The value of the first header line named name, or {NULL, 0}. */
+FZ ws_str fz_first(const ws_http *h, const char *name) {
+    ws_str none = { NULL, 0 };
+    size_t i;
+    for (i = 0; i < h->num_headers; i++)
+        if (fz_is_name(h->headers[i].name, name)) return h->headers[i].value;
+    return none;
+}
+
+/* "Named fields hold the first occurrence of their header": the very slice of the first
+   line of that name, whatever follows it (a repeat neither replaces nor poisons it). */
+FZ void fz_check_named(const ws_http *h) {
+    static const char *const names[9] = {
+        "host", "origin", "upgrade", "connection", "sec-websocket-key", "sec-websocket-version",
+        "sec-websocket-protocol", "sec-websocket-extensions", "sec-websocket-accept" };
+    const ws_str *fields[9];
+    size_t i;
+    fields[0] = &h->host; fields[1] = &h->origin; fields[2] = &h->upgrade;
+    fields[3] = &h->connection; fields[4] = &h->key; fields[5] = &h->ws_version;
+    fields[6] = &h->protocol; fields[7] = &h->extensions; fields[8] = &h->accept;
+    for (i = 0; i < 9; i++) {
+        ws_str want = fz_first(h, names[i]);
+        CHECK(fields[i]->ptr == want.ptr && fields[i]->len == want.len);
+    }
 }
 
 /* The fields of two parses of the same bytes at (possibly) different addresses agree. */
@@ -41,17 +78,68 @@ FZ void fz_same_http(const ws_http *a, const uint8_t *abuf, const ws_http *b,
 
 FZ int fz_is_ows(char c) { return c == ' ' || c == '\t'; }
 
+/* A comma-separated list read independently of ws.h (RFC 9110 5.6.1, with 5.6.4's
+   quoted-string): elements are separated by commas outside double quotes; inside quotes a
+   backslash takes the next byte as it is; empty elements and the OWS around each are
+   dropped. A quote left open runs to the end of the list. Returns 0 at the end. */
+FZ int fz_token_next(ws_str *list, ws_str *tok) {
+    size_t i = 0, s, e;
+    int quoted = 0;
+    if (!list->ptr) return 0;
+    while (i < list->len && (fz_is_ows(list->ptr[i]) || list->ptr[i] == ',')) i++;
+    if (i == list->len) {
+        list->ptr += i;
+        list->len = 0;
+        return 0;
+    }
+    s = i;
+    for (; i < list->len; i++) {
+        char c = list->ptr[i];
+        if (!quoted && c == ',') break;
+        if (c == '"') quoted = !quoted;
+        else if (quoted && c == '\\' && i + 1 < list->len) i++;
+    }
+    e = i;
+    while (e > s && fz_is_ows(list->ptr[e - 1])) e--;
+    tok->ptr = list->ptr + s;
+    tok->len = e - s;
+    list->ptr += i;
+    list->len -= i;
+    return 1;
+}
+
+/* ws_token_next gives exactly the model's elements, each non-empty, trimmed, inside the
+   list, with no comma outside a quoted string. */
 FZ void fz_check_tokens(ws_str list) {
-    ws_str t, l = list;
+    ws_str t, l = list, mt, ml = list;
     int guard = 0;
     while (ws_token_next(&l, &t)) {
         size_t i;
+        int quoted = 0;
         CHECK(++guard <= 8192);
+        CHECK(fz_token_next(&ml, &mt) && mt.ptr == t.ptr && mt.len == t.len);
         CHECK(t.len > 0 && t.ptr >= list.ptr && t.ptr + t.len <= list.ptr + list.len);
         CHECK(!fz_is_ows(t.ptr[0]) && !fz_is_ows(t.ptr[t.len - 1]));
-        for (i = 0; i < t.len; i++) CHECK(t.ptr[i] != ',');
+        for (i = 0; i < t.len; i++) {
+            CHECK(quoted || t.ptr[i] != ',');
+            if (t.ptr[i] == '"') quoted = !quoted;
+            else if (quoted && t.ptr[i] == '\\') i++;
+        }
         CHECK(l.ptr >= t.ptr + t.len && l.ptr + l.len == list.ptr + list.len);
     }
+    CHECK(!fz_token_next(&ml, &mt));
+}
+
+/* A header named name holds tok (case-insensitive) as an element of its list. */
+FZ int fz_has_token(const ws_http *h, const char *name, const char *tok) {
+    size_t i;
+    for (i = 0; i < h->num_headers; i++) {
+        ws_str v = h->headers[i].value, t;
+        if (!fz_is_name(h->headers[i].name, name)) continue;
+        while (fz_token_next(&v, &t))
+            if (t.len == strlen(tok) && fz_ieq(t.ptr, tok, t.len)) return 1;
+    }
+    return 0;
 }
 
 /* The same bytes parsed whole (into h over buf) and arriving in pieces, each time in a new

@@ -101,6 +101,26 @@ def main():
           b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
     write("request", "two-hosts", b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n"
           b"Upgrade: websocket\r\n\r\n")
+    # repeated headers and handshake headers without Upgrade (issue 11, item 9)
+    up = b"Upgrade: websocket\r\nConnection: Upgrade\r\n"
+    key = b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    ver = b"Sec-WebSocket-Version: 13\r\n"
+    write("request", "two-hosts-plain", b"GET / HTTP/1.1\r\nHost: first\r\nHost: b\r\n\r\n")
+    write("request", "two-hosts-upgrade", b"GET / HTTP/1.1\r\nHost: first.example\r\n"
+          b"Host: second\r\n" + up + key + ver + b"\r\n")
+    write("request", "two-keys", b"GET / HTTP/1.1\r\nHost: a\r\n" + up + key + key + ver + b"\r\n")
+    write("request", "two-versions", b"GET / HTTP/1.1\r\nHost: a\r\n" + up + key + ver +
+          b"Sec-WebSocket-Version: 8\r\n\r\n")
+    write("request", "two-keys-no-connection", b"GET / HTTP/1.1\r\nHost: a\r\n"
+          b"Upgrade: websocket\r\n" + key + key + ver + b"\r\n")
+    write("request", "key-no-upgrade", b"GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\n" +
+          key + ver + b"\r\n")
+    write("request", "version-no-upgrade", b"GET / HTTP/1.1\r\nHost: a\r\n" + ver + b"\r\n")
+    write("request", "upgrade-h2c-key", b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: h2c\r\n" +
+          key + b"\r\n")
+    write("request", "quoted-upgrade", b"GET / HTTP/1.1\r\nHost: a\r\n"
+          b"Upgrade: x=\"a,websocket\", websocket\r\nConnection: \"x,upgrade\"\r\n" + key + ver +
+          b"\r\n")
     write("request", "many-headers", b"GET / HTTP/1.1\r\n" + b"X: y\r\n" * 40 + b"\r\n")
     write("request", "bare-lf", b"GET / HTTP/1.1\nHost: a\n\n")
 
@@ -112,6 +132,23 @@ def main():
     write("response", "with-frames", b"\x00\x00" + RESPONSE + b"\r\n" +
           frame(1, b"Hello") + frame(9, b"p") + frame(8, close(1000)))
     write("response", "404", b"\x00\x00HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+    # the strict status line and the one-Upgrade rule (issue 11, items 6, 9, 11)
+    tail = (b"Upgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n")
+    for n, line in (("http10-101", b"HTTP/1.0 101 Switching Protocols"),
+                    ("status-1010", b"HTTP/1.1 1010 X"), ("status-101x", b"HTTP/1.1 101x"),
+                    ("status-long", b"HTTP/1.1 1019999"), ("status-tab", b"HTTP/1.1 101\tX"),
+                    ("status-bare", b"HTTP/1.1 101"), ("http12-101", b"HTTP/1.2 101 OK"),
+                    ("status-600", b"HTTP/1.1 600 X"), ("status-099", b"HTTP/1.1 099 X")):
+        write("response", n, b"\x00\x00" + line + b"\r\n" + tail + b"\r\n")
+    write("response", "upgrade-list", b"\x00\x00HTTP/1.1 101 OK\r\nUpgrade: websocket, h2c\r\n" +
+          tail[20:] + b"\r\n")
+    write("response", "two-upgrades", b"\x00\x00HTTP/1.1 101 OK\r\n" + tail +
+          b"Upgrade: websocket\r\n\r\n")
+    write("response", "two-accepts", b"\x00\x00HTTP/1.1 101 OK\r\n" + tail +
+          b"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n")
+    write("response", "quoted-extension", b"\x00\x02" + RESPONSE +
+          b"Sec-WebSocket-Extensions: x-foo; p=\"a,permessage-deflate\\\",x\"\r\n\r\n")
     write("response", "bad-accept", b"\x00\x00HTTP/1.1 101 OK\r\nUpgrade: websocket\r\n"
           b"Connection: Upgrade\r\nSec-WebSocket-Accept: xxxx\r\n\r\n")
 
@@ -168,6 +205,30 @@ def main():
           bytes([2, 0x88, 4]) + b"\x03\xe8ok" + KEY + pay)
     write("conn", "client-pong-after-stream", bytes([1, 0, 0, 0]) + hdr + bytes([2, 0x89, 2]) +
           b"hi" + pay)
+    # issue 11: pings and a pong behind a streamed frame (one pong, the latest payload)
+    rframe = lambda b0, data, key=KEY: bytes([2, b0, len(data)]) + data + (key or b"")
+    write("conn", "pongs-after-stream", bytes([0, 0, 0, 0]) + hdr + rframe(0x89, b"p1") +
+          rframe(0x8a, b"x") + rframe(0x89, b"p2") + pay)
+    write("conn", "pong-survives-pong", bytes([0, 0, 0, 0]) + hdr + rframe(0x89, b"p1") +
+          rframe(0x8a, b"x") + pay)
+    write("conn", "client-close-after-stream", bytes([1, 0, 0, 0]) + hdr +
+          rframe(0x89, b"p", None) + rframe(0x88, b"\x03\xe9", None) + pay)
+    # set_buffer refused half a message in, taken between messages
+    write("conn", "set-buffer-mid", bytes([0, 0, 0, 0]) + rframe(0x01, b"ab") + bytes([11, 5]) +
+          rframe(0x80, b"cd") + bytes([11, 5]) + rframe(0x81, b"whole") + bytes([11, 0]))
+    write("conn", "set-buffer-hook", bytes([0, 0, 0, 0]) + bytes([15, 5]) + rframe(0x01, b"ab") +
+          rframe(0x89, b"") + rframe(0x80, b"cd"))
+    # eof, at the top and inside a callback; feed inside a callback
+    write("conn", "eof", bytes([0, 0, 0, 0]) + send(0, b"x") + bytes([13, 0x80]) + send(0, b"y"))
+    write("conn", "eof-in-callback", bytes([1, 0, 0, 0]) + bytes([15, 7]) +
+          rframe(0x81, b"hi", None) + rframe(0x81, b"no", None))
+    write("conn", "feed-in-callback", bytes([0, 0, 0, 0]) + bytes([15, 6]) + rframe(0x81, b"hi") +
+          rframe(0x89, b"p"))
+    # sizes of 2^63 and more; raw buffers that are not one whole unmasked frame
+    write("conn", "header-2-63", bytes([0, 0, 0, 0]) + bytes([7, 0xf2, 0, 1]) +
+          bytes([7, 0x82, 0, 3, 8, 3]) + b"abc")
+    write("conn", "raw-variants", bytes([0, 0, 0, 0]) + b"".join(
+        bytes([14, 0x82 | (v << 4), 3]) + b"abc" for v in range(4)))
     write("conn", "handshake-timeout", bytes([0x40, 0, 2, 0]) + feed(b"GET / HTTP/1.1\r\n") +
           tick(50) + tick(60))
 
