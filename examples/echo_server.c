@@ -298,7 +298,7 @@ static void read_handshake(client *cl) {
     }
     ssize_t n = recv(cl->fd, cl->head + cl->head_len, cl->head_cap - cl->head_len, 0);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
-    if (n <= 0) { cl->dead = true; return; }    /* gave up, or reset; TODO ws_conn_eof */
+    if (n <= 0) { ws_conn_eof(&cl->ws); cl->dead = true; return; }   /* gave up, or reset */
     cl->head_len += (size_t)n;
 
     /* The parser remembers how far it looked, so each call scans only the new bytes, and
@@ -335,7 +335,8 @@ static void read_client(client *cl) {
     ssize_t n = recv(cl->fd, readbuf, sizeof readbuf, 0);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
     if (n <= 0) {           /* EOF or reset: expected once we sent FIN, abrupt before */
-        cl->dead = true;    /* TODO ws_conn_eof */
+        ws_conn_eof(&cl->ws);   /* ws.h glue: FAILED (1006) unless the close was done */
+        cl->dead = true;
         return;
     }
     if (cl->closing) return;                            /* done: discard */

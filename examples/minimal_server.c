@@ -73,7 +73,7 @@ static void read_client(client *cl) {
     char *p = hs ? cl->head + cl->head_len : buf;
     ssize_t n = recv(cl->fd, p, hs ? sizeof cl->head - cl->head_len : sizeof buf, 0);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
-    if (n <= 0) { drop(cl); return; }                       // TODO ws_conn_eof
+    if (n <= 0) { ws_conn_eof(&cl->ws); drop(cl); return; }  // TCP ended (1006 if early)
     if (cl->drop_at) return;                                // over: the rest is dropped
     int r = WS_OK;
     if (!hs) {
