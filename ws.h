@@ -667,6 +667,16 @@ WS_API void ws_http_init(ws_http *h, size_t max_size);
      WS_ERR_HS_*     a bad request or a bad upgrade; answer ws_http_status(r) (see
                      ws_handshake_reject) and close. */
 WS_API int ws_http_parse_request(ws_http *h, const void *buf, size_t len);
+
+/* For servers that parse HTTP themselves (libmicrohttpd, a framework): zero h, fill in
+   h->method, h->version (the minor version: 1 for HTTP/1.1), h->path and h->target if you
+   like, and h->headers[0..h->num_headers-1] with every header as received (value.ptr never
+   NULL; "" for an empty value; whitespace around it removed). This names the fields (host,
+   key, ...: the first of each) and gives the verdict ws_http_parse_request would:
+   WS_HS_UPGRADE, WS_HS_HTTP or a WS_ERR_HS_* code to answer with ws_http_status(r). Then
+   ws_conn_accept(c, h, protocol) writes the 101 from it as usual. WS_ERR_ARG for a h that
+   is not filled in so. */
+WS_API int ws_http_check_request(ws_http *h);
 #endif
 
 #ifndef WS_NO_CLIENT
@@ -2022,6 +2032,20 @@ static const struct ws__named_header { const char *name; size_t field; } ws__nam
     { "sec-websocket-accept", offsetof(ws_http, accept) }
 };
 
+/* Fills the named field of header hd, if it has one: the first occurrence stays, and a
+   repeat is noted. */
+static void ws__http_name(ws_http *h, const ws_header *hd) {
+    unsigned k;
+    for (k = 0; k < WS__NAMED; k++) {
+        ws_str *slot;
+        if (!ws__eq(hd->name.ptr, hd->name.len, ws__named[k].name, true)) continue;
+        slot = (ws_str *)(void *)((char *)h + ws__named[k].field);
+        if (slot->ptr) h->_repeated |= 1u << k;
+        else *slot = hd->value;
+        return;
+    }
+}
+
 /* Parses the header lines from p up to the empty line that ends the head (the scan found
    it, and checked every byte and CRLF on the way). */
 static int ws__http_headers(ws_http *h, const uint8_t *p) {
@@ -2029,7 +2053,6 @@ static int ws__http_headers(ws_http *h, const uint8_t *p) {
         const uint8_t *n = p, *v, *ve;
         ws_header *hd;
         size_t nl;
-        unsigned k;
         while (ws__is_tchar(*p)) p++;
         if (p == n || *p != ':') return WS_ERR_HS_MALFORMED;   /* also obs-fold, "a :" */
         nl = (size_t)(p - n);
@@ -2046,14 +2069,7 @@ static int ws__http_headers(ws_http *h, const uint8_t *p) {
         hd->name.len = nl;
         hd->value.ptr = (const char *)v;
         hd->value.len = (size_t)(ve - v);
-        for (k = 0; k < WS__NAMED; k++) {
-            ws_str *slot;
-            if (!ws__eq(hd->name.ptr, nl, ws__named[k].name, true)) continue;
-            slot = (ws_str *)(void *)((char *)h + ws__named[k].field);
-            if (slot->ptr) h->_repeated |= 1u << k;     /* the first one stays */
-            else *slot = hd->value;
-            break;
-        }
+        ws__http_name(h, hd);
     }
     return WS_OK;
 }
@@ -2084,9 +2100,28 @@ static int ws__http_begin(ws_http *h, const void *buf, size_t len, size_t *size)
 }
 
 #ifndef WS_NO_SERVER
+/* What a complete, well-formed request asks for: RFC 6455 4.2.1 over its fields. */
+static int ws__http_request_verdict(ws_http *h) {
+    uint8_t nonce[18];
+    /* two Host lines are a 400 for any request (RFC 9112 3.2) */
+    if (WS__REPEATED(h, WS__H_HOST)) return WS_ERR_HS_HOST;
+    if (!ws__has_token(h, "upgrade", "websocket", true))
+        return h->key.ptr || h->ws_version.ptr ? (int)WS_ERR_HS_NO_UPGRADE : (int)WS_HS_HTTP;
+    if (!ws__eq(h->method.ptr, h->method.len, "GET", false)) return WS_ERR_HS_METHOD;
+    if (h->version < 1) return WS_ERR_HS_HTTP_VERSION;
+    if (!h->host.ptr) return WS_ERR_HS_HOST;
+    if (!ws__has_token(h, "connection", "upgrade", true)) return WS_ERR_HS_CONNECTION;
+    if (WS__REPEATED(h, WS__H_KEY) || WS__REPEATED(h, WS__H_VERSION)) return WS_ERR_HS_REPEATED;
+    if (!h->ws_version.ptr || !ws__eq(h->ws_version.ptr, h->ws_version.len, "13", false))
+        return WS_ERR_HS_VERSION;
+    if (!h->key.ptr || h->key.len != 24 ||
+        ws_base64_decode(h->key.ptr, 24, nonce, sizeof nonce) != 16)
+        return WS_ERR_HS_KEY;
+    return WS_HS_UPGRADE;
+}
+
 WS_API int ws_http_parse_request(ws_http *h, const void *buf, size_t len) {
     const uint8_t *p = (const uint8_t *)buf, *e, *s;
-    uint8_t nonce[18];
     size_t size;
     int r = ws__http_begin(h, buf, len, &size);
     if (r < 0 || !size) return r;
@@ -2114,22 +2149,22 @@ WS_API int ws_http_parse_request(ws_http *h, const void *buf, size_t len) {
     if ((h->version = ws__http_version(p, e)) < 0 || p[8] != '\r') return WS_ERR_HS_MALFORMED;
     p += 10;
     if ((r = ws__http_headers(h, p)) < 0) return r;
+    return ws__http_request_verdict(h);
+}
 
-    /* two Host lines are a 400 for any request (RFC 9112 3.2) */
-    if (WS__REPEATED(h, WS__H_HOST)) return WS_ERR_HS_HOST;
-    if (!ws__has_token(h, "upgrade", "websocket", true))
-        return h->key.ptr || h->ws_version.ptr ? (int)WS_ERR_HS_NO_UPGRADE : (int)WS_HS_HTTP;
-    if (!ws__eq(h->method.ptr, h->method.len, "GET", false)) return WS_ERR_HS_METHOD;
-    if (h->version < 1) return WS_ERR_HS_HTTP_VERSION;
-    if (!h->host.ptr) return WS_ERR_HS_HOST;
-    if (!ws__has_token(h, "connection", "upgrade", true)) return WS_ERR_HS_CONNECTION;
-    if (WS__REPEATED(h, WS__H_KEY) || WS__REPEATED(h, WS__H_VERSION)) return WS_ERR_HS_REPEATED;
-    if (!h->ws_version.ptr || !ws__eq(h->ws_version.ptr, h->ws_version.len, "13", false))
-        return WS_ERR_HS_VERSION;
-    if (!h->key.ptr || h->key.len != 24 ||
-        ws_base64_decode(h->key.ptr, 24, nonce, sizeof nonce) != 16)
-        return WS_ERR_HS_KEY;
-    return WS_HS_UPGRADE;
+WS_API int ws_http_check_request(ws_http *h) {
+    size_t i;
+    if (!h || !h->method.ptr || h->num_headers > WS_MAX_HEADERS) return WS_ERR_ARG;
+    for (i = 0; i < h->num_headers; i++)
+        if (!h->headers[i].name.ptr || !h->headers[i].value.ptr) return WS_ERR_ARG;
+    for (i = 0; i < WS__NAMED; i++) {           /* named again from headers[] */
+        ws_str *slot = (ws_str *)(void *)((char *)h + ws__named[i].field);
+        slot->ptr = NULL;
+        slot->len = 0;
+    }
+    h->_repeated = 0;
+    for (i = 0; i < h->num_headers; i++) ws__http_name(h, &h->headers[i]);
+    return ws__http_request_verdict(h);
 }
 #endif
 

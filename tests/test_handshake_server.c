@@ -705,10 +705,75 @@ TEST(has_token_and_header)
     free(buf);
 }
 
+TEST(check_request_gives_the_parsers_verdict)
+{
+    /* a server that parses HTTP itself fills ws_http from its own parse: the verdict and
+       the 101 must be the ones ws_http_parse_request gives for the same request */
+#define WS_HEADS "Upgrade: websocket" CRLF "Connection: Upgrade" CRLF
+#define WS_KEY "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==" CRLF
+#define WS_V13 "Sec-WebSocket-Version: 13" CRLF
+    static const char *const reqs[] = {
+        "GET /a HTTP/1.1" CRLF "Host: h" CRLF WS_HEADS WS_KEY WS_V13 CRLF,
+        "GET /b?x=1 HTTP/1.1" CRLF "Host: h" CRLF "Origin: o" CRLF WS_HEADS WS_KEY WS_V13
+            "Sec-WebSocket-Protocol: chat" CRLF CRLF,
+        "GET / HTTP/1.1" CRLF "Host: h" CRLF CRLF,
+        "GET / HTTP/1.1" CRLF "Host: a" CRLF "Host: b" CRLF WS_HEADS WS_KEY WS_V13 CRLF,
+        "GET / HTTP/1.1" CRLF "Host: h" CRLF "Connection: Upgrade" CRLF WS_KEY WS_V13 CRLF,
+        "GET / HTTP/1.1" CRLF "Host: h" CRLF WS_HEADS WS_KEY "Sec-WebSocket-Version: 8" CRLF CRLF,
+        "GET / HTTP/1.1" CRLF "Host: h" CRLF WS_HEADS "Sec-WebSocket-Key: short" CRLF WS_V13 CRLF,
+        "GET / HTTP/1.1" CRLF "Host: h" CRLF WS_HEADS WS_KEY WS_KEY WS_V13 CRLF,
+        "POST / HTTP/1.1" CRLF "Host: h" CRLF WS_HEADS WS_KEY WS_V13 CRLF,
+        "GET / HTTP/1.0" CRLF "Host: h" CRLF WS_HEADS WS_KEY WS_V13 CRLF,
+        "GET / HTTP/1.1" CRLF WS_HEADS WS_KEY WS_V13 CRLF,
+    };
+    size_t i, k;
+    int upgrades = 0, errors = 0, plain = 0;
+    for (i = 0; i < sizeof reqs / sizeof reqs[0]; i++) {
+        ws_http a, b;
+        const char *req = reqs[i];
+        char out_a[512], out_b[512];
+        size_t la = 0, lb = 0;
+        int ra, rb;
+        test_context("request %zu", i);
+        ws_http_init(&a, 0);
+        ra = ws_http_parse_request(&a, req, strlen(req));
+        memset(&b, 0, sizeof b);
+        b.method = a.method;
+        b.version = a.version;
+        b.path = a.path;
+        b.target = a.target;
+        b.num_headers = a.num_headers;
+        for (k = 0; k < a.num_headers; k++) b.headers[k] = a.headers[k];
+        rb = ws_http_check_request(&b);
+        CHECK_EQ_INT(rb, ra);
+        upgrades += ra == WS_HS_UPGRADE;
+        plain += ra == WS_HS_HTTP;
+        errors += ra < 0;
+        CHECK(str_is(b.host, NULL) == str_is(a.host, NULL));
+        if (ra == WS_HS_UPGRADE) {
+            CHECK_EQ_INT(ws_handshake_accept(out_a, sizeof out_a, &la, &a, NULL), WS_OK);
+            CHECK_EQ_INT(ws_handshake_accept(out_b, sizeof out_b, &lb, &b, NULL), WS_OK);
+            CHECK_EQ_MEM(out_b, lb, out_a, la);
+        }
+    }
+    test_context(NULL);
+    CHECK(upgrades >= 2 && plain >= 1 && errors >= 4);      /* the cases cover each verdict */
+    {
+        ws_http h;
+        memset(&h, 0, sizeof h);
+        CHECK_EQ_INT(ws_http_check_request(&h), WS_ERR_ARG);        /* no method */
+        h.method.ptr = "GET";
+        h.method.len = 3;
+        h.num_headers = 1;                                          /* a NULL header */
+        CHECK_EQ_INT(ws_http_check_request(&h), WS_ERR_ARG);
+    }
+}
+
 void suite_hs_server(void)
 {
     test_suite_begin("hs_server");
     RUN(request_rfc_example);
+    RUN(check_request_gives_the_parsers_verdict);
     RUN(request_query_and_target);
     RUN(request_whitespace_and_case);
     RUN(request_connection_token_lists);
