@@ -65,6 +65,14 @@ list() {
         "clang-tidy|have clang-tidy|analysis"
         "libmbedtls-dev|[ -f /usr/include/mbedtls/ssl.h ]|tls (ws.h's WS_MBEDTLS layer)"
         "openssl|have openssl|tls (the test certificates, made at test time)"
+        "gcc-arm-none-eabi|have arm-none-eabi-gcc|firmware (the unit suite on a Cortex-M4)"
+        "libnewlib-arm-none-eabi|[ -f \"\$(arm-none-eabi-gcc -print-file-name=rdimon.specs)\" ]|firmware (newlib, semihosting)"
+        "qemu-system-arm|have qemu-system-arm|firmware (qemu -M mps2-an386)"
+        "gcc-mips-linux-gnu|have mips-linux-gnu-gcc|cross (32-bit big-endian MIPS)"
+        "libc6-dev-mips-cross|[ -f /usr/mips-linux-gnu/lib/libc.a ]|cross (static MIPS binaries)"
+        "gcc-s390x-linux-gnu|have s390x-linux-gnu-gcc|cross (64-bit big-endian s390x)"
+        "libc6-dev-s390x-cross|[ -f /usr/s390x-linux-gnu/lib/libc.a ]|cross (static s390x binaries)"
+        "qemu-user|have qemu-mips && have qemu-s390x|cross (qemu-mips, qemu-s390x)"
     )
     # 32-bit replays (gcc -m32) where the machine has a 32-bit sibling
     if [ "$arch" = amd64 ] || [ "$arch" = x86_64 ]; then
