@@ -435,14 +435,15 @@ extern "C" {
     X(WS_ERR_TLS,          -29, "TLS failed (ws_tls_why says why)")                        \
     X(WS_ERR_TLS_CERT,     -30, "the server's certificate was refused (ws_tls_why says why)") \
     X(WS_ERR_PROXY,        -31, "the proxy refused the tunnel (its status is in ws_http.status)") \
-    X(WS_ERR_PROXY_AUTH,   -32, "the proxy asks for credentials (407)")
+    X(WS_ERR_PROXY_AUTH,   -32, "the proxy asks for credentials (407)")                    \
+    X(WS_ERR_INFLATE,      -33, "compressed data is not valid DEFLATE (close 1007)")
 
 typedef enum ws_err {
 /* `name` declares an enumerator: it cannot be parenthesized. */
 #define WS__ERR_ENUM(name, value, text) name = value, /* NOLINT(bugprone-macro-parentheses) */
     WS_ERROR_LIST(WS__ERR_ENUM)
 #undef WS__ERR_ENUM
-    WS__ERR_LAST = -32
+    WS__ERR_LAST = -33
 } ws_err;
 
 /* A short, static, human-readable description of err. Never NULL; unknown values give
@@ -900,6 +901,45 @@ WS_API unsigned ws_conn_close_code(const ws_conn *c);
    RSV bits is not UTF-8 checked: the extension transforms it and checks it itself. */
 WS_API unsigned ws_conn_message_rsv(const ws_conn *c);
 
+/* ---- permessage-deflate (WS_DEFLATE) ---------------------------------------- */
+#ifdef WS_DEFLATE
+/* The raw DEFLATE decoder of permessage-deflate (RFC 7692 over RFC 1951), in memory you
+   give it: no allocation, about 1.1 KiB of state plus the window. It takes its input in any
+   split and writes at most cap bytes a call, so a decompression bomb costs the caller no
+   more than the output it asks for. (Negotiation and the connection's use of it come next;
+   until then it is compiled only with WS_DEFLATE.) */
+typedef struct ws_inflate {
+    const char *why;                /* why it failed, in a few words; "" while it has not */
+    /* private: do not touch */
+    const uint8_t *_in, *_in_end;   /* the input of the call in progress */
+    uint8_t  *_win;                 /* the window: the last _wsize bytes of output */
+    size_t    _wsize, _wpos, _dist;
+    uint64_t  _bits;                /* bits taken from the input and not used yet */
+    uint32_t  _copy;                /* bytes left of a match or a stored block */
+    uint32_t  _nbits;               /* how many of _bits */
+    uint16_t  _nlit, _sym, _have;
+    uint8_t   _ndist, _nclen, _state, _last, _full;
+    uint16_t  _lcount[16], _lsym[288], _dcount[16], _dsym[30];
+    uint8_t   _lens[286 + 30];      /* code lengths while a dynamic block's tables arrive */
+} ws_inflate;
+
+/* ws_inflate_feed's result when the stream's last block (BFINAL) ended; the next call starts a
+   new stream over the same window. */
+#define WS_INFLATE_END 1
+
+/* Sets z up with window[0..window_size-1] (2^windowBits bytes: 32768 for 15, or less when
+   the peer agreed to a smaller window; any size works, distances beyond it fail). */
+WS_API void ws_inflate_init(ws_inflate *z, void *window, size_t window_size);
+
+/* Decompresses in[0..in_len-1] into out[0..cap-1]: *used bytes of input were taken (all
+   of them unless out filled up or the last block ended) and *produced bytes written.
+   Returns WS_OK (call again with the rest, or with more input), WS_INFLATE_END, or
+   WS_ERR_INFLATE (z->why says what; sticky). A permessage-deflate message ends with the
+   four bytes 00 00 FF FF that the sender removed: feed them after its last frame. */
+WS_API int ws_inflate_feed(ws_inflate *z, const void *in, size_t in_len, size_t *used, void *out,
+                           size_t cap, size_t *produced);
+#endif /* WS_DEFLATE */
+
 /* ---- TLS (wss://, with WS_MBEDTLS) ---------------------------------------- */
 #ifdef WS_MBEDTLS
 /* TLS through mbedTLS (2.28 LTS or 3.x), in your loop like the rest: you feed it the
@@ -1329,7 +1369,7 @@ WS_API int ws_http_status(int err) {
 WS_API int ws_close_code_for(int err) {
     switch (err) {
     case WS_ERR_PROTOCOL: return WS_CLOSE_PROTOCOL_ERROR;
-    case WS_ERR_UTF8: return WS_CLOSE_INVALID_DATA;
+    case WS_ERR_UTF8: case WS_ERR_INFLATE: return WS_CLOSE_INVALID_DATA;
     case WS_ERR_TOO_BIG: return WS_CLOSE_TOO_BIG;
     default: return 0;
     }
@@ -3184,6 +3224,296 @@ WS_API ws_state ws_conn_state(const ws_conn *c) { return (ws_state)c->_state; }
 WS_API int ws_conn_error(const ws_conn *c) { return c->_err; }
 WS_API unsigned ws_conn_close_code(const ws_conn *c) { return c->_code; }
 WS_API unsigned ws_conn_message_rsv(const ws_conn *c) { return c->_rsv; }
+
+#ifdef WS_DEFLATE
+/* ---- permessage-deflate: the decoder (WS_DEFLATE) -----------------------------
+   Raw DEFLATE (RFC 1951), streaming over any split of the input, into any amount of output
+   at a time. Every step that reads bits is all or nothing: when the input runs out in the
+   middle of one, its bits stay in the bit buffer and the state says where to go on, so a
+   peer's bytes can be fed as they come. Huffman codes are decoded canonically from code
+   counts and sorted symbols (puff's method: 640 bytes of tables, no lookup table to build),
+   the window is memory the caller gave. Checked against zlib in tests/run_deflate.sh. */
+
+enum {
+    WS__Z_HEADER, WS__Z_STORED_LEN, WS__Z_STORED, WS__Z_TABLE, WS__Z_CLENS, WS__Z_LENS,
+    WS__Z_CODES, WS__Z_LEN_EXTRA, WS__Z_DIST, WS__Z_DIST_EXTRA, WS__Z_COPY, WS__Z_END,
+    WS__Z_BAD
+};
+
+/* Takes bytes into the bit buffer until it holds need bits or the input is gone. */
+static bool ws__z_bits(ws_inflate *z, unsigned need) {
+    while (z->_nbits < need) {
+        if (z->_in == z->_in_end) return false;
+        z->_bits |= (uint64_t)*z->_in++ << z->_nbits;
+        z->_nbits += 8;
+    }
+    return true;
+}
+
+/* A byte of output into the window. */
+static void ws__z_put(ws_inflate *z, uint8_t b) {
+    z->_win[z->_wpos] = b;
+    if (++z->_wpos == z->_wsize) {
+        z->_wpos = 0;
+        z->_full = 1;
+    }
+}
+
+static unsigned ws__z_take(ws_inflate *z, unsigned n) {
+    unsigned v = (unsigned)(z->_bits & ((1u << n) - 1));
+    z->_bits >>= n;
+    z->_nbits -= n;
+    return v;
+}
+
+/* Decodes one symbol of the code (count[1..15], symbols sorted by code) from the bit
+   buffer. Returns the symbol, -1 when the input ran out first (nothing consumed), -2 for a
+   code that is not in the table. */
+static int ws__z_decode(ws_inflate *z, const uint16_t *count, const uint16_t *symbol) {
+    unsigned len, code = 0, first = 0, index = 0;
+    (void)ws__z_bits(z, 15);
+    for (len = 1; len <= 15; len++) {
+        if (len > z->_nbits) return -1;
+        code |= (unsigned)(z->_bits >> (len - 1)) & 1u;
+        if (code < first + count[len]) {
+            z->_bits >>= len;
+            z->_nbits -= len;
+            return symbol[index + (code - first)];
+        }
+        index += count[len];
+        first = (first + count[len]) << 1;
+        code <<= 1;
+    }
+    return -2;
+}
+
+/* Builds the canonical code of lengths[0..n-1] into count/symbol. Returns 0 for a complete
+   code, a positive number for an incomplete one, -1 for one over-subscribed. */
+static int ws__z_build(uint16_t *count, uint16_t *symbol, const uint8_t *lengths, unsigned n) {
+    uint16_t offs[16];
+    unsigned i;
+    int left = 1;
+    for (i = 0; i < 16; i++) count[i] = 0;
+    for (i = 0; i < n; i++) count[lengths[i]]++;
+    if (count[0] == n) return 0;            /* no code at all: complete, as zlib has it */
+    for (i = 1; i < 16; i++) {
+        left = (left << 1) - count[i];
+        if (left < 0) return -1;
+    }
+    offs[1] = 0;
+    for (i = 1; i < 15; i++) offs[i + 1] = (uint16_t)(offs[i] + count[i]);
+    for (i = 0; i < n; i++)
+        if (lengths[i]) symbol[offs[lengths[i]]++] = (uint16_t)i;
+    return left;
+}
+
+static const uint16_t ws__z_len_base[29] = {
+    3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115,
+    131, 163, 195, 227, 258 };
+static const uint8_t ws__z_len_extra[29] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0 };
+static const uint16_t ws__z_dist_base[30] = {
+    1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537,
+    2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577 };
+static const uint8_t ws__z_dist_extra[30] = {
+    0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13,
+    13 };
+static const uint8_t ws__z_clen_order[19] = {
+    16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15 };
+
+/* Codes for literal/length symbols and distances, as zlib accepts them: complete, or one
+   code of length 1 alone; and an end-of-block code. */
+static bool ws__z_tables(ws_inflate *z, const uint8_t *lengths, unsigned nlit, unsigned ndist) {
+    int r = ws__z_build(z->_lcount, z->_lsym, lengths, nlit);
+    if (r < 0 || (r > 0 && !(z->_lcount[1] == 1 && nlit - z->_lcount[0] == 1)) || !lengths[256])
+        return false;
+    r = ws__z_build(z->_dcount, z->_dsym, lengths + nlit, ndist);
+    return r >= 0 && (r == 0 || (z->_dcount[1] == 1 && ndist - z->_dcount[0] == 1));
+}
+
+static int ws__z_fail(ws_inflate *z, const char *why) {
+    z->_state = WS__Z_BAD;
+    z->why = why;
+    return WS_ERR_INFLATE;
+}
+
+WS_API void ws_inflate_init(ws_inflate *z, void *window, size_t window_size) {
+    WS_MEMSET(z, 0, sizeof *z);
+    z->_win = (uint8_t *)window;
+    z->_wsize = window_size;
+    z->why = "";
+}
+
+WS_API int ws_inflate_feed(ws_inflate *z, const void *in, size_t in_len, size_t *used, void *out,
+                           size_t cap, size_t *produced) {
+    uint8_t *o = (uint8_t *)out, *oe = o + cap;
+    const uint8_t *start = (const uint8_t *)in;
+    int err = WS_OK;
+    z->_in = start;
+    z->_in_end = start + in_len;
+    if (z->_state == WS__Z_BAD) err = WS_ERR_INFLATE;
+    if (z->_state == WS__Z_END) z->_state = WS__Z_HEADER;  /* a new stream, the same window */
+    while (!err && z->_state != WS__Z_END) {
+        int sym;
+        if (z->_state == WS__Z_HEADER) {
+            unsigned h;
+            if (!ws__z_bits(z, 3)) break;
+            h = ws__z_take(z, 3);
+            z->_last = (uint8_t)(h & 1);
+            h >>= 1;
+            if (h == 0) {                           /* stored: from the next byte on */
+                ws__z_take(z, z->_nbits & 7);
+                z->_state = WS__Z_STORED_LEN;
+            } else if (h == 1) {                    /* fixed codes */
+                uint8_t l[288 + 30];
+                unsigned i;
+                for (i = 0; i < 144; i++) l[i] = 8;
+                for (; i < 256; i++) l[i] = 9;
+                for (; i < 280; i++) l[i] = 7;
+                for (; i < 288; i++) l[i] = 8;
+                for (i = 0; i < 30; i++) l[288 + i] = 5;
+                (void)ws__z_build(z->_lcount, z->_lsym, l, 288);
+                (void)ws__z_build(z->_dcount, z->_dsym, l + 288, 30);
+                z->_state = WS__Z_CODES;
+            } else if (h == 2) {
+                z->_state = WS__Z_TABLE;
+            } else {
+                err = ws__z_fail(z, "reserved block type");
+            }
+        } else if (z->_state == WS__Z_STORED_LEN) {
+            unsigned len, nlen;
+            if (!ws__z_bits(z, 32)) break;
+            len = ws__z_take(z, 16);
+            nlen = ws__z_take(z, 16);
+            if ((len ^ 0xFFFFu) != nlen) { err = ws__z_fail(z, "stored block length"); break; }
+            z->_copy = len;
+            z->_state = len ? WS__Z_STORED : (z->_last ? WS__Z_END : WS__Z_HEADER);
+        } else if (z->_state == WS__Z_STORED) {
+            /* bytes still in the bit buffer come first, then the input itself */
+            while (z->_copy && o < oe) {
+                uint8_t b;
+                if (z->_nbits >= 8) b = (uint8_t)ws__z_take(z, 8);
+                else if (z->_in < z->_in_end) b = *z->_in++;
+                else break;
+                *o++ = b;
+                ws__z_put(z, b);
+                z->_copy--;
+            }
+            if (z->_copy) break;                    /* out of input or of room */
+            z->_state = z->_last ? WS__Z_END : WS__Z_HEADER;
+        } else if (z->_state == WS__Z_TABLE) {
+            if (!ws__z_bits(z, 14)) break;
+            z->_nlit = (uint16_t)(ws__z_take(z, 5) + 257);
+            z->_ndist = (uint8_t)(ws__z_take(z, 5) + 1);
+            z->_nclen = (uint8_t)(ws__z_take(z, 4) + 4);
+            if (z->_nlit > 286 || z->_ndist > 30) { err = ws__z_fail(z, "too many codes"); break; }
+            z->_have = 0;
+            WS_MEMSET(z->_lens, 0, sizeof z->_lens);
+            z->_state = WS__Z_CLENS;
+        } else if (z->_state == WS__Z_CLENS) {
+            while (z->_have < z->_nclen && ws__z_bits(z, 3))
+                z->_lens[ws__z_clen_order[z->_have++]] = (uint8_t)ws__z_take(z, 3);
+            if (z->_have < z->_nclen) break;
+            /* the code-length code lives in the distance tables until it is used */
+            if (ws__z_build(z->_dcount, z->_dsym, z->_lens, 19) != 0) {
+                err = ws__z_fail(z, "bad code-length code");
+                break;
+            }
+            WS_MEMSET(z->_lens, 0, sizeof z->_lens);
+            z->_have = 0;
+            z->_sym = 0;
+            z->_state = WS__Z_LENS;
+        } else if (z->_state == WS__Z_LENS) {
+            unsigned total = (unsigned)z->_nlit + z->_ndist;
+            while (z->_have < total) {
+                unsigned rep, val = 0, ne;
+                if (!z->_sym) {                     /* no repeat waiting for its bits */
+                    sym = ws__z_decode(z, z->_dcount, z->_dsym);
+                    if (sym == -2) { err = ws__z_fail(z, "bad code length"); break; }
+                    if (sym < 0) break;
+                    if (sym < 16) {
+                        z->_lens[z->_have++] = (uint8_t)sym;
+                        continue;
+                    }
+                    z->_sym = (uint16_t)sym;
+                }
+                /* a repeat (16: the last length 3-6 times, 17 and 18: zero 3-10 and 11-138
+                   times), once its extra bits are there */
+                ne = z->_sym == 16 ? 2u : z->_sym == 17 ? 3u : 7u;
+                if (!ws__z_bits(z, ne)) break;
+                rep = ws__z_take(z, ne) + (z->_sym == 18 ? 11u : 3u);
+                if (z->_sym == 16) {
+                    if (!z->_have) { err = ws__z_fail(z, "repeat with no length before"); break; }
+                    val = z->_lens[z->_have - 1];
+                }
+                z->_sym = 0;
+                if (z->_have + rep > total) { err = ws__z_fail(z, "too many code lengths"); break; }
+                while (rep--) z->_lens[z->_have++] = (uint8_t)val;
+            }
+            if (err || z->_have < total) break;
+            if (!ws__z_tables(z, z->_lens, z->_nlit, z->_ndist)) {
+                err = ws__z_fail(z, "bad literal/length or distance code");
+                break;
+            }
+            z->_state = WS__Z_CODES;
+        } else if (z->_state == WS__Z_CODES) {
+            if (o == oe) break;
+            sym = ws__z_decode(z, z->_lcount, z->_lsym);
+            if (sym == -1) break;
+            if (sym < 0) { err = ws__z_fail(z, "bad literal/length code"); break; }
+            if (sym < 256) {
+                *o++ = (uint8_t)sym;
+                ws__z_put(z, (uint8_t)sym);
+            } else if (sym == 256) {
+                z->_state = z->_last ? WS__Z_END : WS__Z_HEADER;
+            } else if (sym > 285) {
+                err = ws__z_fail(z, "bad length symbol");
+            } else {
+                z->_sym = (uint16_t)(sym - 257);
+                z->_state = WS__Z_LEN_EXTRA;
+            }
+        } else if (z->_state == WS__Z_LEN_EXTRA) {
+            unsigned ne = ws__z_len_extra[z->_sym];
+            if (!ws__z_bits(z, ne)) break;
+            z->_copy = ws__z_len_base[z->_sym] + ws__z_take(z, ne);
+            z->_state = WS__Z_DIST;
+        } else if (z->_state == WS__Z_DIST) {
+            sym = ws__z_decode(z, z->_dcount, z->_dsym);
+            if (sym == -1) break;
+            if (sym < 0 || sym > 29) { err = ws__z_fail(z, "bad distance code"); break; }
+            z->_sym = (uint16_t)sym;
+            z->_state = WS__Z_DIST_EXTRA;
+        } else if (z->_state == WS__Z_DIST_EXTRA) {
+            unsigned ne = ws__z_dist_extra[z->_sym];
+            size_t d;
+            if (!ws__z_bits(z, ne)) break;
+            d = ws__z_dist_base[z->_sym] + ws__z_take(z, ne);
+            if (d > (z->_full ? z->_wsize : z->_wpos)) {
+                err = ws__z_fail(z, "distance beyond the window");
+                break;
+            }
+            z->_dist = d;
+            z->_state = WS__Z_COPY;
+        } else if (z->_state == WS__Z_COPY) {
+            size_t from = z->_wpos >= z->_dist ? z->_wpos - z->_dist
+                                               : z->_wpos + z->_wsize - z->_dist;
+            while (z->_copy && o < oe) {
+                uint8_t b = z->_win[from];
+                if (++from == z->_wsize) from = 0;
+                *o++ = b;
+                ws__z_put(z, b);
+                z->_copy--;
+            }
+            if (z->_copy) break;
+            z->_state = WS__Z_CODES;
+        }
+    }
+    *used = (size_t)(z->_in - start);
+    *produced = (size_t)(o - (uint8_t *)out);
+    if (err) return err;
+    return z->_state == WS__Z_END ? WS_INFLATE_END : WS_OK;
+}
+#endif /* WS_DEFLATE */
 
 /* ---- TLS (WS_MBEDTLS) ------------------------------------------------------
    mbedTLS runs over two callbacks of ours (its "BIO"): it reads the ciphertext that

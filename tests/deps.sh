@@ -65,6 +65,7 @@ list() {
         "clang-tidy|have clang-tidy|analysis"
         "libmbedtls-dev|[ -f /usr/include/mbedtls/ssl.h ]|tls (ws.h's WS_MBEDTLS layer)"
         "openssl|have openssl|tls (the test certificates, made at test time)"
+        "zlib1g-dev|[ -f /usr/include/zlib.h ]|deflate (zlib: the test's reference, never ws.h's)"
         "gcc-arm-none-eabi|have arm-none-eabi-gcc|firmware (the unit suite on a Cortex-M4)"
         "libnewlib-arm-none-eabi|[ -f \"\$(arm-none-eabi-gcc -print-file-name=rdimon.specs)\" ]|firmware (newlib, semihosting)"
         "qemu-system-arm|have qemu-system-arm|firmware (qemu -M mps2-an386)"

@@ -1,0 +1,485 @@
+/* inflate_check.c - ws.h's DEFLATE decoder (WS_DEFLATE) against zlib, which is a reference
+   here only (ws.h never uses it).
+
+   Run by tests/run_deflate.sh:  build/inflate_check [SEED_DIR]
+   Checks, each on ws_inflate_feed's output byte for byte:
+   - zlib's raw deflate of random bytes, repetitive text, JSON chat traffic and Chinese text
+     (the seeds' own when SEED_DIR holds them), at levels 0, 1, 6 and 9, with its default,
+     fixed-code, Huffman-only and RLE strategies, windows of 2^9 to 2^15, ended by
+     Z_SYNC_FLUSH as permessage-deflate does (00 00 FF FF) and by Z_FINISH;
+   - the same streams fed a byte at a time, and drained a byte of output at a time;
+   - stored blocks of 0 and 65535 bytes; matches of length 3 and 258 at the largest
+     distance each window allows, and one byte beyond it (refused);
+   - corrupt streams (reserved block type, stored length, over-subscribed and incomplete
+     codes, code 30 and 31 distances, length symbols 286 and 287, a repeat with nothing
+     before it, too many code lengths, a distance before the first byte), each refused with
+     the expected reason, and refused by zlib too;
+   - 20000 seeded mutations of valid streams: whenever zlib decodes one, ws.h gives the same
+     bytes, and whenever zlib refuses one, so does ws.h;
+   - decompression bombs: output never exceeds what each call asked for.
+   One line per check; the last line is "N passed, N failed". */
+#define _DEFAULT_SOURCE
+#define WS_DEFLATE
+#define WS_IMPLEMENTATION
+#include "../../ws.h"
+
+#include <dirent.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+static int passed, failed;
+
+static void check(int ok, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    printf("%s ", ok ? "PASS" : "FAIL");
+    vprintf(fmt, ap);
+    printf("\n");
+    va_end(ap);
+    if (ok) passed++; else failed++;
+}
+
+static uint64_t rng = 0x2545F4914F6CDD1Dull;
+static uint32_t rnd(void) {
+    rng ^= rng >> 12; rng ^= rng << 25; rng ^= rng >> 27;
+    return (uint32_t)((rng * 0x2545F4914F6CDD1Dull) >> 32);
+}
+
+typedef struct buf { uint8_t *p; size_t len; } buf;
+
+/* zlib's raw deflate of in: flush Z_SYNC_FLUSH (then 00 00 FF FF ends it) or Z_FINISH. */
+static buf zdeflate(const uint8_t *in, size_t n, int level, int wbits, int strategy, int flush) {
+    z_stream s;
+    buf b;
+    memset(&s, 0, sizeof s);
+    if (deflateInit2(&s, level, Z_DEFLATED, -wbits, 8, strategy) != Z_OK) exit(3);
+    b.len = deflateBound(&s, n) + 64;
+    b.p = (uint8_t *)malloc(b.len);
+    s.next_in = (Bytef *)in;
+    s.avail_in = (uInt)n;
+    s.next_out = b.p;
+    s.avail_out = (uInt)b.len;
+    if (deflate(&s, flush) == Z_STREAM_ERROR) exit(3);
+    b.len -= s.avail_out;
+    deflateEnd(&s);
+    return b;
+}
+
+/* zlib's inflate of a raw stream, window 2^wbits: 0 ok (output in *out), -1 refused. */
+static int zinflate(const uint8_t *in, size_t n, int wbits, buf *out, size_t cap) {
+    z_stream s;
+    int r;
+    memset(&s, 0, sizeof s);
+    if (inflateInit2(&s, -wbits) != Z_OK) exit(3);
+    out->p = (uint8_t *)malloc(cap + 1);
+    s.next_in = (Bytef *)in;
+    s.avail_in = (uInt)n;
+    s.next_out = out->p;
+    s.avail_out = (uInt)cap;
+    r = inflate(&s, Z_SYNC_FLUSH);
+    out->len = cap - s.avail_out;
+    inflateEnd(&s);
+    return r == Z_OK || r == Z_STREAM_END || r == Z_BUF_ERROR ? 0 : -1;
+}
+
+/* ws.h's inflate, feeding `step` input bytes (0: all) and draining `ostep` output bytes
+   (0: all) at a time. Returns the last code; the output in *out (at most cap bytes). */
+static int winflate(const uint8_t *in, size_t n, size_t wsize, size_t step, size_t ostep,
+                    buf *out, size_t cap, const char **why) {
+    ws_inflate z;
+    uint8_t *win = (uint8_t *)malloc(wsize);
+    size_t pos = 0;
+    int r = WS_OK;
+    ws_inflate_init(&z, win, wsize);
+    out->p = (uint8_t *)malloc(cap + 1);
+    out->len = 0;
+    for (;;) {                  /* until neither input is taken nor output made */
+        size_t k = step && step < n - pos ? step : n - pos, used = 0, made = 0;
+        size_t room = cap - out->len;
+        if (ostep && ostep < room) room = ostep;
+        r = ws_inflate_feed(&z, in + pos, k, &used, out->p + out->len, room, &made);
+        out->len += made;
+        pos += used;
+        if (r != WS_OK || (!used && !made)) break;
+    }
+    if (why) *why = z.why;
+    free(win);
+    return r;
+}
+
+static int same(const buf *a, const uint8_t *p, size_t n) {
+    return a->len == n && (n == 0 || memcmp(a->p, p, n) == 0);
+}
+
+/* ---- inputs -------------------------------------------------------------------------- */
+
+static buf inputs[16];
+static const char *names[16];
+static int ninputs;
+
+static void add_input(const char *name, uint8_t *p, size_t n) {
+    names[ninputs] = name;
+    inputs[ninputs].p = p;
+    inputs[ninputs++].len = n;
+}
+
+static void make_inputs(const char *seed_dir) {
+    size_t i, n;
+    uint8_t *p;
+    /* random bytes */
+    p = (uint8_t *)malloc(70000);
+    for (i = 0; i < 70000; i++) p[i] = (uint8_t)rnd();
+    add_input("random 70000", p, 70000);
+    p = (uint8_t *)malloc(100);
+    for (i = 0; i < 100; i++) p[i] = (uint8_t)rnd();
+    add_input("random 100", p, 100);
+    /* repetitive text with long matches */
+    p = (uint8_t *)malloc(200000);
+    for (i = 0, n = 0; n + 64 < 200000; i++)
+        n += (size_t)sprintf((char *)p + n, "line %zu: the quick brown fox jumps %s\n", i % 97,
+                             i % 3 ? "over the lazy dog" : "again");
+    add_input("repetitive text", p, n);
+    /* chat JSON */
+    p = (uint8_t *)malloc(60000);
+    for (i = 0, n = 0; n + 200 < 60000; i++)
+        n += (size_t)sprintf((char *)p + n,
+                             "{\"event\":\"message\",\"room\":\"lobby\",\"from\":\"user%zu\","
+                             "\"id\":%zu,\"text\":\"hello %zu\",\"time\":%zu}",
+                             i % 13, i, i * 7 % 101, 1700000000 + i);
+    add_input("chat JSON", p, n);
+    /* one byte, and an empty input */
+    p = (uint8_t *)malloc(1);
+    p[0] = 'x';
+    add_input("one byte", p, 1);
+    add_input("empty", (uint8_t *)malloc(1), 0);
+    /* Chinese text: the seeds' own when they are there */
+    {
+        static const char cjk[] = "websocket是基于TCP的一种新的网络协议，实现了浏览器和服务器的"
+                                  "双向通信。小程序采用的是标准的websocket 协议。";
+        size_t cap = 400000;
+        p = (uint8_t *)malloc(cap);
+        n = 0;
+        if (seed_dir) {
+            DIR *d = opendir(seed_dir);
+            struct dirent *e;
+            while (d && (e = readdir(d)) != NULL) {
+                char path[1024];
+                FILE *f;
+                if (e->d_name[0] == '.') continue;
+                snprintf(path, sizeof path, "%s/%s", seed_dir, e->d_name);
+                if ((f = fopen(path, "rb")) == NULL) continue;
+                n += fread(p + n, 1, cap - n, f);
+                fclose(f);
+            }
+            if (d) closedir(d);
+        }
+        if (n == 0)
+            for (i = 0; i < 200; i++) { memcpy(p + n, cjk, sizeof cjk - 1); n += sizeof cjk - 1; }
+        add_input(seed_dir && n ? "the seeds' Chinese posts" : "Chinese text", p, n);
+        printf("    Chinese text: %zu bytes\n", n);
+    }
+}
+
+/* ---- a tiny fixed-code encoder, for streams zlib would not make ---------------------- */
+
+typedef struct bw { uint8_t p[1 << 16]; size_t n; uint64_t acc; unsigned bits; } bw;
+
+static void put_bits(bw *w, unsigned v, unsigned n) {
+    w->acc |= (uint64_t)v << w->bits;
+    w->bits += n;
+    while (w->bits >= 8) { w->p[w->n++] = (uint8_t)w->acc; w->acc >>= 8; w->bits -= 8; }
+}
+static void put_rev(bw *w, unsigned code, unsigned n) {      /* a Huffman code: MSB first */
+    unsigned i, r = 0;
+    for (i = 0; i < n; i++) r |= ((code >> i) & 1u) << (n - 1 - i);
+    put_bits(w, r, n);
+}
+static void fixed_sym(bw *w, unsigned sym) {
+    if (sym < 144) put_rev(w, 0x30 + sym, 8);
+    else if (sym < 256) put_rev(w, 0x190 + sym - 144, 9);
+    else if (sym < 280) put_rev(w, sym - 256, 7);
+    else put_rev(w, 0xC0 + sym - 280, 8);
+}
+static void flush_bits(bw *w) { if (w->bits) put_bits(w, 0, 8 - w->bits); }
+
+/* one final fixed block: n literals, then a match of len at distance dist (raw codes). */
+static void match_stream(bw *w, size_t lits, unsigned len, unsigned dist) {
+    size_t i;
+    unsigned s, d;
+    memset(w, 0, sizeof *w);
+    put_bits(w, 1, 1);
+    put_bits(w, 1, 2);
+    for (i = 0; i < lits; i++) fixed_sym(w, 'a' + (unsigned)(i % 26));
+    for (s = 28; ws__z_len_base[s] > len; s--) {}
+    fixed_sym(w, 257 + s);
+    put_bits(w, len - ws__z_len_base[s], ws__z_len_extra[s]);
+    for (d = 29; ws__z_dist_base[d] > dist; d--) {}
+    put_rev(w, d, 5);
+    put_bits(w, dist - ws__z_dist_base[d], ws__z_dist_extra[d]);
+    fixed_sym(w, 256);
+    flush_bits(w);
+}
+
+/* ---- the checks ---------------------------------------------------------------------- */
+
+static void against_zlib(void) {
+    static const int levels[] = {0, 1, 6, 9};
+    static const int strategies[] = {Z_DEFAULT_STRATEGY, Z_FIXED, Z_HUFFMAN_ONLY, Z_RLE};
+    static const char *const sname[] = {"default", "fixed", "huffman", "rle"};
+    int i, l, s, w, f, bad;
+    for (i = 0; i < ninputs; i++) {
+        for (s = 0; s < 4; s++) {
+            int runs = 0;
+            bad = 0;
+            for (l = 0; l < 4; l++) {
+                for (w = 9; w <= 15; w++) {
+                    for (f = 0; f < 2; f++) {
+                        buf z = zdeflate(inputs[i].p, inputs[i].len, levels[l], w, strategies[s],
+                                         f ? Z_FINISH : Z_SYNC_FLUSH), out;
+                        int r = winflate(z.p, z.len, (size_t)1 << w, 0, 0, &out,
+                                         inputs[i].len + 16, NULL);
+                        if (r == WS_ERR_INFLATE || !same(&out, inputs[i].p, inputs[i].len) ||
+                            (f && r != WS_INFLATE_END)) {
+                            if (!bad++)
+                                printf("    first difference: level %d window %d %s: rc %d, "
+                                       "%zu of %zu bytes\n", levels[l], w,
+                                       f ? "finish" : "sync", r, out.len, inputs[i].len);
+                        }
+                        runs++;
+                        free(z.p);
+                        free(out.p);
+                    }
+                }
+            }
+            check(bad == 0, "%s, %s strategy: %d zlib streams (levels 0/1/6/9, windows 2^9-2^15, "
+                  "sync flush and finish) decode to the input", names[i], sname[s], runs);
+        }
+    }
+}
+
+static void in_pieces(void) {
+    int i;
+    for (i = 0; i < ninputs; i++) {
+        size_t n = inputs[i].len < 5000 ? inputs[i].len : 5000;
+        buf z = zdeflate(inputs[i].p, n, 6, 15, Z_DEFAULT_STRATEGY, Z_SYNC_FLUSH), a, b;
+        int ra = winflate(z.p, z.len, 32768, 1, 0, &a, n + 16, NULL);
+        int rb = winflate(z.p, z.len, 32768, 0, 1, &b, n + 16, NULL);
+        check(ra == WS_OK && same(&a, inputs[i].p, n) && rb == WS_OK && same(&b, inputs[i].p, n),
+              "%s (first %zu bytes): fed a byte at a time, and drained a byte at a time",
+              names[i], n);
+        free(z.p);
+        free(a.p);
+        free(b.p);
+    }
+}
+
+static void stored_and_distances(void) {
+    static uint8_t big[65535 + 16];
+    uint8_t s0[] = {0x01, 0x00, 0x00, 0xFF, 0xFF};      /* final, stored, 0 bytes */
+    buf out;
+    size_t i;
+    int r, w;
+    r = winflate(s0, sizeof s0, 32768, 0, 0, &out, 16, NULL);
+    check(r == WS_INFLATE_END && out.len == 0, "a stored block of 0 bytes");
+    free(out.p);
+    big[0] = 0x01; big[1] = 0xFF; big[2] = 0xFF; big[3] = 0x00; big[4] = 0x00;
+    for (i = 0; i < 65535; i++) big[5 + i] = (uint8_t)(i * 31);
+    r = winflate(big, 5 + 65535, 32768, 0, 0, &out, 70000, NULL);
+    check(r == WS_INFLATE_END && same(&out, big + 5, 65535), "a stored block of 65535 bytes");
+    free(out.p);
+    for (w = 8; w <= 15; w++) {
+        static bw bwr;
+        size_t wsize = (size_t)1 << w;
+        const char *why = NULL;
+        unsigned len;
+        int ok = 1;
+        for (len = 3; len <= 258; len += 255) {
+            match_stream(&bwr, wsize, len, (unsigned)wsize);
+            r = winflate(bwr.p, bwr.n, wsize, 0, 0, &out, wsize + 300, NULL);
+            ok &= r == WS_INFLATE_END && out.len == wsize + len &&
+                  memcmp(out.p + wsize, out.p, len) == 0;
+            free(out.p);
+        }
+        check(ok, "window 2^%d: matches of 3 and 258 bytes at distance %zu", w, wsize);
+        /* one byte beyond: past the window, or (2^15, DEFLATE's own limit) past the output */
+        if (w < 15) match_stream(&bwr, wsize + 1, 3, (unsigned)wsize + 1);
+        else match_stream(&bwr, wsize - 1, 3, (unsigned)wsize);
+        r = winflate(bwr.p, bwr.n, wsize, 0, 0, &out, wsize + 300, &why);
+        check(r == WS_ERR_INFLATE && strcmp(why, "distance beyond the window") == 0,
+              "window 2^%d: distance %zu refused ('%s')", w, w < 15 ? wsize + 1 : wsize,
+              why ? why : "");
+        free(out.p);
+    }
+}
+
+static void corrupt(void) {
+    static const struct { const char *name; uint8_t b[24]; size_t n; const char *why; } cases[] = {
+        {"reserved block type", {0x07}, 1, "reserved block type"},
+        {"stored length and its complement differ", {0x01, 0x05, 0x00, 0xFA, 0xFE}, 5,
+         "stored block length"},
+        {"a distance before the first byte", {0x03, 0x02, 0x00}, 3, "distance beyond the window"},
+    };
+    size_t i;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        buf out, zout;
+        const char *why = NULL;
+        int r = winflate(cases[i].b, cases[i].n, 32768, 0, 0, &out, 1000, &why);
+        int zr = zinflate(cases[i].b, cases[i].n, 15, &zout, 1000);
+        check(r == WS_ERR_INFLATE && strcmp(why, cases[i].why) == 0 && zr < 0,
+              "%s: refused ('%s', want '%s'), and by zlib too", cases[i].name, why, cases[i].why);
+        free(out.p);
+        free(zout.p);
+    }
+    /* dynamic blocks whose code-length code is over-subscribed (19 lengths of 1) or
+       incomplete (one length of 1), and whose repeat code has nothing to repeat */
+    {
+        static bw w;
+        int which;
+        for (which = 0; which < 3; which++) {
+            static const char *const what[] = {"over-subscribed code-length code",
+                                               "incomplete code-length code",
+                                               "a repeat with no length before it"};
+            static const char *const want[] = {"bad code-length code", "bad code-length code",
+                                               "repeat with no length before"};
+            const char *why = NULL;
+            buf out, zout;
+            int r, zr, k;
+            memset(&w, 0, sizeof w);
+            put_bits(&w, 1, 1); put_bits(&w, 2, 2);              /* final, dynamic */
+            put_bits(&w, 0, 5); put_bits(&w, 0, 5);              /* 257 lengths, 1 distance */
+            if (which == 0) {
+                put_bits(&w, 15, 4);                             /* 19 code lengths */
+                for (k = 0; k < 19; k++) put_bits(&w, 1, 3);
+            } else if (which == 1) {
+                put_bits(&w, 0, 4);                              /* 4: 16, 17, 18, 0 */
+                put_bits(&w, 1, 3); put_bits(&w, 0, 3); put_bits(&w, 0, 3); put_bits(&w, 0, 3);
+            } else {
+                put_bits(&w, 0, 4);                              /* 16 and 0, length 1 each */
+                put_bits(&w, 1, 3); put_bits(&w, 0, 3); put_bits(&w, 0, 3); put_bits(&w, 1, 3);
+                put_rev(&w, 1, 1);                               /* 16 first: nothing before */
+                put_bits(&w, 0, 2);
+            }
+            put_bits(&w, 0, 16);
+            flush_bits(&w);
+            r = winflate(w.p, w.n, 32768, 0, 0, &out, 100, &why);
+            zr = zinflate(w.p, w.n, 15, &zout, 100);
+            check(r == WS_ERR_INFLATE && strcmp(why, want[which]) == 0 && zr < 0,
+                  "%s: refused ('%s', want '%s'), and by zlib too", what[which], why, want[which]);
+            free(out.p);
+            free(zout.p);
+        }
+    }
+    /* fixed-code streams with symbols no code may carry */
+    {
+        static bw w;
+        unsigned sym;
+        const char *why = NULL;
+        buf out, zout;
+        int r, zr;
+        for (sym = 286; sym <= 287; sym++) {
+            memset(&w, 0, sizeof w);
+            put_bits(&w, 1, 1); put_bits(&w, 1, 2);
+            fixed_sym(&w, 'a');
+            fixed_sym(&w, sym);
+            put_bits(&w, 0, 16);
+            flush_bits(&w);
+            r = winflate(w.p, w.n, 32768, 0, 0, &out, 100, &why);
+            zr = zinflate(w.p, w.n, 15, &zout, 100);
+            check(r == WS_ERR_INFLATE && zr < 0, "length symbol %u refused ('%s'), and by zlib",
+                  sym, why);
+            free(out.p);
+            free(zout.p);
+        }
+        for (sym = 30; sym <= 31; sym++) {
+            memset(&w, 0, sizeof w);
+            put_bits(&w, 1, 1); put_bits(&w, 1, 2);
+            fixed_sym(&w, 'a');
+            fixed_sym(&w, 257);
+            put_rev(&w, sym, 5);
+            put_bits(&w, 0, 16);
+            flush_bits(&w);
+            r = winflate(w.p, w.n, 32768, 0, 0, &out, 100, &why);
+            zr = zinflate(w.p, w.n, 15, &zout, 100);
+            check(r == WS_ERR_INFLATE && zr < 0, "distance code %u refused ('%s'), and by zlib",
+                  sym, why);
+            free(out.p);
+            free(zout.p);
+        }
+    }
+}
+
+static void mutations(void) {
+    int k, agree = 0, disagree = 0, zok = 0;
+    buf z = zdeflate(inputs[3].p, 3000, 6, 15, Z_DEFAULT_STRATEGY, Z_SYNC_FLUSH);
+    buf z2 = zdeflate(inputs[2].p, 3000, 9, 15, Z_FIXED, Z_SYNC_FLUSH);
+    for (k = 0; k < 20000; k++) {
+        buf *src = k & 1 ? &z2 : &z, out, zout;
+        uint8_t *m = (uint8_t *)malloc(src->len);
+        int flips = 1 + (int)(rnd() % 3), j, r, zr;
+        memcpy(m, src->p, src->len);
+        for (j = 0; j < flips; j++) m[rnd() % src->len] ^= (uint8_t)(1u << (rnd() % 8));
+        r = winflate(m, src->len, 32768, 0, 0, &out, 8000, NULL);
+        zr = zinflate(m, src->len, 15, &zout, 8000);
+        if (zr == 0) {
+            zok++;
+            /* zlib decoded it: ws.h must give the same bytes (as far as zlib got) */
+            if (r != WS_ERR_INFLATE && same(&out, zout.p, zout.len)) agree++;
+            else if (r == WS_ERR_INFLATE && out.len == zout.len) agree++;  /* failed at the end */
+            else {
+                if (!disagree++) printf("    mutation %d: zlib %zu bytes, ws.h rc %d %zu bytes\n",
+                                        k, zout.len, r, out.len);
+            }
+        } else {
+            if (r == WS_ERR_INFLATE) agree++;
+            else if (!disagree++) printf("    mutation %d: zlib refused, ws.h rc %d\n", k, r);
+        }
+        free(m);
+        free(out.p);
+        free(zout.p);
+    }
+    check(disagree == 0, "20000 mutated streams: ws.h and zlib agree on every one (%d decoded by "
+          "both, the rest refused by both)", zok);
+    free(z.p);
+    free(z2.p);
+}
+
+static void bombs(void) {
+    /* 10 MB of zeros in about 10 KB: each call writes no more than it was allowed */
+    size_t n = 10u << 20, total = 0, pos = 0;
+    uint8_t *zeros = (uint8_t *)calloc(1, n), out[4096], win[32768];
+    buf z = zdeflate(zeros, n, 9, 15, Z_DEFAULT_STRATEGY, Z_SYNC_FLUSH);
+    ws_inflate st;
+    int ok = 1, calls = 0;
+    ws_inflate_init(&st, win, sizeof win);
+    while (pos < z.len) {
+        size_t used = 0, made = 0;
+        size_t room = 1 + rnd() % sizeof out;
+        int r = ws_inflate_feed(&st, z.p + pos, z.len - pos, &used, out, room, &made);
+        ok &= r == WS_OK && made <= room;
+        pos += used;
+        total += made;
+        calls++;
+        if (!used && !made) break;
+    }
+    check(ok && total == n, "a bomb (%zu bytes of zeros in %zu): %d calls, never more output "
+          "than asked for, %zu bytes in all", n, z.len, calls, total);
+    free(zeros);
+    free(z.p);
+}
+
+int main(int argc, char **argv) {
+    int i;
+    make_inputs(argc > 1 ? argv[1] : NULL);
+    against_zlib();
+    in_pieces();
+    stored_and_distances();
+    corrupt();
+    mutations();
+    bombs();
+    for (i = 0; i < ninputs; i++) free(inputs[i].p);
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed != 0;
+}

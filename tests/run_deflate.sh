@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# ws.h's DEFLATE decoder (WS_DEFLATE) against zlib, a test-only reference:
+# tests/deflate/inflate_check.c built with gcc under ASan+UBSan, fed the seeds' Chinese
+# posts from ../shared/seeds when they are beside the checkout. Also the WS_DEFLATE build
+# under the strictest warnings (gcc, clang) and as C++11. The last line is "N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+. tests/lib.sh
+[ -f /usr/include/zlib.h ] || skip "no zlib headers, the reference (apt-get install zlib1g-dev)"
+mkdir -p "$BUILD"
+printf '#define WS_DEFLATE\n#define WS_IMPLEMENTATION\n#include "ws.h"\n' >"$tmp/impl.c"
+strict="-std=c99 -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wcast-qual -Wundef -Wconversion -Wsign-conversion"
+for cc in gcc clang; do
+    command -v $cc >/dev/null || continue
+    if $cc $strict -I. -c "$tmp/impl.c" -o "$tmp/impl_$cc.o" 2>"$tmp/strict.log"; then
+        ok "WS_DEFLATE builds under $cc's strictest warnings"
+    else ko "WS_DEFLATE under $cc's strict warnings"; show "$tmp/strict.log"; fi
+done
+if g++ -x c++ -std=c++11 -Wall -Wextra -Werror -I. -c "$tmp/impl.c" -o "$tmp/impl_cpp.o" 2>"$tmp/cpp.log"; then
+    ok "WS_DEFLATE compiles as C++11"
+else ko "WS_DEFLATE as C++11"; show "$tmp/cpp.log"; fi
+if ! gcc -std=c99 -Wall -Wextra -Wpedantic -Werror -O1 -g -fsanitize=address,undefined \
+        -fno-sanitize-recover=all tests/deflate/inflate_check.c -lz -o "$BUILD/inflate_check" \
+        2>"$tmp/cc.log"; then
+    ko "build inflate_check"; show "$tmp/cc.log"; finish
+fi
+seeds=../shared/seeds
+[ -d "$seeds" ] || seeds=
+timeout 300 "$BUILD/inflate_check" $seeds >"$tmp/run.log" 2>&1
+status=$?
+
+while read -r line; do
+    case $line in PASS\ *) ok "${line#PASS }" ;; FAIL\ *) ko "${line#FAIL }" ;; \ *) echo "$line" ;; esac
+done <"$tmp/run.log"
+if [ $status -ne 0 ] && ! grep -q '^FAIL' "$tmp/run.log"; then ko "inflate_check exited $status"; show "$tmp/run.log"; fi
+finish
