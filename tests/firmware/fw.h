@@ -1,12 +1,15 @@
 /* fw.h - what the pieces of the Cortex-M4 test image share (startup.c, heap.c).
 
    The image is the unit suite (tests/test_*.c, ws.h with WS_FREESTANDING) linked with
-   newlib-nano and librdimon (semihosting: stdio, files, time) and the files of this folder:
+   newlib and librdimon (semihosting: stdio, files, time) and the files of this folder. Full
+   newlib, not newlib-nano: the harness prints 64-bit values with %llu, which nano's printf
+   lacks (22 tests failed on their messages, not on ws.h).
        mps2.ld     memory map of qemu's mps2-an386; ws.h's code in one range
        startup.c   vector table, reset (faults on, stack painted), argv from semihosting,
                    fault handler, the figures printed after main()
        heap.c      malloc/free/realloc/calloc that trap when called from ws.h's code, and
                    the heap (_sbrk) in the board's PSRAM
+       multiword.py  lists the LDRD/STRD/LDM/STM of ws.h's M4 code with their source lines
    firmware.mk builds it, tests/run_firmware.sh runs it under qemu-system-arm. */
 #ifndef FW_H_INCLUDED
 #define FW_H_INCLUDED

@@ -7,8 +7,9 @@
        core faults on exactly what a Cortex-M4 never does unaligned, LDRD, STRD, LDM and
        STM (and LDREX/STREX), and lets LDR/STR/LDRH/STRH be unaligned. With UNALIGN_TRP set
        (-DFW_UNALIGN_TRP) every unaligned halfword or word access would fault, but then
-       newlib-nano's own printf faults first (an unaligned STRH to its stack frame, legal
-       on an M4). `-append "--fw-probe=ldrd"` (ldr, ldrd, strd, ldm, stm) runs that one
+       newlib faults before the first test: its memcpy reads unaligned words on purpose,
+       and newlib-nano's printf stores an unaligned halfword to its frame, both legal on
+       an M4. `-append "--fw-probe=ldrd"` (ldr, ldrd, strd, ldm, stm) runs that one
        access on an odd address instead of main(): tests/run_firmware.sh checks this qemu
        faults the four and allows the LDR, so a clean run of the suite means something;
        "--fw-probe=heap" calls malloc from a function in ws.h's range: heap.c must trap it;
