@@ -906,8 +906,9 @@ WS_API unsigned ws_conn_message_rsv(const ws_conn *c);
 /* The raw DEFLATE decoder of permessage-deflate (RFC 7692 over RFC 1951), in memory you
    give it: no allocation, about 1.1 KiB of state plus the window. It takes its input in any
    split and writes at most cap bytes a call, so a decompression bomb costs the caller no
-   more than the output it asks for. (Negotiation and the connection's use of it come next;
-   until then it is compiled only with WS_DEFLATE.) */
+   more than the output it asks for. Negotiation (ws_deflate_accept, _offer, _check)
+   follows it. The connection's use of them, and the encoder, come next; until then this
+   part is compiled only with WS_DEFLATE. */
 typedef struct ws_inflate {
     const char *why;                /* why it failed, in a few words; "" while it has not */
     /* private: do not touch */
@@ -938,6 +939,40 @@ WS_API void ws_inflate_init(ws_inflate *z, void *window, size_t window_size);
    four bytes 00 00 FF FF that the sender removed: feed them after its last frame. */
 WS_API int ws_inflate_feed(ws_inflate *z, const void *in, size_t in_len, size_t *used, void *out,
                            size_t cap, size_t *produced);
+
+/* Negotiation (RFC 7692 section 7): the parameters one side agreed with the other. */
+typedef struct ws_deflate_params {
+    uint8_t server_max_window_bits;     /* 8..15: the window of what the server compresses */
+    uint8_t client_max_window_bits;     /* 8..15: the window of what the client compresses */
+    bool    server_no_context_takeover; /* the server starts each message afresh */
+    bool    client_no_context_takeover; /* the client does */
+} ws_deflate_params;
+
+/* Server: looks through the request's Sec-WebSocket-Extensions for the first
+   permessage-deflate offer it can take when its decoder has a window of at most
+   2^max_client_bits bytes (8..15), and writes the answer's value to out[0..cap-1] (for
+   "Sec-WebSocket-Extensions: " in the 101) and what was agreed to *p. It asks for a
+   smaller client window when the offer allows one (client_max_window_bits), declines an
+   offer it cannot fit, and skips offers with an unknown, repeated or out-of-range
+   parameter, as RFC 7692 says. server_no_context: answer server_no_context_takeover even
+   when not asked (a server that compresses a broadcast once for everyone needs it).
+   Returns 1 (agreed), 0 (no offer it can take: go on without compression), WS_ERR_ARG,
+   WS_ERR_NOSPACE. */
+WS_API int ws_deflate_accept(const ws_http *req, unsigned max_client_bits,
+                             bool server_no_context, ws_deflate_params *p, char *out,
+                             size_t cap, size_t *len);
+
+/* Client: the value of a Sec-WebSocket-Extensions offer asking for want (bits of 15 are
+   not written, except client_max_window_bits, which is always offered so that the server
+   may lower it). Returns WS_OK, WS_ERR_ARG, WS_ERR_NOSPACE. */
+WS_API int ws_deflate_offer(const ws_deflate_params *want, char *out, size_t cap, size_t *len);
+
+/* Client: the server's answer (ws_http_parse_response) checked against the offer: 1 with
+   *agreed set when it accepted permessage-deflate, 0 when it did not, WS_ERR_HS_EXTENSION
+   for an answer the offer did not allow (a parameter not offered, a window larger than
+   offered, a value out of range, a repeated parameter or extension). */
+WS_API int ws_deflate_check(const ws_http *resp, const ws_deflate_params *offered,
+                            ws_deflate_params *agreed);
 #endif /* WS_DEFLATE */
 
 /* ---- TLS (wss://, with WS_MBEDTLS) ---------------------------------------- */
@@ -3513,6 +3548,177 @@ WS_API int ws_inflate_feed(ws_inflate *z, const void *in, size_t in_len, size_t 
     if (err) return err;
     return z->_state == WS__Z_END ? WS_INFLATE_END : WS_OK;
 }
+
+/* ---- permessage-deflate: negotiation ----------------------------------------- */
+
+#define WS__PMD_SNCT 0x01u      /* which parameters an element has */
+#define WS__PMD_CNCT 0x02u
+#define WS__PMD_SMWB 0x04u
+#define WS__PMD_CMWB 0x08u
+#define WS__PMD_CMWB_VALUE 0x10u
+
+/* One element of an extension list ("permessage-deflate; client_max_window_bits=10"): 1 if
+   it is permessage-deflate with good parameters (in *p, 15 for bits not given, and which
+   ones in *has), 0 if it is another extension, -1 if it is permessage-deflate with a bad,
+   unknown or repeated parameter. */
+static int ws__pmd_parse(ws_str e, ws_deflate_params *p, unsigned *has) {
+    const char *s = e.ptr, *end = e.ptr + e.len;
+    ws_str name = ws__ext_name(e);
+    *has = 0;
+    p->server_max_window_bits = p->client_max_window_bits = 15;
+    p->server_no_context_takeover = p->client_no_context_takeover = false;
+    if (!ws__eq(name.ptr, name.len, "permessage-deflate", true)) return 0;
+    s += name.len;
+    while (s < end) {
+        const char *k, *v = NULL;
+        size_t kl, vl = 0;
+        unsigned bit, val = 0, i;
+        while (s < end && (ws__is_ows((uint8_t)*s) || *s == ';')) s++;
+        if (s == end) break;
+        k = s;
+        while (s < end && *s != '=' && *s != ';' && !ws__is_ows((uint8_t)*s)) s++;
+        kl = (size_t)(s - k);
+        while (s < end && ws__is_ows((uint8_t)*s)) s++;
+        if (s < end && *s == '=') {                 /* a value: a token or a quoted-string */
+            s++;
+            while (s < end && ws__is_ows((uint8_t)*s)) s++;
+            if (s < end && *s == '"') {
+                v = ++s;
+                while (s < end && *s != '"') s++;
+                if (s == end) return -1;
+                vl = (size_t)(s - v);
+                s++;
+            } else {
+                v = s;
+                while (s < end && *s != ';' && !ws__is_ows((uint8_t)*s)) s++;
+                vl = (size_t)(s - v);
+            }
+            if (!vl) return -1;
+        }
+        while (s < end && ws__is_ows((uint8_t)*s)) s++;
+        if (s < end && *s != ';') return -1;
+        if (ws__eq(k, kl, "server_no_context_takeover", true)) bit = WS__PMD_SNCT;
+        else if (ws__eq(k, kl, "client_no_context_takeover", true)) bit = WS__PMD_CNCT;
+        else if (ws__eq(k, kl, "server_max_window_bits", true)) bit = WS__PMD_SMWB;
+        else if (ws__eq(k, kl, "client_max_window_bits", true)) bit = WS__PMD_CMWB;
+        else return -1;                             /* unknown */
+        if (*has & bit) return -1;                  /* repeated */
+        *has |= bit;
+        if (bit & (WS__PMD_SNCT | WS__PMD_CNCT)) {
+            if (v) return -1;                       /* a flag takes no value */
+            if (bit == WS__PMD_SNCT) p->server_no_context_takeover = true;
+            else p->client_no_context_takeover = true;
+            continue;
+        }
+        if (!v) {
+            if (bit == WS__PMD_SMWB) return -1;     /* server_max_window_bits needs one */
+            continue;                               /* client_max_window_bits may not */
+        }
+        if (v[0] == '0') return -1;                 /* 1*DIGIT, 8..15, no leading zero */
+        for (i = 0; i < vl; i++) {
+            if (v[i] < '0' || v[i] > '9' || i > 1) return -1;
+            val = val * 10 + (unsigned)(v[i] - '0');
+        }
+        if (val < 8 || val > 15) return -1;
+        if (bit == WS__PMD_SMWB) p->server_max_window_bits = (uint8_t)val;
+        else { p->client_max_window_bits = (uint8_t)val; *has |= WS__PMD_CMWB_VALUE; }
+    }
+    return 1;
+}
+
+/* Writes "permessage-deflate" and the parameters of p that differ from the default;
+   client_max_window_bits as cmwb says: 0 not at all, 1 bare when 15 (an offer), 2 always
+   with its value (an answer). */
+static int ws__pmd_write(const ws_deflate_params *p, unsigned cmwb, char *out, size_t cap,
+                         size_t *len) {
+    ws_buf b[9];
+    char sv[4], cv[4];
+    size_t n = 0;
+    b[n++] = ws__z("permessage-deflate");
+    if (p->server_no_context_takeover) b[n++] = ws__z("; server_no_context_takeover");
+    if (p->client_no_context_takeover) b[n++] = ws__z("; client_no_context_takeover");
+    if (p->server_max_window_bits != 15) {
+        b[n++] = ws__z("; server_max_window_bits=");
+        b[n++] = ws__b(sv, ws__utoa(p->server_max_window_bits, sv));
+    }
+    if (cmwb) {
+        b[n++] = ws__z("; client_max_window_bits");
+        if (cmwb == 2 || p->client_max_window_bits != 15) {
+            b[n++] = ws__z("=");
+            b[n++] = ws__b(cv, ws__utoa(p->client_max_window_bits, cv));
+        }
+    }
+    return ws__concat(out, cap, len, b, n);
+}
+
+#ifndef WS_NO_SERVER
+WS_API int ws_deflate_accept(const ws_http *req, unsigned max_client_bits,
+                             bool server_no_context, ws_deflate_params *p, char *out,
+                             size_t cap, size_t *len) {
+    size_t i;
+    if (!req || !p || !out || !len || max_client_bits < 8 || max_client_bits > 15)
+        return WS_ERR_ARG;
+    for (i = 0; i < req->num_headers; i++) {
+        const ws_header *hd = &req->headers[i];
+        ws_str list = hd->value, t;
+        if (!ws__eq(hd->name.ptr, hd->name.len, "sec-websocket-extensions", true)) continue;
+        while (ws_token_next(&list, &t)) {
+            ws_deflate_params o;
+            unsigned has;
+            int r;
+            if (ws__pmd_parse(t, &o, &has) != 1) continue;   /* another one, or a bad offer */
+            /* our decoder's window: the client must promise to stay within it */
+            if (max_client_bits < 15 && !(has & WS__PMD_CMWB)) continue;
+            if (o.client_max_window_bits > max_client_bits)
+                o.client_max_window_bits = (uint8_t)max_client_bits;
+            if (server_no_context) o.server_no_context_takeover = true;
+            if ((r = ws__pmd_write(&o, has & WS__PMD_CMWB ? 2u : 0u, out, cap, len)) < 0) return r;
+            *p = o;
+            return 1;
+        }
+    }
+    return 0;
+}
+#endif
+
+#ifndef WS_NO_CLIENT
+WS_API int ws_deflate_offer(const ws_deflate_params *want, char *out, size_t cap, size_t *len) {
+    if (!want || !out || !len || want->server_max_window_bits < 8 ||
+        want->server_max_window_bits > 15 || want->client_max_window_bits < 8 ||
+        want->client_max_window_bits > 15)
+        return WS_ERR_ARG;
+    return ws__pmd_write(want, 1, out, cap, len);
+}
+
+WS_API int ws_deflate_check(const ws_http *resp, const ws_deflate_params *offered,
+                            ws_deflate_params *agreed) {
+    size_t i;
+    int found = 0;
+    for (i = 0; i < resp->num_headers; i++) {
+        const ws_header *hd = &resp->headers[i];
+        ws_str list = hd->value, t;
+        if (!ws__eq(hd->name.ptr, hd->name.len, "sec-websocket-extensions", true)) continue;
+        while (ws_token_next(&list, &t)) {
+            ws_deflate_params a;
+            unsigned has;
+            int r = ws__pmd_parse(t, &a, &has);
+            if (r == 0) continue;
+            /* one answer, with only what the offer allows */
+            if (r < 0 || found || (offered->server_no_context_takeover &&
+                                   !a.server_no_context_takeover) ||
+                a.server_max_window_bits > offered->server_max_window_bits ||
+                a.client_max_window_bits > offered->client_max_window_bits ||
+                ((has & WS__PMD_CMWB) && !(has & WS__PMD_CMWB_VALUE)))
+                return WS_ERR_HS_EXTENSION;
+            found = 1;
+            if (!(has & WS__PMD_CMWB)) a.client_max_window_bits = offered->client_max_window_bits;
+            a.client_no_context_takeover |= offered->client_no_context_takeover;
+            *agreed = a;
+        }
+    }
+    return found;
+}
+#endif
 #endif /* WS_DEFLATE */
 
 /* ---- TLS (WS_MBEDTLS) ------------------------------------------------------

@@ -16,7 +16,9 @@
      the expected reason, and refused by zlib too;
    - 20000 seeded mutations of valid streams: whenever zlib decodes one, ws.h gives the same
      bytes, and whenever zlib refuses one, so does ws.h;
-   - decompression bombs: output never exceeds what each call asked for.
+   - decompression bombs: output never exceeds what each call asked for;
+   - negotiation, both roles: a table of offers and answers (Chrome's and Firefox's offers,
+     windows, flags, quoted values, unknown, repeated and out-of-range parameters).
    One line per check; the last line is "N passed, N failed". */
 #define _DEFAULT_SOURCE
 #define WS_DEFLATE
@@ -470,6 +472,121 @@ static void bombs(void) {
     free(z.p);
 }
 
+/* ---- negotiation ------------------------------------------------------------------- */
+
+static void parse_head(ws_http *h, char *text, int response) {
+    ws_http_init(h, 0);
+    if ((response ? ws_http_parse_response(h, text, strlen(text))
+                  : ws_http_parse_request(h, text, strlen(text))) <= 0) {
+        printf("bad head in the test: %s\n", text);
+        exit(3);
+    }
+}
+
+static void negotiation(void) {
+    static const struct { const char *offer; unsigned max; int snc; int rc; const char *answer; }
+    server[] = {
+        {"permessage-deflate", 15, 0, 1, "permessage-deflate"},                  /* Firefox */
+        {"permessage-deflate; client_max_window_bits", 15, 0, 1,                 /* Chrome */
+         "permessage-deflate; client_max_window_bits=15"},
+        {"permessage-deflate; client_max_window_bits", 10, 0, 1,
+         "permessage-deflate; client_max_window_bits=10"},
+        {"permessage-deflate", 10, 0, 0, ""},               /* cannot ask for a small window */
+        {"permessage-deflate; server_max_window_bits=10; client_max_window_bits, permessage-deflate",
+         12, 0, 1, "permessage-deflate; server_max_window_bits=10; client_max_window_bits=12"},
+        {"permessage-deflate; foo=1, permessage-deflate; client_max_window_bits=9", 15, 0, 1,
+         "permessage-deflate; client_max_window_bits=9"},
+        {"permessage-deflate; server_no_context_takeover; server_no_context_takeover", 15, 0, 0, ""},
+        {"permessage-deflate; server_max_window_bits=16", 15, 0, 0, ""},
+        {"permessage-deflate; server_max_window_bits=7", 15, 0, 0, ""},
+        {"permessage-deflate; server_max_window_bits=010", 15, 0, 0, ""},
+        {"permessage-deflate; server_max_window_bits", 15, 0, 0, ""},
+        {"permessage-deflate; client_max_window_bits=\"10\"", 15, 0, 1,
+         "permessage-deflate; client_max_window_bits=10"},
+        {"permessage-deflate; server_no_context_takeover=1", 15, 0, 0, ""},
+        {"x-webkit-deflate-frame, permessage-deflate", 15, 0, 1, "permessage-deflate"},
+        {"permessage-deflate", 15, 1, 1, "permessage-deflate; server_no_context_takeover"},
+        {"permessage-deflate; client_no_context_takeover", 15, 0, 1,
+         "permessage-deflate; client_no_context_takeover"},
+        {"PerMessage-Deflate; Client_Max_Window_Bits=8", 15, 0, 1,
+         "permessage-deflate; client_max_window_bits=8"},
+        {"permessage-deflate; server_max_window_bits=8", 15, 0, 1,
+         "permessage-deflate; server_max_window_bits=8"},
+        {"x-other", 15, 0, 0, ""},
+    };
+    static const struct { int smwb, cmwb, snct, cnct; const char *answer; int rc; int acmwb; }
+    client[] = {
+        {15, 15, 0, 0, "permessage-deflate", 1, 15},
+        {15, 15, 0, 0, "permessage-deflate; client_max_window_bits=10", 1, 10},
+        {15, 15, 0, 0, "permessage-deflate; client_max_window_bits", WS_ERR_HS_EXTENSION, 0},
+        {10, 15, 0, 0, "permessage-deflate; server_max_window_bits=12", WS_ERR_HS_EXTENSION, 0},
+        {10, 15, 0, 0, "permessage-deflate; server_max_window_bits=9", 1, 15},
+        {15, 15, 0, 0, "permessage-deflate; mystery", WS_ERR_HS_EXTENSION, 0},
+        {15, 15, 0, 0, "permessage-deflate, permessage-deflate", WS_ERR_HS_EXTENSION, 0},
+        {15, 15, 1, 0, "permessage-deflate", WS_ERR_HS_EXTENSION, 0},
+        {15, 15, 1, 0, "permessage-deflate; server_no_context_takeover", 1, 15},
+        {15, 12, 0, 0, "permessage-deflate; client_max_window_bits=13", WS_ERR_HS_EXTENSION, 0},
+        {15, 15, 0, 0, "permessage-deflate; server_max_window_bits=8", 1, 15},
+        {15, 15, 0, 0, NULL, 0, 0},
+    };
+    size_t i;
+    for (i = 0; i < sizeof server / sizeof server[0]; i++) {
+        char req[512], out[256];
+        size_t len = 0;
+        ws_http h;
+        ws_deflate_params p;
+        int r;
+        snprintf(req, sizeof req, "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n"
+                 "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                 "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: %s\r\n\r\n",
+                 server[i].offer);
+        parse_head(&h, req, 0);
+        r = ws_deflate_accept(&h, server[i].max, server[i].snc != 0, &p, out, sizeof out, &len);
+        if (r != 1) len = 0;
+        out[len] = 0;
+        check(r == server[i].rc && strcmp(out, server[i].answer) == 0,
+              "server, window <= 2^%u%s, offer '%s': %d '%s' (want %d '%s')", server[i].max,
+              server[i].snc ? ", no context" : "", server[i].offer, r, out, server[i].rc,
+              server[i].answer);
+    }
+    for (i = 0; i < sizeof client / sizeof client[0]; i++) {
+        char resp[512];
+        ws_http h;
+        ws_deflate_params o, a;
+        int r;
+        memset(&o, 0, sizeof o);
+        memset(&a, 0, sizeof a);
+        o.server_max_window_bits = (uint8_t)client[i].smwb;
+        o.client_max_window_bits = (uint8_t)client[i].cmwb;
+        o.server_no_context_takeover = client[i].snct != 0;
+        o.client_no_context_takeover = client[i].cnct != 0;
+        snprintf(resp, sizeof resp, "HTTP/1.1 101 Switching Protocols\r\n%s%s%s\r\n",
+                 client[i].answer ? "Sec-WebSocket-Extensions: " : "",
+                 client[i].answer ? client[i].answer : "", client[i].answer ? "\r\n" : "");
+        parse_head(&h, resp, 1);
+        r = ws_deflate_check(&h, &o, &a);
+        check(r == client[i].rc && (r != 1 || a.client_max_window_bits == client[i].acmwb),
+              "client, offer %d/%d%s, answer '%s': %d (want %d)", client[i].smwb, client[i].cmwb,
+              client[i].snct ? " no-context" : "", client[i].answer ? client[i].answer : "(none)",
+              r, client[i].rc);
+    }
+    {
+        ws_deflate_params w = {15, 15, false, false}, w2 = {10, 12, true, false};
+        char out[256];
+        size_t len = 0;
+        int r = ws_deflate_offer(&w, out, sizeof out, &len);
+        check(r == WS_OK && strcmp(out, "permessage-deflate; client_max_window_bits") == 0,
+              "client offer, defaults: '%s'", out);
+        r = ws_deflate_offer(&w2, out, sizeof out, &len);
+        check(r == WS_OK && strcmp(out, "permessage-deflate; server_no_context_takeover; "
+                                        "server_max_window_bits=10; client_max_window_bits=12") == 0,
+              "client offer, windows 10 and 12 and no server context: '%s'", out);
+        w2.client_max_window_bits = 16;
+        check(ws_deflate_offer(&w2, out, sizeof out, &len) == WS_ERR_ARG,
+              "client offer with a 16-bit window: WS_ERR_ARG");
+    }
+}
+
 int main(int argc, char **argv) {
     int i;
     make_inputs(argc > 1 ? argv[1] : NULL);
@@ -479,6 +596,7 @@ int main(int argc, char **argv) {
     corrupt();
     mutations();
     bombs();
+    negotiation();
     for (i = 0; i < ninputs; i++) free(inputs[i].p);
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;
