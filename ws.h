@@ -1252,10 +1252,10 @@ extern "C" {
 #define WS__MIN(a, b) ((a) < (b) ? (a) : (b))
 /* the few steps every call takes (ws__enter, ws__leave, ws__tx_end): inlined, or each send
    pays three calls for a handful of instructions */
-#if defined(__GNUC__) || defined(__clang__)
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(__OPTIMIZE_SIZE__)
 #  define WS__INLINE static inline __attribute__((always_inline))
 #else
-#  define WS__INLINE static inline
+#  define WS__INLINE static inline      /* -Os: the compiler's choice, for size */
 #endif
 #define WS__UNSET UINT64_MAX            /* a time to be stamped at the next tick */
 #define WS__DEFAULT_MAX_MESSAGE ((uint64_t)16 << 20)
