@@ -18,3 +18,4 @@ run: $(BUILD)/chat_server
 screenshot: $(BUILD)/chat_server node
 	CHAT_ONLY=browser BUILD=$(BUILD) bash tests/run_chat.sh
 	cp $(BUILD)/chat.png examples/chat.png
+include examples/integrations.mk
