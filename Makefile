@@ -2,12 +2,13 @@
 #
 #   make run          builds build/chat_server and serves the chat at http://127.0.0.1:8080/
 #                     (RUN_PORT=9000 make run for another port; Ctrl-C stops it)
-#   make check        the fast tier, well under a minute, needing only a C compiler and make:
+#   make check        the fast tier, seconds once built, needing only a C compiler and make:
 #                     unit tests (gcc, and gcc -DWS_NO_SIMD, both ASan+UBSan), the C++11,
 #                     WS_STATIC, strict, freestanding and -O2 builds, the no-heap check and
 #                     the fuzz corpus replayed. Without clang or g++ their builds are skipped,
 #                     and the summary says so.
-#   make test         everything, fast suites first (5-9 minutes); tests/README.md lists them.
+#   make test         everything, fast suites first (about 10 minutes; tests/README.md lists
+#                     the suites and their times).
 #                     As root on Debian it first installs what the tests need (tests/deps.sh;
 #                     NO_INSTALL=1 only names what is missing). SUITE=chat (or SUITE="chat
 #                     wscat") runs those suites only; build/test_ws_gcc frame/NAME runs one
