@@ -11,7 +11,7 @@
 #                           ASan+UBSan, and gcc -DWS_NO_SIMD under ASan+UBSan
 #                           (tests/run_fuzz_replay.sh)
 
-FUZZERS      ?= request response frames_server frames_client conn split roundtrip
+FUZZERS      ?= request response frames_server frames_client conn split roundtrip calls
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS   = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_DEPS     = ws.h fuzz/fuzz.h fuzz/http.h fuzz/frames.h

@@ -232,6 +232,74 @@ def main():
     write("conn", "handshake-timeout", bytes([0x40, 0, 2, 0]) + feed(b"GET / HTTP/1.1\r\n") +
           tick(50) + tick(60))
 
+    # fuzz_calls: [flags][ping/timeout][close/handshake timeouts] then actions; bit 7 of an
+    # action's first byte picks the other connection (see fuzz_calls.c)
+    A = dict(feed=0, frame=1, send=2, begin=3, cont=4, end=5, header=6, payload=7, raw=8,
+             close=9, tick=10, eof=11, buffer=12, fail=13, open=14, pump=15, delivery=16,
+             hook=17, free=18, init=19)
+    EV = dict(send=0, random=1, begin=2, data=3, end=4, message=5, control=6, close=7)
+    other = lambda action: bytes([action[0] | 0x80]) + action[1:]
+    c_send = lambda sel, data: bytes([A["send"], sel, len(data)]) + data
+    c_frame = lambda b0, data: bytes([A["frame"], b0, len(data)]) + data
+    c_close = lambda idx, reason=b"": bytes([A["close"], idx, len(reason)]) + reason
+    c_hook = lambda ev, script, count=1: bytes([A["hook"], EV[ev], count - 1, len(script)]) + script
+    c_header = lambda b, size: bytes([A["header"], b]) + struct.pack(">H", size)
+    c_payload = lambda data: bytes([A["payload"], len(data)]) + data
+    pump = bytes([A["pump"]])
+    write("calls", "single-server", bytes([0, 0, 0]) + c_frame(0x81, b"hi") + c_frame(0x89, b"p") +
+          c_send(0, b"text") + c_frame(0x8a, b"") + c_close(1, b"bye") + c_frame(0x88, b"\x03\xe8"))
+    write("calls", "single-client", bytes([2, 0, 0]) + c_frame(0x01, b"a") + c_frame(0x89, b"p") +
+          c_frame(0x80, b"b") + c_send(1, bytes(range(250))) + c_frame(0x88, b""))
+    # test_contract's wired pair: a close from either side ends both once
+    write("calls", "pair-close", bytes([1, 0, 0]) + c_close(1, b"bye") + pump + other(pump))
+    write("calls", "pair-close-client", bytes([1, 0, 0]) + other(c_close(2)) + pump + other(pump))
+    write("calls", "pair-echo", bytes([1, 0, 0]) + c_hook("end", c_send(0, b"echo"), 4) +
+          other(c_send(0, b"hi")) + other(c_send(2, b"p")) + c_send(2, b"q") +
+          other(c_send(0, b"again")) + pump + other(pump) + other(c_close(1)) + pump + other(pump))
+    write("calls", "pair-queued", bytes([1 | 16, 0, 0]) + c_send(0, b"x") + other(c_send(2, b"p")) +
+          c_header(0x82, 5) + c_payload(b"ab") + pump + other(pump) + c_payload(b"cde") +
+          pump + other(pump))
+    # on_close frees the connection, or initialises it again and opens it
+    write("calls", "free-in-close", bytes([1, 0, 0]) + c_hook("close", bytes([A["free"]])) +
+          c_close(1) + pump + other(pump) + c_send(0, b"gone"))
+    write("calls", "init-in-close", bytes([0, 0, 0]) +
+          c_hook("close", bytes([A["init"], A["open"], 0]) + c_send(0, b"new")) +
+          c_frame(0x88, b"\x03\xe8") + c_send(0, b"after") + c_frame(0x81, b"x"))
+    write("calls", "client-free-in-close", bytes([2, 0, 0]) + c_hook("close", bytes([A["free"]])) +
+          c_frame(0x81, b"\xff"))
+    # inside the send callback: every sender is busy, feed works
+    write("calls", "send-inside-send", bytes([2, 0, 0]) +
+          c_hook("send", c_send(0, b"inner") + c_close(1) + bytes([A["tick"], 1]) +
+                 c_header(0x81, 1) + bytes([A["open"], 5]) + c_frame(0x89, b"fed")) +
+          c_send(1, b"q" * 255) + c_send(0, b"next"))
+    write("calls", "feed-inside-send", bytes([0, 0, 0]) +
+          c_hook("send", c_frame(0x89, b"in") + c_frame(0x88, b"\x03\xe8"), 2) +
+          c_send(0, b"outer"))
+    write("calls", "stream-ping-close", bytes([0, 0, 0]) + c_header(0x82, 4) + c_payload(b"ab") +
+          c_frame(0x89, b"ping-1") + c_frame(0x8a, b"unsolicited") + c_frame(0x89, b"ping-2") +
+          c_frame(0x88, b"\x03\xe8") + c_payload(b"cd") + c_send(0, b"late"))
+    write("calls", "stream-ping-pong", bytes([0, 0, 0]) + c_header(0x82, 4) + c_payload(b"ab") +
+          c_frame(0x89, b"ping-1") + c_frame(0x8a, b"unsolicited") + c_payload(b"cd"))
+    # feed inside a receive callback is busy; set_buffer only between messages; eof
+    write("calls", "feed-inside-receive", bytes([0, 0, 0]) +
+          c_hook("end", c_frame(0x81, b"second") + bytes([A["buffer"], 5])) +
+          c_hook("begin", bytes([A["buffer"], 5])) + c_frame(0x81, b"first") + c_frame(0x81, b"third"))
+    write("calls", "set-buffer-control", bytes([0, 0, 0]) +
+          c_hook("control", bytes([A["buffer"], 10]), 2) + c_frame(0x01, b"ab") + c_frame(0x89, b"") +
+          c_frame(0x80, b"cd") + c_frame(0x89, b"") + c_frame(0x81, b"whole"))
+    write("calls", "eof-in-callbacks", bytes([1, 0, 0]) + c_hook("data", bytes([A["eof"]])) +
+          other(c_send(0, b"hi")) + pump + other(pump))
+    write("calls", "eof-in-send", bytes([2, 0, 0]) + c_hook("send", bytes([A["eof"]])) +
+          c_send(1, b"z" * 255))
+    write("calls", "random-hook", bytes([2, 0, 0]) +
+          c_hook("random", c_send(0, b"x") + bytes([A["tick"], 3])) + c_send(0, b"y"))
+    # the pair's handshake calls inside callbacks, from CONNECTING
+    write("calls", "pair-connecting", bytes([1 | 8, 0, 0]) + other(bytes([A["open"], 3])) +
+          bytes([A["open"], 1]) + other(c_hook("send", bytes([0x80 | A["open"], 0]))) +
+          other(bytes([A["open"], 5])) + c_send(0, b"open"))
+    write("calls", "keepalive", bytes([1, 2 | (2 << 3), 0]) + bytes([A["tick"], 0, A["tick"], 15]) +
+          other(bytes([A["tick"], 0])) + bytes([A["tick"], 20]) + pump + other(pump))
+
     # fuzz_roundtrip: [flags][limits][pieces][32 random bytes] then messages
     pool = bytes(range(7, 39))
     msg = lambda h, data, tail=b"": bytes([h]) + struct.pack(">H", len(data)) + data + tail
