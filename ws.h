@@ -3632,20 +3632,20 @@ static int ws__pmd_parse(ws_str e, ws_deflate_params *p, unsigned *has) {
 static int ws__pmd_write(const ws_deflate_params *p, unsigned cmwb, char *out, size_t cap,
                          size_t *len) {
     ws_buf b[9];
-    char sv[4], cv[4];
+    char num[8];                /* the two window sizes: the pieces point into it */
     size_t n = 0;
     b[n++] = ws__z("permessage-deflate");
     if (p->server_no_context_takeover) b[n++] = ws__z("; server_no_context_takeover");
     if (p->client_no_context_takeover) b[n++] = ws__z("; client_no_context_takeover");
     if (p->server_max_window_bits != 15) {
         b[n++] = ws__z("; server_max_window_bits=");
-        b[n++] = ws__b(sv, ws__utoa(p->server_max_window_bits, sv));
+        b[n++] = ws__b(num, ws__utoa(p->server_max_window_bits, num));
     }
     if (cmwb) {
         b[n++] = ws__z("; client_max_window_bits");
         if (cmwb == 2 || p->client_max_window_bits != 15) {
             b[n++] = ws__z("=");
-            b[n++] = ws__b(cv, ws__utoa(p->client_max_window_bits, cv));
+            b[n++] = ws__b(num + 4, ws__utoa(p->client_max_window_bits, num + 4));
         }
     }
     return ws__concat(out, cap, len, b, n);

@@ -30,6 +30,7 @@ printf '#define WS_IMPLEMENTATION\n#include "ws.h"\n' >"$tmp/impl.c"
 configs=("" "-DWS_FREESTANDING" "-DWS_NO_CLIENT" "-DWS_NO_SERVER" "-DWS_NO_ERROR_STRINGS")
 # the TLS layer too, where its headers are (tests/run_tls.sh builds and runs it)
 [ -f /usr/include/mbedtls/ssl.h ] && configs+=("-DWS_MBEDTLS")
+configs+=("-DWS_DEFLATE")
 for cfg in "${configs[@]}"; do
     name="cppcheck ${cfg:-(default)}"
     # --inline-suppr: a finding may be silenced only by a comment beside it in ws.h
