@@ -1,14 +1,28 @@
-# examples: make run, make screenshot (rules for the example programs are in ../Makefile)
+# examples: make run, make screenshot, and the TLS builds (the other example programs are
+# built by the generic rule in ../Makefile)
 #   make run          builds build/chat_server and starts it at http://127.0.0.1:8080/
 #                     (RUN_PORT=9000 make run for another port; Ctrl-C stops it)
 #   make screenshot   regenerates examples/chat.png: the chat page in headless Chromium, as
 #                     the browser part of tests/run_chat.sh leaves it in build/chat.png
+#   WS_TLS=           builds the examples without TLS even where mbedTLS is installed
+#                     (WS_TLS=yes with mbedTLS elsewhere: add its paths to TLS_FLAGS, TLS_LIBS)
 
 RUN_PORT ?= 8080
 
-# the examples share examples/outq.h (output queue) and examples/net.h (sockets, clock);
-# the generic rule in ../Makefile builds each examples/NAME.c into $(BUILD)/NAME
-$(EXAMPLES:%=$(BUILD)/%): examples/outq.h examples/net.h
+# the examples share examples/outq.h (output queue), examples/net.h (sockets, clock) and
+# examples/tls.h (certificate files); the generic rule in ../Makefile builds each
+# examples/NAME.c into $(BUILD)/NAME
+$(EXAMPLES:%=$(BUILD)/%): examples/outq.h examples/net.h examples/tls.h
+
+# https and wss (--cert/--key in the servers, wss:// in wscat) through ws.h's WS_MBEDTLS
+# layer, when mbedTLS's headers are there (Debian: apt-get install libmbedtls-dev). Without
+# them these build as the others do, and refuse --cert and wss:// with a line saying so.
+WS_TLS      ?= $(if $(wildcard /usr/include/mbedtls/ssl.h),yes)
+TLS_EXAMPLES = echo_server chat_server shared_port wscat
+TLS_FLAGS   ?= -DWS_MBEDTLS
+TLS_LIBS    ?= -lmbedtls -lmbedx509 -lmbedcrypto
+$(TLS_EXAMPLES:%=$(BUILD)/%): $(BUILD)/%: examples/%.c ws.h $(wildcard examples/*.h) | $(BUILD)
+	$(CC) $(WARN) -O2 -g $(if $(WS_TLS),$(TLS_FLAGS)) -I. $< -o $@ $(if $(WS_TLS),$(TLS_LIBS))
 
 .PHONY: run screenshot
 run: $(BUILD)/chat_server
