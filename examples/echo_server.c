@@ -12,16 +12,24 @@
      - out of file descriptors, it stops accepting for 100 ms at a time (no busy loop) and
        keeps serving the clients it has;
      - handshake (10 s) and close (5 s) timeouts and keepalive (a ping after 30 s of
-       silence, drop after 75 s) driven by ws_conn_deadline / ws_conn_tick.
+       silence, drop after 75 s) driven by ws_conn_deadline / ws_conn_tick;
+     - with --cert and --key, https and wss on the same port: ws.h's TLS layer between
+       the socket and everything above, which stays as it is (the page, the upgrade, the
+       echo). The TLS handshake happens while the ws_conn is CONNECTING, so the handshake
+       timeout bounds it too.
    The parts marked "ws.h glue" are what your server needs (the send callback, the echo,
-   the handshake, feed and tick); the rest is the event loop you already have, and
-   examples/net.h (listen, accept with TCP_NODELAY, the clock).
+   the handshake, feed and tick, and with TLS ws_tls_init, _feed, _send, _close); the rest
+   is the event loop you already have, examples/net.h (listen, accept with TCP_NODELAY,
+   the clock) and examples/tls.h (certificate files).
 
-   Build:  make examples
-           (or: cc -std=c99 -O2 -I. examples/echo_server.c -o build/echo_server)
+   Build:  make examples      (with TLS when mbedTLS is installed: apt-get install
+           libmbedtls-dev; or: cc -std=c99 -O2 -I. examples/echo_server.c -o build/echo_server,
+           adding -DWS_MBEDTLS ... -lmbedtls -lmbedx509 -lmbedcrypto for TLS)
    Run:    ./build/echo_server 8082 [path/to/echo.html]      (listens on 127.0.0.1 only)
+           ./build/echo_server --cert server.pem --key server.key 8443    (https, wss)
    Then:   open http://127.0.0.1:8082/ in a browser, type a line, see it come back;
            or ./build/echo_client --check ws://127.0.0.1:8082/
+           (over TLS: https://localhost:8443/, or build/wscat --ca ca.pem wss://localhost:8443/)
    ECHO_PING_MS=200 in the environment makes keepalive quick (ping after 200 ms of silence,
    drop after 600 ms), for tests. ./build/echo_server --help lists all this.
    Ctrl-C (or SIGTERM) sends close 1001 to every client, waits (2 s at most) for their
@@ -33,6 +41,7 @@
 #include "ws.h"
 #include "outq.h"
 #include "net.h"
+#include "tls.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -69,6 +78,8 @@ typedef struct client {
     size_t   head_len, head_cap;
     ws_http *req;               /* its parse so far (1.2 KiB), during the handshake only */
     outq     out;               /* what waits for the socket (examples/outq.h) */
+    ws_tls  *tls;               /* with --cert: the TLS under it all; NULL: plain TCP */
+    bool     tls_closed;        /* close_notify sent */
 } client;
 
 static volatile sig_atomic_t stop;
@@ -79,6 +90,9 @@ static char      readbuf[READ_SIZE];
 static char     *page;          /* echo.html, read once at start */
 static size_t    page_len;
 static ws_config cfg;           /* shared by every connection */
+static ws_tls_config tls_cfg;   /* with --cert: shared by every TLS connection */
+static bool      use_tls;
+static char      plain[TLS_RECORD];     /* what TLS decrypts, used up in on_tls_data */
 
 static void on_signal(int sig) { (void)sig; stop = 1; }
 
@@ -87,15 +101,36 @@ static size_t pending(const client *cl) { return outq_pending(&cl->out); }
 /* ---- ws.h glue: the send callback and the echo ------------------------------------------ */
 
 /* ws.h hands us everything to send here: queue it (all or nothing), the event loop writes
-   it. A client with QUEUE_LIMIT unsent is dropped. */
+   it; with TLS, it is encrypted first (ws_tls_send calls on_tls_send with the records). A
+   client with QUEUE_LIMIT unsent is dropped. */
 static int on_send(ws_conn *c, const ws_buf *bufs, size_t n) {
     client *cl = (client *)c->user;
+    if (cl->tls) return ws_tls_send(cl->tls, bufs, n) == WS_OK ? 0 : -1;
     if (outq_push_bufs(&cl->out, bufs, n) != 0) {
         fprintf(stderr, "echo_server: fd %d: output queue full, dropping the client\n", cl->fd);
         cl->dead = true;                /* a streamed frame may be cut: don't flush it */
         return -1;
     }
     return 0;
+}
+
+/* ws.h glue (TLS): the records to send go to the same queue. */
+static int on_tls_send(ws_tls *t, const void *data, size_t len) {
+    client *cl = (client *)t->user;
+    if (outq_push(&cl->out, data, len) != 0) {
+        fprintf(stderr, "echo_server: fd %d: output queue full, dropping the client\n", cl->fd);
+        cl->dead = true;
+        return -1;
+    }
+    return 0;
+}
+
+/* Bytes we write around ws_conn (plain HTTP answers, a handshake refused): through TLS
+   when there is one. Returns 0, or -1 when the client is to be dropped. */
+static int put(client *cl, const void *data, size_t len) {
+    ws_buf b = { data, len };
+    if (cl->tls) return ws_tls_send(cl->tls, &b, 1) == WS_OK ? 0 : -1;
+    return outq_push(&cl->out, data, len);
 }
 
 static void echo_failed(client *cl, int err, const char *what) {
@@ -214,6 +249,10 @@ static void client_free(client *cl) {
     free(cl->req);
     free(cl->gather);
     outq_free(&cl->out);
+    if (cl->tls) {
+        ws_tls_free(cl->tls);           /* mbedTLS's buffers for this connection */
+        free(cl->tls);
+    }
     free(cl);
 }
 
@@ -254,7 +293,12 @@ static void accept_clients(void) {
         cl->out.limit = QUEUE_LIMIT;
         int r = ws_conn_init(&cl->ws, &cfg, cl);                /* ws.h glue: the */
         if (r == WS_OK) r = ws_conn_tick(&cl->ws, now_ms());    /* handshake clock starts */
-        if (r != WS_OK) echo_failed(cl, r, "ws_conn_init");
+        if (r == WS_OK && use_tls) {        /* ws.h glue (TLS): it waits for a ClientHello */
+            cl->tls = (ws_tls *)malloc(sizeof *cl->tls);
+            r = cl->tls ? ws_tls_init(cl->tls, &tls_cfg, NULL, plain, sizeof plain, cl)
+                        : WS_ERR_NOSPACE;
+        }
+        if (r != WS_OK) echo_failed(cl, r, "new connection");
     }
 }
 
@@ -274,32 +318,34 @@ static void serve_http(client *cl, const ws_http *req) {
                      "Cache-Control: no-store\r\nConnection: close\r\n\r\n",
                      found ? "200 OK" : "404 Not Found",
                      found ? "text/html; charset=utf-8" : "text/plain", body_len);
-    if (outq_push(&cl->out, head, (size_t)n) != 0 ||
-        (!head_only && outq_push(&cl->out, body, body_len) != 0))
+    if (put(cl, head, (size_t)n) != 0 || (!head_only && put(cl, body, body_len) != 0))
         cl->dead = true;
     cl->closing = true;
 }
 
 /* ---- ws.h glue: the handshake, then frames ------------------------------------------------- */
 
-/* Handshake: read into a buffer that grows up to HEAD_MAX, parse what we have so far. */
-static void read_handshake(client *cl) {
+static void got_bytes(client *cl, char *data, size_t len);
+
+/* Handshake: the request head collects in a buffer that grows up to HEAD_MAX and is parsed
+   as it comes; the bytes after it are the first frames. */
+static void read_handshake(client *cl, char *data, size_t len) {
     if (!cl->req) {
         cl->req = (ws_http *)malloc(sizeof *cl->req);
         if (!cl->req) { cl->dead = true; return; }
         ws_http_init(cl->req, HEAD_MAX);
     }
-    if (cl->head_len == cl->head_cap) {
-        size_t cap = cl->head_cap ? cl->head_cap * 2 : 1024;
+    size_t take = len < HEAD_MAX - cl->head_len ? len : HEAD_MAX - cl->head_len;
+    if (cl->head_len + take > cl->head_cap) {
+        size_t cap = cl->head_cap ? cl->head_cap : 1024;
+        while (cap < cl->head_len + take) cap *= 2;
         char *p = realloc(cl->head, cap);
         if (!p) { cl->dead = true; return; }
         cl->head = p;
         cl->head_cap = cap;
     }
-    ssize_t n = recv(cl->fd, cl->head + cl->head_len, cl->head_cap - cl->head_len, 0);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
-    if (n <= 0) { ws_conn_eof(&cl->ws); cl->dead = true; return; }   /* gave up, or reset */
-    cl->head_len += (size_t)n;
+    memcpy(cl->head + cl->head_len, data, take);
+    cl->head_len += take;
 
     /* The parser remembers how far it looked, so each call scans only the new bytes, and
        it makes its slices only once the head is complete: the buffer may move as it grows. */
@@ -310,28 +356,39 @@ static void read_handshake(client *cl) {
     if (r == WS_HS_HTTP) { serve_http(cl, req); return; }
     if (r < 0) {
         char resp[256];
-        size_t len;
+        size_t n;
         fprintf(stderr, "echo_server: fd %d: bad handshake: %s\n", cl->fd, ws_strerror(r));
-        int e = ws_handshake_reject(resp, sizeof resp, &len, r);
-        if (e != WS_OK || outq_push(&cl->out, resp, len) != 0) cl->dead = true;
+        int e = ws_handshake_reject(resp, sizeof resp, &n, r);
+        if (e != WS_OK || put(cl, resp, n) != 0) cl->dead = true;
         cl->closing = true;
         return;
     }
     r = ws_conn_accept(&cl->ws, req, NULL);            /* the 101 goes to the queue */
     if (r != WS_OK) { echo_failed(cl, r, "ws_conn_accept"); return; }
     cl->upgraded = true;
-    if (cl->head_len > req->size) {                     /* frames sent right behind it */
-        r = ws_conn_feed(&cl->ws, cl->head + req->size, cl->head_len - req->size);
-        if (r != WS_OK) fprintf(stderr, "echo_server: fd %d: %s\n", cl->fd, ws_strerror(r));
-    }
+    if (cl->head_len > req->size)                       /* frames sent right behind it */
+        got_bytes(cl, cl->head + req->size, cl->head_len - req->size);
     free(cl->head);
     free(cl->req);
     cl->head = NULL;
     cl->req = NULL;
+    if (take < len) got_bytes(cl, data + take, len - take);
+}
+
+/* What the client sent (over TLS: once decrypted): the handshake, then frames. */
+static void got_bytes(client *cl, char *data, size_t len) {
+    if (cl->closing || cl->dead) return;                /* done: discard */
+    if (!cl->upgraded) { read_handshake(cl, data, len); return; }
+    int r = ws_conn_feed(&cl->ws, data, len);          /* calls on_begin/data/end */
+    if (r != WS_OK) fprintf(stderr, "echo_server: fd %d: %s\n", cl->fd, ws_strerror(r));
+}
+
+/* ws.h glue (TLS): what the records held, decrypted into plain[]. */
+static void on_tls_data(ws_tls *t, void *data, size_t len) {
+    got_bytes((client *)t->user, (char *)data, len);
 }
 
 static void read_client(client *cl) {
-    if (!cl->upgraded && !cl->closing) { read_handshake(cl); return; }
     ssize_t n = recv(cl->fd, readbuf, sizeof readbuf, 0);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
     if (n <= 0) {           /* EOF or reset: expected once we sent FIN, abrupt before */
@@ -340,8 +397,15 @@ static void read_client(client *cl) {
         return;
     }
     if (cl->closing) return;                            /* done: discard */
-    int r = ws_conn_feed(&cl->ws, readbuf, (size_t)n);     /* calls on_begin/data/end */
-    if (r != WS_OK) fprintf(stderr, "echo_server: fd %d: %s\n", cl->fd, ws_strerror(r));
+    if (!cl->tls) { got_bytes(cl, readbuf, (size_t)n); return; }
+    int r = ws_tls_feed(cl->tls, readbuf, (size_t)n);  /* ws.h glue (TLS): on_tls_data */
+    if (r == WS_ERR_EOF) {                              /* close_notify: TLS is over */
+        ws_conn_eof(&cl->ws);
+        cl->closing = true;
+    } else if (r != WS_OK) {        /* not TLS, a bad record, an alert: the alert goes out */
+        fprintf(stderr, "echo_server: fd %d: TLS: %s\n", cl->fd, ws_tls_why(cl->tls));
+        cl->closing = true;
+    }
 }
 
 /* ---- the event loop again ------------------------------------------------------------------ */
@@ -351,6 +415,10 @@ static void flush_client(client *cl) {
     if (cl->dead) return;
     ws_state s = ws_conn_state(&cl->ws);
     if (s == WS_STATE_CLOSED || s == WS_STATE_FAILED) cl->closing = true;
+    if (cl->closing && cl->tls && !cl->tls_closed) {
+        cl->tls_closed = true;
+        if (ws_tls_ready(cl->tls)) ws_tls_close(cl->tls);  /* ws.h glue (TLS): close_notify */
+    }
     if (outq_flush(&cl->out, cl->fd) != 0) {    /* one send(); the rest waits */
         cl->dead = true;
         return;
@@ -410,10 +478,12 @@ static void load_page(const char *path) {
 }
 
 static const char usage[] =
-    "usage: echo_server [--help] PORT [PAGE]\n"
+    "usage: echo_server [--help] [--cert FILE --key FILE] PORT [PAGE]\n"
     "  Echoes every WebSocket message on ws://127.0.0.1:PORT/ and serves a page to try it.\n"
-    "  PORT   0-65535 on 127.0.0.1 (0: any free port, printed)\n"
-    "  PAGE   the page for GET / (default examples/echo.html; unreadable: GET / is 404)\n"
+    "  PORT        0-65535 on 127.0.0.1 (0: any free port, printed)\n"
+    "  PAGE        the page for GET / (default examples/echo.html; unreadable: GET / is 404)\n"
+    "  --cert FILE the server's certificate chain (PEM or DER): serve https and wss instead\n"
+    "  --key FILE  its private key (PEM or DER, not encrypted)\n"
     "  ECHO_PING_MS=MS in the environment: a ping after MS of silence, a drop after 3 x MS\n"
     "  (default 30000 and 75000)\n";
 
@@ -425,20 +495,45 @@ static int bad_usage(const char *what, const char *arg, const char *want) {
 }
 
 int main(int argc, char **argv) {
-    char *end = NULL;
-    long port = argc >= 2 ? strtol(argv[1], &end, 10) : -1;
-    if (argc >= 2 && strcmp(argv[1], "--help") == 0) {
-        fputs(usage, stdout);
-        return 0;
+    const char *port_arg = NULL, *page_arg = NULL, *cert = NULL, *key = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0) {
+            fputs(usage, stdout);
+            return 0;
+        }
+        if (strcmp(a, "--cert") == 0 || strcmp(a, "--key") == 0) {
+            if (i + 1 == argc) return bad_usage("a value is missing after", a, "want a FILE");
+            if (!TLS_BUILT) return bad_usage(a, NULL, TLS_MISSING);
+            *(a[2] == 'c' ? &cert : &key) = argv[++i];
+        } else if (a[0] == '-' && !(a[1] >= '0' && a[1] <= '9')) {
+            return bad_usage("unknown option", a, "the options are --cert, --key and --help");
+        } else if (!port_arg) {
+            port_arg = a;
+        } else if (!page_arg) {
+            page_arg = a;
+        } else {
+            return bad_usage("unexpected argument", a,
+                             "usage: echo_server [--cert FILE --key FILE] PORT [PAGE]");
+        }
     }
-    if (argc < 2) return bad_usage("no PORT", NULL, "usage: echo_server [--help] PORT [PAGE]");
-    if (argv[1][0] == '-' && !(argv[1][1] >= '0' && argv[1][1] <= '9'))
-        return bad_usage("unknown option", argv[1], "the only option is --help");
-    if (end == argv[1] || *end || port < 0 || port > 65535)
-        return bad_usage("bad port", argv[1], "want a number 0-65535");
-    if (argc > 3)
-        return bad_usage("unexpected argument", argv[3], "usage: echo_server PORT [PAGE]");
-    load_page(argc == 3 ? argv[2] : "examples/echo.html");
+    char *end = NULL;
+    long port = port_arg ? strtol(port_arg, &end, 10) : -1;
+    if (!port_arg)
+        return bad_usage("no PORT", NULL,
+                         "usage: echo_server [--cert FILE --key FILE] PORT [PAGE]");
+    if (end == port_arg || *end || port < 0 || port > 65535)
+        return bad_usage("bad port", port_arg, "want a number 0-65535");
+    if (!cert != !key)
+        return bad_usage(cert ? "--cert without --key" : "--key without --cert", NULL,
+                         "give both: --cert FILE --key FILE");
+    if (cert) {                         /* ws.h glue (TLS): the settings of every connection */
+        tls_cfg.send = on_tls_send;
+        tls_cfg.on_data = on_tls_data;
+        if (tls_server_files("echo_server", &tls_cfg, cert, key) != 0) return 2;
+        use_tls = true;
+    }
+    load_page(page_arg ? page_arg : "examples/echo.html");
 
     cfg.send = on_send;                 /* ws.h glue: the settings every connection shares */
     cfg.on_begin = on_begin;
@@ -469,8 +564,8 @@ int main(int argc, char **argv) {
         perror("echo_server: epoll");
         return 1;
     }
-    printf("echo_server: listening on http://127.0.0.1:%u/ (WebSocket: ws://127.0.0.1:%u/)\n",
-           bound, bound);
+    printf("echo_server: listening on %s://127.0.0.1:%u/ (WebSocket: %s://127.0.0.1:%u/)\n",
+           use_tls ? "https" : "http", bound, use_tls ? "wss" : "ws", bound);
     fflush(stdout);
 
     while (!stop) {
@@ -516,6 +611,7 @@ int main(int argc, char **argv) {
         run_timers();
     }
     while (clients) client_free(clients);
+    ws_tls_config_free(&tls_cfg);
     close(lfd);
     close(epfd);
     return 0;

@@ -60,8 +60,8 @@ def check_http(port, page):
     head, _, body = out.partition(b"\r\n\r\n")
     if not head.startswith(b"HTTP/1.1 200 ") or body != want:
         raise Fail("GET / gave %r and %d body bytes (page: %d)" % (head[:20], len(body), len(want)))
-    if b"new WebSocket('ws://'+location.host+'/')".replace(b"'+", b"' + ").replace(b"+'", b" + '") not in body:
-        raise Fail("the page does not connect back to ws://location.host/")
+    if b"new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/')" not in body:
+        raise Fail("the page does not connect back to ws://location.host/ (wss:// over https)")
     out = raw(port, b"HEAD / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
     head, _, body = out.partition(b"\r\n\r\n")
     if not head.startswith(b"HTTP/1.1 200 ") or body or b"content-length: %d" % len(want) not in head.lower():
