@@ -13,11 +13,14 @@
        back within --ping-timeout ms more is dropped (ws_conn_tick, ws_conn_deadline) and
        its rooms are told;
      - whole messages (ws_conn_set_buffer; over --max-message bytes: close 1009) read by a
-       small JSON scanner that answers anything it does not expect with an error event.
+       small JSON scanner that answers anything it does not expect with an error event;
+     - with --cert and --key, the page over https and the chat over wss on the same port
+       (ws.h's TLS layer under the same code).
 
    The parts marked "ws.h glue" are what a server of yours needs (the send callback, the
-   message and close callbacks, the handshake, feed and tick); the rest is the chat and
-   the event loop, with examples/net.h for listen, accept (TCP_NODELAY) and the clock.
+   message and close callbacks, the handshake, feed and tick, and with TLS ws_tls_init,
+   _feed, _send, _close); the rest is the chat and the event loop, with examples/net.h for
+   listen, accept (TCP_NODELAY) and the clock, examples/tls.h for the certificate files.
 
    Build:  make examples   (or: cc -std=c99 -O2 -I. examples/chat_server.c -o build/chat_server)
    Run:    make run        (or: ./build/chat_server [options] [PORT]; PORT defaults to 8080;
@@ -27,6 +30,7 @@
    Options: --ping-interval MS (25000; 0 = no pings)   --ping-timeout MS (20000)
             --queue-limit BYTES (262144)   --max-message BYTES (65536)
             --page FILE (examples/chat.html, served at /)
+            --cert FILE --key FILE (https://, wss://; built with TLS when mbedTLS is there)
    Ctrl-C (or SIGTERM) sends close 1001 to everyone and exits 0.
 
    PROTOCOL: one JSON object per text message: {"event":E,"room":R,"data":D,"id":N}, where
@@ -58,6 +62,7 @@
 #include "ws.h"
 #include "outq.h"
 #include "net.h"
+#include "tls.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -80,6 +85,8 @@ typedef struct client {
     ws_http *req;
     char    *msg;                       /* whole-message buffer, --max-message bytes */
     outq     out;                       /* what the kernel did not take yet (outq.h) */
+    ws_tls  *tls;                       /* with --cert: TLS under it all; NULL: plain */
+    bool     tls_closed;                /* close_notify sent */
     char     nick[NAME_LEN + 1];
     char     rooms[ROOMS][NAME_LEN + 1];    /* "" = free slot */
 } client;
@@ -89,8 +96,10 @@ typedef struct request {
     long   id;                          /* -1: none */
 } request;
 
-static struct { long ping_interval, ping_timeout, queue_limit, max_message; const char *page; }
-    opt = { 25000, 20000, 256 * 1024, 64 * 1024, "examples/chat.html" };
+static struct {
+    long ping_interval, ping_timeout, queue_limit, max_message;
+    const char *page, *cert, *key;
+} opt = { 25000, 20000, 256 * 1024, 64 * 1024, "examples/chat.html", NULL, NULL };
 static volatile sig_atomic_t stop;
 static client   *clients;
 static int       epfd;
@@ -102,6 +111,9 @@ static size_t    page_len;
 static char     *text;                  /* decoded JSON strings, --max-message bytes */
 static char     *json, *frame;          /* the event being built, then its frame */
 static size_t    json_len, json_cap, frame_len;
+static ws_tls_config tls_cfg;           /* with --cert: shared by every TLS connection */
+static bool      use_tls;
+static char      plain[TLS_RECORD];     /* what TLS decrypts, used up in on_tls_data */
 
 static void on_signal(int sig) { (void)sig; stop = 1; }
 
@@ -129,20 +141,34 @@ static void write_queue(client *cl) {
 
 /* ---- ws.h glue: the send callback --------------------------------------------------------- */
 
-/* ws.h hands over one whole frame (or the 101 response) per call. It joins the queue and is
-   written at once: the queue keeps only what the kernel did not take. A frame that would
-   take the queue past --queue-limit is dropped whole, and the client closed with 1008 "too
-   slow" by kick_slow(), out of this call. */
+/* ws.h hands over one whole frame (or the 101 response) per call. It joins the queue (with
+   TLS: encrypted first, ws_tls_send giving the records to on_tls_send) and is written at
+   once: the queue keeps only what the kernel did not take. A frame that would take the
+   queue past --queue-limit is dropped whole, and the client closed with 1008 "too slow" by
+   kick_slow(), out of this call. */
 static int on_send(ws_conn *c, const ws_buf *bufs, size_t n) {
     client *cl = (client *)c->user;
+    size_t total = 0;
     if (cl->dead || (cl->too_slow && !cl->kicked)) return 0;            /* dropped whole */
-    if (outq_push_bufs(&cl->out, bufs, n) != 0) {
-        if (cl->upgraded && !cl->kicked) cl->too_slow = slow_pending = true;
-        else cl->dead = true;               /* out of memory, or no room for its close */
+    for (size_t i = 0; i < n; i++) total += bufs[i].len;
+    size_t limit = (size_t)opt.queue_limit, queued = outq_pending(&cl->out);
+    if (cl->upgraded && !cl->kicked && (queued > limit || total > limit - queued)) {
+        cl->too_slow = slow_pending = true;
+        return 0;
+    }
+    if ((cl->tls ? ws_tls_send(cl->tls, bufs, n) : outq_push_bufs(&cl->out, bufs, n)) != 0) {
+        cl->dead = true;                    /* out of memory, or no room for its close */
         return 0;
     }
     write_queue(cl);
     return 0;
+}
+
+/* ws.h glue (TLS): the records of what on_send gave ws_tls_send. The queue's own limit
+   leaves room for what TLS adds to the frame on_send let through. */
+static int on_tls_send(ws_tls *t, const void *data, size_t len) {
+    client *cl = (client *)t->user;
+    return outq_push(&cl->out, data, len);
 }
 
 /* ---- JSON out: events are built in json[], then framed once in frame[] ---------------- */
@@ -478,6 +504,10 @@ static void client_free(client *cl) {
     free(cl->head);
     free(cl->req);
     free(cl->msg);
+    if (cl->tls) {
+        ws_tls_free(cl->tls);               /* mbedTLS's buffers for this connection */
+        free(cl->tls);
+    }
     free(cl);
 }
 
@@ -504,6 +534,11 @@ static void accept_clients(int lfd) {
         cl->out.limit = PAGE_MAX + 4096;    /* the page; --queue-limit once upgraded */
         int r = ws_conn_init(&cl->ws, &cfg, cl);                /* ws.h glue: */
         if (r == WS_OK) r = ws_conn_tick(&cl->ws, now_ms());    /* the handshake clock starts */
+        if (r == WS_OK && use_tls) {        /* ws.h glue (TLS): it waits for a ClientHello */
+            cl->tls = (ws_tls *)malloc(sizeof *cl->tls);
+            r = cl->tls ? ws_tls_init(cl->tls, &tls_cfg, NULL, plain, sizeof plain, cl)
+                        : WS_ERR_NOSPACE;
+        }
         if (r != WS_OK) { fprintf(stderr, "chat_server: %s\n", ws_strerror(r)); cl->dead = true; }
     }
 }
@@ -521,30 +556,34 @@ static void http_reply(client *cl, const ws_http *req, const char *status, const
 }
 
 /* A browser page elsewhere must not join the chat as this user: Origin, when sent, must
-   be this server. */
-static bool origin_ok(const ws_http *req) {
+   be this server (https://HOST over TLS, http://HOST without). */
+static bool origin_ok(const client *cl, const ws_http *req) {
+    const char *scheme = cl->tls ? "https://" : "http://";
+    size_t n = strlen(scheme);
     return !req->origin.ptr ||
-           (req->origin.len == req->host.len + 7 && memcmp(req->origin.ptr, "http://", 7) == 0 &&
-            memcmp(req->origin.ptr + 7, req->host.ptr, req->host.len) == 0);
+           (req->origin.len == req->host.len + n && memcmp(req->origin.ptr, scheme, n) == 0 &&
+            memcmp(req->origin.ptr + n, req->host.ptr, req->host.len) == 0);
 }
 
-/* ws.h glue: the request head, read into a buffer that grows; then the upgrade. */
-static void read_handshake(client *cl) {
+static void got_bytes(client *cl, char *data, size_t len);
+
+/* ws.h glue: the request head, collected in a buffer that grows; then the upgrade. */
+static void read_handshake(client *cl, char *data, size_t len) {
     if (!cl->req) {
         if (!(cl->req = (ws_http *)malloc(sizeof *cl->req))) { cl->dead = true; return; }
         ws_http_init(cl->req, HEAD_MAX);
     }
-    if (cl->head_len == cl->head_cap) {
-        size_t cap = cl->head_cap ? cl->head_cap * 2 : 1024;
+    size_t take = len < HEAD_MAX - cl->head_len ? len : HEAD_MAX - cl->head_len;
+    if (cl->head_len + take > cl->head_cap) {
+        size_t cap = cl->head_cap ? cl->head_cap : 1024;
+        while (cap < cl->head_len + take) cap *= 2;
         char *p = (char *)realloc(cl->head, cap);
         if (!p) { cl->dead = true; return; }
         cl->head = p;
         cl->head_cap = cap;
     }
-    ssize_t n = recv(cl->fd, cl->head + cl->head_len, cl->head_cap - cl->head_len, 0);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
-    if (n <= 0) { cl->dead = true; return; }        /* TODO ws_conn_eof */
-    cl->head_len += (size_t)n;
+    memcpy(cl->head + cl->head_len, data, take);
+    cl->head_len += take;
     ws_http *req = cl->req;
     int r = ws_http_parse_request(req, cl->head, cl->head_len);
     if (r == WS_HS_PARTIAL && cl->head_len < HEAD_MAX) return;
@@ -558,19 +597,21 @@ static void read_handshake(client *cl) {
         http_reply(cl, req, "404 Not Found", "text/plain", "not found\n", 10);
         return;
     }
-    if (r == WS_HS_UPGRADE && !origin_ok(req)) r = WS_ERR_HS_ORIGIN;
+    if (r == WS_HS_UPGRADE && !origin_ok(cl, req)) r = WS_ERR_HS_ORIGIN;
     if (r < 0) {
         char resp[256];
-        size_t len;
+        size_t n;
         fprintf(stderr, "chat_server: fd %d: bad handshake: %s\n", cl->fd, ws_strerror(r));
-        if (ws_handshake_reject(resp, sizeof resp, &len, r) != WS_OK) { cl->dead = true; return; }
-        ws_buf b = { resp, len };
+        if (ws_handshake_reject(resp, sizeof resp, &n, r) != WS_OK) { cl->dead = true; return; }
+        ws_buf b = { resp, n };
         on_send(&cl->ws, &b, 1);
         cl->closing = true;
         return;
     }
     if (!(cl->msg = (char *)malloc((size_t)opt.max_message))) { cl->dead = true; return; }
-    cl->out.limit = (size_t)opt.queue_limit;
+    /* --queue-limit, checked by on_send; with TLS the queue itself holds a little more:
+       what TLS adds to the frames let through (29 bytes or so per record) */
+    cl->out.limit = (size_t)opt.queue_limit + (cl->tls ? (size_t)opt.queue_limit / 64 + 4096 : 0);
     r = ws_conn_set_buffer(&cl->ws, cl->msg, (size_t)opt.max_message);    /* whole messages */
     if (r == WS_OK) r = ws_conn_accept(&cl->ws, req, NULL);
     if (r != WS_OK) {
@@ -590,24 +631,48 @@ static void read_handshake(client *cl) {
     puts_("}");
     if (seal()) send_frame(cl);
     printf("chat_server: %s connected\n", cl->nick);
-    if (cl->head_len > req->size &&             /* frames sent right behind the request */
-        (r = ws_conn_feed(&cl->ws, cl->head + req->size, cl->head_len - req->size)) != WS_OK)
-        fprintf(stderr, "chat_server: %s: %s\n", cl->nick, ws_strerror(r));
+    if (cl->head_len > req->size)               /* frames sent right behind the request */
+        got_bytes(cl, cl->head + req->size, cl->head_len - req->size);
     free(cl->head);
     free(cl->req);
     cl->head = NULL;
     cl->req = NULL;
+    if (take < len) got_bytes(cl, data + take, len - take);
+}
+
+/* What the client sent (over TLS: once decrypted): the handshake, then frames. */
+static void got_bytes(client *cl, char *data, size_t len) {
+    if (cl->closing || cl->dead) return;            /* done: discard */
+    if (!cl->upgraded) { read_handshake(cl, data, len); return; }
+    int r = ws_conn_feed(&cl->ws, data, len);      /* ws.h glue: on_message */
+    if (r == WS_OK) r = ws_conn_tick(&cl->ws, now_ms());    /* times the activity now */
+    if (r != WS_OK) fprintf(stderr, "chat_server: %s: %s\n", cl->nick, ws_strerror(r));
+}
+
+/* ws.h glue (TLS): what the records held, decrypted into plain[]. */
+static void on_tls_data(ws_tls *t, void *data, size_t len) {
+    got_bytes((client *)t->user, (char *)data, len);
 }
 
 static void read_client(client *cl) {
-    if (!cl->upgraded && !cl->closing) { read_handshake(cl); return; }
     ssize_t n = recv(cl->fd, readbuf, sizeof readbuf, 0);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
-    if (n <= 0) { cl->dead = true; return; }        /* EOF or reset; TODO ws_conn_eof */
+    if (n <= 0) {                   /* EOF or reset: on_close tells the rooms, if it was open */
+        ws_conn_eof(&cl->ws);       /* ws.h glue: FAILED (1006) unless the close was done */
+        cl->dead = true;
+        return;
+    }
     if (cl->closing) return;                        /* done: discard */
-    int r = ws_conn_feed(&cl->ws, readbuf, (size_t)n);     /* ws.h glue: on_message */
-    if (r == WS_OK) r = ws_conn_tick(&cl->ws, now_ms());    /* times the activity now */
-    if (r != WS_OK) fprintf(stderr, "chat_server: %s: %s\n", cl->nick, ws_strerror(r));
+    if (!cl->tls) { got_bytes(cl, readbuf, (size_t)n); return; }
+    int r = ws_tls_feed(cl->tls, readbuf, (size_t)n);      /* ws.h glue (TLS): on_tls_data */
+    write_queue(cl);                /* what the TLS handshake answered (on_send writes its own) */
+    if (r == WS_ERR_EOF) {                          /* close_notify: TLS is over */
+        ws_conn_eof(&cl->ws);
+        cl->closing = true;
+    } else if (r != WS_OK) {        /* not TLS, a bad record, an alert: the alert goes out */
+        fprintf(stderr, "chat_server: fd %d: TLS: %s\n", cl->fd, ws_tls_why(cl->tls));
+        cl->closing = true;
+    }
 }
 
 /* After anything happened to a client: once the WebSocket is over, send what is queued,
@@ -617,6 +682,11 @@ static void settle(client *cl) {
     if (cl->dead) return;
     if (s == WS_STATE_CLOSED || s == WS_STATE_FAILED) cl->closing = true;
     if (cl->closing && !cl->close_by) cl->close_by = now_ms() + CLOSE_MS;
+    if (cl->closing && cl->tls && !cl->tls_closed) {
+        cl->tls_closed = true;
+        if (ws_tls_ready(cl->tls) && ws_tls_close(cl->tls) == WS_OK)   /* ws.h glue (TLS): */
+            write_queue(cl);                                            /* close_notify */
+    }
     if (cl->closing && !outq_pending(&cl->out) && !cl->fin_sent) {
         shutdown(cl->fd, SHUT_WR);      /* the server closes TCP first (RFC 6455 7.1.1) */
         cl->fin_sent = true;
@@ -659,6 +729,9 @@ static const char usage[] =
     "                       \"too slow\" (262144; 1024 or more)\n"
     "  --max-message BYTES  the largest request; larger: close 1009 (65536; 256 or more)\n"
     "  --page FILE          the page served at / (examples/chat.html)\n"
+    "  --cert FILE          the server's certificate chain (PEM or DER): serve https and\n"
+    "                       wss instead of http and ws\n"
+    "  --key FILE           its private key (PEM or DER, not encrypted)\n"
     "  --help               this text\n";
 
 /* One line: what was wrong with the command line; exits with status 2. */
@@ -694,11 +767,25 @@ int main(int argc, char **argv) {
         else if (strcmp(a, "--max-message") == 0)
             opt.max_message = number(a, v, 256, 16L << 20), i++;
         else if (strcmp(a, "--page") == 0 && v) opt.page = v, i++;
-        else if (strcmp(a, "--page") == 0) bad_usage("a value is missing after", a, "want a FILE");
+        else if ((strcmp(a, "--cert") == 0 || strcmp(a, "--key") == 0) && v && !TLS_BUILT)
+            bad_usage(a, NULL, TLS_MISSING);
+        else if (strcmp(a, "--cert") == 0 && v) opt.cert = v, i++;
+        else if (strcmp(a, "--key") == 0 && v) opt.key = v, i++;
+        else if (strcmp(a, "--page") == 0 || strcmp(a, "--cert") == 0 || strcmp(a, "--key") == 0)
+            bad_usage("a value is missing after", a, "want a FILE");
         else if (a[0] == '-' && !(a[1] >= '0' && a[1] <= '9'))
             bad_usage("unknown option", a, "not one of chat_server's");
         else if (i == argc - 1) port = number("port", a, 0, 65535);
         else bad_usage("unexpected argument", a, "the PORT comes last, after the options");
+    }
+    if (!opt.cert != !opt.key)
+        bad_usage(opt.cert ? "--cert without --key" : "--key without --cert", NULL,
+                  "give both: --cert FILE --key FILE");
+    if (opt.cert) {                     /* ws.h glue (TLS): the settings of every connection */
+        tls_cfg.send = on_tls_send;
+        tls_cfg.on_data = on_tls_data;
+        if (tls_server_files("chat_server", &tls_cfg, opt.cert, opt.key) != 0) return 2;
+        use_tls = true;
     }
     FILE *f = fopen(opt.page, "rb");
     if (f) {
@@ -747,8 +834,8 @@ int main(int argc, char **argv) {
         perror("chat_server: epoll");
         return 1;
     }
-    printf("chat_server: listening on http://127.0.0.1:%u/ (WebSocket: ws://127.0.0.1:%u/chat)\n",
-           bound, bound);
+    printf("chat_server: listening on %s://127.0.0.1:%u/ (WebSocket: %s://127.0.0.1:%u/chat)\n",
+           use_tls ? "https" : "http", bound, use_tls ? "wss" : "ws", bound);
     fflush(stdout);
     setvbuf(stdout, NULL, _IOLBF, 0);
 
@@ -775,6 +862,7 @@ int main(int argc, char **argv) {
             fprintf(stderr, "chat_server: %s: cannot send close\n", cl->nick);
     }
     while (clients) client_free(clients);
+    ws_tls_config_free(&tls_cfg);
     close(lfd);
     close(epfd);
     return 0;
