@@ -19,9 +19,15 @@
      2. the send callback, which appends to your connection's output queue;
      3. from the upgrade on, the socket's bytes go to ws_conn_feed;
      4. ws_conn_tick when ws_conn_deadline comes (keepalive pings, timeouts).
+   With --cert and --key the same port speaks https and wss: ws.h's TLS layer sits between
+   the socket and all of the above (ws_tls_feed for what arrives, whose plaintext goes where
+   the socket's bytes went; ws_tls_send for what the queue gets), and nothing above changes.
+   The connection's ws_conn is set up when it is accepted, so that its handshake timeout
+   bounds the TLS handshake; it is set up again at the upgrade.
 
    Build:  make examples
    Run:    ./build/shared_port 8081 examples/www       (listens on 127.0.0.1 only; --help)
+           ./build/shared_port --cert server.pem --key server.key 8443 examples/www
    Then:   open http://127.0.0.1:8081/ (the time ticks, a line you type comes back);
            curl http://127.0.0.1:8081/api/time;
            ./build/wscat ws://127.0.0.1:8081/chat in two terminals.
@@ -33,6 +39,7 @@
 #include "ws.h"
 #include "outq.h"
 #include "net.h"
+#include "tls.h"
 
 #include <ctype.h>
 #include <signal.h>
@@ -67,6 +74,8 @@ typedef struct client {
     size_t   in_len;
     char    *msg;               /* WebSocket: whole-message buffer */
     outq     out;               /* what waits for the socket (examples/outq.h) */
+    ws_tls  *tls;               /* with --cert: TLS under it all; NULL: plain TCP */
+    bool     tls_closed;        /* close_notify sent */
 } client;
 
 static volatile sig_atomic_t stop;
@@ -74,15 +83,22 @@ static client   *clients;
 static int       epfd;
 static const char *root;        /* the static folder */
 static ws_config cfg;           /* shared by every WebSocket connection */
+static ws_tls_config tls_cfg;   /* with --cert: shared by every TLS connection */
+static bool      use_tls;
+static char      cipher[IN_MAX];        /* TLS: what recv() got, before ws_tls_feed */
+static char      plain[TLS_RECORD];     /* what TLS decrypts, used up in on_tls_data */
 
 static void on_signal(int sig) { (void)sig; stop = 1; }
 
 static bool is(ws_str s, const char *lit) { return s.len == strlen(lit) && memcmp(s.ptr, lit, s.len) == 0; }
 static size_t pending(const client *cl) { return outq_pending(&cl->out); }
 
-/* Appends to the output queue; a client whose queue would pass QUEUE_LIMIT is dropped. */
+/* Appends to the output queue (through TLS when there is one: ws.h glue); a client whose
+   queue would pass QUEUE_LIMIT is dropped. */
 static void enqueue(client *cl, const void *data, size_t len) {
-    if (outq_push(&cl->out, data, len) != 0) cl->dead = true;
+    ws_buf b = { data, len };
+    if ((cl->tls ? ws_tls_send(cl->tls, &b, 1) : outq_push(&cl->out, data, len)) != 0)
+        cl->dead = true;
 }
 
 /* ---- the HTTP server you already have ----------------------------------------------- */
@@ -143,19 +159,27 @@ static int serve_file(client *cl, const char *path) {
     size_t size = st.st_size > FILE_MAX ? 0 : (size_t)st.st_size, got = 0;
     size_t hl = head_of(h, sizeof h, cl, 200, content_type(path), size);
     size_t body = cl->head_only ? 0 : size;
-    char *p = st.st_size > FILE_MAX ? NULL : outq_reserve(&cl->out, hl + body);
-    while (p && got < body) {           /* straight into the output queue */
+    char *p = st.st_size > FILE_MAX ? NULL               /* straight into the output queue; */
+            : cl->tls ? (char *)malloc(hl + body)       /* with TLS, to be encrypted there */
+            : outq_reserve(&cl->out, hl + body);
+    while (p && got < body) {
         ssize_t n = read(fd, p + hl + got, body - got);
         if (n <= 0) break;
         got += (size_t)n;
     }
     close(fd);
     if (!p || got < body) {
+        if (cl->tls) free(p);
         respond(cl, 500, "text/plain", "cannot send this file\n");
         return 500;
     }
     memcpy(p, h, hl);
-    cl->out.len += hl + body;               /* commit what outq_reserve gave */
+    if (cl->tls) {
+        enqueue(cl, p, hl + body);
+        free(p);
+    } else {
+        cl->out.len += hl + body;           /* commit what outq_reserve gave */
+    }
     return 200;
 }
 
@@ -200,7 +224,19 @@ static int serve_http(client *cl) {
    dropped (its queue is over QUEUE_LIMIT). */
 static int on_send(ws_conn *c, const ws_buf *bufs, size_t n) {
     client *cl = (client *)c->user;
+    if (cl->tls && !cl->dead) return ws_tls_send(cl->tls, bufs, n) == WS_OK ? 0 : -1;
     if (cl->dead || outq_push_bufs(&cl->out, bufs, n) != 0) {
+        if (!cl->dead) fprintf(stderr, "shared_port: fd %d: output queue full: dropped\n", cl->fd);
+        cl->dead = true;
+        return -1;
+    }
+    return 0;
+}
+
+/* ws.h glue (TLS): the records of everything sent (WebSocket or not) go to the queue. */
+static int on_tls_send(ws_tls *t, const void *data, size_t len) {
+    client *cl = (client *)t->user;
+    if (cl->dead || outq_push(&cl->out, data, len) != 0) {
         if (!cl->dead) fprintf(stderr, "shared_port: fd %d: output queue full: dropped\n", cl->fd);
         cl->dead = true;
         return -1;
@@ -243,7 +279,10 @@ static int upgrade(client *cl) {
         respond(cl, 404, "text/plain", "no WebSocket endpoint here\n");
         return 404;
     }
+    /* a fresh ws_conn: the requests this keep-alive connection carried before do not count
+       against its handshake time */
     int r = (cl->msg = (char *)malloc(MSG_MAX)) ? ws_conn_init(&cl->ws, &cfg, cl) : WS_ERR_ARG;
+    if (r == WS_OK) r = ws_conn_tick(&cl->ws, now_ms());
     if (r == WS_OK) {
         r = ws_conn_set_buffer(&cl->ws, cl->msg, MSG_MAX);      /* messages arrive whole */
         if (r == WS_OK) r = ws_conn_accept(&cl->ws, req, NULL);
@@ -304,6 +343,10 @@ static void client_free(client *cl) {
     close(cl->fd);
     free(cl->msg);
     outq_free(&cl->out);
+    if (cl->tls) {
+        ws_tls_free(cl->tls);           /* mbedTLS's buffers for this connection */
+        free(cl->tls);
+    }
     free(cl);
 }
 
@@ -325,17 +368,76 @@ static void accept_clients(int lfd) {
         ws_http_init(&cl->req, HEAD_MAX);
         if ((cl->next = clients)) clients->prev = cl;
         clients = cl;
+        int r = ws_conn_init(&cl->ws, &cfg, cl);                /* ws.h glue: the */
+        if (r == WS_OK) r = ws_conn_tick(&cl->ws, now_ms());    /* handshake clock starts */
+        if (r == WS_OK && use_tls) {        /* ws.h glue (TLS): it waits for a ClientHello */
+            cl->tls = (ws_tls *)malloc(sizeof *cl->tls);
+            r = cl->tls ? ws_tls_init(cl->tls, &tls_cfg, NULL, plain, sizeof plain, cl)
+                        : WS_ERR_NOSPACE;
+        }
+        if (r != WS_OK) {
+            fprintf(stderr, "shared_port: fd %d: new connection: %s\n", fd, ws_strerror(r));
+            cl->dead = true;
+        }
     }
     if (!net_accept_done(errno)) perror("shared_port: accept");
 }
 
+/* What the client sent, decrypted (TLS only: without it, read_client reads straight into
+   cl->in): an HTTP connection's requests collect in cl->in and are answered as they
+   complete; a WebSocket's bytes go to ws_conn_feed. TLS cannot leave bytes in the kernel
+   the way TCP does, so a client that pipelines more than cl->in holds while its answers
+   wait (QUEUE_PAUSE) is answered what it has, and closed. */
+static void got_bytes(client *cl, char *p, size_t n) {
+    while (n > 0 && !cl->closing && !cl->dead) {
+        if (cl->route != ROUTE_HTTP) {
+            int r = ws_conn_feed(&cl->ws, p, n);                 /* ws.h glue: frames in */
+            if (r != WS_OK) fprintf(stderr, "shared_port: fd %d: %s\n", cl->fd, ws_strerror(r));
+            return;
+        }
+        size_t k = n < sizeof cl->in - cl->in_len ? n : sizeof cl->in - cl->in_len;
+        if (k == 0) {
+            fprintf(stderr, "shared_port: fd %d: more pipelined requests than %d bytes while "
+                            "the answers wait: closing\n", cl->fd, IN_MAX);
+            cl->closing = true;
+            return;
+        }
+        memcpy(cl->in + cl->in_len, p, k);
+        cl->in_len += k;
+        p += k;
+        n -= k;
+        serve_requests(cl);         /* makes room; an upgrade turns the rest into frames */
+    }
+}
+
+/* ws.h glue (TLS): what the records held, decrypted into plain[]. */
+static void on_tls_data(ws_tls *t, void *data, size_t len) {
+    got_bytes((client *)t->user, (char *)data, len);
+}
+
 static void read_client(client *cl) {
     size_t off = cl->route == ROUTE_HTTP ? cl->in_len : 0;
-    ssize_t n = recv(cl->fd, cl->in + off, sizeof cl->in - off, 0);
+    char *buf = cl->tls ? cipher : cl->in + off;   /* TLS: no more than cl->in has room for */
+    ssize_t n = recv(cl->fd, buf, sizeof cl->in - off, 0);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
-    if (n <= 0) { cl->dead = true; return; }        /* EOF or reset; TODO ws_conn_eof */
+    if (n <= 0) {                   /* EOF or reset */
+        ws_conn_eof(&cl->ws);       /* ws.h glue: a WebSocket FAILED (1006) unless closed */
+        cl->dead = true;
+        return;
+    }
     if (cl->closing) return;                         /* done: discard */
     cl->due = now_ms() + IDLE_MS;
+    if (cl->tls) {
+        int r = ws_tls_feed(cl->tls, buf, (size_t)n);   /* ws.h glue (TLS): on_tls_data */
+        if (r == WS_ERR_EOF) {                          /* close_notify: TLS is over */
+            ws_conn_eof(&cl->ws);
+            cl->closing = true;
+        } else if (r != WS_OK) {    /* not TLS, a bad record, an alert: the alert goes out */
+            fprintf(stderr, "shared_port: fd %d: TLS: %s\n", cl->fd, ws_tls_why(cl->tls));
+            cl->closing = true;
+        }
+        return;
+    }
     if (cl->route == ROUTE_HTTP) {
         cl->in_len += (size_t)n;
         return;
@@ -358,6 +460,14 @@ static void flush_client(client *cl) {
     if (cl->dead) return;
     ws_state s = ws_conn_state(&cl->ws);
     if (cl->route != ROUTE_HTTP && (s == WS_STATE_CLOSED || s == WS_STATE_FAILED)) cl->closing = true;
+    if (cl->closing && cl->tls && !cl->tls_closed) {
+        cl->tls_closed = true;
+        if (ws_tls_ready(cl->tls) && ws_tls_close(cl->tls) == WS_OK &&  /* ws.h glue (TLS): */
+            outq_flush(&cl->out, cl->fd) != 0) {                         /* close_notify */
+            cl->dead = true;
+            return;
+        }
+    }
     if (cl->closing && !cl->fin_sent && pending(cl) == 0) {
         shutdown(cl->fd, SHUT_WR);      /* the server closes TCP first; the client's FIN next */
         cl->fin_sent = true;
@@ -375,7 +485,10 @@ static int run_timers(void) {
     for (client *cl = clients, *after; cl; cl = after) {
         after = cl->next;
         bool ws = cl->route != ROUTE_HTTP && !cl->closing;
+        /* the TLS handshake: bounded by the ws_conn's handshake timeout too */
+        bool hs = cl->tls && !cl->closing && !ws_tls_ready(cl->tls);
         uint64_t due = ws ? ws_conn_deadline(&cl->ws) : cl->due;
+        if (hs && ws_conn_deadline(&cl->ws) < due) due = ws_conn_deadline(&cl->ws), ws = true;
         if (!cl->dead && due <= now && !ws) cl->dead = true;    /* idle, or no FIN came */
         if (!cl->dead && due <= now) {
             int r = ws_conn_tick(&cl->ws, now);     /* ws.h glue: keepalive ping, timeouts */
@@ -407,12 +520,14 @@ static void shut_down(int lfd) {
 }
 
 static const char usage[] =
-    "usage: shared_port [--help] PORT STATIC_DIR\n"
+    "usage: shared_port [--help] [--cert FILE --key FILE] PORT STATIC_DIR\n"
     "  An HTTP server on 127.0.0.1:PORT whose upgrade requests on /ws (echo) and /chat\n"
     "  (broadcast) go to ws.h; any other upgrade path gets 404.\n"
     "  PORT         0-65535 (0: any free port, printed)\n"
     "  STATIC_DIR   the folder served at / (index.html for a path ending in /), e.g.\n"
-    "               examples/www; GET /api/time answers the time as JSON\n";
+    "               examples/www; GET /api/time answers the time as JSON\n"
+    "  --cert FILE  the server's certificate chain (PEM or DER): https and wss instead\n"
+    "  --key FILE   its private key (PEM or DER, not encrypted)\n";
 
 /* One line: what was wrong with the command line, and what was wanted. */
 static int bad_usage(const char *what, const char *arg, const char *want) {
@@ -422,25 +537,46 @@ static int bad_usage(const char *what, const char *arg, const char *want) {
 }
 
 int main(int argc, char **argv) {
+    const char *args[2] = { NULL, NULL }, *cert = NULL, *key = NULL;
+    int nargs = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0) {
+            fputs(usage, stdout);
+            return 0;
+        }
+        if (strcmp(a, "--cert") == 0 || strcmp(a, "--key") == 0) {
+            if (i + 1 == argc) return bad_usage("a value is missing after", a, "want a FILE");
+            if (!TLS_BUILT) return bad_usage(a, NULL, TLS_MISSING);
+            *(a[2] == 'c' ? &cert : &key) = argv[++i];
+        } else if (a[0] == '-' && !(a[1] >= '0' && a[1] <= '9')) {
+            return bad_usage("unknown option", a, "the options are --cert, --key and --help");
+        } else if (nargs < 2) {
+            args[nargs++] = a;
+        } else {
+            return bad_usage("unexpected argument", a, "usage: shared_port PORT STATIC_DIR");
+        }
+    }
     char *end = NULL;
     struct stat st;
-    long port = argc >= 2 ? strtol(argv[1], &end, 10) : -1;
-    if (argc >= 2 && strcmp(argv[1], "--help") == 0) {
-        fputs(usage, stdout);
-        return 0;
+    long port = args[0] ? strtol(args[0], &end, 10) : -1;
+    if (nargs < 2) return bad_usage(nargs == 0 ? "no PORT and STATIC_DIR" : "no STATIC_DIR", NULL,
+                                    "usage: shared_port PORT STATIC_DIR");
+    if (end == args[0] || *end || port < 0 || port > 65535)
+        return bad_usage("bad port", args[0], "want a number 0-65535");
+    if (stat(args[1], &st) != 0)            /* a typo would serve 404 to everything */
+        return bad_usage("STATIC_DIR", args[1], strerror(errno));
+    if (!S_ISDIR(st.st_mode)) return bad_usage("STATIC_DIR", args[1], "not a folder");
+    if (!cert != !key)
+        return bad_usage(cert ? "--cert without --key" : "--key without --cert", NULL,
+                         "give both: --cert FILE --key FILE");
+    if (cert) {                         /* ws.h glue (TLS): the settings of every connection */
+        tls_cfg.send = on_tls_send;
+        tls_cfg.on_data = on_tls_data;
+        if (tls_server_files("shared_port", &tls_cfg, cert, key) != 0) return 2;
+        use_tls = true;
     }
-    if (argc < 3) return bad_usage(argc < 2 ? "no PORT and STATIC_DIR" : "no STATIC_DIR", NULL,
-                                   "usage: shared_port PORT STATIC_DIR");
-    if (argv[1][0] == '-' && !(argv[1][1] >= '0' && argv[1][1] <= '9'))
-        return bad_usage("unknown option", argv[1], "the only option is --help");
-    if (end == argv[1] || *end || port < 0 || port > 65535)
-        return bad_usage("bad port", argv[1], "want a number 0-65535");
-    if (argc > 3)
-        return bad_usage("unexpected argument", argv[3], "usage: shared_port PORT STATIC_DIR");
-    if (stat(argv[2], &st) != 0)            /* a typo would serve 404 to everything */
-        return bad_usage("STATIC_DIR", argv[2], strerror(errno));
-    if (!S_ISDIR(st.st_mode)) return bad_usage("STATIC_DIR", argv[2], "not a folder");
-    root = argv[2];
+    root = args[1];
     cfg.send = on_send;                 /* ws.h glue: the settings of every WebSocket */
     cfg.on_message = on_message;
     cfg.max_message_size = MSG_MAX;
@@ -465,8 +601,8 @@ int main(int argc, char **argv) {
         return 1;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
-    printf("shared_port: listening on http://127.0.0.1:%u/ (WebSocket: /ws echo, /chat "
-           "broadcast), files from %s\n", bound, root);
+    printf("shared_port: listening on %s://127.0.0.1:%u/ (WebSocket: /ws echo, /chat "
+           "broadcast), files from %s\n", use_tls ? "https" : "http", bound, root);
 
     uint64_t stop_by = 0;               /* once stopping: the last moment to wait for clients */
     for (;;) {
@@ -489,6 +625,7 @@ int main(int argc, char **argv) {
         }
     }
     while (clients) client_free(clients);   /* those that did not finish in time */
+    ws_tls_config_free(&tls_cfg);
     close(epfd);
     return 0;
 }
