@@ -220,7 +220,8 @@ static int run(session *s, const ws_config *cfg, const char *path, uint64_t dead
             ssize_t k = recv(s->fd, buf, cap, 0);
             if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) continue;
             if (k <= 0) {
-                s->eof = true;                      /* TODO ws_conn_eof */
+                s->eof = true;
+                ws_conn_eof(&s->ws);                /* ws.h glue: 1006 unless closed */
                 if (k < 0 && !until_eof) perror("echo_client: recv");
                 continue;
             }
