@@ -1,18 +1,22 @@
 /* wscat.c - a command-line WebSocket client: lines in, messages out
 
-   The tool to poke at a server with. Connects to a ws:// URL, sends each line of standard
-   input as a text message, prints every message that arrives (text as it is, binary as
-   "<binary N bytes> 68 65 6c ..."), and at the end of the input closes with 1000 and waits
-   for the server's close. Status lines ("connected", "closed") go to stderr. Ctrl-C closes
-   with 1000 too; a second one quits at once (status 130). A line that is not UTF-8 (in text
-   mode) or longer than 1 MiB is not sent, with a message.
+   The tool to poke at a server with. Connects to a ws:// or wss:// URL (directly, or through
+   an HTTP proxy's CONNECT tunnel), sends each line of standard input as a text message,
+   prints every message that arrives (text as it is, binary as "<binary N bytes> 68 65 6c
+   ..."), and at the end of the input closes with 1000 and waits for the server's close.
+   Status lines ("connected", "closed") go to stderr. Ctrl-C closes with 1000 too; a second
+   one quits at once (status 130). A line that is not UTF-8 (in text mode) or longer than
+   1 MiB is not sent, with a message.
 
    The parts marked "ws.h glue" are the client side of ws.h: the send and random callbacks,
-   the upgrade request and response, feed, tick and close. examples/outq.h is the output
-   queue, examples/net.h the connect (non-blocking, TCP_NODELAY).
+   the upgrade request and response, feed, tick and close; for wss:// its TLS layer
+   (ws_tls_init once connected, the upgrade sent from on_open, ws_tls_feed for what arrives,
+   ws_tls_send under the send callback), and for --proxy the CONNECT request and its answer
+   (ws_proxy_request, ws_proxy_check). examples/outq.h is the output queue, examples/net.h
+   the connect (non-blocking, TCP_NODELAY), examples/tls.h the CA file.
 
    Build:  make examples
-   Usage:  ./build/wscat [options] ws://HOST[:PORT][/PATH]      (HOST: a name, 1.2.3.4, [::1])
+   Usage:  ./build/wscat [options] ws[s]://HOST[:PORT][/PATH]   (HOST: a name, 1.2.3.4, [::1])
      -p, --protocol LIST  offer subprotocols ("chat" or "chat, superchat"); the server's
                           choice is printed when it connects
      -H, --header 'N: V'  send an extra request header (repeatable)
@@ -24,21 +28,27 @@
                           the server closes
      --ping MS            ping the server after MS of silence
      --timeout MS         the server is dead after MS of silence (default 2 * ping)
+     --ca FILE            wss://: trust the CAs in FILE (PEM or DER) instead of the system's
+     --insecure           wss://: check no certificate at all (tests only: says so loudly)
+     --proxy URL          through an HTTP proxy, http://[USER:PASS@]HOST:PORT (CONNECT)
      -h, --help           this list
    Try:    echo hello | ./build/wscat ws://127.0.0.1:8082/       (with build/echo_server 8082)
            prints "hello", then exits 0.
    Exit status:
      0  clean close: the close handshake completed with 1000 or 1001
-     1  no connection: name, connect or handshake failure (a refusal shows its HTTP status)
+     1  no connection: name, connect, TLS or upgrade failure (a refusal shows its HTTP status)
      2  usage
      3  the connection ended otherwise: another close code, a protocol error, TCP dropped
         without a close (1006), or no answer within --timeout
+     4  the proxy refused the tunnel (407: it wants credentials; 403, 502, ...)
+     5  the server's certificate was refused (expired, another name, unknown CA, ...)
 */
 #define _POSIX_C_SOURCE 200809L
 #define WS_IMPLEMENTATION
 #include "ws.h"
 #include "outq.h"
 #include "net.h"
+#include "tls.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -56,7 +66,13 @@ enum {
 static struct {
     int      fd;
     ws_conn  ws;
+    ws_client_opts opts;        /* the upgrade request, sent once the way is open */
+    const char *hostname;       /* the server's name: TLS checks its certificate for it */
     bool     upgraded, eof;     /* handshake done; the server closed TCP */
+    bool     tunnel;            /* --proxy: waiting for its answer to CONNECT */
+    bool     use_tls, tls_closed;   /* wss://; close_notify sent */
+    ws_tls   tls;
+    int      exit_now;          /* not 0: the exit status a callback decided on */
     ws_http  resp;              /* parsed incrementally: head[] never moves */
     char     head[8192];
     size_t   head_len;
@@ -74,6 +90,8 @@ static struct {
 static volatile sig_atomic_t interrupted;
 static bool binary, keep_open;
 static long wait_ms;
+static ws_tls_config tls_cfg;   /* wss:// */
+static char plain[TLS_RECORD];  /* what TLS decrypts, used up in on_tls_data */
 
 static void on_signal(int sig) { (void)sig; interrupted++; }
 
@@ -86,12 +104,33 @@ static int on_random(ws_conn *c, void *out, size_t n) {
 
 static size_t pending(void) { return outq_pending(&S.out); }
 
-/* Everything ws.h sends goes to the output queue; over QUEUE_LIMIT the connection fails. */
+/* Everything ws.h sends goes to the output queue (for wss://, encrypted first: ws_tls_send
+   gives the records to on_tls_send); over QUEUE_LIMIT the connection fails. */
 static int on_send(ws_conn *c, const ws_buf *bufs, size_t n) {
     (void)c;
+    if (S.use_tls) return ws_tls_send(&S.tls, bufs, n) == WS_OK ? 0 : -1;
     if (outq_push_bufs(&S.out, bufs, n) == 0) return 0;
     fprintf(stderr, "wscat: more than %d bytes wait to be sent\n", QUEUE_LIMIT);
     return -1;
+}
+
+/* ws.h glue (TLS): the records go to the same queue. */
+static int on_tls_send(ws_tls *t, const void *data, size_t len) {
+    (void)t;
+    if (outq_push(&S.out, data, len) == 0) return 0;
+    fprintf(stderr, "wscat: more than %d bytes wait to be sent\n", QUEUE_LIMIT);
+    return -1;
+}
+
+/* ws.h glue (TLS): the handshake is done and the server's certificate checked: now the
+   upgrade request, inside TLS. */
+static void on_tls_open(ws_tls *t) {
+    (void)t;
+    int r = ws_conn_connect(&S.ws, &S.opts);
+    if (r != WS_OK) {
+        fprintf(stderr, "wscat: %s\n", ws_strerror(r));
+        S.exit_now = 1;
+    }
 }
 
 /* ---- ws.h glue: what arrives, streamed to stdout (only the hex preview is held) -------- */
@@ -124,7 +163,7 @@ static void on_end(ws_conn *c) {
 }
 
 static void on_close(ws_conn *c, unsigned code, const char *reason, size_t len) {
-    (void)c;
+    if (ws_conn_error(c) == WS_ERR_EOF) return;     /* TCP dropped: said at the end */
     fprintf(stderr, "wscat: closed: %u%s%.*s\n", code, len ? " " : "", (int)len, reason);
 }
 
@@ -165,26 +204,28 @@ static void read_stdin(void) {
     }
 }
 
-/* ---- connecting: the URL (yours), the response head (ws.h glue) ------------------------- */
+/* ---- connecting: the URLs (yours), the proxy's answer and the response head (ws.h glue) - */
 
-/* "ws://host[:port][/path]"; host may be [v6]. hostname is host without brackets.
-   Says what is wrong with a URL that is not one, and returns -1. */
+/* "ws://host[:port][/path]" or "wss://..."; host may be [v6]. hostname is host without
+   brackets; *tls says wss. Says what is wrong with a URL that is not one, and returns -1. */
 static int parse_url(const char *url, char *host, char *hostname, size_t cap, char *port,
-                     const char **path) {
-    if (strncmp(url, "wss://", 6) == 0) {
-        fprintf(stderr, "wscat: %s: wss:// needs TLS, which this example does not do\n", url);
-        return -1;
-    }
+                     const char **path, bool *tls) {
     if (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0) {
-        fprintf(stderr, "wscat: %s is an HTTP URL: a WebSocket URL starts with ws:// "
-                        "(ws://%s)\n", url, strstr(url, "//") + 2);
+        bool s = url[4] == 's';
+        fprintf(stderr, "wscat: %s is an HTTP URL: a WebSocket URL starts with ws%s:// "
+                        "(ws%s://%s)\n", url, s ? "s" : "", s ? "s" : "", strstr(url, "//") + 2);
         return -1;
     }
-    bool ws = strncmp(url, "ws://", 5) == 0;
-    const char *h = ws ? url + 5 : url;
+    *tls = strncmp(url, "wss://", 6) == 0;
+    if (*tls && !TLS_BUILT) {
+        fprintf(stderr, "wscat: %s: wss:// needs TLS: %s\n", url, TLS_MISSING);
+        return -1;
+    }
+    bool ws = *tls || strncmp(url, "ws://", 5) == 0;
+    const char *h = !ws ? url : url + (*tls ? 6 : 5);
     const char *p = !ws ? NULL : *h == '[' ? strchr(h, ']') : h + strcspn(h, ":/?#");
     if (!p || p == h || (*h == '[' && p == h + 1)) {
-        fprintf(stderr, "wscat: bad URL '%s': want ws://HOST[:PORT][/PATH]\n", url);
+        fprintf(stderr, "wscat: bad URL '%s': want ws://HOST[:PORT][/PATH] or wss://...\n", url);
         return -1;
     }
     if (*h == '[') p++;
@@ -217,10 +258,94 @@ static int parse_url(const char *url, char *host, char *hostname, size_t cap, ch
     return 0;
 }
 
-/* ws.h glue: the response head; then the frames behind it. Returns -1 when the handshake
-   failed. */
-static int read_handshake(size_t n) {
-    S.head_len += n;
+static int bad_proxy(const char *url) {
+    fprintf(stderr, "wscat: bad proxy '%s': want http://[USER:PASS@]HOST:PORT\n", url);
+    return -1;
+}
+
+/* --proxy "http://[user:pass@]host:port[/]" (host may be [v6]): the host (no brackets) and
+   port to dial, and user:pass for its Basic credentials ("" for none). */
+static int parse_proxy(const char *url, char *host, size_t cap, char *port, char *userpass,
+                       size_t upcap) {
+    const char *h = url + 7, *end, *colon = NULL, *at;
+    if (strncmp(url, "http://", 7) != 0) return bad_proxy(url);
+    if ((at = strchr(h, '@')) != NULL) {                /* user:password@ */
+        if ((size_t)(at - h) >= upcap || !memchr(h, ':', (size_t)(at - h))) return bad_proxy(url);
+        memcpy(userpass, h, (size_t)(at - h));
+        userpass[at - h] = '\0';
+        h = at + 1;
+    }
+    end = h + strcspn(h, "/");
+    if (*end && strcmp(end, "/") != 0) return bad_proxy(url);     /* nothing after the port */
+    for (const char *c = h; c < end; c++)
+        if (*c == ':') colon = c;                       /* the last one: [::1]:3128 */
+    size_t n = colon ? (size_t)(end - colon - 1) : 0;
+    if (!colon || colon == h || n < 1 || n > 5 || strspn(colon + 1, "0123456789") != n ||
+        atol(colon + 1) < 1 || atol(colon + 1) > 65535)
+        return bad_proxy(url);
+    bool v6 = *h == '[';
+    if (v6 && (colon[-1] != ']' || colon - h < 3)) return bad_proxy(url);
+    size_t hl = (size_t)(colon - h) - (v6 ? 2 : 0);
+    if (hl >= cap) return bad_proxy(url);
+    memcpy(host, h + v6, hl);
+    host[hl] = '\0';
+    memcpy(port, colon + 1, n);
+    port[n] = '\0';
+    return 0;
+}
+
+static void got_bytes(char *data, size_t len);
+
+/* The way to the server is open (TCP, or the proxy's tunnel): wss:// starts TLS (its
+   ClientHello goes out, and on_tls_open sends the upgrade), ws:// sends the upgrade now. */
+static int start(void) {
+    int r = S.use_tls ? ws_tls_init(&S.tls, &tls_cfg, S.hostname, plain, sizeof plain, NULL)
+                      : ws_conn_connect(&S.ws, &S.opts);
+    if (r != WS_OK) fprintf(stderr, "wscat: %s\n", ws_strerror(r));
+    return r;
+}
+
+/* ws.h glue (proxy): the answer to CONNECT, read into head[] like a response; the bytes
+   after it are the tunnel's. Returns 0 (wait for more, or the tunnel is open), or the
+   exit status after a message. */
+static int proxy_answer(char *data, size_t len, const char *proxy) {
+    size_t take = len < sizeof S.head - S.head_len ? len : sizeof S.head - S.head_len;
+    memcpy(S.head + S.head_len, data, take);
+    S.head_len += take;
+    int r = ws_http_parse_response(&S.resp, S.head, S.head_len);
+    if (r == WS_HS_PARTIAL && S.head_len < sizeof S.head) return 0;
+    if (r == WS_HS_PARTIAL) r = WS_ERR_HS_TOO_BIG;
+    if (r < 0) {
+        fprintf(stderr, "wscat: the proxy %s answered CONNECT with no HTTP response: %s\n", proxy,
+                ws_strerror(r));
+        return 4;
+    }
+    if ((r = ws_proxy_check(&S.resp)) != WS_OK) {
+        fprintf(stderr, "wscat: the proxy %s refused the tunnel: HTTP %d %.*s%s\n", proxy,
+                S.resp.status, (int)S.resp.reason.len, S.resp.reason.ptr,
+                r == WS_ERR_PROXY_AUTH ? " (it wants credentials: --proxy "
+                                         "http://USER:PASS@HOST:PORT)" : "");
+        return 4;
+    }
+    fprintf(stderr, "wscat: tunnel open through the proxy %s\n", proxy);
+    char rest[sizeof S.head];
+    size_t n = S.head_len - S.resp.size;
+    memcpy(rest, S.head + S.resp.size, n);
+    S.tunnel = false;
+    S.head_len = 0;
+    ws_http_init(&S.resp, sizeof S.head);           /* head[] again, for the 101 */
+    if (start() != WS_OK) return 1;
+    if (n) got_bytes(rest, n);
+    if (take < len) got_bytes(data + take, len - take);
+    return S.exit_now;
+}
+
+/* ws.h glue: the response head, collected in head[]; then the frames behind it. Returns -1
+   when the handshake failed. */
+static int read_handshake(char *data, size_t len) {
+    size_t take = len < sizeof S.head - S.head_len ? len : sizeof S.head - S.head_len;
+    memcpy(S.head + S.head_len, data, take);
+    S.head_len += take;
     int r = ws_http_parse_response(&S.resp, S.head, S.head_len);
     if (r == WS_HS_PARTIAL && S.head_len < sizeof S.head) return 0;
     if (r == WS_HS_PARTIAL) r = WS_ERR_HS_TOO_BIG;
@@ -237,21 +362,66 @@ static int read_handshake(size_t n) {
     S.upgraded = true;
     fprintf(stderr, "wscat: connected%s%.*s%s\n", S.resp.protocol.ptr ? " (subprotocol " : "",
             (int)S.resp.protocol.len, S.resp.protocol.ptr, S.resp.protocol.ptr ? ")" : "");
-    if (S.head_len > S.resp.size) {
-        r = ws_conn_feed(&S.ws, S.head + S.resp.size, S.head_len - S.resp.size);
-        if (r != WS_OK) fprintf(stderr, "wscat: %s\n", ws_strerror(r));
-    }
+    if (S.head_len > S.resp.size) got_bytes(S.head + S.resp.size, S.head_len - S.resp.size);
+    if (take < len) got_bytes(data + take, len - take);
     return 0;
+}
+
+/* What the server sent (for wss://, decrypted): the response head, then frames. */
+static void got_bytes(char *data, size_t len) {
+    if (S.exit_now) return;
+    if (!S.upgraded) {
+        if (read_handshake(data, len) != 0) S.exit_now = 1;
+        return;
+    }
+    int r = ws_conn_feed(&S.ws, data, len);                     /* ws.h glue */
+    if (r != WS_OK) fprintf(stderr, "wscat: %s\n", ws_strerror(r));
+}
+
+/* ws.h glue (TLS): what the records held, decrypted into plain[]. */
+static void on_tls_data(ws_tls *t, void *data, size_t len) {
+    (void)t;
+    got_bytes((char *)data, len);
+}
+
+/* ws.h glue (TLS): what arrived, to ws_tls_feed. Returns 0, or the exit status. */
+static int tls_read(char *data, size_t len, const char *hostname) {
+    int r = ws_tls_feed(&S.tls, data, len);
+    if (r == WS_OK) return S.exit_now;
+    outq_flush(&S.out, S.fd);               /* the alert that tells the server why */
+    if (r == WS_ERR_TLS_CERT) {             /* never a fallback, never a silent accept */
+        unsigned char ip[16];
+        bool literal = inet_pton(AF_INET, hostname, ip) == 1 ||
+                       inet_pton(AF_INET6, hostname, ip) == 1;
+        fprintf(stderr, "wscat: the certificate of %s was refused: %s%s\n", hostname,
+                ws_tls_why(&S.tls), literal && strstr(ws_tls_why(&S.tls), "another name")
+                ? " (mbedTLS 2.28 matches names, not IP addresses: use the name, e.g. localhost)"
+                : "");
+        return 5;
+    }
+    if (r == WS_ERR_EOF) {                  /* close_notify: as good as TCP's end */
+        S.eof = true;
+        ws_conn_eof(&S.ws);
+        return S.exit_now;
+    }
+    if (!S.upgraded) {
+        fprintf(stderr, "wscat: TLS with %s failed: %s\n", hostname, ws_tls_why(&S.tls));
+        return 1;
+    }
+    fprintf(stderr, "wscat: TLS: %s\n", ws_tls_why(&S.tls));
+    S.eof = true;
+    ws_conn_eof(&S.ws);
+    return S.exit_now;
 }
 
 /* ---- the command line ------------------------------------------------------------------ */
 
 static const char usage[] =
-    "usage: wscat [options] ws://HOST[:PORT][/PATH]\n"
+    "usage: wscat [options] ws://HOST[:PORT][/PATH]     (or wss://, through TLS)\n"
     "  Connects, sends each line of standard input as a text message, prints every message\n"
     "  that arrives (binary as \"<binary N bytes>\" and hex), and at the end of the input\n"
     "  closes with 1000. Status lines (connected, closed: CODE) go to stderr.\n"
-    "  HOST: a name, 1.2.3.4 or [::1]; PORT: 1-65535 (default 80); PATH: default /\n"
+    "  HOST: a name, 1.2.3.4 or [::1]; PORT: 1-65535 (default 80, wss:// 443); PATH: /\n"
     "  -p, --protocol LIST   offer subprotocols (\"chat\" or \"chat, superchat\"); the chosen\n"
     "                        one is shown: \"connected (subprotocol chat)\"\n"
     "  -H, --header 'N: V'   send an extra request header (repeatable)\n"
@@ -262,10 +432,23 @@ static const char usage[] =
     "  -k, --keep-open       at the end of input, stay connected until the server closes\n"
     "      --ping MS         ping the server after MS of silence (default 0: never)\n"
     "      --timeout MS      the server is dead after MS of silence (default 2 x --ping)\n"
+    "      --ca FILE         wss://: trust the CA certificates in FILE (PEM or DER) rather\n"
+    "                        than the system's list; the server's name is checked too\n"
+    "      --insecure        wss://: check NO certificate and no name (tests only; anyone\n"
+    "                        on the way can read and change the connection)\n"
+    "      --proxy URL       connect through an HTTP proxy: http://[USER:PASS@]HOST:PORT\n"
+    "                        (CONNECT, then TLS or plain WebSocket through the tunnel)\n"
     "  -h, --help            this text\n"
     "  Ctrl-C closes with 1000; a second one quits at once (status 130).\n"
-    "  Exit status: 0 a clean close (1000 or 1001); 1 no connection (name, connect,\n"
-    "  handshake); 2 usage; 3 any other end (another code, 1006, no answer to --ping).\n";
+    "  Exit status: 0 a clean close (1000 or 1001); 1 no connection (name, connect, TLS,\n"
+    "  handshake); 2 usage; 3 any other end (another code, 1006, no answer to --ping);\n"
+    "  4 the proxy refused the tunnel (407, 403, 502, ...); 5 the server's certificate was\n"
+    "  refused (expired, another name, unknown CA, self-signed, ...).\n"
+#if TLS_BUILT
+    "  TLS: mbedTLS " MBEDTLS_VERSION_STRING "\n";
+#else
+    "  TLS: not in this build (apt-get install libmbedtls-dev, then make examples)\n";
+#endif
 
 /* One line: what was wrong with the command line. Returns the exit status for it. */
 static int bad_usage(const char *what, const char *arg) {
@@ -294,9 +477,10 @@ static long number(const char *s) {
 
 int main(int argc, char **argv) {
     static char host[256], hostname[256], port[8], headers[4096];
+    static char phost[256], pport[8], userpass[256], connect_req[1024], proxy_name[300];
     static ws_config cfg;
-    ws_client_opts opts = { 0 };
-    const char *url = NULL;
+    const char *url = NULL, *ca = NULL, *proxy = NULL;
+    bool insecure = false;
     long ping = 0, timeout = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -307,7 +491,8 @@ int main(int argc, char **argv) {
             return 0;
         }
         if ((ms || opt(a, "-p", "--protocol") || opt(a, "-o", "--origin") ||
-             opt(a, "-H", "--header")) && !v)
+             opt(a, "-H", "--header") || opt(a, "--ca", "--ca") || opt(a, "--proxy", "--proxy")) &&
+            !v)
             return bad_usage("a value is missing after", a);
         if (ms) {
             if ((*ms = number(v)) < 0) {
@@ -317,9 +502,9 @@ int main(int argc, char **argv) {
             }
             i++;
         } else if (opt(a, "-p", "--protocol")) {
-            opts.protocols = argv[++i];
+            S.opts.protocols = argv[++i];
         } else if (opt(a, "-o", "--origin")) {
-            opts.origin = argv[++i];
+            S.opts.origin = argv[++i];
         } else if (opt(a, "-H", "--header")) {
             if (!add_header(headers, sizeof headers, argv[++i]))
                 return bad_usage("-H wants one 'Name: value' header, not", argv[i]);
@@ -327,6 +512,12 @@ int main(int argc, char **argv) {
             binary = true;
         } else if (opt(a, "-k", "--keep-open")) {
             keep_open = true;
+        } else if (opt(a, "--ca", "--ca")) {
+            ca = argv[++i];
+        } else if (opt(a, "--insecure", "--insecure")) {
+            insecure = true;
+        } else if (opt(a, "--proxy", "--proxy")) {
+            proxy = argv[++i];
         } else if (a[0] == '-') {
             return bad_usage("unknown option", a);
         } else if (url) {
@@ -336,10 +527,32 @@ int main(int argc, char **argv) {
         }
     }
     if (!url) return bad_usage("no URL: usage: wscat [options] ws://HOST[:PORT][/PATH]", NULL);
-    if (parse_url(url, host, hostname, sizeof host, port, &opts.path) != 0) return 2;
-    if (headers[0]) opts.headers = headers;
-    opts.host = host;
-    opts.port = (uint16_t)atoi(port);               /* 0: no port in Host */
+    if ((ca || insecure) && !TLS_BUILT)
+        return bad_usage(ca ? "--ca: " TLS_MISSING : "--insecure: " TLS_MISSING, NULL);
+    if (parse_url(url, host, hostname, sizeof host, port, &S.opts.path, &S.use_tls) != 0)
+        return 2;
+    if ((ca || insecure) && !S.use_tls)
+        return bad_usage(ca ? "--ca is for wss:// URLs, not" : "--insecure is for wss:// URLs, not",
+                         url);
+    if (ca && insecure) return bad_usage("--ca or --insecure, not both", NULL);
+    if (proxy && parse_proxy(proxy, phost, sizeof phost, pport, userpass, sizeof userpass) != 0)
+        return 2;
+    snprintf(proxy_name, sizeof proxy_name, "%s%s%s:%s", strchr(phost, ':') ? "[" : "", phost,
+             strchr(phost, ':') ? "]" : "", pport);            /* no credentials shown */
+    if (headers[0]) S.opts.headers = headers;
+    S.opts.host = host;
+    S.opts.port = (uint16_t)atoi(port);             /* 0: no port in Host */
+    S.hostname = hostname;
+    if (S.use_tls) {                    /* ws.h glue (TLS): the settings of this connection */
+        tls_cfg.send = on_tls_send;
+        tls_cfg.on_data = on_tls_data;
+        tls_cfg.on_open = on_tls_open;
+        if (tls_client_files("wscat", &tls_cfg, ca, insecure) != 0) return 2;
+        if (insecure)
+            fprintf(stderr, "wscat: WARNING: --insecure: the server's certificate and name are "
+                            "NOT checked; anyone on the way can read and change this "
+                            "connection. For tests only.\n");
+    }
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -356,15 +569,26 @@ int main(int argc, char **argv) {
     cfg.on_data = on_data;
     cfg.on_end = on_end;
     cfg.on_close = on_close;
-    cfg.handshake_timeout_ms = CONNECT_MS;
+    cfg.handshake_timeout_ms = CONNECT_MS;  /* the proxy, TLS and the upgrade, all of them */
     cfg.ping_interval_ms = (uint32_t)ping;
     cfg.timeout_ms = (uint32_t)timeout;
     ws_http_init(&S.resp, sizeof S.head);
     S.out.limit = QUEUE_LIMIT;
-    if ((S.fd = net_dial("wscat", hostname, port[0] ? port : "80", CONNECT_MS)) < 0) return 1;
+    const char *dport = port[0] ? port : S.use_tls ? "443" : "80";
+    if ((S.fd = net_dial("wscat", proxy ? phost : hostname, proxy ? pport : dport,
+                         CONNECT_MS)) < 0)
+        return 1;
     int r = ws_conn_init(&S.ws, &cfg, NULL);
     if (r == WS_OK) r = ws_conn_tick(&S.ws, now_ms());    /* the handshake clock starts */
-    if (r == WS_OK) r = ws_conn_connect(&S.ws, &opts);    /* the request is queued */
+    if (r == WS_OK && proxy) {          /* ws.h glue (proxy): CONNECT host:port first */
+        size_t len;
+        r = ws_proxy_request(connect_req, sizeof connect_req, &len, host, (uint16_t)atoi(dport),
+                             userpass[0] ? userpass : NULL);
+        if (r == WS_OK && outq_push(&S.out, connect_req, len) != 0) r = WS_ERR_NOSPACE;
+        S.tunnel = true;
+    } else if (r == WS_OK && start() != WS_OK) {        /* TLS, or the upgrade request */
+        return 1;
+    }
     if (r != WS_OK) {
         fprintf(stderr, "wscat: %s\n", ws_strerror(r));
         return 1;
@@ -384,6 +608,10 @@ int main(int argc, char **argv) {
             S.we_closed = true;
             continue;
         }
+        if (st == WS_STATE_CLOSED && S.use_tls && !S.tls_closed) {
+            S.tls_closed = true;
+            ws_tls_close(&S.tls);       /* ws.h glue (TLS): close_notify, then TCP's end */
+        }
         if (st == WS_STATE_CLOSED || st == WS_STATE_FAILED) {
             if (!until) until = now + EOF_WAIT_MS;
             if (S.eof || now >= until || (st == WS_STATE_FAILED && pending() == 0)) break;
@@ -392,7 +620,10 @@ int main(int argc, char **argv) {
         } else if (ws_conn_deadline(&S.ws) <= now) {
             if ((r = ws_conn_tick(&S.ws, now)) != WS_OK) {
                 fprintf(stderr, "wscat: %s%s\n", ws_strerror(r),
-                        r == WS_ERR_TIMEOUT && S.upgraded ? " (the server stopped answering)" : "");
+                        r != WS_ERR_TIMEOUT ? "" : S.upgraded ? " (the server stopped answering)"
+                        : S.tunnel ? " (no answer from the proxy)"
+                        : S.use_tls && !ws_tls_ready(&S.tls) ? " (during the TLS handshake)"
+                        : " (during the handshake)");
                 if (!S.upgraded) return 1;
             }
             continue;
@@ -409,16 +640,18 @@ int main(int argc, char **argv) {
             outq_free(&S.out);                  /* the server is gone: recv will say so */
         if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
             static char buf[65536];
-            char *p = S.upgraded ? buf : S.head + S.head_len;
-            size_t cap = S.upgraded ? sizeof buf : sizeof S.head - S.head_len;
-            ssize_t k = recv(S.fd, p, cap, 0);
+            ssize_t k = recv(S.fd, buf, sizeof buf, 0);
             if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) continue;
             if (k <= 0) {
-                S.eof = true;                   /* TODO ws_conn_eof */
-            } else if (!S.upgraded) {
-                if (read_handshake((size_t)k) != 0) return 1;
-            } else if ((r = ws_conn_feed(&S.ws, p, (size_t)k)) != WS_OK) {    /* ws.h glue */
-                fprintf(stderr, "wscat: %s\n", ws_strerror(r));
+                S.eof = true;
+                ws_conn_eof(&S.ws);             /* ws.h glue: FAILED (1006) unless closed */
+            } else if (S.tunnel) {
+                if ((r = proxy_answer(buf, (size_t)k, proxy_name)) != 0) return r;
+            } else if (S.use_tls) {
+                if ((r = tls_read(buf, (size_t)k, hostname)) != 0) return r;
+            } else {
+                got_bytes(buf, (size_t)k);
+                if (S.exit_now) return S.exit_now;
             }
         }
         if (pfd[1].revents) read_stdin();
@@ -426,11 +659,18 @@ int main(int argc, char **argv) {
 
     ws_state st = ws_conn_state(&S.ws);
     unsigned code = ws_conn_close_code(&S.ws);
+    if (S.tunnel) {
+        fprintf(stderr, "wscat: the proxy %s closed the connection without answering\n",
+                proxy_name);
+        return 4;
+    }
     if (!S.upgraded) {
-        fprintf(stderr, "wscat: the server closed the connection during the handshake\n");
+        fprintf(stderr, "wscat: the server closed the connection during the %shandshake\n",
+                S.use_tls && !ws_tls_ready(&S.tls) ? "TLS " : "");
         return 1;
     }
-    if (st == WS_STATE_OPEN || st == WS_STATE_CLOSING) {
+    if (st == WS_STATE_OPEN || st == WS_STATE_CLOSING ||
+        (st == WS_STATE_FAILED && ws_conn_error(&S.ws) == WS_ERR_EOF)) {
         fprintf(stderr, "wscat: the connection dropped without a close frame (1006)\n");
         return 3;
     }

@@ -7,9 +7,11 @@
 #     1001 (exit 0), 4000 or dropping TCP (exit 3);
 #   - refusals: 404 from build/shared_port, a closed port, a bad Sec-WebSocket-Accept (exit 1);
 #     bad usage (exit 2, one line saying what was wrong: a bad URL, a bad port and http://
-#     told apart), --help;
+#     told apart, --ca and --insecure without wss://, a bad --proxy; wss:// in a build
+#     without TLS), --help;
 #   - --ping: a server that stops answering is detected within the configured time (exit 3),
 #     one that answers gets pinged and keeps the connection; Ctrl-C closes cleanly.
+# wss://, --ca, --insecure and --proxy at work: tests/run_wss.sh.
 # Only 127.0.0.1, free ports, every process bounded by `timeout` or killed by PID on exit.
 # One line per check; the last line is "N passed, N failed".
 set -u
@@ -166,7 +168,21 @@ usage_check() {
 bad_usage=""
 usage_check "no URL"
 usage_check "is an HTTP URL: a WebSocket URL starts with ws:// (ws://127.0.0.1/)" http://127.0.0.1/
-usage_check "wss:// needs TLS" wss://127.0.0.1/
+if "$WSCAT" --help | grep -q '^  TLS: mbedTLS'; then      # a build with TLS
+    usage_check "--ca is for wss:// URLs, not 'ws://127.0.0.1/'" --ca x ws://127.0.0.1/
+    usage_check "--insecure is for wss:// URLs" --insecure ws://127.0.0.1/
+    usage_check "--ca or --insecure, not both" --ca x --insecure wss://127.0.0.1/
+    usage_check "a value is missing after '--ca'" wss://127.0.0.1/ --ca
+    wss_case="--ca or --insecure without wss://, both"
+else
+    usage_check "wss:// needs TLS: this program was built without TLS" wss://127.0.0.1/
+    usage_check "--ca: this program was built without TLS" --ca x wss://127.0.0.1/
+    wss_case="wss:// and --ca in a build without TLS"
+fi
+usage_check "bad proxy '127.0.0.1:3128': want http://[USER:PASS@]HOST:PORT" --proxy 127.0.0.1:3128 "$url"
+usage_check "bad proxy 'http://127.0.0.1'" --proxy http://127.0.0.1 "$url"
+usage_check "bad proxy 'http://h:1/x'" --proxy http://h:1/x "$url"
+usage_check "is an HTTP URL: a WebSocket URL starts with wss:// (wss://h/)" https://h/
 usage_check "bad port '99999' in ws://h:99999/" ws://h:99999/
 usage_check "bad port '8o8o'" ws://127.0.0.1:8o8o/
 usage_check "bad URL 'localhost:8080'" localhost:8080
@@ -177,14 +193,14 @@ usage_check "unknown option '--bogus'" --bogus "$url"
 usage_check "-H wants one 'Name: value' header, not 'novalue'" -H novalue "$url"
 usage_check "one URL only" "$url" "$url"
 if [ -z "$bad_usage" ]; then
-    ok "bad usage: exit 2 and one line that tells no URL, an http:// URL, wss://, a bad port, a bad URL, a missing or bad value, an unknown option, a bad -H and two URLs apart"
+    ok "bad usage: exit 2 and one line that tells no URL, an http:// or https:// URL, $wss_case, a bad port, a bad URL, a bad --proxy, a missing or bad value, an unknown option, a bad -H and two URLs apart"
 else
     ko "bad usage not explained$bad_usage"
 fi
 timeout 5 "$WSCAT" --help >"$tmp/help.out" 2>&1
 status=$?
 missing=""
-for o in --protocol --header --origin --binary --wait --keep-open --ping --timeout --help "Exit status"; do
+for o in --protocol --header --origin --binary --wait --keep-open --ping --timeout --ca --insecure --proxy --help "Exit status" "4 the proxy refused" "5 the server's certificate"; do
     grep -q -- "$o" "$tmp/help.out" || missing="$missing $o"
 done
 if [ $status -eq 0 ] && [ -z "$missing" ]; then ok "--help: exit 0, every option and the exit statuses explained ($(wc -l <"$tmp/help.out") lines)"
