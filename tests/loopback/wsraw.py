@@ -1,9 +1,12 @@
 """Raw WebSocket frames over a socket, Python stdlib only: enough to play a correct peer or
-a misbehaving one in the loopback tests. Every read has a deadline."""
+a misbehaving one in the loopback tests. Every read has a deadline.
+With WSRAW_TLS_CA=FILE in the environment, dial() (and so connect()) speaks TLS, verifying
+the server against that CA and its host name: the same checks over wss:// and https."""
 import base64
 import hashlib
 import os
 import socket
+import ssl
 import struct
 import time
 
@@ -144,9 +147,27 @@ class Peer:
             return False
 
 
+TLS_CA = os.environ.get("WSRAW_TLS_CA")
+_tls = []
+
+
+def tls_context():
+    """The client TLS context for WSRAW_TLS_CA (None without it), made once."""
+    if TLS_CA and not _tls:
+        _tls.append(ssl.create_default_context(cafile=TLS_CA))
+    return _tls[0] if _tls else None
+
+
+def dial(host, port, timeout=5):
+    """A connected socket: TCP, or TLS over it with WSRAW_TLS_CA (handshake done)."""
+    sock = socket.create_connection((host, port), timeout=timeout)
+    ctx = tls_context()
+    return ctx.wrap_socket(sock, server_hostname=host) if ctx else sock
+
+
 def connect(host, port, path="/", extra=b"", timeout=5):
     """Opens a WebSocket as a client; returns the Peer. extra: bytes sent with the request."""
-    sock = socket.create_connection((host, port), timeout=timeout)
+    sock = dial(host, port, timeout)
     key = base64.b64encode(os.urandom(16)).decode()
     sock.sendall(
         (

@@ -5,6 +5,10 @@
 // the browser, and last the server's own close (1001) when it is sent SIGTERM.
 // Usage: node tests/node/browser_echo.mjs http://127.0.0.1:PORT/ CHROMIUM SERVER_PID [SHOT.png]
 // (the server runs with ECHO_PING_MS=200: a ping after 200 ms idle, a drop after 600 ms)
+// Over TLS: an https:// URL (echo_server --cert), and SPKI_PIN=the base64 SHA-256 of the
+// server key's SubjectPublicKeyInfo in the environment: Chromium trusts that one key
+// (--ignore-certificate-errors-spki-list), every other check stays on; the page and these
+// checks then use wss://.
 // Prints "ok NAME" or "FAIL NAME: why" per check, then "N passed, N failed".
 // The browser may reach 127.0.0.1 only: everything else goes to a dead proxy.
 import { chromium } from 'playwright-core';
@@ -19,7 +23,8 @@ const browser = await chromium.launch({
   timeout: 30000,
   args: ['--no-sandbox', '--proxy-server=127.0.0.1:9', '--proxy-bypass-list=127.0.0.1',
          '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
-         '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+         '--disable-background-networking', '--disable-component-update', '--no-first-run',
+         ...(process.env.SPKI_PIN ? [`--ignore-certificate-errors-spki-list=${process.env.SPKI_PIN}`] : [])],
 });
 try {
   const page = await browser.newPage();
@@ -31,6 +36,12 @@ try {
 
   const resp = await page.goto(url);
   resp.status() === 200 ? ok('GET / loads echo.html') : bad('GET / loads echo.html', `status ${resp.status()}`);
+  if (url.startsWith('https:')) {
+    const sec = await resp.securityDetails();
+    sec && (await page.evaluate(() => window.isSecureContext))
+      ? ok(`the page came over ${sec.protocol} (certificate "${sec.subjectName}", issued by "${sec.issuer}"), a secure context`)
+      : bad('the page came over TLS', 'no security details, or not a secure context');
+  }
 
   try {
     await page.waitForSelector('#status.open');
@@ -62,7 +73,7 @@ try {
   };
   const helpers = `
     window.open_ws = () => new Promise((res, rej) => {
-      const ws = new WebSocket('ws://' + location.host + '/');
+      const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/');
       ws.binaryType = 'arraybuffer';
       ws.onopen = () => res(ws);
       ws.onerror = () => rej(new Error('connection error'));

@@ -8,6 +8,8 @@
 // are checked), SCREENSHOT-phone.png the phone's: examples/chat.png and chat-phone.png.
 // Prints "ok NAME" or "FAIL NAME: why" per check, then "N passed, N failed".
 // The browser may reach 127.0.0.1 only: everything else goes to a dead proxy.
+// Over TLS: an https:// URL (chat_server --cert) and SPKI_PIN in the environment, as for
+// tests/node/browser_echo.mjs: that key trusted, every other certificate check on.
 import { statSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 
@@ -32,7 +34,8 @@ const browser = await chromium.launch({
   args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--proxy-server=127.0.0.1:9',
          '--proxy-bypass-list=127.0.0.1', '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
          '--disable-background-networking', '--disable-component-update', '--no-first-run',
-         '--disable-sync'],
+         '--disable-sync',
+         ...(process.env.SPKI_PIN ? [`--ignore-certificate-errors-spki-list=${process.env.SPKI_PIN}`] : [])],
 });
 
 // A user: a page of their own (own storage), named through the page's form. A phone user

@@ -1,10 +1,14 @@
 // Node `ws` client against build/echo_server: every echo is compared byte for byte.
 // Usage: node tests/node/client_check.mjs ws://127.0.0.1:PORT/
+//        node tests/node/client_check.mjs wss://localhost:PORT/ CA.pem   (TLS, verified
+//        against that CA and the host name; echo_server --cert)
 // Prints "ok NAME" or "FAIL NAME: why" per check, then "N passed, N failed".
 import { WebSocket } from 'ws';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 
-const url = process.argv[2];
+const [url, caFile] = process.argv.slice(2);
+const tls = caFile ? { ca: readFileSync(caFile) } : {};
 let passed = 0, failed = 0;
 const ok = (name) => { passed++; console.log(`ok   ${name}`); };
 const bad = (name, why) => { failed++; console.log(`FAIL ${name}: ${why}`); };
@@ -12,7 +16,7 @@ const bad = (name, why) => { failed++; console.log(`FAIL ${name}: ${why}`); };
 // Resolves with the value of `fn(ws, done)` (done(value) or done(Error)), bounded in time.
 function session(name, fn, ms = 20000) {
   return new Promise((resolve) => {
-    const ws = new WebSocket(url, { maxPayload: 64 << 20 });
+    const ws = new WebSocket(url, { maxPayload: 64 << 20, ...tls });
     let finished = false;
     const done = (v) => {
       if (finished) return;

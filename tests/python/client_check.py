@@ -2,9 +2,12 @@
 """Python `websockets` client against an echo server: prints "ok ..." or "FAIL ..." per check.
 
 usage: /usr/bin/python3 client_check.py ws://127.0.0.1:PORT/
+       /usr/bin/python3 client_check.py wss://localhost:PORT/ CA.pem    (TLS: an ssl context
+       that trusts that CA and checks the host name; echo_server --cert)
 """
 import asyncio
 import os
+import ssl
 import sys
 
 import websockets
@@ -22,9 +25,13 @@ async def expect_echo(ws, name, msg):
         print("ok %s" % name)
 
 
-async def main(url):
+async def main(url, ca=None):
+    tls = {"ssl": ssl.create_default_context(cafile=ca)} if ca else {}
     async with websockets.connect(url, max_size=2 ** 26, compression=None,
-                                  ping_interval=None) as ws:
+                                  ping_interval=None, **tls) as ws:
+        if ca:
+            v = ws.transport.get_extra_info("ssl_object").version()
+            print("ok TLS handshake (%s), the certificate verified against the test CA" % v)
         await expect_echo(ws, "text 'hello'", "hello")
         await expect_echo(ws, "text with Chinese and emoji", "你好，世界 🌏 ws.h")
         await expect_echo(ws, "empty text", "")
@@ -45,13 +52,13 @@ async def main(url):
         print(("ok" if ws.close_code == 4000 else "FAIL") +
               " close 4000 echoed (got %s)" % ws.close_code)
     # a close with 1000
-    async with websockets.connect(url, compression=None, ping_interval=None) as ws:
+    async with websockets.connect(url, compression=None, ping_interval=None, **tls) as ws:
         await ws.close(1000)
         print(("ok" if ws.close_code == 1000 else "FAIL") +
               " close 1000 echoed (got %s)" % ws.close_code)
 
 
 try:
-    asyncio.run(asyncio.wait_for(main(sys.argv[1]), 120))
+    asyncio.run(asyncio.wait_for(main(*sys.argv[1:3]), 120))
 except Exception as e:  # any failure to run is a failed check
     print("FAIL client stopped: %r" % (e,))

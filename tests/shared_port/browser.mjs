@@ -3,6 +3,8 @@
 // /ws, all on one port.
 // Usage: node tests/shared_port/browser.mjs http://127.0.0.1:PORT/ CHROMIUM
 // Prints "ok NAME" or "FAIL NAME: why" per check. The browser may reach 127.0.0.1 only.
+// Over TLS: an https:// URL (shared_port --cert) and SPKI_PIN in the environment, as for
+// tests/node/browser_echo.mjs.
 import { chromium } from 'playwright-core';
 
 const [url, executablePath] = process.argv.slice(2);
@@ -15,7 +17,8 @@ const browser = await chromium.launch({
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
          '--disable-background-networking', '--disable-component-update', '--disable-sync',
          '--proxy-server=127.0.0.1:9', '--proxy-bypass-list=127.0.0.1',
-         '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'],
+         '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
+         ...(process.env.SPKI_PIN ? [`--ignore-certificate-errors-spki-list=${process.env.SPKI_PIN}`] : [])],
 });
 try {
   const page = await browser.newPage();

@@ -2,7 +2,8 @@
     python3 tests/shared_port/check.py PORT WWW_DIR [CHECK ...]     (default: every check)
 Prints "ok CHECK: what was seen" or "FAIL CHECK: why" per check; exits 1 if any failed.
 Raw sockets (stdlib) for HTTP, so every byte on the wire is checked; tests/loopback/wsraw.py
-for WebSocket frames."""
+for WebSocket frames. With WSRAW_TLS_CA=FILE, everything goes over TLS (https, wss) to a
+shared_port started with --cert and --key."""
 import json
 import os
 import socket
@@ -11,7 +12,7 @@ import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "loopback"))
-from wsraw import BINARY, CLOSE, TEXT, Fail, Peer, close_body, connect  # noqa: E402
+from wsraw import BINARY, CLOSE, TEXT, Fail, Peer, close_body, connect, dial, tls_context  # noqa: E402
 
 HOST = "127.0.0.1"
 PORT, WWW = int(sys.argv[1]), sys.argv[2]
@@ -21,7 +22,7 @@ class Http:
     """One keep-alive HTTP/1.1 connection: send requests, read responses by Content-Length."""
 
     def __init__(self):
-        self.sock = socket.create_connection((HOST, PORT), timeout=5)
+        self.sock = dial(HOST, PORT)
         self.peer = Peer(self.sock, client=True)
 
     def send(self, data):
@@ -285,20 +286,21 @@ def check_websockets_client():
     import websockets
 
     async def run():
-        base = "ws://%s:%d" % (HOST, PORT)
-        async with websockets.connect(base + "/ws", compression=None) as ws:
+        base = "%s://%s:%d" % ("wss" if tls_context() else "ws", HOST, PORT)
+        tls = {"ssl": tls_context()} if tls_context() else {}
+        async with websockets.connect(base + "/ws", compression=None, **tls) as ws:
             await ws.send("ping ✓")
             expect("websockets /ws echo", await asyncio.wait_for(ws.recv(), 5), "ping ✓")
             await ws.send(b"\x00" * 1000)
             expect("websockets /ws binary", await asyncio.wait_for(ws.recv(), 5), b"\x00" * 1000)
             await asyncio.wait_for(await ws.ping(b"p"), 5)
-        async with websockets.connect(base + "/chat", compression=None) as a, \
-                websockets.connect(base + "/chat", compression=None) as b:
+        async with websockets.connect(base + "/chat", compression=None, **tls) as a, \
+                websockets.connect(base + "/chat", compression=None, **tls) as b:
             await a.send("to everyone")
             expect("websockets /chat, other client", await asyncio.wait_for(b.recv(), 5), "to everyone")
             expect("websockets /chat, sender", await asyncio.wait_for(a.recv(), 5), "to everyone")
         try:
-            async with websockets.connect(base + "/nope", compression=None):
+            async with websockets.connect(base + "/nope", compression=None, **tls):
                 raise Fail("websockets connected to /nope")
         except websockets.exceptions.InvalidStatusCode as e:
             expect("websockets on /nope", e.status_code, 404)

@@ -1,5 +1,6 @@
 """Servers for build/wscat's tests, on 127.0.0.1 at a free port (printed as "listening PORT"):
-    /usr/bin/python3 tests/wscat/peers.py websockets   Python `websockets` server, by path:
+    /usr/bin/python3 tests/wscat/peers.py websockets [CERT KEY]   Python `websockets` server
+        (with CERT and KEY: over TLS, wss://), by path:
         /          echo             /proto   says the subprotocol, then echo
         /binary    sends binary     /header  says the X-Wscat header, then echo
         /close4000 closes 4000      /goaway  closes 1001         /drop  drops TCP
@@ -40,10 +41,15 @@ async def handler(ws, path=None):
             await ws.send(msg)
 
 
-async def serve_websockets():
+async def serve_websockets(cert=None, key=None):
+    import ssl
     import websockets
+    tls = {}
+    if cert:
+        tls["ssl"] = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls["ssl"].load_cert_chain(cert, key)
     async with websockets.serve(handler, "127.0.0.1", 0, subprotocols=["superchat", "chat"],
-                                compression=None, ping_interval=None) as server:
+                                compression=None, ping_interval=None, **tls) as server:
         print("listening %d" % server.sockets[0].getsockname()[1], flush=True)
         await asyncio.sleep(30)
 
@@ -94,7 +100,7 @@ def pong():
 if __name__ == "__main__":
     mode = sys.argv[1]
     if mode == "websockets":
-        asyncio.run(serve_websockets())
+        asyncio.run(serve_websockets(*sys.argv[2:4]))
     elif mode == "silent":
         silent()
     else:
