@@ -65,6 +65,7 @@ list() {
         "clang-tidy|have clang-tidy|analysis"
         "libmbedtls-dev|[ -f /usr/include/mbedtls/ssl.h ]|tls (ws.h's WS_MBEDTLS layer)"
         "openssl|have openssl|tls (the test certificates, made at test time)"
+        "tinyproxy|have tinyproxy|wss (wscat --proxy through a real HTTP proxy)"
         "libuv1-dev|[ -f /usr/include/uv.h ]|uv (examples/uv_echo.c on libuv)"
         "libmicrohttpd-dev|[ -f /usr/include/microhttpd.h ]|mhd (examples/mhd_server.c in libmicrohttpd)"
         "zlib1g-dev|[ -f /usr/include/zlib.h ]|deflate (zlib: the test's reference, never ws.h's)"
