@@ -45,13 +45,18 @@ all: examples
 
 # what `make test` builds before it runs tests/run_all.sh; the fragments below add to it
 TEST_DEPS = $(CHECKS) examples node
+CHECK_DEPS =
 
 # each area keeps its own rules beside it
 include examples/examples.mk fuzz/fuzz.mk bench/bench.mk tests/firmware/firmware.mk
 
-# what `make check` builds: everything of TEST_DEPS but the clang unit tests, Valgrind's
-# build, the examples and Node
-CHECK_DEPS = $(filter-out $(BUILD)/test_ws_clang $(BUILD)/test_ws_plain examples node,$(TEST_DEPS))
+# what `make check` builds: the unit tests (gcc, WS_NO_SIMD), the build checks and the fuzz
+# replay drivers fuzz/fuzz.mk adds to TEST_DEPS. A fragment adds to TEST_DEPS for make test,
+# to CHECK_DEPS for make check too.
+CHECK_DEPS += $(BUILD)/test_ws_gcc $(BUILD)/test_ws_nosimd $(BUILD)/compile_cpp.o \
+              $(BUILD)/static_link $(BUILD)/strict_gcc.o $(BUILD)/strict_clang.o \
+              $(BUILD)/freestanding_gcc.o $(BUILD)/freestanding_clang.o $(BUILD)/impl_O2.o \
+              $(filter $(BUILD)/replay_%,$(TEST_DEPS))
 
 # clang, its sanitizer runtime, g++ and npm are optional: what needs a missing one is left
 # out of the build, and tests/run_all.sh reports it skipped (a failure under CI). Probed
