@@ -14,6 +14,7 @@
 # are counted from that summary and from the lines that start "SKIP " or "# skipped ".
 # tests/README.md says what each suite checks and how long it takes.
 set -u
+{   # bash reads the whole block before it runs it: editing this file mid-run changes nothing
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 CLANG=${CLANG:-clang}
@@ -26,7 +27,7 @@ CHECK_TIER=(builds unit-gcc unit-nosimd fuzz_replay)
 # then the rest of `make test`, quickest first; a tests/run_NAME.sh not listed here runs
 # after unit-clang, before the slow suites
 SLOW=(readme examples minimal tls interop_python interop_node shared_port conformance browser
-      wscat deflate loopback adversarial chat firmware cross analysis selftest)
+      wscat deflate loopback mhd uv adversarial chat wss firmware cross analysis selftest)
 
 scripts=()
 for t in tests/run_*.sh; do
@@ -231,3 +232,5 @@ else
     echo "$total_pass passed, $total_fail failed"
 fi
 [ "$total_fail" -eq 0 ]
+exit
+}
