@@ -468,6 +468,14 @@ typedef enum ws_opcode {
     WS_OP_PONG   = 0xA      /* pong */
 } ws_opcode;
 
+/* The reserved bits of a frame's first byte, for an extension that owns them
+   (ws_config.rsv_allowed): OR them into the opcode given to ws_frame_header,
+   ws_frame_encode or ws_conn_send* to set them on a frame, as in
+   (ws_opcode)(WS_OP_TEXT | WS_RSV1), permessage-deflate's "compressed" bit. */
+#define WS_RSV1 0x40u
+#define WS_RSV2 0x20u
+#define WS_RSV3 0x10u
+
 /* Close codes (RFC 6455 section 7.4.1 and the IANA registry). */
 enum {
     WS_CLOSE_NORMAL          = 1000, /* purpose fulfilled */
@@ -714,6 +722,20 @@ WS_API const char *ws_handshake_select_protocol(const ws_http *req,
 WS_API int ws_handshake_accept(char *out, size_t cap, size_t *len,
                                const ws_http *req, const char *protocol);
 
+/* What a server's 101 may carry besides the accept key. */
+typedef struct ws_accept_opts {
+    const char *protocol;           /* NULL or one of the subprotocols req offered */
+    const char *extensions;         /* NULL or the Sec-WebSocket-Extensions value agreed
+                                       (ws_deflate_accept writes one) */
+    const char *headers;            /* NULL or extra lines, each ending in "\r\n" */
+} ws_accept_opts;
+
+/* ws_handshake_accept with opts (NULL: none). Returns WS_OK, WS_ERR_ARG (a protocol not
+   offered, a control byte in extensions, headers that are not whole CRLF lines),
+   WS_ERR_NOSPACE. */
+WS_API int ws_handshake_accept_opts(char *out, size_t cap, size_t *len, const ws_http *req,
+                                    const ws_accept_opts *opts);
+
 /* Writes an error response for a handshake error (a WS_ERR_HS_* code from the parser, or
    WS_ERR_HS_ORIGIN for an origin you refuse): "400 Bad Request", "403 Forbidden",
    "426 Upgrade Required" with Sec-WebSocket-Version: 13, or "431 Request Header Fields Too
@@ -788,6 +810,10 @@ WS_API int ws_conn_set_buffer(ws_conn *c, void *buf, size_t cap);
    WS_ERR_IO. */
 WS_API int ws_conn_accept(ws_conn *c, const ws_http *req, const char *protocol);
 
+/* ws_conn_accept with the extensions and extra header lines of opts in the 101 (opts
+   NULL: none); the same returns. */
+WS_API int ws_conn_accept_opts(ws_conn *c, const ws_http *req, const ws_accept_opts *opts);
+
 /* Server: sends the error response for handshake error err through the send callback and
    leaves c FAILED with err. Returns err, or WS_ERR_IO. */
 WS_API int ws_conn_reject(ws_conn *c, int err);
@@ -836,6 +862,8 @@ WS_API int ws_conn_feed(ws_conn *c, void *data, size_t len);
  * WS_OP_PONG (control payloads at most 125 bytes). A server hands the header and the
  * payload to the send callback as two pieces, without copying; a client masks through a
  * small stack buffer. Text is sent as given (ws_utf8_valid checks it if you need to).
+ * op may carry the RSV bits (WS_RSV1..3) that ws_config.rsv_allowed gives your extension;
+ * any other is WS_ERR_ARG. The same holds for every sender below.
  * Returns WS_OK, WS_ERR_ARG, WS_ERR_STATE (not OPEN, or inside a fragmented message for a
  * data frame, or a streamed payload unfinished), WS_ERR_IO. */
 WS_API int ws_conn_send(ws_conn *c, ws_opcode op, const void *data, size_t len);
@@ -1070,8 +1098,10 @@ struct ws_tls {
 /* Sets t up for a connection (server or client, as tc was set up). host: a client's server
    name, checked against the certificate and sent as SNI (required unless
    WS_TLS_INSECURE_NO_VERIFY); NULL for a server. buf[0..cap-1] receives the plaintext of
-   records (16384 bytes hold any record; less works too, in more on_data calls). A client's
-   handshake starts at once (the ClientHello goes out through tc->send).
+   records (16384 bytes hold any record; less works too, in more on_data calls; connections
+   that are fed one at a time may share one). A client's handshake starts at once (the
+   ClientHello goes out through tc->send). Give a client a host name: mbedTLS 2.28 matches
+   names only, not a certificate's IP addresses, and sends an address as SNI too.
    Returns WS_OK, WS_ERR_ARG, WS_ERR_TLS, WS_ERR_IO. */
 WS_API int ws_tls_init(ws_tls *t, const ws_tls_config *tc, const char *host, void *buf,
                        size_t cap, void *user);
@@ -1120,7 +1150,8 @@ WS_API uint32_t ws_tls_verify_flags(const ws_tls *t);
 /* ---- frames ---------------------------------------------------------------- */
 
 /* Writes a frame header (2 to 14 bytes) to out and returns its length. mask is NULL for an
-   unmasked (server) frame, or the 4-byte key of a masked (client) frame. */
+   unmasked (server) frame, or the 4-byte key of a masked (client) frame. op may carry
+   WS_RSV1..3. */
 WS_API size_t ws_frame_header(uint8_t out[14], bool fin, ws_opcode op, uint64_t len,
                               const uint8_t *mask);
 
@@ -1252,6 +1283,12 @@ extern "C" {
 #define WS__MIN(a, b) ((a) < (b) ? (a) : (b))
 /* the few steps every call takes (ws__enter, ws__leave, ws__tx_end): inlined, or each send
    pays three calls for a handful of instructions */
+/* a frame with a large array, kept out of its caller's so that the two do not add up */
+#if defined(__GNUC__) || defined(__clang__)
+#  define WS__NOINLINE __attribute__((noinline))
+#else
+#  define WS__NOINLINE
+#endif
 #if (defined(__GNUC__) || defined(__clang__)) && !defined(__OPTIMIZE_SIZE__)
 #  define WS__INLINE static inline __attribute__((always_inline))
 #else
@@ -1930,7 +1967,7 @@ WS_API size_t ws_frame_header(uint8_t out[14], bool fin, ws_opcode op, uint64_t 
                               const uint8_t *mask) {
     size_t n = 2;
     uint8_t m = mask ? 0x80 : 0;
-    out[0] = (uint8_t)((fin ? 0x80 : 0) | ((unsigned)op & 0x0F));
+    out[0] = (uint8_t)((fin ? 0x80 : 0) | ((unsigned)op & 0x7F));      /* RSV bits too */
     if (len < 126) {
         out[1] = (uint8_t)(m | len);
     } else if (len <= 0xFFFF) {
@@ -1955,8 +1992,10 @@ WS_API int ws_frame_encode(void *out, size_t cap, size_t *len, bool fin, ws_opco
                            const void *payload, size_t size, const uint8_t *mask) {
     uint8_t hdr[14];
     size_t n;
-    if (!out || !len || (size && !payload) || (op > WS_OP_BINARY && op < WS_OP_CLOSE) ||
-        op > WS_OP_PONG || (op >= WS_OP_CLOSE && (!fin || size > 125)))
+    unsigned base = (unsigned)op & 0x0Fu;
+    if (!out || !len || (size && !payload) || ((unsigned)op & ~0x7Fu) ||
+        (base > WS_OP_BINARY && base < WS_OP_CLOSE) || base > WS_OP_PONG ||
+        (base >= WS_OP_CLOSE && (!fin || size > 125)))
         return WS_ERR_ARG;
     n = ws_frame_header(hdr, fin, op, size, mask);
     if (cap < n || size > cap - n) return WS_ERR_NOSPACE;
@@ -2276,6 +2315,21 @@ static bool ws__clean(const char *s) {
     return true;
 }
 
+/* The extra header lines are whole CRLF-terminated lines without an empty one. */
+static bool ws__clean_lines(const char *s) {
+    const char *line = s;
+    for (; *s; s++) {
+        if (*s == '\r') {
+            if (s[1] != '\n' || s == line) return false;
+            s++;
+            line = s + 1;
+        } else if (*s == '\n' || ((uint8_t)*s < 0x20 && *s != '\t') || *s == 0x7F) {
+            return false;
+        }
+    }
+    return s == line;
+}
+
 #ifndef WS_NO_SERVER
 WS_API const char *ws_handshake_select_protocol(const ws_http *req,
                                                 const char *const *supported, size_t n) {
@@ -2286,14 +2340,24 @@ WS_API const char *ws_handshake_select_protocol(const ws_http *req,
     return NULL;
 }
 
-/* The pieces of a 101 response; accept must hold 29 bytes. Returns the count or an error. */
-static int ws__accept_pieces(ws_buf *b, char *accept, const ws_http *req, const char *proto) {
-    int n = 0;
-    if (!req || !req->key.ptr) return WS_ERR_ARG;
+/* May a 101 for req carry o? A protocol req offered, clean extensions and lines. */
+static bool ws__accept_ok(const ws_http *req, const ws_accept_opts *o) {
+    const char *proto = o ? o->protocol : NULL, *ext = o ? o->extensions : NULL;
+    const char *lines = o ? o->headers : NULL;
+    if (!req || !req->key.ptr) return false;
     if (proto && (!*proto || !ws__clean(proto) ||
                   !ws__has_token(req, "sec-websocket-protocol", proto, false)))
-        return WS_ERR_ARG;
-    ws_accept_key(req->key.ptr, req->key.len, accept);
+        return false;
+    return !(ext && (!*ext || !ws__clean(ext))) && !(lines && !ws__clean_lines(lines));
+}
+
+/* The pieces of a 101 response with the accept key accept[0..27], for options that
+   ws__accept_ok passed (each step in a frame of its own: the pieces are not stacked on
+   SHA-1 or on the token search). Returns the count. */
+static int ws__accept_pieces(ws_buf *b, const char *accept, const ws_accept_opts *o) {
+    int n = 0;
+    const char *proto = o ? o->protocol : NULL, *ext = o ? o->extensions : NULL;
+    const char *lines = o ? o->headers : NULL;
     b[n++] = ws__z("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
                    "Connection: Upgrade\r\nSec-WebSocket-Accept: ");
     b[n++] = ws__b(accept, 28);
@@ -2301,17 +2365,39 @@ static int ws__accept_pieces(ws_buf *b, char *accept, const ws_http *req, const 
         b[n++] = ws__z("\r\nSec-WebSocket-Protocol: ");
         b[n++] = ws__z(proto);
     }
-    b[n++] = ws__z("\r\n\r\n");
+    if (ext) {
+        b[n++] = ws__z("\r\nSec-WebSocket-Extensions: ");
+        b[n++] = ws__z(ext);
+    }
+    b[n++] = ws__z("\r\n");
+    if (lines) b[n++] = ws__z(lines);
+    b[n++] = ws__z("\r\n");
     return n;
+}
+
+#define WS__ACCEPT_PIECES 9
+
+WS__NOINLINE static int ws__accept_concat(char *out, size_t cap, size_t *len,
+                                          const char *accept, const ws_accept_opts *opts) {
+    ws_buf b[WS__ACCEPT_PIECES];
+    int n = ws__accept_pieces(b, accept, opts);
+    return ws__concat(out, cap, len, b, (size_t)n);
+}
+
+WS_API int ws_handshake_accept_opts(char *out, size_t cap, size_t *len, const ws_http *req,
+                                    const ws_accept_opts *opts) {
+    char accept[29];
+    if (!ws__accept_ok(req, opts)) return WS_ERR_ARG;
+    ws_accept_key(req->key.ptr, req->key.len, accept);
+    return ws__accept_concat(out, cap, len, accept, opts);
 }
 
 WS_API int ws_handshake_accept(char *out, size_t cap, size_t *len,
                                const ws_http *req, const char *protocol) {
-    ws_buf b[5];
-    char accept[29];
-    int n = ws__accept_pieces(b, accept, req, protocol);
-    if (n < 0) return n;
-    return ws__concat(out, cap, len, b, (size_t)n);
+    ws_accept_opts o;
+    o.protocol = protocol;
+    o.extensions = o.headers = NULL;
+    return ws_handshake_accept_opts(out, cap, len, req, &o);
 }
 
 /* The pieces of an error response; num must hold 24 bytes. */
@@ -2347,20 +2433,6 @@ WS_API void ws_handshake_key(const uint8_t nonce[16], char key[25]) {
     ws_base64_encode(nonce, 16, key);
 }
 
-/* The extra header lines are whole CRLF-terminated lines without an empty one. */
-static bool ws__clean_lines(const char *s) {
-    const char *line = s;
-    for (; *s; s++) {
-        if (*s == '\r') {
-            if (s[1] != '\n' || s == line) return false;
-            s++;
-            line = s + 1;
-        } else if (*s == '\n' || ((uint8_t)*s < 0x20 && *s != '\t') || *s == 0x7F) {
-            return false;
-        }
-    }
-    return s == line;
-}
 
 /* The pieces of the upgrade request; port must hold 24 bytes. Returns the count or error. */
 static int ws__request_pieces(ws_buf *b, char *port, const ws_client_opts *o, const char *key) {
@@ -2753,22 +2825,37 @@ static void ws__open(ws_conn *c) {
 
 #ifndef WS_NO_SERVER
 WS_API int ws_conn_accept(ws_conn *c, const ws_http *req, const char *protocol) {
-    ws_buf b[5];
+    ws_accept_opts o;
+    o.protocol = protocol;
+    o.extensions = o.headers = NULL;
+    return ws_conn_accept_opts(c, req, &o);
+}
+
+/* Opens c and sends the 101 for the accept key; the caller ends the write (ws__tx_end). */
+WS__NOINLINE static int ws__accept_send(ws_conn *c, const char *accept,
+                                        const ws_accept_opts *opts) {
+    ws_buf b[WS__ACCEPT_PIECES];
+    int err, n = ws__accept_pieces(b, accept, opts);
+    ws__open(c);                        /* open before the 101 leaves: frames may follow it */
+    WS__SET(c, WS__F_TX);
+    if ((err = ws__write(c, b, (size_t)n)) < 0)
+        WS__CLR(c, WS__F_OPENED);       /* a handshake that failed: no on_close */
+    return err;
+}
+
+WS_API int ws_conn_accept_opts(ws_conn *c, const ws_http *req, const ws_accept_opts *opts) {
     char accept[29];
-    int n, err = ws__enter(c, WS__F_TX);
+    int err = ws__enter(c, WS__F_TX);
     if (err) return err;
     if (c->_state != WS_STATE_CONNECTING || ws__client(c)) {
         err = WS_ERR_STATE;
     } else if (!req) {
         ws__open(c);
-    } else if ((n = ws__accept_pieces(b, accept, req, protocol)) < 0) {
-        err = n;
+    } else if (!ws__accept_ok(req, opts)) {
+        err = WS_ERR_ARG;
     } else {
-        ws__open(c);                    /* open before the 101 leaves: frames may follow it */
-        WS__SET(c, WS__F_TX);
-        if ((err = ws__write(c, b, (size_t)n)) < 0)
-            WS__CLR(c, WS__F_OPENED);   /* a handshake that failed: no on_close */
-        err = ws__tx_end(c, err);
+        ws_accept_key(req->key.ptr, req->key.len, accept);
+        err = ws__tx_end(c, ws__accept_send(c, accept, opts));
     }
     return ws__leave(c, err);
 }
@@ -3066,7 +3153,10 @@ WS_API int ws_conn_feed(ws_conn *c, void *data, size_t len) {
 /* May a frame with this opcode and FIN go out now? Notes the fragmented message it starts
    or ends. */
 static int ws__send_check(ws_conn *c, unsigned op, bool fin, size_t len) {
+    unsigned rsv = op & 0x70u;                  /* an extension's bits, if it owns them */
     if (c->_state != WS_STATE_OPEN || c->_tx_remaining) return WS_ERR_STATE;
+    if ((op & ~0x7Fu) || (rsv & ~(unsigned)c->_cfg->rsv_allowed)) return WS_ERR_ARG;
+    op &= 0x0Fu;
     if (op >= 8) {
         if ((op != WS_OP_PING && op != WS_OP_PONG) || len > 125 || !fin) return WS_ERR_ARG;
         return WS_OK;
@@ -3085,18 +3175,19 @@ static int ws__send_msg(ws_conn *c, bool arg_ok, unsigned op, bool fin, const vo
         err = WS_ERR_ARG;
     } else if ((err = ws__send_check(c, op, fin, len)) == WS_OK) {
         WS__SET(c, WS__F_TX);
-        err = ws__tx_end(c, op >= 8 ? ws__send_ctrl(c, op, NULL, 0, data, len)
-                                    : ws__send_frame(c, fin, op, data, len));
+        err = ws__tx_end(c, (op & 0x0Fu) >= 8 ? ws__send_ctrl(c, op, NULL, 0, data, len)
+                                              : ws__send_frame(c, fin, op, data, len));
     }
     return ws__leave(c, err);
 }
 
 WS_API int ws_conn_send(ws_conn *c, ws_opcode op, const void *data, size_t len) {
-    return ws__send_msg(c, op != WS_OP_CONT, (unsigned)op, true, data, len);
+    return ws__send_msg(c, ((unsigned)op & 0x0Fu) != WS_OP_CONT, (unsigned)op, true, data, len);
 }
 
 WS_API int ws_conn_send_begin(ws_conn *c, ws_opcode op, const void *data, size_t len) {
-    return ws__send_msg(c, op == WS_OP_TEXT || op == WS_OP_BINARY, (unsigned)op, false, data,
+    unsigned base = (unsigned)op & 0x0Fu;
+    return ws__send_msg(c, base == WS_OP_TEXT || base == WS_OP_BINARY, (unsigned)op, false, data,
                         len);
 }
 
@@ -3113,7 +3204,7 @@ WS_API int ws_conn_send_header(ws_conn *c, bool fin, ws_opcode op, uint64_t size
     ws_buf b;
     int err = ws__enter(c, WS__F_TX);
     if (err) return err;
-    if ((unsigned)op >= 8 || size >> 63) {
+    if (((unsigned)op & 0x0Fu) >= 8 || size >> 63) {
         err = WS_ERR_ARG;                       /* no peer may take 2^63 bytes or more */
     } else if ((err = ws__send_check(c, (unsigned)op, fin, 0)) == WS_OK) {
         WS__SET(c, WS__F_TX);
@@ -3161,7 +3252,7 @@ WS_API int ws_conn_send_raw(ws_conn *c, const void *frame, size_t len) {
     if (ws__client(c) || !frame || len < 2 || (f[1] & 0x80) || len < ws__head_size(f[1]) ||
         ws__head_len(f) != len - ws__head_size(f[1])) {
         err = WS_ERR_ARG;
-    } else if ((err = ws__send_check(c, f[0] & 0x0Fu, (f[0] & 0x80) != 0, f[1] & 0x7Fu)) == 0) {
+    } else if ((err = ws__send_check(c, f[0] & 0x7Fu, (f[0] & 0x80) != 0, f[1] & 0x7Fu)) == 0) {
         b = ws__b(frame, len);
         WS__SET(c, WS__F_TX);
         err = ws__tx_end(c, ws__write(c, &b, 1));
@@ -3811,6 +3902,12 @@ WS_API int ws_tls_server_setup(ws_tls_config *tc, const void *cert, size_t cert_
         mbedtls_pk_parse_key(&tc->_key, (const unsigned char *)key, ws__tls_len(key, key_len),
                              pw, pwl) != 0 ||
 #endif
+        /* the key must be the certificate's, or every handshake fails later */
+#if MBEDTLS_VERSION_MAJOR >= 3
+        mbedtls_pk_check_pair(&tc->_crt.pk, &tc->_key, mbedtls_ctr_drbg_random, &tc->_drbg) != 0 ||
+#else
+        mbedtls_pk_check_pair(&tc->_crt.pk, &tc->_key) != 0 ||
+#endif
         mbedtls_ssl_conf_own_cert(&tc->_conf, &tc->_crt, &tc->_key) != 0)
         return WS_ERR_ARG;
     mbedtls_ssl_conf_sni(&tc->_conf, ws__tls_sni, tc);
@@ -3825,8 +3922,10 @@ WS_API int ws_tls_client_setup(ws_tls_config *tc, const void *ca, size_t ca_len,
         mbedtls_ssl_conf_authmode(&tc->_conf, MBEDTLS_SSL_VERIFY_NONE);
         return WS_OK;
     }
+    /* a bundle may hold certificates mbedTLS cannot read (a positive count): the others
+       still count, as long as one was read */
     if (!ca || mbedtls_x509_crt_parse(&tc->_crt, (const unsigned char *)ca,
-                                      ws__tls_len(ca, ca_len)) != 0)
+                                      ws__tls_len(ca, ca_len)) < 0 || !tc->_crt.raw.len)
         return WS_ERR_ARG;
     mbedtls_ssl_conf_ca_chain(&tc->_conf, &tc->_crt, NULL);
     mbedtls_ssl_conf_authmode(&tc->_conf, MBEDTLS_SSL_VERIFY_REQUIRED);

@@ -91,7 +91,7 @@ bad_check shared_port "bad port 'www'" www examples/www
 bad_check wscat "bad URL 'localhost:8080'" localhost:8080
 bad_check wscat "bad port '99999'" ws://127.0.0.1:99999/
 bad_check wscat "is an HTTP URL" http://127.0.0.1:8080/
-bad_check wscat "wss:// needs TLS" wss://127.0.0.1/
+bad_check wscat "--ca is for wss:// URLs" --ca x ws://127.0.0.1/
 bad_check wscat "--wait wants milliseconds" --wait forever ws://127.0.0.1/
 [ $bad -eq 0 ] && ok "25 bad command lines: each exits 2 with one line that says what was wrong"
 

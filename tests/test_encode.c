@@ -121,8 +121,44 @@ TEST(frame_encode_refuses_reserved_opcodes)
                  WS_ERR_ARG);
     CHECK_EQ_INT(ws_frame_encode(out, sizeof out, &len, true, (ws_opcode)0xb, "x", 1, NULL),
                  WS_ERR_ARG);
-    CHECK_EQ_INT(ws_frame_encode(out, sizeof out, &len, true, (ws_opcode)0x10, "x", 1, NULL),
-                 WS_ERR_ARG);
+    CHECK_EQ_INT(ws_frame_encode(out, sizeof out, &len, true, (ws_opcode)0x80, "x", 1, NULL),
+                 WS_ERR_ARG);                           /* no such bit */
+    CHECK_EQ_INT(ws_frame_encode(out, sizeof out, &len, true, (ws_opcode)(3 | WS_RSV1), "x", 1,
+                                 NULL), WS_ERR_ARG);    /* reserved under the RSV bit too */
+}
+
+TEST(rsv_bits_go_on_the_wire_when_an_extension_owns_them)
+{
+    /* WS_RSV1..3 ORed into the opcode: the frame's first byte carries them */
+    uint8_t out[16];
+    size_t len = 0;
+    harness h;
+    h_setup s = setup_server();
+    CHECK_EQ_INT(ws_frame_encode(out, sizeof out, &len, true,
+                                 (ws_opcode)(WS_OP_TEXT | WS_RSV1), "x", 1, NULL), WS_OK);
+    CHECK_EQ_INT(out[0], 0xC1);
+    CHECK_EQ_INT(ws_frame_header(out, false, (ws_opcode)(WS_OP_BINARY | WS_RSV2 | WS_RSV3), 5,
+                                 NULL), 2);
+    CHECK_EQ_INT(out[0], 0x32);
+    /* a connection sends them only when its config gives them to the extension */
+    s.cfg.rsv_allowed = WS_RSV1;
+    if (h_open(&h, &s) != 0) return;
+    CHECK_EQ_INT(ws_conn_send(&h.conn, (ws_opcode)(WS_OP_TEXT | WS_RSV1), "z", 1), WS_OK);
+    CHECK_EQ_INT(h.sent.len, 3);
+    CHECK_EQ_INT(h.sent.p[0], 0xC1);
+    CHECK_EQ_INT(ws_conn_send(&h.conn, (ws_opcode)(WS_OP_TEXT | WS_RSV2), "z", 1), WS_ERR_ARG);
+    CHECK_EQ_INT(ws_conn_send_begin(&h.conn, (ws_opcode)(WS_OP_BINARY | WS_RSV1), "a", 1), WS_OK);
+    CHECK_EQ_INT(ws_conn_send_end(&h.conn, "b", 1), WS_OK);
+    CHECK_EQ_INT(h.sent.p[3], 0x42);                   /* first fragment: RSV1, BINARY */
+    CHECK_EQ_INT(h.sent.p[6], 0x80);                   /* last: FIN, CONT, no RSV */
+    CHECK_EQ_INT(ws_conn_state(&h.conn), WS_STATE_OPEN);
+    h_free(&h);
+    /* without the config's leave, none */
+    s.cfg.rsv_allowed = 0;
+    if (h_open(&h, &s) != 0) return;
+    CHECK_EQ_INT(ws_conn_send(&h.conn, (ws_opcode)(WS_OP_TEXT | WS_RSV1), "z", 1), WS_ERR_ARG);
+    CHECK_EQ_INT(h.sent.len, 0);
+    h_free(&h);
 }
 
 TEST(frame_encode_round_trip)
@@ -765,6 +801,7 @@ void suite_encode(void)
     RUN(frame_encode_rfc_examples);
     RUN(frame_encode_refuses_invalid_control_frames);
     RUN(frame_encode_refuses_reserved_opcodes);
+    RUN(rsv_bits_go_on_the_wire_when_an_extension_owns_them);
     RUN(frame_encode_round_trip);
     RUN(mask_against_reference);
     RUN(mask_in_pieces_and_exact_buffers);

@@ -769,11 +769,42 @@ TEST(check_request_gives_the_parsers_verdict)
     }
 }
 
+TEST(accept_with_extensions_and_header_lines)
+{
+    /* the 101 carries the agreed extension and your own header lines, in that order */
+    ws_http h;
+    char out[512];
+    size_t len = 0;
+    ws_accept_opts o;
+    static const char want[] =
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Protocol: chat\r\n"
+        "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=15\r\n"
+        "Set-Cookie: a=1\r\n\r\n";
+    ws_http_init(&h, 0);
+    CHECK_EQ_INT(ws_http_parse_request(&h, rfc_request, strlen(rfc_request)), WS_HS_UPGRADE);
+    o.protocol = "chat";
+    o.extensions = "permessage-deflate; client_max_window_bits=15";
+    o.headers = "Set-Cookie: a=1\r\n";
+    CHECK_EQ_INT(ws_handshake_accept_opts(out, sizeof out, &len, &h, &o), WS_OK);
+    CHECK_EQ_MEM(out, len, want, sizeof want - 1);
+    o.extensions = "x\r\nInjected: 1";
+    CHECK_EQ_INT(ws_handshake_accept_opts(out, sizeof out, &len, &h, &o), WS_ERR_ARG);
+    o.extensions = NULL;
+    o.headers = "No-CRLF: 1";
+    CHECK_EQ_INT(ws_handshake_accept_opts(out, sizeof out, &len, &h, &o), WS_ERR_ARG);
+    o.headers = "\r\n";
+    CHECK_EQ_INT(ws_handshake_accept_opts(out, sizeof out, &len, &h, &o), WS_ERR_ARG);
+    CHECK_EQ_INT(ws_handshake_accept_opts(out, sizeof out, &len, &h, NULL), WS_OK);
+    CHECK(strstr(out, "Sec-WebSocket-Extensions") == NULL);
+}
+
 void suite_hs_server(void)
 {
     test_suite_begin("hs_server");
     RUN(request_rfc_example);
     RUN(check_request_gives_the_parsers_verdict);
+    RUN(accept_with_extensions_and_header_lines);
     RUN(request_query_and_target);
     RUN(request_whitespace_and_case);
     RUN(request_connection_token_lists);

@@ -384,6 +384,32 @@ int main(int argc, char **argv) {
         check(ws_tls_server_setup(&bad, "junk", 5, key, kl, NULL) == WS_ERR_ARG,
               "an unreadable certificate: WS_ERR_ARG");
         ws_tls_config_free(&bad);
+        {   /* the key of another certificate */
+            size_t ol;
+            char *other = slurp(argv[1], "other-name.key", &ol);
+            memset(&bad, 0, sizeof bad);
+            bad.send = e_tls_send;
+            bad.on_data = e_on_data;
+            check(ws_tls_server_setup(&bad, pem, cl, other, ol, NULL) == WS_ERR_ARG,
+                  "a key that is not the certificate's: WS_ERR_ARG");
+            ws_tls_config_free(&bad);
+            free(other);
+        }
+        {   /* a CA bundle with a certificate mbedTLS cannot read: the rest still counts */
+            static const char junk[] = "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n"
+                                       "-----END CERTIFICATE-----\n";
+            size_t n = strlen(ca), j = sizeof junk - 1;
+            char *bundle = (char *)malloc(n + j + 1);
+            memcpy(bundle, junk, j);
+            memcpy(bundle + j, ca, n + 1);
+            memset(&bad, 0, sizeof bad);
+            bad.send = e_tls_send;
+            bad.on_data = e_on_data;
+            check(ws_tls_client_setup(&bad, bundle, n + j + 1, 0) == WS_OK,
+                  "a CA bundle with one unreadable certificate: the others are used");
+            ws_tls_config_free(&bad);
+            free(bundle);
+        }
     }
     echo_over_tls(0);
     echo_over_tls(1);           /* every record split at every byte */
