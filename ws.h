@@ -620,6 +620,9 @@ struct ws_conn {
             const char *protocols, *extensions;
         } hs;
     } _u;
+#ifdef WS_DEFLATE
+    struct ws_inflate *_z;          /* permessage-deflate's decoder (ws_conn_set_inflate) */
+#endif
 };
 
 /* ---- handshake ----------------------------------------------------------- */
@@ -1001,6 +1004,17 @@ WS_API int ws_deflate_offer(const ws_deflate_params *want, char *out, size_t cap
    offered, a value out of range, a repeated parameter or extension). */
 WS_API int ws_deflate_check(const ws_http *resp, const ws_deflate_params *offered,
                             ws_deflate_params *agreed);
+
+/* Gives c the decoder of its agreed permessage-deflate (z initialised with a window of
+   2^bits of what the peer compresses with: client_max_window_bits for a server), and
+   whether the peer starts each message afresh (its no_context_takeover: then z does too).
+   From then on a data message whose first frame has RSV1 is inflated as it arrives, its
+   text checked as it comes out, and delivered as any other (on_begin gets
+   WS_SIZE_UNKNOWN). Its inflated size counts against max_message_size and the message
+   buffer (1009); bad compressed data fails with WS_ERR_INFLATE (1007); RSV1 on a control or
+   continuation frame with 1002. z NULL: no more compression. Call it between messages.
+   Returns WS_OK, WS_ERR_STATE, or the sticky error. */
+WS_API int ws_conn_set_inflate(ws_conn *c, ws_inflate *z, bool reset_each_message);
 #endif /* WS_DEFLATE */
 
 /* ---- TLS (wss://, with WS_MBEDTLS) ---------------------------------------- */
@@ -1316,6 +1330,8 @@ extern "C" {
 #define WS__F_TX        0x0800u         /* a frame writer is running: the send callback */
 #define WS__F_RX        0x1000u         /* inside ws_conn_feed */
 #define WS__F_HS_SENT   0x2000u         /* client: ws_conn_connect sent the request */
+#define WS__F_Z_MSG     0x4000u         /* the message being received is compressed */
+#define WS__F_Z_RESET   0x8000u         /* the decoder starts afresh for each message */
 #define WS__SET(c, f) ((c)->_flags = (uint16_t)((c)->_flags | (f)))
 #define WS__CLR(c, f) ((c)->_flags = (uint16_t)((c)->_flags & ~(unsigned)(f)))
 
@@ -2957,6 +2973,16 @@ static int ws__frame_begin(ws_conn *c, const uint8_t *h) {
     uint64_t len = h[1] & 0x7Fu;
     size_t n = 2;                               /* header bytes before the mask key */
     bool begins = false;                        /* the first frame of a data message */
+    bool z = false;                             /* ... of a compressed one */
+#ifdef WS_DEFLATE
+    if (c->_z && (rsv & WS_RSV1) && !(cfg->rsv_allowed & WS_RSV1)) {
+        /* permessage-deflate's bit: on the first frame of a data message only */
+        if (op >= 8 || op == WS_OP_CONT)
+            return ws__fail(c, WS_ERR_PROTOCOL, WS__WHY("RSV1 on a control or continuation frame"));
+        z = true;
+        rsv &= ~WS_RSV1;
+    }
+#endif
     if (rsv & ~(unsigned)cfg->rsv_allowed)
         return ws__fail(c, WS_ERR_PROTOCOL, WS__WHY("reserved bits set"));
     if (masked != !ws__client(c))
@@ -2989,13 +3015,16 @@ static int ws__frame_begin(ws_conn *c, const uint8_t *h) {
             c->_utf8 = 0;
             c->_rsv = (uint8_t)rsv;
             c->_frags = 0;
-            c->_flags = (uint16_t)((c->_flags & ~WS__F_NO_UTF8) | (rsv ? WS__F_NO_UTF8 : 0));
+            c->_flags = (uint16_t)((c->_flags & ~(WS__F_NO_UTF8 | WS__F_Z_MSG)) |
+                                   (rsv ? WS__F_NO_UTF8 : 0) | (z ? WS__F_Z_MSG : 0));
         }
-        if (len > ws__max_message(cfg) - c->_msg_size || (c->_mbuf && len > c->_mcap - c->_mlen))
+        /* a compressed message is measured as it is inflated (ws__zdata) */
+        if (!(c->_flags & WS__F_Z_MSG) &&
+            (len > ws__max_message(cfg) - c->_msg_size || (c->_mbuf && len > c->_mcap - c->_mlen)))
             return ws__fail(c, WS_ERR_TOO_BIG, WS__WHY("message too big"));
         if (++c->_frags > (cfg->max_fragments ? cfg->max_fragments : WS__DEFAULT_MAX_FRAGMENTS))
             return ws__fail(c, WS_ERR_TOO_BIG, WS__WHY("too many fragments"));
-        c->_msg_size += len;
+        if (!(c->_flags & WS__F_Z_MSG)) c->_msg_size += len;
     }
     /* the frame is good: set up for its payload */
     if (masked) WS_MEMCPY(c->_mask, h + n, 4);
@@ -3004,7 +3033,7 @@ static int ws__frame_begin(ws_conn *c, const uint8_t *h) {
     c->_flags = (uint16_t)((c->_flags & ~WS__F_FIN) | (fin ? WS__F_FIN : 0));
     c->_remaining = len;
     if (begins && !c->_mbuf && cfg->on_begin)
-        cfg->on_begin(c, (ws_opcode)op, fin ? len : WS_SIZE_UNKNOWN);
+        cfg->on_begin(c, (ws_opcode)op, fin && !z ? len : WS_SIZE_UNKNOWN);
     return WS_OK;
 }
 
@@ -3046,12 +3075,81 @@ static int ws__control(ws_conn *c) {
     return c->_state == WS_STATE_FAILED ? (int)c->_err : (int)WS_OK;
 }
 
+#ifdef WS_DEFLATE
+/* Compressed payload in[0..n-1]: inflated into the message buffer, or into the decoder's
+   window and handed to on_data from there (no buffer of its own); text checked as it comes
+   out; the inflated size held to max_message_size and the buffer (1009). */
+/* Returns WS_OK, or an error for the caller to fail with (and *why), so that the failure's
+   close is not stacked on this frame. */
+WS__NOINLINE static int ws__zdata(ws_conn *c, const uint8_t *in, size_t n, const char **why) {
+    ws_inflate *z = c->_z;
+    bool text = c->_msg_op == WS_OP_TEXT && !(c->_flags & WS__F_NO_UTF8);
+    for (;;) {
+        uint8_t probe, *out;
+        size_t cap, used = 0, made = 0;
+        uint64_t room = ws__max_message(c->_cfg) - c->_msg_size;
+        int r;
+        if (c->_mbuf) { out = c->_mbuf + c->_mlen; cap = c->_mcap - c->_mlen; }
+        else { out = z->_win + z->_wpos; cap = z->_wsize - z->_wpos; }
+        if (cap > room) cap = (size_t)room;
+        if (!cap) { out = &probe; cap = 1; }    /* full: one byte more would be too big */
+        r = ws_inflate_feed(z, in, n, &used, out, cap, &made);
+        in += used;
+        n -= used;
+        *why = WS__WHY("message too big");
+        if (r == WS_ERR_INFLATE) {
+            *why = WS__WHY("bad compressed data");
+            return WS_ERR_INFLATE;
+        }
+        if (made && out == &probe) return WS_ERR_TOO_BIG;
+        if (!made) {
+            if (!n) return WS_OK;               /* all taken, nothing more to come out */
+            if (!used) return WS_ERR_TOO_BIG;
+            continue;
+        }
+        c->_msg_size += made;
+        if (text) {
+            uint32_t st = c->_utf8;
+            size_t ok = ws_utf8_validate(&st, out, made);
+            c->_utf8 = (uint8_t)st;
+            if (ok < made) {
+                *why = WS__WHY("invalid UTF-8 in text");
+                return WS_ERR_UTF8;
+            }
+        }
+        if (c->_mbuf) c->_mlen += made;
+        else if (c->_cfg->on_data) c->_cfg->on_data(c, out, made);
+        if (c->_state >= WS_STATE_CLOSED || (c->_flags & WS__F_RX_CLOSE))
+            return WS_OK;                       /* a callback ended it: the caller sees */
+    }
+}
+
+WS_API int ws_conn_set_inflate(ws_conn *c, ws_inflate *z, bool reset_each_message) {
+    if (c->_state == WS_STATE_FAILED) return c->_err;
+    if (c->_msg_op) return WS_ERR_STATE;
+    c->_z = z;
+    c->_flags = (uint16_t)((c->_flags & ~WS__F_Z_RESET) | (reset_each_message ? WS__F_Z_RESET : 0));
+    return WS_OK;
+}
+#endif
+
 /* The current frame's payload ended. */
 static int ws__frame_end(ws_conn *c) {
     const ws_config *cfg = c->_cfg;
     ws_opcode op = (ws_opcode)c->_msg_op;
     if (c->_op >= 8) return ws__control(c);
     if (!(c->_flags & WS__F_FIN)) return WS_OK;
+#ifdef WS_DEFLATE
+    if (c->_flags & WS__F_Z_MSG) {
+        /* the 00 00 FF FF the sender took off (RFC 7692 7.2.2), then the message is done */
+        static const uint8_t tail[4] = { 0, 0, 0xFF, 0xFF };
+        const char *why = "";
+        int err = ws__zdata(c, tail, 4, &why);
+        if (err) return ws__fail(c, err, why);
+        if (c->_state >= WS_STATE_CLOSED) return c->_state == WS_STATE_FAILED ? (int)c->_err : 0;
+        if (c->_flags & WS__F_Z_RESET) ws_inflate_init(c->_z, c->_z->_win, c->_z->_wsize);
+    }
+#endif
     if (op == WS_OP_TEXT && !(c->_flags & WS__F_NO_UTF8) && c->_utf8)
         return ws__fail(c, WS_ERR_UTF8, WS__WHY("text ends inside a UTF-8 sequence"));
     c->_msg_op = 0;                             /* between messages from here on */
@@ -3068,7 +3166,8 @@ static int ws__frame_end(ws_conn *c) {
 /* n payload bytes of the current frame at p (n <= remaining). */
 static int ws__payload(ws_conn *c, uint8_t *p, size_t n) {
     size_t ascii = 0;                           /* bytes unmasked and known to be ASCII */
-    bool text = c->_msg_op == WS_OP_TEXT && !(c->_flags & WS__F_NO_UTF8) && c->_op < 8;
+    bool text = c->_msg_op == WS_OP_TEXT && !(c->_flags & WS__F_NO_UTF8) && c->_op < 8 &&
+                !(c->_flags & WS__F_Z_MSG);     /* compressed: checked as it is inflated */
     WS_ASSERT(n <= c->_remaining);
     if (!ws__client(c)) {
         uint32_t k = ws__key_word(c->_mask, c->_mask_pos);
@@ -3085,6 +3184,13 @@ static int ws__payload(ws_conn *c, uint8_t *p, size_t n) {
         c->_clen = (uint8_t)(c->_clen + n);
         return WS_OK;
     }
+#ifdef WS_DEFLATE
+    if (c->_flags & WS__F_Z_MSG) {
+        const char *why = "";
+        int err = ws__zdata(c, p, n, &why);
+        return err ? ws__fail(c, err, why) : WS_OK;
+    }
+#endif
     if (text) {
         uint32_t st = c->_utf8;
         size_t ok = ascii < n ? ascii + ws_utf8_validate(&st, p + ascii, n - ascii) : n;
@@ -3457,6 +3563,22 @@ static bool ws__z_tables(ws_inflate *z, const uint8_t *lengths, unsigned nlit, u
     return r >= 0 && (r == 0 || (z->_dcount[1] == 1 && ndist - z->_dcount[0] == 1));
 }
 
+/* The fixed codes (RFC 1951 3.2.6) as ws__z_build would make them, with no lengths array on
+   the stack: 7 bits for 256-279, 8 for 0-143 and 280-287, 9 for 144-255; 5 for distances. */
+static void ws__z_fixed(ws_inflate *z) {
+    unsigned i, k = 0;
+    for (i = 0; i < 16; i++) z->_lcount[i] = z->_dcount[i] = 0;
+    z->_lcount[7] = 24;
+    z->_lcount[8] = 152;
+    z->_lcount[9] = 112;
+    z->_dcount[5] = 30;
+    for (i = 256; i < 280; i++) z->_lsym[k++] = (uint16_t)i;
+    for (i = 0; i < 144; i++) z->_lsym[k++] = (uint16_t)i;
+    for (i = 280; i < 288; i++) z->_lsym[k++] = (uint16_t)i;
+    for (i = 144; i < 256; i++) z->_lsym[k++] = (uint16_t)i;
+    for (i = 0; i < 30; i++) z->_dsym[i] = (uint16_t)i;
+}
+
 static int ws__z_fail(ws_inflate *z, const char *why) {
     z->_state = WS__Z_BAD;
     z->why = why;
@@ -3491,15 +3613,7 @@ WS_API int ws_inflate_feed(ws_inflate *z, const void *in, size_t in_len, size_t 
                 ws__z_take(z, z->_nbits & 7);
                 z->_state = WS__Z_STORED_LEN;
             } else if (h == 1) {                    /* fixed codes */
-                uint8_t l[288 + 30];
-                unsigned i;
-                for (i = 0; i < 144; i++) l[i] = 8;
-                for (; i < 256; i++) l[i] = 9;
-                for (; i < 280; i++) l[i] = 7;
-                for (; i < 288; i++) l[i] = 8;
-                for (i = 0; i < 30; i++) l[288 + i] = 5;
-                (void)ws__z_build(z->_lcount, z->_lsym, l, 288);
-                (void)ws__z_build(z->_dcount, z->_dsym, l + 288, 30);
+                ws__z_fixed(z);
                 z->_state = WS__Z_CODES;
             } else if (h == 2) {
                 z->_state = WS__Z_TABLE;

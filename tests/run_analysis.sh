@@ -60,7 +60,7 @@ done
 # Every build, the default 256-byte masking chunk and the firmware's 128, stays under
 # STACK_LIMIT.
 STACK_LIMIT=${STACK_LIMIT:-512}
-for opt in -O2 -Os "-Os -DWS_MASK_CHUNK=128"; do
+for opt in -O2 -Os "-Os -DWS_MASK_CHUNK=128" "-O2 -DWS_DEFLATE"; do
     if (cd "$tmp" && gcc -std=c99 $opt -fstack-usage -fcallgraph-info=su -DWS_IMPLEMENTATION \
             -I"$OLDPWD" -c impl.c -o impl.o) 2>"$tmp/su.err"; then
         python3 tests/stack_report.py "$tmp/impl.ci" "$STACK_LIMIT" >"$tmp/stack.log" 2>&1

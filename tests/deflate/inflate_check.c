@@ -587,6 +587,202 @@ static void negotiation(void) {
     }
 }
 
+/* ---- compressed messages through a connection ------------------------------------ */
+
+typedef struct zconn {
+    ws_config cfg;
+    ws_conn   c;
+    ws_inflate z;
+    uint8_t   win[32768];
+    buf       got;                  /* what on_data or on_message delivered, in order */
+    int       messages, closes;
+    unsigned  code;
+    uint8_t   mbuf[70000];
+} zconn;
+
+static int zc_send(ws_conn *c, const ws_buf *b, size_t n) { (void)c; (void)b; (void)n; return 0; }
+static void zc_put(zconn *z, const void *p, size_t n) {
+    z->got.p = (uint8_t *)realloc(z->got.p, z->got.len + n + 1);
+    memcpy(z->got.p + z->got.len, p, n);
+    z->got.len += n;
+}
+static void zc_data(ws_conn *c, const void *p, size_t n) { zc_put((zconn *)c->user, p, n); }
+static void zc_end(ws_conn *c) { ((zconn *)c->user)->messages++; }
+static void zc_message(ws_conn *c, ws_opcode op, const void *p, size_t n) {
+    (void)op;
+    zc_put((zconn *)c->user, p, n);
+    ((zconn *)c->user)->messages++;
+}
+static void zc_close(ws_conn *c, unsigned code, const char *r, size_t n) {
+    (void)r; (void)n;
+    ((zconn *)c->user)->closes++;
+    ((zconn *)c->user)->code = code;
+}
+
+static zconn *zc_open(int whole, int reset, uint64_t max_message) {
+    zconn *z = (zconn *)calloc(1, sizeof *z);
+    z->cfg.send = zc_send;
+    z->cfg.on_data = zc_data;
+    z->cfg.on_end = zc_end;
+    z->cfg.on_message = zc_message;
+    z->cfg.on_close = zc_close;
+    z->cfg.max_message_size = max_message;
+    ws_conn_init(&z->c, &z->cfg, z);
+    ws_conn_accept(&z->c, NULL, NULL);
+    ws_inflate_init(&z->z, z->win, sizeof z->win);
+    ws_conn_set_inflate(&z->c, &z->z, reset != 0);
+    if (whole) ws_conn_set_buffer(&z->c, z->mbuf, sizeof z->mbuf);
+    return z;
+}
+
+/* A client's frame: masked, RSV1 on when rsv1. */
+static void put_frame(buf *b, int fin, int rsv1, int op, const uint8_t *p, size_t n) {
+    static const uint8_t key[4] = {0x12, 0x34, 0x56, 0x78};
+    size_t i, h = 2;
+    b->p = (uint8_t *)realloc(b->p, b->len + n + 14);
+    b->p[b->len] = (uint8_t)((fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | op);
+    if (n < 126) b->p[b->len + 1] = (uint8_t)(0x80 | n);
+    else if (n < 65536) { b->p[b->len + 1] = 0x80 | 126; b->p[b->len + 2] = (uint8_t)(n >> 8);
+                          b->p[b->len + 3] = (uint8_t)n; h = 4; }
+    else { b->p[b->len + 1] = 0x80 | 127; for (i = 0; i < 8; i++) b->p[b->len + 2 + i] =
+               (uint8_t)((uint64_t)n >> (56 - 8 * i)); h = 10; }
+    memcpy(b->p + b->len + h, key, 4);
+    for (i = 0; i < n; i++) b->p[b->len + h + 4 + i] = (uint8_t)(p[i] ^ key[i & 3]);
+    b->len += h + 4 + n;
+}
+
+/* zlib's compression of msg as permessage-deflate sends it (sync flush, tail removed), on
+   the stream s (context taken over from message to message). */
+static buf pmd(z_stream *s, const uint8_t *msg, size_t n) {
+    buf b;
+    b.len = deflateBound(s, n) + 64;
+    b.p = (uint8_t *)malloc(b.len);
+    s->next_in = (Bytef *)msg;
+    s->avail_in = (uInt)n;
+    s->next_out = b.p;
+    s->avail_out = (uInt)b.len;
+    deflate(s, Z_SYNC_FLUSH);
+    b.len -= s->avail_out;
+    if (b.len >= 4 && !memcmp(b.p + b.len - 4, "\0\0\xff\xff", 4)) b.len -= 4;
+    return b;
+}
+
+static void connection(void) {
+    int whole, reset;
+    /* three messages of chat JSON and the seeds' text, context taken over or not, streamed
+       and whole, the last one in three fragments; fed whole and a byte at a time */
+    for (whole = 0; whole < 2; whole++) {
+        for (reset = 0; reset < 2; reset++) {
+            int byte;
+            for (byte = 0; byte < 2; byte++) {
+                z_stream s;
+                zconn *z = zc_open(whole, reset, 0);
+                buf in = {0, 0}, want = {0, 0};
+                int m, rc = WS_OK;
+                size_t i;
+                memset(&s, 0, sizeof s);
+                deflateInit2(&s, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY);
+                for (m = 0; m < 3; m++) {
+                    const buf *src = &inputs[m == 1 ? 6 : 3];
+                    size_t n = src->len < 20000 ? src->len : 20000;
+                    buf c;
+                    while (n && !ws_utf8_valid(src->p, n)) n--;     /* whole characters */
+                    if (reset) deflateReset(&s);
+                    c = pmd(&s, src->p, n);
+                    if (m < 2) {
+                        put_frame(&in, 1, 1, m == 1 ? WS_OP_TEXT : WS_OP_BINARY, c.p, c.len);
+                    } else {                            /* RSV1 on the first fragment only */
+                        size_t a = c.len / 3, b2 = 2 * c.len / 3;
+                        put_frame(&in, 0, 1, WS_OP_TEXT, c.p, a);
+                        put_frame(&in, 0, 0, WS_OP_CONT, c.p + a, b2 - a);
+                        put_frame(&in, 1, 0, WS_OP_CONT, c.p + b2, c.len - b2);
+                    }
+                    want.p = (uint8_t *)realloc(want.p, want.len + n);
+                    memcpy(want.p + want.len, src->p, n);
+                    want.len += n;
+                    free(c.p);
+                }
+                deflateEnd(&s);
+                if (byte) {
+                    for (i = 0; i < in.len && rc == WS_OK; i++) rc = ws_conn_feed(&z->c, in.p + i, 1);
+                } else {
+                    rc = ws_conn_feed(&z->c, in.p, in.len);
+                }
+                if (!(rc == WS_OK && z->messages == 3 && same(&z->got, want.p, want.len))) printf("    rc %d messages %d got %zu err %d code %u why %s\n", rc, z->messages, z->got.len, ws_conn_error(&z->c), z->code, z->z.why);
+                check(rc == WS_OK && z->messages == 3 && same(&z->got, want.p, want.len),
+                      "3 compressed messages (%zu bytes in, %zu out), %s, context %s, fed %s",
+                      in.len, want.len, whole ? "whole" : "streamed",
+                      reset ? "reset each message" : "taken over", byte ? "byte by byte" : "whole");
+                free(in.p);
+                free(want.p);
+                free(z->got.p);
+                free(z);
+            }
+        }
+    }
+    /* the inflated size is what counts: a 10 MB bomb against a 1 MB limit and a buffer */
+    {
+        int w;
+        for (w = 0; w < 2; w++) {
+            size_t n = 10u << 20;
+            uint8_t *zeros = (uint8_t *)calloc(1, n);
+            z_stream s;
+            zconn *z = zc_open(w, 0, 1u << 20);
+            buf c, in = {0, 0};
+            int rc;
+            memset(&s, 0, sizeof s);
+            deflateInit2(&s, 9, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY);
+            c = pmd(&s, zeros, n);
+            deflateEnd(&s);
+            put_frame(&in, 1, 1, WS_OP_BINARY, c.p, c.len);
+            rc = ws_conn_feed(&z->c, in.p, in.len);
+            check(rc == WS_ERR_TOO_BIG && z->code == 1009 && z->got.len <= (w ? sizeof z->mbuf : 1u << 20),
+                  "a %zu-byte frame that inflates to 10 MB (%s): 1009 after %zu bytes", c.len,
+                  w ? "a 70000-byte buffer" : "max_message_size 1 MB, streamed", z->got.len);
+            free(c.p); free(in.p); free(zeros); free(z->got.p); free(z);
+        }
+    }
+    /* what must fail */
+    {
+        static const struct { const char *what; int rc; unsigned code; } cases[] = {
+            {"bad compressed data", WS_ERR_INFLATE, 1007},
+            {"RSV1 on a continuation frame", WS_ERR_PROTOCOL, 1002},
+            {"RSV1 on a ping", WS_ERR_PROTOCOL, 1002},
+            {"invalid UTF-8 inside compressed text", WS_ERR_UTF8, 1007},
+            {"RSV1 with no decoder given", WS_ERR_PROTOCOL, 1002},
+        };
+        size_t k;
+        for (k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+            zconn *z = zc_open(0, 0, 0);
+            buf in = {0, 0};
+            uint8_t bad[] = {0x07, 0x00};
+            int rc;
+            if (k == 0) put_frame(&in, 1, 1, WS_OP_BINARY, bad, 1);
+            if (k == 1) { put_frame(&in, 0, 0, WS_OP_TEXT, (const uint8_t *)"a", 1);
+                          put_frame(&in, 1, 1, WS_OP_CONT, (const uint8_t *)"b", 1); }
+            if (k == 2) put_frame(&in, 1, 1, WS_OP_PING, NULL, 0);
+            if (k == 3) {
+                z_stream s;
+                buf c;
+                memset(&s, 0, sizeof s);
+                deflateInit2(&s, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY);
+                c = pmd(&s, (const uint8_t *)"ok \xC0\xAF no", 9);
+                deflateEnd(&s);
+                put_frame(&in, 1, 1, WS_OP_TEXT, c.p, c.len);
+                free(c.p);
+            }
+            if (k == 4) {
+                ws_conn_set_inflate(&z->c, NULL, false);
+                put_frame(&in, 1, 1, WS_OP_BINARY, bad, 1);
+            }
+            rc = ws_conn_feed(&z->c, in.p, in.len);
+            check(rc == cases[k].rc && z->code == cases[k].code, "%s: %s, close %u", cases[k].what,
+                  ws_strerror(rc), z->code);
+            free(in.p); free(z->got.p); free(z);
+        }
+    }
+}
+
 int main(int argc, char **argv) {
     int i;
     make_inputs(argc > 1 ? argv[1] : NULL);
@@ -597,6 +793,7 @@ int main(int argc, char **argv) {
     mutations();
     bombs();
     negotiation();
+    connection();
     for (i = 0; i < ninputs; i++) free(inputs[i].p);
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;
