@@ -1015,6 +1015,25 @@ WS_API int ws_deflate_check(const ws_http *resp, const ws_deflate_params *offere
    continuation frame with 1002. z NULL: no more compression. Call it between messages.
    Returns WS_OK, WS_ERR_STATE, or the sticky error. */
 WS_API int ws_conn_set_inflate(ws_conn *c, ws_inflate *z, bool reset_each_message);
+
+/* The encoder: compresses the message data[0..n-1] as permessage-deflate sends it (one
+   block of fixed codes, LZ77 within 2^window_bits: the window agreed for what this side
+   compresses, ended by a sync flush without its 00 00 FF FF) into out[0..cap-1], length in
+   *len. Every message stands alone (no context taken over), so say
+   server_no_context_takeover (a server: ws_deflate_accept's server_no_context) or
+   client_no_context_takeover (a client) when you negotiate, and one compressed broadcast
+   may go to every member. table: 2^table_bits (8..20) entries of scratch, zeroed once
+   before its first use, shared by every connection of a thread if you like (12 bits,
+   16 KiB, is plenty for chat). Send the result with RSV1: ws_conn_send(c,
+   (ws_opcode)(op | WS_RSV1), out, len), which a connection given a decoder
+   (ws_conn_set_inflate) allows; or send data as it is when the result is not smaller.
+   Returns WS_OK, WS_ERR_ARG, WS_ERR_NOSPACE (cap under ws_deflate_bound(n) may not do). */
+WS_API int ws_deflate_message(const void *data, size_t n, unsigned window_bits,
+                              uint32_t *table, unsigned table_bits, void *out, size_t cap,
+                              size_t *len);
+
+/* A cap that ws_deflate_message always has room in: n + n/8 + 16. */
+WS_API size_t ws_deflate_bound(size_t n);
 #endif /* WS_DEFLATE */
 
 /* ---- TLS (wss://, with WS_MBEDTLS) ---------------------------------------- */
@@ -3260,8 +3279,12 @@ WS_API int ws_conn_feed(ws_conn *c, void *data, size_t len) {
    or ends. */
 static int ws__send_check(ws_conn *c, unsigned op, bool fin, size_t len) {
     unsigned rsv = op & 0x70u;                  /* an extension's bits, if it owns them */
+    unsigned allowed = c->_cfg->rsv_allowed;
     if (c->_state != WS_STATE_OPEN || c->_tx_remaining) return WS_ERR_STATE;
-    if ((op & ~0x7Fu) || (rsv & ~(unsigned)c->_cfg->rsv_allowed)) return WS_ERR_ARG;
+#ifdef WS_DEFLATE
+    if (c->_z) allowed |= WS_RSV1;              /* permessage-deflate was agreed */
+#endif
+    if ((op & ~0x7Fu) || (rsv & ~allowed)) return WS_ERR_ARG;
     op &= 0x0Fu;
     if (op >= 8) {
         if ((op != WS_OP_PING && op != WS_OP_PONG) || len > 125 || !fin) return WS_ERR_ARG;
@@ -3924,6 +3947,110 @@ WS_API int ws_deflate_check(const ws_http *resp, const ws_deflate_params *offere
     return found;
 }
 #endif
+/* ---- permessage-deflate: the encoder ------------------------------------------
+   LZ77 with one probe of a hash of three bytes (zlib's level 1 does about as much), coded
+   with the fixed Huffman codes, one block per message, ended as permessage-deflate wants
+   (a sync flush whose 00 00 FF FF is left off). Every message stands alone: the
+   no_context_takeover way, which lets one compressed broadcast go to every member. The
+   hash table is memory the caller gives (one per thread will do: nothing is kept between
+   calls). */
+
+typedef struct ws__zout { uint8_t *p, *end; uint64_t bits; unsigned n; bool full; } ws__zout;
+
+static void ws__zo_bits(ws__zout *o, unsigned v, unsigned n) {
+    o->bits |= (uint64_t)v << o->n;
+    o->n += n;
+    while (o->n >= 8) {
+        if (o->p == o->end) { o->full = true; o->n = 0; return; }
+        *o->p++ = (uint8_t)o->bits;
+        o->bits >>= 8;
+        o->n -= 8;
+    }
+}
+
+/* A Huffman code of n bits, most significant bit first on the wire. */
+static void ws__zo_code(ws__zout *o, unsigned code, unsigned n) {
+    unsigned r = 0, i;
+    for (i = 0; i < n; i++) r |= ((code >> i) & 1u) << (n - 1 - i);
+    ws__zo_bits(o, r, n);
+}
+
+static void ws__zo_lit(ws__zout *o, unsigned sym) {          /* fixed literal/length code */
+    if (sym < 144) ws__zo_code(o, 0x30 + sym, 8);
+    else if (sym < 256) ws__zo_code(o, 0x190 + sym - 144, 9);
+    else if (sym < 280) ws__zo_code(o, sym - 256, 7);
+    else ws__zo_code(o, 0xC0 + sym - 280, 8);
+}
+
+static void ws__zo_match(ws__zout *o, unsigned len, unsigned dist) {
+    unsigned s = 28, d = 29;
+    while (ws__z_len_base[s] > len) s--;
+    ws__zo_lit(o, 257 + s);
+    ws__zo_bits(o, len - ws__z_len_base[s], ws__z_len_extra[s]);
+    while (ws__z_dist_base[d] > dist) d--;
+    ws__zo_code(o, d, 5);
+    ws__zo_bits(o, dist - ws__z_dist_base[d], ws__z_dist_extra[d]);
+}
+
+static uint32_t ws__z_hash(const uint8_t *p, unsigned shift) {
+    uint32_t v = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16;
+    return (v * 2654435761u) >> shift;
+}
+
+WS_API size_t ws_deflate_bound(size_t n) { return n + n / 8 + 16; }
+
+WS_API int ws_deflate_message(const void *data, size_t n, unsigned window_bits,
+                              uint32_t *table, unsigned table_bits, void *out, size_t cap,
+                              size_t *len) {
+    const uint8_t *in = (const uint8_t *)data;
+    ws__zout o;
+    size_t i = 0, wmax;
+    unsigned shift;
+    if ((n && !in) || !out || !len || !table || window_bits < 8 || window_bits > 15 ||
+        table_bits < 8 || table_bits > 20)
+        return WS_ERR_ARG;
+    wmax = (size_t)1 << window_bits;
+    shift = 32 - table_bits;
+    o.p = (uint8_t *)out;
+    o.end = o.p + cap;
+    o.bits = 0;
+    o.n = 0;
+    o.full = false;
+    ws__zo_bits(&o, 2, 3);                      /* not final, fixed codes */
+    while (i < n && !o.full) {
+        if (n - i >= 3) {
+            uint32_t h = ws__z_hash(in + i, shift), cand = table[h];
+            table[h] = (uint32_t)i;
+            /* any entry is safe to try (an old message's, or a wrapped position): it is a
+               candidate only before i and within the window, and its bytes are compared */
+            if (cand < i && i - cand <= wmax && in[cand] == in[i] &&
+                in[cand + 1] == in[i + 1] && in[cand + 2] == in[i + 2]) {
+                const uint8_t *a = in + cand + 3, *b = in + i + 3;
+                const uint8_t *e = in + i + (n - i > 258 ? 258 : n - i);
+                size_t m;
+                while (b < e && *a == *b) { a++; b++; }
+                m = (size_t)(b - (in + i));
+                ws__zo_match(&o, (unsigned)m, (unsigned)(i - cand));
+                /* the positions inside the match go into the table too, a few of them */
+                {
+                    size_t k, stop = WS__MIN(i + m, n - 2);
+                    for (k = i + 1; k < stop && k < i + 8; k++)
+                        table[ws__z_hash(in + k, shift)] = (uint32_t)k;
+                }
+                i += m;
+                continue;
+            }
+        }
+        ws__zo_lit(&o, in[i++]);
+    }
+    ws__zo_lit(&o, 256);                        /* end of block */
+    ws__zo_bits(&o, 0, 3);                      /* the sync flush's empty stored block... */
+    if (o.n) ws__zo_bits(&o, 0, 8 - o.n);       /* ...to a byte boundary; its 00 00 FF FF */
+    if (o.full) return WS_ERR_NOSPACE;          /* is what permessage-deflate leaves off */
+    *len = (size_t)(o.p - (uint8_t *)out);
+    return WS_OK;
+}
+
 #endif /* WS_DEFLATE */
 
 /* ---- TLS (WS_MBEDTLS) ------------------------------------------------------

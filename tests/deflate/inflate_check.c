@@ -783,6 +783,81 @@ static void connection(void) {
     }
 }
 
+/* ---- the encoder ------------------------------------------------------------------ */
+
+static void encoder(void) {
+    static uint32_t table[1 << 14];             /* zeroed once, as the manual asks */
+    int i, w;
+    for (i = 0; i < ninputs; i++) {
+        size_t n = inputs[i].len < 65536 ? inputs[i].len : 65536;
+        int bad = 0, own_bad = 0;
+        for (w = 8; w <= 15; w++) {
+            size_t cap = ws_deflate_bound(n), len = 0;
+            uint8_t *c = (uint8_t *)malloc(cap + 4);
+            buf out, own;
+            int r = ws_deflate_message(inputs[i].p, n, (unsigned)w, table, 14, c, cap, &len);
+            memcpy(c + len, "\0\0\xff\xff", 4);
+            if (r != WS_OK || zinflate(c, len + 4, 15, &out, n + 16) < 0 || !same(&out, inputs[i].p, n))
+                bad++;
+            if (winflate(c, len + 4, (size_t)1 << w, 0, 0, &own, n + 16, NULL) == WS_ERR_INFLATE ||
+                !same(&own, inputs[i].p, n))
+                own_bad++;
+            free(out.p);
+            free(own.p);
+            free(c);
+        }
+        check(bad == 0 && own_bad == 0, "%s (%zu bytes): compressed at windows 2^8-2^15, "
+              "inflated by zlib and by ws.h to the input (%d, %d bad)", names[i], n, bad, own_bad);
+    }
+    /* the ratio on chat traffic, beside zlib's levels 1 and 6 (a figure, and a floor) */
+    {
+        size_t n = inputs[3].len, len = 0, cap = ws_deflate_bound(n);
+        uint8_t *c = (uint8_t *)malloc(cap);
+        buf z1 = zdeflate(inputs[3].p, n, 1, 15, Z_DEFAULT_STRATEGY, Z_SYNC_FLUSH);
+        buf z6 = zdeflate(inputs[3].p, n, 6, 15, Z_DEFAULT_STRATEGY, Z_SYNC_FLUSH);
+        ws_deflate_message(inputs[3].p, n, 15, table, 14, c, cap, &len);
+        printf("    chat JSON, %zu bytes: ws.h %zu (%.1fx), zlib -1 %zu (%.1fx), zlib -6 %zu (%.1fx)\n",
+               n, len, (double)n / len, z1.len, (double)n / z1.len, z6.len, (double)n / z6.len);
+        check(len * 3 < n, "chat JSON compresses more than 3 times (%.1fx)", (double)n / len);
+        free(c); free(z1.p); free(z6.p);
+    }
+    /* short, empty and incompressible messages, and no room */
+    {
+        uint8_t c[64], big[1000];
+        size_t len = 0, k;
+        int ok = 1;
+        for (k = 0; k <= 10; k++) {
+            buf out;
+            uint8_t m[10] = {'a', 'a', 'a', 'b', 'a', 'a', 'a', 'b', 'x', 'y'};
+            ok &= ws_deflate_message(m, k, 15, table, 14, c, sizeof c, &len) == WS_OK;
+            memcpy(c + len, "\0\0\xff\xff", 4);
+            ok &= zinflate(c, len + 4, 15, &out, 64) == 0 && same(&out, m, k);
+            free(out.p);
+        }
+        check(ok, "messages of 0 to 10 bytes");
+        for (k = 0; k < sizeof big; k++) big[k] = (uint8_t)rnd();
+        check(ws_deflate_message(big, sizeof big, 15, table, 14, c, sizeof c, &len) == WS_ERR_NOSPACE,
+              "too small an output: WS_ERR_NOSPACE");
+        check(ws_deflate_message(big, sizeof big, 16, table, 14, c, sizeof c, &len) == WS_ERR_ARG &&
+              ws_deflate_message(big, sizeof big, 15, table, 7, c, sizeof c, &len) == WS_ERR_ARG,
+              "a 16-bit window or a 7-bit table: WS_ERR_ARG");
+    }
+    /* a compressed message through a connection: RSV1 only once a decoder was agreed */
+    {
+        zconn *z = zc_open(0, 0, 0);
+        uint8_t c[64];
+        size_t len = 0;
+        ws_deflate_message("hello hello hello", 17, 15, table, 14, c, sizeof c, &len);
+        check(ws_conn_send(&z->c, (ws_opcode)(WS_OP_TEXT | WS_RSV1), c, len) == WS_OK,
+              "ws_conn_send with RSV1 once permessage-deflate was agreed");
+        ws_conn_set_inflate(&z->c, NULL, false);
+        check(ws_conn_send(&z->c, (ws_opcode)(WS_OP_TEXT | WS_RSV1), c, len) == WS_ERR_ARG,
+              "and WS_ERR_ARG without it");
+        free(z->got.p);
+        free(z);
+    }
+}
+
 int main(int argc, char **argv) {
     int i;
     make_inputs(argc > 1 ? argv[1] : NULL);
@@ -794,6 +869,7 @@ int main(int argc, char **argv) {
     bombs();
     negotiation();
     connection();
+    encoder();
     for (i = 0; i < ninputs; i++) free(inputs[i].p);
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;
