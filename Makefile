@@ -7,7 +7,7 @@
 #                     WS_STATIC, strict, freestanding and -O2 builds, the no-heap check and
 #                     the fuzz corpus replayed. Without clang or g++ their builds are skipped,
 #                     and the summary says so.
-#   make test         everything, fast suites first (about 10 minutes; tests/README.md lists
+#   make test         everything, fast suites first (about 10 minutes here; tests/README.md lists
 #                     the suites and their times).
 #                     As root on Debian it first installs what the tests need (tests/deps.sh;
 #                     NO_INSTALL=1 only names what is missing). SUITE=chat (or SUITE="chat
