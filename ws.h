@@ -1011,7 +1011,8 @@ WS_API int ws_deflate_check(const ws_http *resp, const ws_deflate_params *offere
    From then on a data message whose first frame has RSV1 is inflated as it arrives, its
    text checked as it comes out, and delivered as any other (on_begin gets
    WS_SIZE_UNKNOWN). Its inflated size counts against max_message_size and the message
-   buffer (1009); bad compressed data fails with WS_ERR_INFLATE (1007); RSV1 on a control or
+   buffer (1009); its frames may be an eighth (plus 64 bytes) over max_frame_size on the
+   wire, what an incompressible message costs in DEFLATE's framing; bad compressed data fails with WS_ERR_INFLATE (1007); RSV1 on a control or
    continuation frame with 1002. z NULL: no more compression. Call it between messages.
    Returns WS_OK, WS_ERR_STATE, or the sticky error. */
 WS_API int ws_conn_set_inflate(ws_conn *c, ws_inflate *z, bool reset_each_message);
@@ -3025,7 +3026,15 @@ static int ws__frame_begin(ws_conn *c, const uint8_t *h) {
         } else if (c->_msg_op) {
             return ws__fail(c, WS_ERR_PROTOCOL, WS__WHY("new message inside fragmented one"));
         }
-        if (len > ws__max_frame(cfg)) return ws__fail(c, WS_ERR_TOO_BIG, WS__WHY("frame too big"));
+        {
+            uint64_t lim = ws__max_frame(cfg), extra = lim / 8 + 64;
+            /* compressed data may be a little longer than what it inflates to (stored
+               blocks, an incompressible message): an eighth more on the wire; what it
+               inflates to is held to max_message_size as it comes out */
+            if ((z || (op == WS_OP_CONT && (c->_flags & WS__F_Z_MSG))) && lim <= UINT64_MAX - extra)
+                lim += extra;
+            if (len > lim) return ws__fail(c, WS_ERR_TOO_BIG, WS__WHY("frame too big"));
+        }
         if (op != WS_OP_CONT) {
             begins = true;
             c->_msg_op = (uint8_t)op;

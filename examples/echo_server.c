@@ -37,6 +37,7 @@
    Errors are printed on stderr, one line each, with ws_strerror's text.
 */
 #define _POSIX_C_SOURCE 200809L
+#define WS_DEFLATE                      /* permessage-deflate: what browsers send compressed */
 #define WS_IMPLEMENTATION
 #include "ws.h"
 #include "outq.h"
@@ -79,10 +80,12 @@ typedef struct client {
     ws_http *req;               /* its parse so far (1.2 KiB), during the handshake only */
     outq     out;               /* what waits for the socket (examples/outq.h) */
     ws_tls  *tls;               /* with --cert: the TLS under it all; NULL: plain TCP */
+    ws_inflate *inflate;        /* permessage-deflate agreed: its decoder, window behind it */
     bool     tls_closed;        /* close_notify sent */
 } client;
 
 static volatile sig_atomic_t stop;
+static bool      deflate_on = true; /* --no-deflate: decline permessage-deflate */
 static client   *clients;
 static int       epfd, lfd;     /* epoll, and the listening socket */
 static uint64_t  accept_resume; /* when not 0: the listener is paused until then */
@@ -249,6 +252,7 @@ static void client_free(client *cl) {
     free(cl->req);
     free(cl->gather);
     outq_free(&cl->out);
+    free(cl->inflate);
     if (cl->tls) {
         ws_tls_free(cl->tls);           /* mbedTLS's buffers for this connection */
         free(cl->tls);
@@ -363,7 +367,23 @@ static void read_handshake(client *cl, char *data, size_t len) {
         cl->closing = true;
         return;
     }
-    r = ws_conn_accept(&cl->ws, req, NULL);            /* the 101 goes to the queue */
+    /* ws.h glue (permessage-deflate): take the client's offer when there is one. Messages
+       it compresses are inflated as they arrive (a 2^bits window per connection); the
+       echoes go out as they are, which RFC 7692 allows, so the server keeps no context */
+    ws_accept_opts opts = { NULL, NULL, NULL };
+    ws_deflate_params pmd;
+    char ext[128];
+    size_t ext_len = 0;
+    if (deflate_on && ws_deflate_accept(req, 15, true, &pmd, ext, sizeof ext, &ext_len) == 1) {
+        size_t win = (size_t)1 << pmd.client_max_window_bits;
+        if ((cl->inflate = (ws_inflate *)malloc(sizeof *cl->inflate + win)) != NULL) {
+            ws_inflate_init(cl->inflate, cl->inflate + 1, win);
+            opts.extensions = ext;
+        }
+    }
+    r = ws_conn_accept_opts(&cl->ws, req, &opts);      /* the 101 goes to the queue */
+    if (r == WS_OK && opts.extensions)
+        r = ws_conn_set_inflate(&cl->ws, cl->inflate, pmd.client_no_context_takeover);
     if (r != WS_OK) { echo_failed(cl, r, "ws_conn_accept"); return; }
     cl->upgraded = true;
     if (cl->head_len > req->size)                       /* frames sent right behind it */
@@ -484,6 +504,7 @@ static const char usage[] =
     "  PAGE        the page for GET / (default examples/echo.html; unreadable: GET / is 404)\n"
     "  --cert FILE the server's certificate chain (PEM or DER): serve https and wss instead\n"
     "  --key FILE  its private key (PEM or DER, not encrypted)\n"
+    "  --no-deflate  decline permessage-deflate (default: taken when a client offers it)\n"
     "  ECHO_PING_MS=MS in the environment: a ping after MS of silence, a drop after 3 x MS\n"
     "  (default 30000 and 75000)\n";
 
@@ -502,12 +523,17 @@ int main(int argc, char **argv) {
             fputs(usage, stdout);
             return 0;
         }
+        if (strcmp(a, "--no-deflate") == 0) {
+            deflate_on = false;
+            continue;
+        }
         if (strcmp(a, "--cert") == 0 || strcmp(a, "--key") == 0) {
             if (i + 1 == argc) return bad_usage("a value is missing after", a, "want a FILE");
             if (!TLS_BUILT) return bad_usage(a, NULL, TLS_MISSING);
             *(a[2] == 'c' ? &cert : &key) = argv[++i];
         } else if (a[0] == '-' && !(a[1] >= '0' && a[1] <= '9')) {
-            return bad_usage("unknown option", a, "the options are --cert, --key and --help");
+            return bad_usage("unknown option", a,
+                             "the options are --cert, --key, --no-deflate and --help");
         } else if (!port_arg) {
             port_arg = a;
         } else if (!page_arg) {

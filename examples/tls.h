@@ -75,14 +75,14 @@ static inline void tls_forget(char *buf, size_t len) {
 #ifdef WS_MBEDTLS
 #define TLS_BUILT 1
 
-/* Is key the private key of cert's first certificate? ws_tls_server_setup takes a key that
-   is not (the handshake then fails in every browser, with no word of why): checked here, so
-   that the program can say so at start. */
-static inline bool tls_key_matches(const char *cert, size_t cert_len, const char *key,
-                                   size_t key_len) {
+/* Does each file parse, and is key the private key of cert's first certificate?
+   ws_tls_server_setup refuses both with WS_ERR_ARG; this tells the two apart for the
+   message. 0: one does not parse, 1: they parse but do not match, 2: a pair. */
+static inline int tls_key_matches(const char *cert, size_t cert_len, const char *key,
+                                  size_t key_len) {
     mbedtls_x509_crt crt;
     mbedtls_pk_context pk;
-    bool ok;
+    int ok;
     mbedtls_x509_crt_init(&crt);
     mbedtls_pk_init(&pk);
 #if MBEDTLS_VERSION_MAJOR >= 3
@@ -93,15 +93,15 @@ static inline bool tls_key_matches(const char *cert, size_t cert_len, const char
     ok = mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &entropy, NULL, 0) == 0 &&
          mbedtls_x509_crt_parse(&crt, (const unsigned char *)cert, tls_len(cert, cert_len)) == 0 &&
          mbedtls_pk_parse_key(&pk, (const unsigned char *)key, tls_len(key, key_len), NULL, 0,
-                              mbedtls_ctr_drbg_random, &drbg) == 0 &&
-         mbedtls_pk_check_pair(&crt.pk, &pk, mbedtls_ctr_drbg_random, &drbg) == 0;
+                              mbedtls_ctr_drbg_random, &drbg) == 0;
+    if (ok) ok = mbedtls_pk_check_pair(&crt.pk, &pk, mbedtls_ctr_drbg_random, &drbg) == 0 ? 2 : 1;
     mbedtls_ctr_drbg_free(&drbg);
     mbedtls_entropy_free(&entropy);
 #else
     ok = mbedtls_x509_crt_parse(&crt, (const unsigned char *)cert, tls_len(cert, cert_len)) == 0 &&
          mbedtls_pk_parse_key(&pk, (const unsigned char *)key, tls_len(key, key_len), NULL,
-                              0) == 0 &&
-         mbedtls_pk_check_pair(&crt.pk, &pk) == 0;
+                              0) == 0;
+    if (ok) ok = mbedtls_pk_check_pair(&crt.pk, &pk) == 0 ? 2 : 1;
 #endif
     mbedtls_pk_free(&pk);
     mbedtls_x509_crt_free(&crt);
@@ -119,12 +119,12 @@ static inline int tls_server_files(const char *who, ws_tls_config *tc, const cha
     if (cert && key)
         r = ws_tls_server_setup(tc, cert, tls_len(cert, cert_len), key, tls_len(key, key_len),
                                 NULL);
-    if (cert && key && r == WS_ERR_ARG)
+    if (cert && key && r == WS_ERR_ARG && tls_key_matches(cert, cert_len, key, key_len) == 1)
+        fprintf(stderr, "%s: --key %s is not the private key of --cert %s\n", who, key_path,
+                cert_path);
+    else if (cert && key && r == WS_ERR_ARG)
         fprintf(stderr, "%s: --cert %s --key %s: not a certificate and its private key (PEM or "
                         "DER; an encrypted key is not supported here)\n", who, cert_path, key_path);
-    else if (cert && key && r == WS_OK && !tls_key_matches(cert, cert_len, key, key_len))
-        fprintf(stderr, "%s: --key %s is not the private key of --cert %s\n", who, key_path,
-                cert_path), r = WS_ERR_ARG;
     else if (cert && key && r != WS_OK)
         fprintf(stderr, "%s: TLS: %s\n", who, ws_strerror(r));
     free(cert);

@@ -33,4 +33,22 @@ while read -r line; do
     case $line in PASS\ *) ok "${line#PASS }" ;; FAIL\ *) ko "${line#FAIL }" ;; \ *) echo "$line" ;; esac
 done <"$tmp/run.log"
 if [ $status -ne 0 ] && ! grep -q '^FAIL' "$tmp/run.log"; then ko "inflate_check exited $status"; show "$tmp/run.log"; fi
+
+# a real peer: Python websockets' compression (zlib) against build/echo_server
+if [ ! -x "$BUILD/echo_server" ]; then
+    ko "$BUILD/echo_server is missing (make examples)"
+elif ! /usr/bin/python3 -c 'import websockets' 2>/dev/null; then
+    skip_check "Python websockets against echo_server (apt-get install python3-websockets)"
+else
+    port=$(free_port)
+    "$BUILD/echo_server" "$port" >"$tmp/echo.log" 2>&1 &
+    pids+=($!)
+    if wait_for "listening" "$tmp/echo.log"; then
+        timeout 120 /usr/bin/python3 tests/deflate/pmd_peer.py "$port" >"$tmp/peer.log" 2>&1
+        lines "$tmp/peer.log" "websockets, compressed: "
+        grep -q '^ok ' "$tmp/peer.log" || { ko "pmd_peer.py printed no result"; show "$tmp/peer.log"; }
+    else
+        ko "echo_server did not start"; show "$tmp/echo.log"
+    fi
+fi
 finish
