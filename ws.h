@@ -329,9 +329,12 @@
          get the closed state's answers (WS_ERR_STATE, the sticky error).
        - The send callback may call ws_conn_feed (a blocking client that drains its socket
          after each write, two connections wired back to back in one process): it works,
-         and the pong or close it owes goes out once the frame being written is done. Every
-         other call that would send (the senders, close, tick, accept, connect) returns
-         WS_ERR_BUSY there and changes nothing: a frame is never cut by another.
+         and the pong or close it owes goes out once the frame being written is done;
+         except while the frame being written is a pong the library owes: then the feed
+         gets WS_ERR_BUSY (a ping read then would change that pong's payload under it).
+         Every other call that would send (the senders, close, tick, accept, connect)
+         returns WS_ERR_BUSY there and changes nothing: a frame is never cut by another.
+         The random callback counts as a send callback here.
        - ws_conn_init and free, anywhere but in on_close, only outside every callback.
        Other connections may be called from any callback, with the same rules for each.
        Whatever the order of calls, a connection never corrupts memory, never comes back
@@ -608,6 +611,7 @@ struct ws_conn {
     int8_t    _err;                 /* sticky error */
     uint8_t   _state, _depth, _op, _msg_op, _hlen, _mask_pos, _tx_mask_pos, _clen, _plen, _rsv,
               _utf8;                /* _depth: calls on this connection in progress */
+    uint8_t   _pong_out;            /* the owed pong is being written from _u.pong */
     uint8_t   _mask[4], _tx_mask[4];
     uint8_t   _hdr[14];             /* frame header bytes split across feeds */
     uint8_t   _ctrl[125];           /* control payload received; on failure: our close frame's
@@ -2758,7 +2762,9 @@ static void ws__flush(ws_conn *c) {
         WS__SET(c, WS__F_TX);
         if (c->_flags & WS__F_PONG_DUE) {
             WS__CLR(c, WS__F_PONG_DUE);
+            c->_pong_out = 1;           /* its payload must not change while it goes out */
             err = ws__send_ctrl(c, WS_OP_PONG, NULL, 0, c->_u.pong, c->_plen);
+            c->_pong_out = 0;
         } else {
             /* a failure's close (code and reason), or the peer's code echoed */
             size_t n = c->_state == WS_STATE_FAILED ? c->_clen
@@ -2924,20 +2930,27 @@ WS_API int ws_conn_connect(ws_conn *c, const ws_client_opts *opts) {
     if (err) return err;
     if (c->_state != WS_STATE_CONNECTING || !ws__client(c) || (c->_flags & WS__F_HS_SENT)) {
         err = WS_ERR_STATE;
-    } else if (c->_cfg->random(c, c->_ctrl, 16) < 0) {     /* the nonce, in scratch */
-        ws__set_failed(c, WS_ERR_RANDOM, "");
-        err = WS_ERR_RANDOM;
+    } else if ((n = ws__request_pieces(b, port, opts, c->_u.hs.key)) < 0) {
+        err = n;                        /* bad opts: no callback, nothing sent or changed */
     } else {
-        ws_handshake_key(c->_ctrl, c->_u.hs.key);
-        if ((n = ws__request_pieces(b, port, opts, c->_u.hs.key)) < 0) {
-            err = n;                                        /* nothing sent, nothing changed */
+        int rr;
+        WS__SET(c, WS__F_TX);           /* the random callback is one of c's callbacks too */
+        rr = c->_cfg->random(c, c->_ctrl, 16);                  /* the nonce, in scratch */
+        WS__CLR(c, WS__F_TX);
+        if (c->_state == WS_STATE_FAILED) {
+            err = c->_err;                                  /* ws_conn_eof inside it */
+        } else if (rr < 0) {
+            ws__set_failed(c, WS_ERR_RANDOM, "");
+            err = WS_ERR_RANDOM;
         } else {
+            ws_handshake_key(c->_ctrl, c->_u.hs.key);       /* where the pieces point */
             c->_u.hs.protocols = opts->protocols;           /* for ws_conn_connected */
             c->_u.hs.extensions = opts->extensions;
             WS__SET(c, WS__F_HS_SENT | WS__F_TX);
-            err = ws__write(c, b, (size_t)n);   /* nothing can be owed before OPEN */
+            err = ws__write(c, b, (size_t)n);               /* nothing can be owed before OPEN */
             WS__CLR(c, WS__F_TX);
             ws__tx_failed(c, err);
+            if (c->_state == WS_STATE_FAILED) err = c->_err;    /* failed inside its send */
         }
     }
     return ws__leave(c, err);
@@ -3268,6 +3281,8 @@ WS_API int ws_conn_feed(ws_conn *c, void *data, size_t len) {
     uint8_t *p = (uint8_t *)data;
     int err = ws__enter(c, WS__F_RX);
     if (err) return err;
+    /* a ping read now would replace the payload of the pong being written */
+    if (c->_pong_out) return ws__leave(c, WS_ERR_BUSY);
     if (c->_state == WS_STATE_CONNECTING) return ws__leave(c, WS_ERR_STATE);
     if (len && !p) return ws__leave(c, WS_ERR_ARG);
     if (c->_state == WS_STATE_CLOSED || (c->_flags & WS__F_RX_CLOSE) || !len)

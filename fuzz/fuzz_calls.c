@@ -75,7 +75,7 @@
    - A connection that fails inside the send callback of its request (ws_conn_eof there)
      gets WS_OK from ws_conn_connect, not its sticky error. */
 #ifndef FZ_CONNECT_FIXED
-#  define FZ_CONNECT_FIXED 0
+#  define FZ_CONNECT_FIXED 1        /* fixed in ws.h (the nonce is drawn inside the writer) */
 #endif
 
 /* A third (reported): a client's pong is masked after the random callback that draws its
@@ -86,7 +86,7 @@
    callback of a frame the library sends of its own, nor inside its send callbacks
    before its last byte. */
 #ifndef FZ_PONG_FIXED
-#  define FZ_PONG_FIXED 0
+#  define FZ_PONG_FIXED 1           /* fixed in ws.h (a feed is refused while a pong goes out) */
 #endif
 #define MAX_ACTIONS 2000            /* actions per input, hooks included */
 
@@ -182,6 +182,8 @@ struct peer {
     long       sends, randoms, cbs;
     expect     ex;
     int        cur_user;            /* the frame being sent is one the user asked for */
+    int        cur_pong;            /* ... or the library's pong */
+    int        in_pong_key;         /* inside the random callback of that pong's key */
     int        cur_keyed;           /* ... it started after the connection failed inside
                                        the random callback that drew its key */
     const uint8_t *cur_ctrl;        /* ... and its control payload */
@@ -244,7 +246,9 @@ static int client(const peer *p) { return p->cfg.role == WS_ROLE_CLIENT; }
 /* A frame writer of the connection is running (its send callback, or the random callback
    that draws a frame's mask key). ws_conn_connect draws its nonce before it writes: that
    random callback is not inside a writer, and calls made there are taken as outside. */
-static int busy_tx(const peer *p) { return p->in_send > 0 || p->in_random > 0; }
+/* inside a send callback, or a random callback (a frame's key, or ws_conn_connect's nonce:
+   it is drawn inside the writer too) */
+static int busy_tx(const peer *p) { return p->in_send > 0 || p->in_random > 0 || p->in_nonce > 0; }
 
 static void keep_buffer(peer *p, uint8_t *b) {
     p->bufs = (uint8_t **)realloc(p->bufs, (p->nbufs + 1) * sizeof *p->bufs);
@@ -492,12 +496,14 @@ static void look(peer *p) {
                 CHECK(op == p->ex.op && fin == p->ex.fin && len == p->ex.len);
                 p->ex.on = 0;
                 p->cur_user = 1;
+                p->cur_pong = 0;
                 p->cur_ctrl = p->ex.ctrl;
                 p->cur_clen = (size_t)len;
                 CHECK(!failed || keyed);
             } else if (op == WS_OP_PING && p->in_tick && !p->tick_pinged && len == 0) {
                 p->tick_pinged = 1;             /* keepalive */
                 p->cur_user = 1;
+                p->cur_pong = 0;
                 p->cur_ctrl = NULL;
                 CHECK(!failed || keyed);
             } else {
@@ -506,6 +512,7 @@ static void look(peer *p) {
                 CHECK(!p->owed);
                 if (failed && !keyed) CHECK(op == WS_OP_CLOSE);
                 p->cur_user = 0;
+                p->cur_pong = op == WS_OP_PONG;
                 p->lib_bytes += head_size(len, client(p)) + len;
                 if (client(p)) CHECK(p->lib_bytes <= 3 * p->fed + 131);
                 else CHECK(p->lib_bytes <= p->fed + 127);
@@ -608,6 +615,9 @@ static int do_feed(peer *p, const uint8_t *d, size_t n) {
     int reads, rc, alive;
     if (!call_begin(&k, p)) return WS_OK;
     if (p->in_feed) applies |= R_BUSY;
+    /* while the library writes the pong it owes (its key drawn, or its bytes in a send
+       callback), a feed is refused: a ping read then would change that pong's payload */
+    else if (p->in_pong_key || (p->in_send && !p->cur_user && p->cur_pong)) applies |= R_BUSY;
     else if (k.b.st == WS_STATE_CONNECTING) applies |= R_STATE;
     reads = !applies && (k.b.st == WS_STATE_OPEN || k.b.st == WS_STATE_CLOSING) &&
             !p->rx.closed && n;
@@ -734,6 +744,7 @@ static int cb_random(ws_conn *c, void *out, size_t n) {
     own = !nonce && n == 4 && !p->ex.on && !(p->in_tick && !p->tick_pinged);
     p->randoms++;
     if (own && p->pong_owed) {              /* the owed pong goes out now, with this key */
+        p->in_pong_key++;
         p->inflight = 1;
         p->fl_len = p->pong_len;
         memcpy(p->fl, p->pong, p->pong_len);
@@ -745,6 +756,7 @@ static int cb_random(ws_conn *c, void *out, size_t n) {
     if (p->c != c) return 0;                /* (cannot be: on_close is not called here) */
     if (nonce) p->in_nonce--;
     else p->in_random--;
+    p->in_pong_key = 0;
     if (!nonce && n == 4 && ws_conn_state(c) == WS_STATE_FAILED) p->key_failed = 1;
     if (p->random_fail) {
         p->random_failed = 1;
@@ -1162,7 +1174,7 @@ static void do_open(peer *p, unsigned which) {
         if (k.b.st != WS_STATE_CONNECTING || !client(p) || p->hs_sent) applies |= R_STATE;
         /* the nonce is drawn before the options are looked at: a random callback that
            fails makes it WS_ERR_RANDOM even with bad options */
-        if (which == 4 && !(applies & (R_BUSY | R_STATE)) && !p->random_fail) applies |= R_ARG;
+        if (which == 4 && !(applies & (R_BUSY | R_STATE))) applies |= R_ARG;  /* before the nonce */
         p->http_next = p->http_next || !applies;
         p->in_connect++;
         calls = p->nonce_calls;

@@ -986,6 +986,103 @@ TEST(wired_echo_with_pings_settles)
     peer_free(&cl);
 }
 
+/* ---- found by fuzz_calls ------------------------------------------------------------ */
+
+static void hook_ping_inside_pong(peer *p, const char *event)
+{
+    /* inside the writing of the owed pong (its key, or its first chunk), a second ping */
+    tbuf b = {0};
+    if ((strcmp(event, "send") && strcmp(event, "random")) || p->hook_calls++) return;
+    put_frame(&b, p, 1, WS_OP_PING, "BB", 2);
+    p->hook_rc = ws_conn_feed(p->c, b.p, b.len);
+    if (p->hook_rc == WS_ERR_BUSY) tbuf_put(&p->queue, b.p, b.len);
+    tbuf_free(&b);
+}
+
+static int p_random_hooked(ws_conn *c, void *out, size_t n)
+{
+    int r = p_random(c, out, n);
+    p_event(peer_of(c), "random");
+    return r;
+}
+
+TEST(a_pong_keeps_its_payload_while_it_goes_out)
+{
+    int role;
+    for (role = 0; role < 2; role++) {
+        peer p;
+        sframe f[MAX_SFRAMES];
+        size_t n;
+        peer_open(&p, role ? WS_ROLE_CLIENT : WS_ROLE_SERVER);
+        p.cfg.random = p_random_hooked;
+        p.hook = hook_ping_inside_pong;
+        test_context("%s", role ? "client" : "server");
+        CHECK_EQ_INT(feed_frame(&p, 1, WS_OP_PING, "AAAA", 4), WS_OK);
+        CHECK_EQ_INT(p.hook_rc, WS_ERR_BUSY);       /* refused while the pong goes out */
+        p.hook = NULL;
+        pump(&p, &p);                               /* the queued ping, fed after */
+        n = wire_frames(&p, f, MAX_SFRAMES);
+        if (CHECK_EQ_INT(n, 2)) {
+            CHECK_EQ_MEM(f[0].payload, (size_t)f[0].len, "AAAA", 4);
+            CHECK_EQ_MEM(f[1].payload, (size_t)f[1].len, "BB", 2);
+        }
+        sframes_free(f, n);
+        peer_free(&p);
+    }
+}
+
+static void hook_inside_nonce(peer *p, const char *event)
+{
+    if (strcmp(event, "random") || p->hook_calls++) return;
+    p->hook_rc = ws_conn_connect(p->c, NULL);
+}
+
+static void hook_eof_inside_nonce(peer *p, const char *event)
+{
+    if (strcmp(event, "random") || p->hook_calls++) return;
+    p->hook_rc = ws_conn_eof(p->c);
+}
+
+static void hook_eof_inside_request(peer *p, const char *event)
+{
+    if (strcmp(event, "send") || p->hook_calls++) return;
+    p->hook_rc = ws_conn_eof(p->c);
+}
+
+TEST(calls_inside_connects_callbacks)
+{
+    /* inside the random callback that draws the nonce, calls are refused (connect twice)
+       or end the connection (eof): nothing goes out then; and a connection that fails
+       inside its request's send gets its sticky error from ws_conn_connect */
+    int k;
+    for (k = 0; k < 3; k++) {
+        peer cl;
+        ws_client_opts o;
+        int rc;
+        peer_open(&cl, WS_ROLE_CLIENT);
+        ws_conn_init(cl.c, &cl.cfg, &cl);
+        cl.cfg.random = p_random_hooked;
+        cl.hook = k == 0 ? hook_inside_nonce : k == 1 ? hook_eof_inside_nonce
+                                                      : hook_eof_inside_request;
+        memset(&o, 0, sizeof o);
+        o.host = "example.com";
+        test_context("case %d", k);
+        rc = ws_conn_connect(cl.c, &o);
+        if (k == 0) {
+            CHECK_EQ_INT(cl.hook_rc, WS_ERR_BUSY);
+            CHECK_EQ_INT(rc, WS_OK);
+            CHECK(strstr(tbuf_str(&cl.wire), "GET / HTTP/1.1") != NULL);
+            CHECK(strstr(strstr(tbuf_str(&cl.wire), "GET ") + 4, "GET ") == NULL);  /* once */
+        } else {
+            CHECK_EQ_INT(cl.hook_rc, WS_ERR_EOF);
+            CHECK_EQ_INT(rc, WS_ERR_EOF);
+            CHECK_EQ_INT(ws_conn_state(cl.c), WS_STATE_FAILED);
+            if (k == 1) CHECK_EQ_INT(cl.wire.len, 0);   /* nothing went out */
+        }
+        peer_free(&cl);
+    }
+}
+
 void suite_contract(void)
 {
     test_suite_begin("contract");
@@ -1015,5 +1112,7 @@ void suite_contract(void)
     RUN(token_lists_keep_quoted_commas);
     RUN(eof_reports_1006_once);
     RUN(wired_echo_with_pings_settles);
+    RUN(a_pong_keeps_its_payload_while_it_goes_out);
+    RUN(calls_inside_connects_callbacks);
     test_suite_end();
 }
