@@ -184,6 +184,7 @@ struct peer {
     int        cur_user;            /* the frame being sent is one the user asked for */
     int        cur_pong;            /* ... or the library's pong */
     int        in_pong_key;         /* inside the random callback of that pong's key */
+    int        in_pong_send;        /* inside a send callback with that pong's bytes */
     int        cur_keyed;           /* ... it started after the connection failed inside
                                        the random callback that drew its key */
     const uint8_t *cur_ctrl;        /* ... and its control payload */
@@ -617,7 +618,7 @@ static int do_feed(peer *p, const uint8_t *d, size_t n) {
     if (p->in_feed) applies |= R_BUSY;
     /* while the library writes the pong it owes (its key drawn, or its bytes in a send
        callback), a feed is refused: a ping read then would change that pong's payload */
-    else if (p->in_pong_key || (p->in_send && !p->cur_user && p->cur_pong)) applies |= R_BUSY;
+    else if (p->in_pong_key || p->in_pong_send) applies |= R_BUSY;
     else if (k.b.st == WS_STATE_CONNECTING) applies |= R_STATE;
     reads = !applies && (k.b.st == WS_STATE_OPEN || k.b.st == WS_STATE_CLOSING) &&
             !p->rx.closed && n;
@@ -726,7 +727,12 @@ static int cb_send(ws_conn *c, const ws_buf *bufs, size_t n) {
     p->in_send++;
     if (!http) deliver(p, out.p, out.len);
     fz_free(&out);
-    if (FZ_PONG_FIXED || http || p->cur_user || !fz_wire_owed(&p->wire)) fire(p, EV_SEND, depth_now);
+    {
+        int pong = !http && !p->cur_user && p->cur_pong;
+        p->in_pong_send += pong;
+        if (FZ_PONG_FIXED || http || p->cur_user || !fz_wire_owed(&p->wire)) fire(p, EV_SEND, depth_now);
+        p->in_pong_send -= pong;
+    }
     p->in_send--;
     return 0;
 }
