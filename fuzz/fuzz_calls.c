@@ -725,11 +725,13 @@ static int cb_send(ws_conn *c, const ws_buf *bufs, size_t n) {
         CHECK(p->wdata.len <= p->data_allow);   /* no data the user did not send */
     }
     p->in_send++;
-    if (!http) deliver(p, out.p, out.len);
-    fz_free(&out);
     {
+        /* the library's pong: from here on (its bytes reach the other peer, which may answer
+           at once from inside), a feed of this peer is refused */
         int pong = !http && !p->cur_user && p->cur_pong;
         p->in_pong_send += pong;
+        if (!http) deliver(p, out.p, out.len);
+        fz_free(&out);
         if (FZ_PONG_FIXED || http || p->cur_user || !fz_wire_owed(&p->wire)) fire(p, EV_SEND, depth_now);
         p->in_pong_send -= pong;
     }
