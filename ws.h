@@ -2923,6 +2923,29 @@ WS_API int ws_conn_reject(ws_conn *c, int err) {
 #endif
 
 #ifndef WS_NO_CLIENT
+/* Draws the nonce into the key the request's pieces b[0..n-1] point at, and sends them.
+   Out of line: its frame is not stacked on the pieces'. */
+WS__NOINLINE static int ws__connect_send(ws_conn *c, const ws_buf *b, size_t n,
+                                         const ws_client_opts *opts) {
+    int rr, err;
+    WS__SET(c, WS__F_TX);               /* the random callback is one of c's callbacks too */
+    rr = c->_cfg->random(c, c->_ctrl, 16);                      /* the nonce, in scratch */
+    WS__CLR(c, WS__F_TX);
+    if (c->_state == WS_STATE_FAILED) return ws_conn_error(c);  /* ws_conn_eof inside it */
+    if (rr < 0) {
+        ws__set_failed(c, WS_ERR_RANDOM, "");
+        return WS_ERR_RANDOM;
+    }
+    ws_handshake_key(c->_ctrl, c->_u.hs.key);                   /* where the pieces point */
+    c->_u.hs.protocols = opts->protocols;                       /* for ws_conn_connected */
+    c->_u.hs.extensions = opts->extensions;
+    WS__SET(c, WS__F_HS_SENT | WS__F_TX);
+    err = ws__write(c, b, n);                   /* nothing can be owed before OPEN */
+    WS__CLR(c, WS__F_TX);
+    ws__tx_failed(c, err);
+    return c->_state == WS_STATE_FAILED ? ws_conn_error(c) : err;  /* failed inside its send */
+}
+
 WS_API int ws_conn_connect(ws_conn *c, const ws_client_opts *opts) {
     ws_buf b[WS__REQUEST_PIECES];
     char port[8];
@@ -2933,25 +2956,7 @@ WS_API int ws_conn_connect(ws_conn *c, const ws_client_opts *opts) {
     } else if ((n = ws__request_pieces(b, port, opts, c->_u.hs.key)) < 0) {
         err = n;                        /* bad opts: no callback, nothing sent or changed */
     } else {
-        int rr;
-        WS__SET(c, WS__F_TX);           /* the random callback is one of c's callbacks too */
-        rr = c->_cfg->random(c, c->_ctrl, 16);                  /* the nonce, in scratch */
-        WS__CLR(c, WS__F_TX);
-        if (c->_state == WS_STATE_FAILED) {
-            err = c->_err;                                  /* ws_conn_eof inside it */
-        } else if (rr < 0) {
-            ws__set_failed(c, WS_ERR_RANDOM, "");
-            err = WS_ERR_RANDOM;
-        } else {
-            ws_handshake_key(c->_ctrl, c->_u.hs.key);       /* where the pieces point */
-            c->_u.hs.protocols = opts->protocols;           /* for ws_conn_connected */
-            c->_u.hs.extensions = opts->extensions;
-            WS__SET(c, WS__F_HS_SENT | WS__F_TX);
-            err = ws__write(c, b, (size_t)n);               /* nothing can be owed before OPEN */
-            WS__CLR(c, WS__F_TX);
-            ws__tx_failed(c, err);
-            if (c->_state == WS_STATE_FAILED) err = c->_err;    /* failed inside its send */
-        }
+        err = ws__connect_send(c, b, (size_t)n, opts);
     }
     return ws__leave(c, err);
 }
