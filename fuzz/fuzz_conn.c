@@ -173,6 +173,9 @@ static void feed(const uint8_t *p, size_t n) {
     }
     g.m.quiet_until = 0;
     fz_feed(F, p, n);
+    /* the peer's close behind a streamed frame: CLOSING from now on, the close timeout
+       counted from the next tick (as after our own close) */
+    if (s == WS_STATE_OPEN && ws_conn_state(C) == WS_STATE_CLOSING) g.m.wait_set = 0;
 }
 
 static void handshake_server(void) {

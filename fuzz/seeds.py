@@ -213,6 +213,9 @@ def main():
           rframe(0x8a, b"x") + pay)
     write("conn", "client-close-after-stream", bytes([1, 0, 0, 0]) + hdr +
           rframe(0x89, b"p", None) + rframe(0x88, b"\x03\xe9", None) + pay)
+    # the peer's close behind a streamed frame: CLOSING, its close timeout from the next tick
+    write("conn", "close-timer-behind-stream", bytes([0, 0, 2 << 3, 0]) + tick(1) + hdr +
+          rframe(0x88, b"\x03\xe8") + tick(5) + tick(9) + tick(5))
     # set_buffer refused half a message in, taken between messages
     write("conn", "set-buffer-mid", bytes([0, 0, 0, 0]) + rframe(0x01, b"ab") + bytes([11, 5]) +
           rframe(0x80, b"cd") + bytes([11, 5]) + rframe(0x81, b"whole") + bytes([11, 0]))
