@@ -34,7 +34,9 @@ STRICT   = $(WARN) -Wmissing-prototypes -Wcast-qual -Wundef -Wconversion -Wsign-
 SAN      = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 EXAMPLES = $(sort $(basename $(notdir $(wildcard examples/*.c))))
-TESTS    = $(wildcard tests/test_*.c)
+TESTS    = $(wildcard tests/unit/*.c)
+# (a unit test left in tests/ itself would silently not be built)
+$(if $(wildcard tests/test_*.c tests/*.h),$(error $(wildcard tests/test_*.c tests/*.h): unit tests live in tests/unit/))
 CHECKS   = $(BUILD)/test_ws_gcc $(BUILD)/test_ws_clang $(BUILD)/compile_cpp.o \
            $(BUILD)/static_link $(BUILD)/strict_gcc.o $(BUILD)/strict_clang.o \
            $(BUILD)/freestanding_gcc.o $(BUILD)/freestanding_clang.o $(BUILD)/impl_O2.o \
@@ -89,27 +91,28 @@ test-build: $(filter-out $(MISSING),$(TEST_DEPS))
 check-build: $(filter-out $(MISSING),$(CHECK_DEPS))
 checks: $(CHECKS)
 
-$(BUILD)/test_ws_gcc: ws.h $(TESTS) tests/*.h | $(BUILD)
+$(BUILD)/test_ws_gcc: ws.h $(TESTS) tests/unit/*.h | $(BUILD)
 	$(CC) $(WARN) $(SAN) $(CFLAGS) -I. $(TESTS) -o $@
 
-$(BUILD)/test_ws_clang: ws.h $(TESTS) tests/*.h | $(BUILD)
+$(BUILD)/test_ws_clang: ws.h $(TESTS) tests/unit/*.h | $(BUILD)
 	$(CLANG) $(WARN) $(SAN) $(CFLAGS) -I. $(TESTS) -o $@
 
 # the portable code only (no SSE2 fast paths)
-$(BUILD)/test_ws_nosimd: ws.h $(TESTS) tests/*.h | $(BUILD)
+$(BUILD)/test_ws_nosimd: ws.h $(TESTS) tests/unit/*.h | $(BUILD)
 	$(CC) $(WARN) $(SAN) $(CFLAGS) -DWS_NO_SIMD -I. $(TESTS) -o $@
 
 # without sanitizers, for Valgrind memcheck (tests/run_analysis.sh)
-$(BUILD)/test_ws_plain: ws.h $(TESTS) tests/*.h | $(BUILD)
+$(BUILD)/test_ws_plain: ws.h $(TESTS) tests/unit/*.h | $(BUILD)
 	$(CC) $(WARN) -O1 -g -I. $(TESTS) -o $@
 
 # the implementation compiled as C++11
-$(BUILD)/compile_cpp.o: ws.h tests/compile_cpp.cpp | $(BUILD)
-	$(CXX) -std=c++11 -Wall -Wextra -Werror -I. -c tests/compile_cpp.cpp -o $@
+$(BUILD)/compile_cpp.o: ws.h tests/builds/compile_cpp.cpp | $(BUILD)
+	$(CXX) -std=c++11 -Wall -Wextra -Werror -I. -c tests/builds/compile_cpp.cpp -o $@
 
 # two WS_STATIC translation units linked together
-$(BUILD)/static_link: ws.h tests/compile_static_a.c tests/compile_static_b.c | $(BUILD)
-	$(CC) $(WARN) -I. tests/compile_static_a.c tests/compile_static_b.c -o $@
+STATIC_SRC = tests/builds/compile_static_a.c tests/builds/compile_static_b.c
+$(BUILD)/static_link: ws.h $(STATIC_SRC) | $(BUILD)
+	$(CC) $(WARN) -I. $(STATIC_SRC) -o $@
 
 # the library alone under the strictest warnings we hold it to
 $(BUILD)/strict_%.o: ws.h | $(BUILD)

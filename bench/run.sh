@@ -4,7 +4,7 @@
 # 1. build/bench_mem: receive, send and UTF-8 paths in memory, beside memcpy and wslay.
 # 2. Echo servers, one after another, each pinned to CPU 0 with build/loadgen on CPU 1:
 #    build/echo_server (ws.h), wslay and libwebsockets echo servers (bench/peers/), Node's
-#    `ws` (tests/node/echo_server.mjs), and a plain TCP echo (bench/peers/tcp_echo.c, with
+#    `ws` (tests/interop/node_server.mjs), and a plain TCP echo (bench/peers/tcp_echo.c, with
 #    loadgen --tcp): the machine's limit for the same traffic. For each: small messages (100 connections x
 #    16 in flight x 16 bytes, binary and mixed CJK text), bulk (10 connections x 4 in flight
 #    x 64 KiB, binary and text), latency (1 connection, 1 in flight, server and loadgen on
@@ -66,7 +66,7 @@ start_server() {    # NAME PORT: starts it pinned to CPU 0, sets spid
         ws.h) "${PRIO[@]}" taskset -c 0 "$BUILD/echo_server" "$2" /dev/null >"$log" 2>&1 & ;;
         wslay) "${PRIO[@]}" taskset -c 0 "$BUILD/wslay_echo" "$2" >"$log" 2>&1 & ;;
         libwebsockets) "${PRIO[@]}" taskset -c 0 "$BUILD/lws_echo" "$2" >"$log" 2>&1 & ;;
-        node) "${PRIO[@]}" taskset -c 0 node tests/node/echo_server.mjs "$2" >"$log" 2>&1 & ;;
+        node) "${PRIO[@]}" taskset -c 0 node tests/interop/node_server.mjs "$2" >"$log" 2>&1 & ;;
         tcp) "${PRIO[@]}" taskset -c 0 "$BUILD/tcp_echo" "$2" >"$log" 2>&1 & ;;
     esac
     spid=$!

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the seed inputs of fuzz/corpus/<target>/ (seed-*): captured handshakes from
-tests/vectors/ and frames like those of the unit tests, in each target's input format.
+tests/unit/vectors/ and frames like those of the unit tests, in each target's input format.
 Run from the repository root: python3 fuzz/seeds.py. Files the fuzzers found (crash-*,
 and the merged corpus) are left alone."""
 import os, struct, sys
@@ -75,7 +75,7 @@ def write(target, name, data):
 
 
 def vectors():
-    d = os.path.join(ROOT, "tests", "vectors")
+    d = os.path.join(ROOT, "tests", "unit", "vectors")
     return {n.rsplit(".", 1)[0]: open(os.path.join(d, n), "rb").read()
             for n in sorted(os.listdir(d)) if n.endswith(".http")}
 

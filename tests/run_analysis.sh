@@ -4,7 +4,7 @@
 #   - cppcheck and clang-tidy (bugprone, cert, clang-analyzer) over the implementation in
 #     each build configuration, with zero findings;
 #   - the stack: gcc's call graph with frame sizes (-fstack-usage -fcallgraph-info), read by
-#     tests/stack_report.py: no recursion, no frame of unbounded size, and each public
+#     tests/analysis/stack_report.py: no recursion, no frame of unbounded size, and each public
 #     function's deepest chain under STACK_LIMIT bytes (512).
 # One line per check; the last line is "N passed, N failed".
 set -u
@@ -63,7 +63,7 @@ STACK_LIMIT=${STACK_LIMIT:-512}
 for opt in -O2 -Os "-Os -DWS_MASK_CHUNK=128" "-O2 -DWS_DEFLATE"; do
     if (cd "$tmp" && gcc -std=c99 $opt -fstack-usage -fcallgraph-info=su -DWS_IMPLEMENTATION \
             -I"$OLDPWD" -c impl.c -o impl.o) 2>"$tmp/su.err"; then
-        python3 tests/stack_report.py "$tmp/impl.ci" "$STACK_LIMIT" >"$tmp/stack.log" 2>&1
+        python3 tests/analysis/stack_report.py "$tmp/impl.ci" "$STACK_LIMIT" >"$tmp/stack.log" 2>&1
         lines_ok=$(grep -c '^PASS' "$tmp/stack.log"); lines_bad=$(grep -c '^FAIL' "$tmp/stack.log")
         deepest=$(grep '^deepest' "$tmp/stack.log")
         worst=$(grep -E '^(PASS|FAIL) ws_' "$tmp/stack.log" | head -n 1 | sed -E 's/^(PASS|FAIL) //')

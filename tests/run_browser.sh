@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# examples/echo.html in headless Chromium (playwright-core, tests/node/browser_echo.mjs),
+# examples/echo.html in headless Chromium (playwright-core, tests/browser/echo.mjs),
 # served by build/echo_server on 127.0.0.1: the page connects back and echoes what is typed;
 # then a script in the page checks binary, empty, 1 MiB and 16 MiB messages, pongs to the
 # server's pings (ECHO_PING_MS=200), close codes both ways (the server's 1001 on SIGTERM).
@@ -27,7 +27,7 @@ pids+=("$!")
 for i in $(seq 200); do grep -q listening "$tmp/server.log" && break; sleep 0.05; done
 grep -q listening "$tmp/server.log" || { ko "echo_server did not start"; show "$tmp/server.log"; finish; }
 
-timeout 90 node tests/node/browser_echo.mjs "http://127.0.0.1:$port/" "$chromium" "${pids[-1]}" >"$tmp/browser.log" 2>&1
+timeout 90 node tests/browser/echo.mjs "http://127.0.0.1:$port/" "$chromium" "${pids[-1]}" >"$tmp/browser.log" 2>&1
 status=$?
 lines "$tmp/browser.log" "browser: "
 if [ $status -ne 0 ] || ! grep -qE '^[1-9][0-9]* passed, 0 failed$' "$tmp/browser.log"; then

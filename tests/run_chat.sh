@@ -5,7 +5,7 @@
 #   2. heartbeats against a server with --ping-interval 200 --ping-timeout 400: a silent
 #      client is dropped in time, a live one stays; build/wscat --ping notices a server that
 #      stopped (SIGSTOP) and exits 3;
-#   3. the page in headless Chromium (tests/node/chat_browser.mjs): three users, rooms, acks,
+#   3. the page in headless Chromium (tests/chat/browser.mjs): three users, rooms, acks,
 #      notices, the online list, a stopped server noticed and reconnected to; the screenshot
 #      goes to build/chat.png (make screenshot copies it to examples/chat.png).
 # CHAT_ONLY=browser runs part 3 alone. The last line is "N passed, N failed".
@@ -92,7 +92,7 @@ if ! command -v node >/dev/null || [ ! -f node_modules/playwright-core/package.j
     else echo "SKIP browser: node, node_modules/playwright-core (make node) or Chromium missing"; fi
 elif start_server browser --ping-interval 500 --ping-timeout 1000; then
     stopped+=("$spid")
-    timeout 120 node tests/node/chat_browser.mjs "http://127.0.0.1:$port/" "$chromium" "$spid" "$BUILD/chat.png" \
+    timeout 120 node tests/chat/browser.mjs "http://127.0.0.1:$port/" "$chromium" "$spid" "$BUILD/chat.png" \
         >"$tmp/browser.out" 2>&1
     status=$?
     lines "$tmp/browser.out" "browser: "

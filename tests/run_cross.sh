@@ -22,7 +22,7 @@ targets=$(cd fuzz/corpus && ls -d -- */ | tr -d /)
 host_n=
 if [ -x "$BUILD/test_ws_gcc" ]; then
     host_n=$("$BUILD/test_ws_gcc" --list | grep -c /)
-elif gcc -std=c99 -I. tests/test_*.c -o "$tmp/host_list" 2>/dev/null; then
+elif gcc -std=c99 -I. tests/unit/*.c -o "$tmp/host_list" 2>/dev/null; then
     host_n=$("$tmp/host_list" --list | grep -c /)
 fi
 

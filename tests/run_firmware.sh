@@ -73,7 +73,7 @@ host_n=
 if [ -x "$BUILD/test_ws_gcc" ]; then
     host_n=$("$BUILD/test_ws_gcc" --list | grep -c /)
     host_from=$BUILD/test_ws_gcc
-elif gcc -std=c99 -I. tests/test_*.c -o "$tmp/host_list" 2>"$tmp/host.err"; then
+elif gcc -std=c99 -I. tests/unit/*.c -o "$tmp/host_list" 2>"$tmp/host.err"; then
     host_n=$("$tmp/host_list" --list | grep -c /)
     host_from="the host's gcc"
 fi

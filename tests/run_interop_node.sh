@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Interop of the echo examples with Node's `ws` (tests/node/, installed by `make node`):
-#   - a Node ws client against build/echo_server (tests/node/client_check.mjs);
-#   - build/echo_client --check against a Node ws echo server (tests/node/echo_server.mjs);
-#   - build/echo_client's runner mode against a Node ws runner (tests/node/runner.mjs).
+# Interop of the echo examples with Node's `ws` (tests/interop/, installed by `make node`):
+#   - a Node ws client against build/echo_server (tests/interop/node_client.mjs);
+#   - build/echo_client --check against a Node ws echo server (tests/interop/node_server.mjs);
+#   - build/echo_client's runner mode against a Node ws runner (tests/interop/node_runner.mjs).
 # Only 127.0.0.1, free ports, every process bounded by `timeout` and killed by PID on exit.
 # One line per check; the last line is "N passed, N failed" (", 1 skipped" without Node).
 set -u
@@ -23,7 +23,7 @@ timeout 180 "$BUILD/echo_server" "$port" >"$tmp/server.log" 2>&1 &
 server=$!
 pids+=("$server")
 if wait_for listening "$tmp/server.log"; then
-    timeout 150 node tests/node/client_check.mjs "ws://127.0.0.1:$port/" >"$tmp/client.log" 2>&1
+    timeout 150 node tests/interop/node_client.mjs "ws://127.0.0.1:$port/" >"$tmp/client.log" 2>&1
     status=$?
     lines "$tmp/client.log" "node client -> echo_server: "
     if [ $status -ne 0 ] || ! grep -qE '^[1-9][0-9]* passed, 0 failed$' "$tmp/client.log"; then
@@ -37,7 +37,7 @@ fi
 
 # ---- build/echo_client --check -> Node ws echo server ---------------------------------------
 nport=$(free_port)
-timeout 120 node tests/node/echo_server.mjs "$nport" >"$tmp/nserver.log" 2>&1 &
+timeout 120 node tests/interop/node_server.mjs "$nport" >"$tmp/nserver.log" 2>&1 &
 pids+=("$!")
 if wait_for listening "$tmp/nserver.log"; then
     timeout 90 "$BUILD/echo_client" --check "ws://127.0.0.1:$nport/" >"$tmp/check.log" 2>&1
@@ -53,7 +53,7 @@ fi
 
 # ---- build/echo_client runner mode -> Node ws runner ----------------------------------------
 rport=$(free_port)
-timeout 150 node tests/node/runner.mjs "$rport" "ws.h node interop" >"$tmp/runner.log" 2>&1 &
+timeout 150 node tests/interop/node_runner.mjs "$rport" "ws.h node interop" >"$tmp/runner.log" 2>&1 &
 runner=$!
 pids+=("$runner")
 if wait_for listening "$tmp/runner.log"; then

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Interop of the echo examples with Python's `websockets` (Debian's python3-websockets):
-#   - a websockets client against build/echo_server (tests/python/client_check.py);
+#   - a websockets client against build/echo_server (tests/interop/python_client.py);
 #   - build/echo_client --check against a websockets echo server.
 # Only 127.0.0.1, free ports, every process bounded by `timeout` and killed by PID on exit.
 # One line per check; the last line is "N passed, N failed" (", 1 skipped" without websockets).
@@ -21,7 +21,7 @@ port=$(free_port)
 timeout 180 "$BUILD/echo_server" "$port" >"$tmp/server.log" 2>&1 &
 pids+=("$!")
 if wait_for listening "$tmp/server.log"; then
-    timeout 150 "$PY" tests/python/client_check.py "ws://127.0.0.1:$port/" >"$tmp/client.log" 2>&1
+    timeout 150 "$PY" tests/interop/python_client.py "ws://127.0.0.1:$port/" >"$tmp/client.log" 2>&1
     lines "$tmp/client.log" "python client -> echo_server: "
     grep -q '^ok close 1000' "$tmp/client.log" || { ko "python client did not finish"; show "$tmp/client.log"; }
     kill -0 "${pids[-1]}" 2>/dev/null && ok "echo_server still running" || ko "echo_server died"

@@ -16,7 +16,7 @@
 #   - with --ws-path / (the endpoint on /, as tests/loopback/server_peers.py and the browser
 #     check expect it): half a head dropped by libmicrohttpd's 10 s timeout, a client that
 #     never reads (reading stops, memory bounded), SIGTERM: close 1001 and exit status 0;
-#     the page in headless Chromium (tests/node/browser_echo.mjs).
+#     the page in headless Chromium (tests/browser/echo.mjs).
 # Without libmicrohttpd-dev build/mhd_server is a stub that says so: the suite is skipped (a
 # failure under CI); so are the parts whose tools are missing (websockets, Node, Chromium).
 # Only 127.0.0.1, free ports, every process bounded by `timeout` and killed by PID on exit.
@@ -115,14 +115,14 @@ fi
 port=$main_port server=$main
 
 if "$PY" -c 'import websockets' 2>/dev/null; then
-    timeout 150 "$PY" tests/python/client_check.py "$url" >"$tmp/py.log" 2>&1
+    timeout 150 "$PY" tests/interop/python_client.py "$url" >"$tmp/py.log" 2>&1
     lines "$tmp/py.log" "python websockets -> /ws: "
     grep -q '^ok close 1000' "$tmp/py.log" || { ko "python client did not finish"; show "$tmp/py.log"; }
 else
     skip_check "python websockets -> /ws: no python3-websockets"
 fi
 if command -v node >/dev/null && [ -f node_modules/ws/package.json ]; then
-    timeout 150 node tests/node/client_check.mjs "$url" >"$tmp/node.log" 2>&1
+    timeout 150 node tests/interop/node_client.mjs "$url" >"$tmp/node.log" 2>&1
     status=$?
     lines "$tmp/node.log" "node ws -> /ws: "
     if [ $status -ne 0 ] || ! grep -qE '^[1-9][0-9]* passed, 0 failed$' "$tmp/node.log"; then
@@ -188,7 +188,7 @@ if ! command -v node >/dev/null || [ ! -f node_modules/playwright-core/package.j
 elif [ -z "$chromium" ] || [ ! -x "$chromium" ]; then
     skip_check "browser: no Chromium (apt-get install chromium, or CHROMIUM=/path)"
 elif start "$tmp/bserver.log" ECHO_PING_MS=200 timeout 150 "$MHD" --ws-path /; then
-    timeout 90 node tests/node/browser_echo.mjs "http://127.0.0.1:$port/" "$chromium" "$server" \
+    timeout 90 node tests/browser/echo.mjs "http://127.0.0.1:$port/" "$chromium" "$server" \
         >"$tmp/browser.log" 2>&1
     status=$?
     lines "$tmp/browser.log" "browser: "

@@ -9,11 +9,11 @@
 #     fragments gathered into 64 frames, half a handshake dropped at 10 s, a client that never
 #     reads: reading stops, memory stays bounded); SIGTERM: close 1001, exit status 0;
 #   - 200 clients at once (tests/integrations/many_clients.py);
-#   - Python websockets and Node ws clients (tests/python/client_check.py,
-#     tests/node/client_check.mjs), as tests/run_interop_*.sh run them against echo_server;
+#   - Python websockets and Node ws clients (tests/interop/python_client.py,
+#     tests/interop/node_client.mjs), as tests/run_interop_*.sh run them against echo_server;
 #   - the conformance suite in server mode (tests/conformance/server_suite.py): 0 failed,
 #     0 non-strict;
-#   - examples/echo.html in headless Chromium (tests/node/browser_echo.mjs, as run_browser.sh);
+#   - examples/echo.html in headless Chromium (tests/browser/echo.mjs, as run_browser.sh);
 #   - TCP_NODELAY on its connections, read from the running process (tests/loopback/nodelay.py).
 # Without libuv1-dev build/uv_echo is a stub that says so: the suite is skipped (a failure
 # under CI); so are the parts whose tools are missing (websockets, Node, Chromium).
@@ -145,14 +145,14 @@ else ko "peer half-handshake (exit $status)"; show "$tmp/half.log"; fi
 
 # ---- other clients: Python websockets, Node ws ---------------------------------------------------
 if "$PY" -c 'import websockets' 2>/dev/null; then
-    timeout 150 "$PY" tests/python/client_check.py "$url" >"$tmp/py.log" 2>&1
+    timeout 150 "$PY" tests/interop/python_client.py "$url" >"$tmp/py.log" 2>&1
     lines "$tmp/py.log" "python websockets -> uv_echo: "
     grep -q '^ok close 1000' "$tmp/py.log" || { ko "python client did not finish"; show "$tmp/py.log"; }
 else
     skip_check "python websockets -> uv_echo: no python3-websockets"
 fi
 if command -v node >/dev/null && [ -f node_modules/ws/package.json ]; then
-    timeout 150 node tests/node/client_check.mjs "$url" >"$tmp/node.log" 2>&1
+    timeout 150 node tests/interop/node_client.mjs "$url" >"$tmp/node.log" 2>&1
     status=$?
     lines "$tmp/node.log" "node ws -> uv_echo: "
     if [ $status -ne 0 ] || ! grep -qE '^[1-9][0-9]* passed, 0 failed$' "$tmp/node.log"; then
@@ -204,7 +204,7 @@ if ! command -v node >/dev/null || [ ! -f node_modules/playwright-core/package.j
 elif [ -z "$chromium" ] || [ ! -x "$chromium" ]; then
     skip_check "browser: no Chromium (apt-get install chromium, or CHROMIUM=/path)"
 elif start "$tmp/bserver.log" ECHO_PING_MS=200; then
-    timeout 90 node tests/node/browser_echo.mjs "http://127.0.0.1:$port/" "$chromium" "$server" \
+    timeout 90 node tests/browser/echo.mjs "http://127.0.0.1:$port/" "$chromium" "$server" \
         >"$tmp/browser.log" 2>&1
     status=$?
     lines "$tmp/browser.log" "browser: "

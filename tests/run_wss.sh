@@ -10,10 +10,10 @@
 #   2. wscat's verification: an expired certificate, one for another name, one signed by
 #      an unknown CA and a self-signed one are each refused with its reason and exit 5,
 #      nothing sent in plaintext; --insecure connects and says loudly what it is;
-#   3. Node `ws` (tests/node/client_check.mjs, the test CA in its TLS options) against
+#   3. Node `ws` (tests/interop/node_client.mjs, the test CA in its TLS options) against
 #      echo_server --cert, and wscat --ca against a Node https + ws server;
 #   4. Python `websockets` with an ssl context against echo_server --cert
-#      (tests/python/client_check.py), and wscat --ca against its TLS server
+#      (tests/interop/python_client.py), and wscat --ca against its TLS server
 #      (tests/wscat/peers.py websockets CERT KEY);
 #   5. shared_port --cert: every check of tests/shared_port/check.py over TLS (keep-alive,
 #      pipelining, the upgrade dispatch, 400/426/431, broadcast, 40 pipelined 2 MiB answers
@@ -22,9 +22,9 @@
 #   6. chat_server --cert: wscat joins and chats over wss; the Origin it accepts is https://;
 #   7. Chromium with the test server's key pinned (--ignore-certificate-errors-spki-list,
 #      the base64 SHA-256 of its SPKI; every other certificate check stays on): the whole
-#      echo page check of tests/node/browser_echo.mjs over https and wss (binary, empty,
+#      echo page check of tests/browser/echo.mjs over https and wss (binary, empty,
 #      1 MiB, 16 MiB, the server's pings, close codes, SIGTERM's 1001), the chat page
-#      (tests/node/chat_browser.mjs) and shared_port's page;
+#      (tests/chat/browser.mjs) and shared_port's page;
 #   8. through Debian's tinyproxy (started here on a free port with a config made here:
 #      Allow 127.0.0.1, ConnectPort for the test ports), wscat --proxy reaches echo_server
 #      over wss and over ws; a port ConnectPort does not allow (403), a Deny rule (403),
@@ -230,14 +230,14 @@ else fail_show "wscat without --ca" sysca; fi
 
 # ---- 3. Node ws ---------------------------------------------------------------------------------
 if [ -n "$have_node" ]; then
-    timeout 150 node tests/node/client_check.mjs "$wss" "$ca" >"$tmp/node.log" 2>&1
+    timeout 150 node tests/interop/node_client.mjs "$wss" "$ca" >"$tmp/node.log" 2>&1
     status=$?
     lines "$tmp/node.log" "node ws client (the test CA) -> echo_server --cert: "
     if [ $status -ne 0 ] || ! grep -qE '^[1-9][0-9]* passed, 0 failed$' "$tmp/node.log"; then
         ko "node ws client over wss: exit $status"; show "$tmp/node.log"
     fi
     nport=$(free_port)
-    timeout 60 node tests/node/echo_server.mjs "$nport" "$pki/server.pem" "$pki/server.key" >"$tmp/nserver.log" 2>&1 &
+    timeout 60 node tests/interop/node_server.mjs "$nport" "$pki/server.pem" "$pki/server.key" >"$tmp/nserver.log" 2>&1 &
     pids+=("$!")
     if wait_for listening "$tmp/nserver.log"; then
         if run nlines 0 "$tmp/lines.in" -w 300 --ca "$ca" "wss://localhost:$nport/" && same "$tmp/nlines.out" "$tmp/lines.want"; then
@@ -253,7 +253,7 @@ fi
 
 # ---- 4. Python websockets -------------------------------------------------------------------------
 if [ -n "$have_py" ]; then
-    timeout 150 "$PY" tests/python/client_check.py "$wss" "$ca" >"$tmp/py.log" 2>&1
+    timeout 150 "$PY" tests/interop/python_client.py "$wss" "$ca" >"$tmp/py.log" 2>&1
     lines "$tmp/py.log" "python websockets (ssl context, the test CA) -> echo_server --cert: "
     grep -q '^ok close 1000' "$tmp/py.log" || { ko "python client over wss did not finish"; show "$tmp/py.log"; }
     timeout 60 "$PY" tests/wscat/peers.py websockets "$pki/server.pem" "$pki/server.key" >"$tmp/pyserver.log" 2>&1 &
@@ -349,7 +349,7 @@ if serve chat "$BUILD/chat_server" --cert "$pki/server.pem" --key "$pki/server.k
         { ko "chat_server --cert: no https listening line"; show "$tmp/chat.log"; }
     if [ -n "$have_browser" ]; then
         stopped+=("$cspid")
-        SPKI_PIN=$spki timeout 120 node tests/node/chat_browser.mjs "https://127.0.0.1:$cport/" "$chromium" "$cspid" \
+        SPKI_PIN=$spki timeout 120 node tests/chat/browser.mjs "https://127.0.0.1:$cport/" "$chromium" "$cspid" \
             "$tmp/chat-wss.png" >"$tmp/chatb.log" 2>&1
         status=$?
         lines "$tmp/chatb.log" "chat page in Chromium over https and wss: "
@@ -362,7 +362,7 @@ fi
 # ---- 7. the echo page in Chromium over https and wss ------------------------------------------------
 if [ -n "$have_browser" ]; then
     if ECHO_PING_MS=200 serve becho "$BUILD/echo_server" --cert "$pki/server.pem" --key "$pki/server.key" 0; then
-        SPKI_PIN=$spki timeout 120 node tests/node/browser_echo.mjs "https://127.0.0.1:$port/" "$chromium" "$spid" \
+        SPKI_PIN=$spki timeout 120 node tests/browser/echo.mjs "https://127.0.0.1:$port/" "$chromium" "$spid" \
             >"$tmp/browser.log" 2>&1
         status=$?
         lines "$tmp/browser.log" "echo page in Chromium over https and wss (key pinned): "

@@ -15,7 +15,7 @@ FW_CC      ?= arm-none-eabi-gcc
 FW_CFLAGS   = -mcpu=cortex-m4 -mthumb -Os -g -ffunction-sections -fdata-sections -ffreestanding
 FW_LDFLAGS  = -specs=rdimon.specs -nostartfiles -T tests/firmware/mps2.ld -Wl,--gc-sections
 FW_SRC      = tests/firmware/startup.c tests/firmware/heap.c
-FW_DEPS     = ws.h $(TESTS) tests/*.h $(FW_SRC) tests/firmware/fw.h tests/firmware/mps2.ld
+FW_DEPS     = ws.h $(TESTS) tests/unit/*.h $(FW_SRC) tests/firmware/fw.h tests/firmware/mps2.ld
 CROSS_ARCHES = mips s390x
 CROSS_CC_mips  ?= mips-linux-gnu-gcc
 CROSS_CC_s390x ?= s390x-linux-gnu-gcc
@@ -48,9 +48,9 @@ $(BUILD)/firmware/ws_m4.o: ws.h
 	$(FW_CC) $(WARN) $(FW_CFLAGS) -DWS_FREESTANDING -DWS_IMPLEMENTATION -x c -c ws.h -o $@
 
 define fw_cross
-$(BUILD)/test_ws_$(1): ws.h $(TESTS) tests/*.h | $(BUILD)
+$(BUILD)/test_ws_$(1): ws.h $(TESTS) tests/unit/*.h | $(BUILD)
 	@$$(call fw_have,$(CROSS_CC_$(1)),gcc-$(1)-linux-gnu); \
-	echo "$(CROSS_CC_$(1)) $(CROSS_CFLAGS) -I. tests/test_*.c -o $$@"; \
+	echo "$(CROSS_CC_$(1)) $(CROSS_CFLAGS) -I. tests/unit/*.c -o $$@"; \
 	$(CROSS_CC_$(1)) $(WARN) $(CROSS_CFLAGS) -I. $(TESTS) -o $$@
 
 $(BUILD)/replay_%_$(1): fuzz/fuzz_%.c fuzz/replay.c $(FUZZ_DEPS) | $(BUILD)

@@ -1,6 +1,6 @@
 /* fw.h - what the pieces of the Cortex-M4 test image share (startup.c, heap.c).
 
-   The image is the unit suite (tests/test_*.c, ws.h with WS_FREESTANDING) linked with
+   The image is the unit suite (tests/unit/, ws.h with WS_FREESTANDING) linked with
    newlib and librdimon (semihosting: stdio, files, time) and the files of this folder. Full
    newlib, not newlib-nano: the harness prints 64-bit values with %llu, which nano's printf
    lacks (22 tests failed on their messages, not on ws.h).

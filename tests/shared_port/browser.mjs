@@ -4,7 +4,7 @@
 // Usage: node tests/shared_port/browser.mjs http://127.0.0.1:PORT/ CHROMIUM
 // Prints "ok NAME" or "FAIL NAME: why" per check. The browser may reach 127.0.0.1 only.
 // Over TLS: an https:// URL (shared_port --cert) and SPKI_PIN in the environment, as for
-// tests/node/browser_echo.mjs.
+// tests/browser/echo.mjs.
 import { chromium } from 'playwright-core';
 
 const [url, executablePath] = process.argv.slice(2);

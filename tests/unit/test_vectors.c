@@ -1,5 +1,5 @@
 /* test_vectors.c - opening handshakes captured from real clients (the .http files in
-   tests/vectors, raw bytes of each request head) parse as valid upgrades in every split, and
+   tests/unit/vectors, raw bytes of each request head) parse as valid upgrades in every split, and
    ws_handshake_accept answers each with the Sec-WebSocket-Accept its client expects.
 
    How the files were made: a throwaway Python server on 127.0.0.1 recorded each client's
@@ -30,7 +30,7 @@ static const vector vectors[] = {
      "QOC5KPgLxhfb34fG8IytNw==", "nddSIwlJLwe6xU7DF66YM5T5Q8o=", "chat, superchat", 1},
 };
 
-/* Reads tests/vectors/name: next to this source file, or from the current directory. */
+/* Reads tests/unit/vectors/name: next to this source file, or from the current directory. */
 static char *read_vector(const char *name, size_t *len)
 {
     char path[1024];
@@ -45,7 +45,7 @@ static char *read_vector(const char *name, size_t *len)
         strcpy(here, ".");
     }
     dirs[0] = here;
-    dirs[1] = "tests";
+    dirs[1] = "tests/unit";
     dirs[2] = ".";
     for (i = 0; i < 3; i++) {
         FILE *f;
@@ -80,12 +80,12 @@ static void check_vector(const vector *v)
     const char *const supported[] = {"superchat", "chat"};
     const char *proto;
     if (!CHECK(text != NULL)) {
-        FAIL("cannot read tests/vectors/%s (run from the top of the repository)", v->file);
+        FAIL("cannot read tests/unit/vectors/%s (run from the top of the repository)", v->file);
         return;
     }
-    test_context("tests/vectors/%s", v->file);
+    test_context("tests/unit/vectors/%s", v->file);
     CHECK_EQ_INT(HTTP_PARSE_ALL(&h, &buf, text, len, 0, 0), WS_HS_UPGRADE);
-    test_context("tests/vectors/%s", v->file);
+    test_context("tests/unit/vectors/%s", v->file);
     CHECK_EQ_INT(h.size, len);
     CHECK_STR(h.method, "GET");
     CHECK_STR(h.path, v->path);

@@ -12,7 +12,7 @@
    word-at-a-time paths, which are then checked against the byte loops the same way. */
 #define WS_STATIC
 #define WS_IMPLEMENTATION
-#include "../ws.h"
+#include "../../ws.h"
 #include "test.h"
 
 #include <stdlib.h>

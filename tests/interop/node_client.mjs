@@ -1,6 +1,6 @@
 // Node `ws` client against build/echo_server: every echo is compared byte for byte.
-// Usage: node tests/node/client_check.mjs ws://127.0.0.1:PORT/
-//        node tests/node/client_check.mjs wss://localhost:PORT/ CA.pem   (TLS, verified
+// Usage: node tests/interop/node_client.mjs ws://127.0.0.1:PORT/
+//        node tests/interop/node_client.mjs wss://localhost:PORT/ CA.pem   (TLS, verified
 //        against that CA and the host name; echo_server --cert)
 // Prints "ok NAME" or "FAIL NAME: why" per check, then "N passed, N failed".
 import { WebSocket } from 'ws';

@@ -3,7 +3,7 @@
 // Then a script in the page drives more WebSockets of its own: binary, empty, 1 MiB and
 // 16 MiB messages, the server's keepalive pings answered by the browser, close codes from
 // the browser, and last the server's own close (1001) when it is sent SIGTERM.
-// Usage: node tests/node/browser_echo.mjs http://127.0.0.1:PORT/ CHROMIUM SERVER_PID [SHOT.png]
+// Usage: node tests/browser/echo.mjs http://127.0.0.1:PORT/ CHROMIUM SERVER_PID [SHOT.png]
 // (the server runs with ECHO_PING_MS=200: a ping after 200 ms idle, a drop after 600 ms)
 // Over TLS: an https:// URL (echo_server --cert), and SPKI_PIN=the base64 SHA-256 of the
 // server key's SubjectPublicKeyInfo in the environment: Chromium trusts that one key

@@ -3,13 +3,13 @@
 // rooms, acks, notices, the online list, a broadcast, a server that stops answering; and a
 // fourth on a 390x844 touch phone: nothing wider than the screen, every control on it and
 // finger-sized, the rooms and the online list in drawers, a room switched and one created.
-// Usage: node tests/node/chat_browser.mjs http://127.0.0.1:PORT/ CHROMIUM SERVER_PID SCREENSHOT.png
+// Usage: node tests/chat/browser.mjs http://127.0.0.1:PORT/ CHROMIUM SERVER_PID SCREENSHOT.png
 // SCREENSHOT.png gets the desktop page (its messages in Chinese and emoji too, whose fonts
 // are checked), SCREENSHOT-phone.png the phone's: examples/chat.png and chat-phone.png.
 // Prints "ok NAME" or "FAIL NAME: why" per check, then "N passed, N failed".
 // The browser may reach 127.0.0.1 only: everything else goes to a dead proxy.
 // Over TLS: an https:// URL (chat_server --cert) and SPKI_PIN in the environment, as for
-// tests/node/browser_echo.mjs: that key trusted, every other certificate check on.
+// tests/browser/echo.mjs: that key trusted, every other certificate check on.
 import { statSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 

@@ -1,11 +1,11 @@
 /* compile_static_a.c - with compile_static_b.c: two translation units that each compile a
    private (WS_STATIC) copy of ws.h link together without clashes, and without warnings
    about the functions a unit does not use. Runs as a smoke test:
-       cc -std=c99 -Wall -Wextra -Wpedantic -Werror -I. tests/compile_static_a.c \
-          tests/compile_static_b.c -o build/static_link && build/static_link */
+       cc -std=c99 -Wall -Wextra -Wpedantic -Werror -I. tests/builds/compile_static_a.c \
+          tests/builds/compile_static_b.c -o build/static_link && build/static_link */
 #define WS_STATIC
 #define WS_IMPLEMENTATION
-#include "../ws.h"
+#include "../../ws.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,17 +1,17 @@
 /* test_main.c - runs every suite of ws.h's unit tests and ends with "N passed, N failed".
 
    This is the one translation unit of the test binary that compiles the implementation of
-   ws.h; every other tests/test_*.c file includes only the declarations. The runner of
+   ws.h; every other file of tests/unit/ includes only the declarations. The runner of
    test.h is implemented here too.
 
    Build and run from the top of the repository (the Makefile does the same):
-       cc -std=c99 -Wall -Wextra -Wpedantic -Werror -I. tests/test_*.c -o build/test_ws
+       cc -std=c99 -Wall -Wextra -Wpedantic -Werror -I. tests/unit/[a-z]*.c -o build/test_ws
        build/test_ws                     # every suite; TEST_SEED=1234 repeats a seed
        build/test_ws frame               # one suite (or one test of any suite by its name)
        build/test_ws frame/errors_are_sticky close/peer_*   # one test; a prefix with '*'
        build/test_ws --list              # suite/test names, nothing run */
 #define WS_IMPLEMENTATION
-#include "../ws.h"
+#include "../../ws.h"
 #include "test.h"
 
 #include <stdarg.h>

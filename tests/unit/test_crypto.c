@@ -219,7 +219,7 @@ TEST(accept_key_rfc6455)
 TEST(accept_key_other_keys)
 {
     /* accepts computed with Python's hashlib for the keys of the RFC's other example and
-       of the captured handshakes in tests/vectors */
+       of the captured handshakes in tests/unit/vectors */
     static const struct { const char *key, *accept; } v[] = {
         {"x3JJHMbDL1EzLkh9GBhXDw==", "HSmrc0sMlYUkAGmm5OPpG2HaGWk="},
         {"kVdmGx/hY8plgRcZqNxwmg==", "5VOHOsNmIYC7N0UIVwebbqfTFlU="},

@@ -1,6 +1,6 @@
 // A Node `ws` echo server for echo_client --check: every message goes back with its type.
-// Usage: node tests/node/echo_server.mjs PORT                (listens on 127.0.0.1 only)
-//        node tests/node/echo_server.mjs PORT CERT.pem KEY.pem   (https + ws: wss://)
+// Usage: node tests/interop/node_server.mjs PORT                (listens on 127.0.0.1 only)
+//        node tests/interop/node_server.mjs PORT CERT.pem KEY.pem   (https + ws: wss://)
 import { WebSocketServer } from 'ws';
 import { createServer } from 'node:https';
 import { readFileSync } from 'node:fs';

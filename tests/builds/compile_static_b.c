@@ -1,7 +1,7 @@
 /* compile_static_b.c - the second WS_STATIC translation unit (see compile_static_a.c). */
 #define WS_STATIC
 #define WS_IMPLEMENTATION
-#include "../ws.h"
+#include "../../ws.h"
 
 #include <string.h>
 

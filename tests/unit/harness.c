@@ -1,4 +1,4 @@
-/* test_harness.c - the helpers declared in harness.h (no suite of its own). */
+/* harness.c - the helpers declared in harness.h (no suite of its own). */
 #include "harness.h"
 
 #include <stdio.h>

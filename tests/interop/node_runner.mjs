@@ -1,5 +1,5 @@
 // A small Autobahn-style runner in Node `ws`, for echo_client's runner mode.
-// Usage: node tests/node/runner.mjs PORT AGENT      (listens on 127.0.0.1 only)
+// Usage: node tests/interop/node_runner.mjs PORT AGENT      (listens on 127.0.0.1 only)
 // Serves /getCaseCount, /runCase?case=N&agent=A and /updateReports?agent=A; each case sends
 // something and checks what the client echoes (or how it closes). Prints "ok ..." or
 // "FAIL ..." per case, then "N passed, N failed", and exits after /updateReports (non-zero

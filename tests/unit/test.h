@@ -102,7 +102,8 @@ int test_fail(const char *file, int line, const char *fmt, ...)
     test_check_str((actual), (expected), __FILE__, __LINE__, #actual)
 #define FAIL(...) test_fail(__FILE__, __LINE__, __VA_ARGS__)
 
-/* The suites, one per tests/test_*.c file, run by test_main.c in this order. */
+/* The suites, one per tests/unit/test_*.c file (test_main.c aside), run by test_main.c in
+   this order. */
 void suite_crypto(void);
 void suite_utf8(void);
 void suite_hs_server(void);

@@ -17,7 +17,7 @@
 #ifndef HARNESS_H_INCLUDED
 #define HARNESS_H_INCLUDED
 
-#include "../ws.h"
+#include "../../ws.h"
 #include "test.h"
 
 #include <stddef.h>

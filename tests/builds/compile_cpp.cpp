@@ -1,8 +1,8 @@
 // compile_cpp.cpp - ws.h with WS_IMPLEMENTATION compiled as C++11 (g++ -std=c++11 -Wall
 // -Wextra -Werror -c), touching the main entry points. It also links and runs on its own:
-//     g++ -std=c++11 -Wall -Wextra -Werror -I. tests/compile_cpp.cpp -o build/cpp && build/cpp
+//     g++ -std=c++11 -Wall -Wextra -Werror tests/builds/compile_cpp.cpp -o build/cpp && build/cpp
 #define WS_IMPLEMENTATION
-#include "../ws.h"
+#include "../../ws.h"
 
 #include <cstdio>
 #include <cstring>

@@ -8,7 +8,7 @@
    send callback, the way two connections in one process or a blocking client that drains
    its socket after each write call each other. Bytes the other cannot take right now
    (WS_ERR_BUSY) wait in its queue until pump() feeds them. */
-#include "../ws.h"
+#include "../../ws.h"
 #include "harness.h"
 #include "test.h"
 
