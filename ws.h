@@ -1284,7 +1284,7 @@ WS_API size_t ws_base64_decode(const char *in, size_t len, uint8_t *out, size_t 
 #endif
 
 /* SSE2 (every x86-64 CPU has it) masks and checks UTF-8 16 bytes at a time. The portable
-   code below it gives the same results (tests/test_fastpath.c runs both); WS_NO_SIMD keeps
+   code below it gives the same results (tests/unit/test_fastpath.c runs both); WS_NO_SIMD keeps
    to it. */
 #if !defined(WS_NO_SIMD) && !defined(WS_FREESTANDING) && defined(__SSE2__) && \
     (defined(__GNUC__) || defined(__clang__))
