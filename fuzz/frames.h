@@ -250,22 +250,22 @@ static void fz_frames(const uint8_t *data, size_t size, ws_role role) {
     /* what the documentation says of each ending */
     switch (ws_conn_state(&f->c)) {
     case WS_STATE_OPEN:
-        CHECK(rc == WS_OK && f->close_calls == 0 && !f->wire.closed);
+        CHECK(rc == WS_OK && f->close_calls == 0 && !f->wire.d.closed);
         /* our own close still works, and the peer's answer ends it */
         CHECK(ws_conn_close(&f->c, WS_CLOSE_NORMAL, "bye", 3) == WS_OK);
-        CHECK(ws_conn_state(&f->c) == WS_STATE_CLOSING && f->wire.closed &&
-              f->wire.close_code == WS_CLOSE_NORMAL);
+        CHECK(ws_conn_state(&f->c) == WS_STATE_CLOSING && f->wire.d.closed &&
+              f->wire.d.close_code == WS_CLOSE_NORMAL);
         break;
     case WS_STATE_CLOSED:
-        CHECK(rc == WS_OK && f->close_calls == 1 && f->wire.closed);
+        CHECK(rc == WS_OK && f->close_calls == 1 && f->wire.d.closed);
         /* we echoed the peer's code */
-        CHECK(f->wire.close_code == f->close_code);
+        CHECK(f->wire.d.close_code == f->close_code);
         CHECK(fz_feed(f, (const uint8_t *)"\x88\x00", 2) == WS_OK);
         CHECK(ws_conn_send(&f->c, WS_OP_TEXT, "x", 1) == WS_ERR_STATE);
         break;
     case WS_STATE_FAILED:
-        CHECK(rc == ws_conn_error(&f->c) && f->close_calls == 1 && f->wire.closed);
-        CHECK(f->wire.close_code == (unsigned)ws_close_code_for(rc));
+        CHECK(rc == ws_conn_error(&f->c) && f->close_calls == 1 && f->wire.d.closed);
+        CHECK(f->wire.d.close_code == (unsigned)ws_close_code_for(rc));
         fz_check_sticky(f);
         break;
     default:

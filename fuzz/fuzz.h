@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../tests/unit/wire.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FZ static __attribute__((unused))
@@ -43,42 +45,10 @@ FZ int fz_ieq(const char *a, const char *b, size_t n) {
 
 /* ---- UTF-8, independently of ws.h ------------------------------------------------ */
 
-/* RFC 3629's table read one byte at a time. *st holds the bytes still needed (bits 0-1)
-   and the range of the next one (lo in bits 8-15, hi in 16-23); start at 0. Returns how
-   many bytes of p[0..n-1] are valid so far, like ws_utf8_validate. */
-FZ size_t fz_utf8(uint32_t *st, const uint8_t *p, size_t n) {
-    uint32_t need = *st & 3, lo = (*st >> 8) & 0xFF, hi = (*st >> 16) & 0xFF;
-    size_t i;
-    for (i = 0; i < n; i++) {
-        unsigned b = p[i];
-        if (need) {
-            if (b < lo || b > hi) break;
-            need--;
-            lo = 0x80;
-            hi = 0xBF;
-            continue;
-        }
-        lo = 0x80;
-        hi = 0xBF;
-        if (b < 0x80) continue;
-        else if (b >= 0xC2 && b <= 0xDF) need = 1;
-        else if (b == 0xE0) need = 2, lo = 0xA0;
-        else if (b == 0xED) need = 2, hi = 0x9F;
-        else if (b >= 0xE1 && b <= 0xEF) need = 2;
-        else if (b == 0xF0) need = 3, lo = 0x90;
-        else if (b == 0xF4) need = 3, hi = 0x8F;
-        else if (b >= 0xF1 && b <= 0xF3) need = 3;
-        else break;
-    }
-    *st = need | lo << 8 | hi << 16;
-    if (!need) *st = 0;
-    return i;
-}
-
-FZ int fz_utf8_valid(const void *p, size_t n) {
-    uint32_t st = 0;
-    return fz_utf8(&st, (const uint8_t *)p, n) == n && st == 0;
-}
+/* RFC 3629's table read one byte at a time (tests/unit/wire.h, shared with the unit
+   tests): the same contract as ws_utf8_validate. */
+#define fz_utf8 wire_utf8
+#define fz_utf8_valid wire_utf8_valid
 
 /* ---- the fuzzer's bytes ---------------------------------------------------- */
 
@@ -170,32 +140,18 @@ FZ uint8_t *fz_dup(const void *p, size_t n) {
 
 /* ---- the frames a connection sends ------------------------------------------------ */
 
-/* Parses, one byte at a time, the bytes a connection hands to its send callback, and checks
-   every frame against RFC 6455 and what ws.h promises of its own output: the right masking
-   for the role, with the key the random callback just gave; RSV bits clear; the shortest
-   length encoding; control frames whole and at most 125 bytes; continuation only inside a
-   fragmented message; a close body empty or a valid code and a UTF-8 reason; nothing at all
-   after a close frame. */
+/* Reads, one byte at a time, the bytes a connection hands to its send callback. Every frame
+   is checked by the decoder the unit tests use too (tests/unit/wire.h: masking for the role,
+   no RSV bit, the shortest length, control frames whole and at most 125 bytes, continuation
+   only inside a fragmented message, a valid close body, nothing after a close frame), and
+   here besides: a masked frame uses the key the random callback just gave. */
 typedef struct fz_wire {
-    int      client;                /* the sender is a client: frames are masked */
+    wire_dec d;                     /* the decoder: frame fields, closed, close_code, ctrl */
     int      http;                  /* still the handshake: bytes are not frames */
-    uint8_t  hdr[14];
-    size_t   hlen;
-    int      in_payload;
-    uint64_t left;                  /* payload bytes still to come in this frame */
-    unsigned op;
-    int      fin, masked;
-    uint8_t  key[4];
-    uint64_t pos;
-    int      frag;                  /* a fragmented data message is open */
-    int      closed;                /* a close frame went out */
-    unsigned close_code;            /* its code (1005 when empty) */
-    uint8_t  ctrl[125];
-    size_t   clen;
     unsigned last_ctrl;             /* opcode of the last whole control frame, 0 if none */
     uint8_t  rkey[4];               /* the last 4 bytes the random callback gave */
     int      rkey_fresh;            /* ... and no frame used them yet */
-    uint64_t frames, bytes, http_bytes;
+    uint64_t http_bytes;
     uint64_t hdrs;                  /* frame headers seen, and the last one's fields: */
     unsigned h_op;
     int      h_fin;
@@ -204,103 +160,40 @@ typedef struct fz_wire {
     fz_buf  *events;                /* when set: frame headers (op, fin, len) and controls */
 } fz_wire;
 
-FZ void fz_wire_frame_end(fz_wire *w) {
-    w->frames++;
-    if (w->op >= 8) {
-        w->last_ctrl = w->op;
-        if (w->op == WS_OP_CLOSE) {
-            CHECK(w->clen != 1);
-            w->close_code = WS_CLOSE_NO_STATUS;
-            if (w->clen >= 2) {
-                w->close_code = (unsigned)w->ctrl[0] << 8 | w->ctrl[1];
-                CHECK(ws_close_code_valid(w->close_code));
-                CHECK(fz_utf8_valid(w->ctrl + 2, w->clen - 2));
-            }
-            w->closed = 1;
-        }
-        if (w->events) {
-            fz_put8(w->events, 'C');
-            fz_put8(w->events, w->op);
-            fz_put8(w->events, (unsigned)w->clen);
-            fz_put(w->events, w->ctrl, w->clen);
-        }
-    }
-    w->in_payload = 0;
-    w->hlen = 0;
-}
-
-FZ void fz_wire_header(fz_wire *w) {
-    const uint8_t *h = w->hdr;
-    unsigned l7 = h[1] & 0x7Fu;
-    size_t n = 2;
-    uint64_t len = l7;
-    w->fin = (h[0] & 0x80) != 0;
-    w->op = h[0] & 0x0Fu;
-    w->masked = (h[1] & 0x80) != 0;
-    CHECK((h[0] & 0x70) == 0);                        /* ws.h never sets RSV bits */
-    CHECK(w->op <= 2 || (w->op >= 8 && w->op <= 10));
-    CHECK(w->masked == w->client);
-    if (l7 == 126) {
-        len = (uint64_t)h[2] << 8 | h[3];
-        CHECK(len >= 126);                             /* shortest encoding */
-        n = 4;
-    } else if (l7 == 127) {
-        int i;
-        for (len = 0, i = 0; i < 8; i++) len = len << 8 | h[2 + i];
-        CHECK(len > 0xFFFF && !(len >> 63));
-        n = 10;
-    }
-    if (w->masked) {
-        memcpy(w->key, h + n, 4);
-        CHECK(w->rkey_fresh && memcmp(w->key, w->rkey, 4) == 0);   /* a fresh random key */
-        w->rkey_fresh = 0;
-    }
-    if (w->op >= 8) {
-        CHECK(w->fin && len <= 125);
-        w->clen = 0;
-    } else if (w->op == WS_OP_CONT) {
-        CHECK(w->frag);
-        w->frag = !w->fin;
-    } else {
-        CHECK(!w->frag);
-        w->frag = !w->fin;
-    }
-    if (w->events) {
-        fz_put8(w->events, 'F');
-        fz_put8(w->events, w->op | (w->fin ? 0x80u : 0));
-        fz_put64(w->events, len);
-    }
-    w->hdrs++;
-    w->h_op = w->op;
-    w->h_fin = w->fin;
-    w->h_len = len;
-    w->left = len;
-    w->pos = 0;
-    w->in_payload = 1;
-    if (!len) fz_wire_frame_end(w);
-}
-
 FZ void fz_wire_byte(fz_wire *w, uint8_t b) {
+    wire_dec *d = &w->d;
+    int ev;
     if (w->http) {
         w->http_bytes++;
         return;
     }
-    CHECK(!w->closed);                                /* nothing after a close frame */
-    w->bytes++;
-    if (!w->in_payload) {
-        size_t need;
-        w->hdr[w->hlen++] = b;
-        if (w->hlen < 2) return;
-        need = 2 + ((w->hdr[1] & 0x7F) == 126 ? 2 : (w->hdr[1] & 0x7F) == 127 ? 8 : 0) +
-               (w->hdr[1] & 0x80 ? 4 : 0);
-        if (w->hlen == need) fz_wire_header(w);
-        return;
+    ev = wire_byte(d, b, &b);
+    if (ev & WIRE_BAD) fz_fail(__FILE__, __LINE__, d->err);
+    if (ev & WIRE_HEADER) {
+        if (d->masked) {                                /* a fresh random key */
+            CHECK(w->rkey_fresh && memcmp(d->key, w->rkey, 4) == 0);
+            w->rkey_fresh = 0;
+        }
+        if (w->events) {
+            fz_put8(w->events, 'F');
+            fz_put8(w->events, d->op | (d->fin ? 0x80u : 0));
+            fz_put64(w->events, d->len);
+        }
+        w->hdrs++;
+        w->h_op = d->op;
+        w->h_fin = d->fin;
+        w->h_len = d->len;
     }
-    if (w->masked) b ^= w->key[w->pos & 3];
-    w->pos++;
-    if (w->op >= 8) w->ctrl[w->clen++] = b;
-    else if (w->data) fz_put(w->data, &b, 1);
-    if (--w->left == 0) fz_wire_frame_end(w);
+    if ((ev & WIRE_BYTE) && d->op < 8 && w->data) fz_put(w->data, &b, 1);
+    if ((ev & WIRE_END) && d->op >= 8) {
+        w->last_ctrl = d->op;
+        if (w->events) {
+            fz_put8(w->events, 'C');
+            fz_put8(w->events, d->op);
+            fz_put8(w->events, (unsigned)d->clen);
+            fz_put(w->events, d->ctrl, d->clen);
+        }
+    }
 }
 
 FZ void fz_wire_put(fz_wire *w, const void *p, size_t n) {
@@ -311,7 +204,7 @@ FZ void fz_wire_put(fz_wire *w, const void *p, size_t n) {
 
 /* Bytes of the frame being sent that are still owed (0 between frames). */
 FZ uint64_t fz_wire_owed(const fz_wire *w) {
-    return w->in_payload ? w->left : 0;
+    return wire_owed(&w->d);
 }
 
 /* ---- a connection that checks its callbacks -------------------------------------------- */
@@ -471,8 +364,8 @@ FZ void fz_on_control(ws_conn *c, ws_opcode op, const void *data, size_t len) {
     if (op == WS_OP_PING && !f->cfg.no_auto_pong && ws_conn_state(c) == WS_STATE_OPEN &&
         !fz_wire_owed(&f->wire)) {
         /* the automatic pong went out first, with the same payload */
-        CHECK(f->wire.last_ctrl == WS_OP_PONG && f->wire.clen == len &&
-              (len == 0 || memcmp(f->wire.ctrl, data, len) == 0));
+        CHECK(f->wire.last_ctrl == WS_OP_PONG && f->wire.d.clen == len &&
+              (len == 0 || memcmp(f->wire.d.ctrl, data, len) == 0));
     }
     fz_flush(f);
     fz_put8(&f->log, 'P');
@@ -557,7 +450,7 @@ FZ void fz_conn_init(fz_conn *f, const ws_config *cfg) {
     f->cfg.on_message = fz_on_message;
     f->cfg.on_control = fz_on_control;
     f->cfg.on_close = fz_on_close;
-    f->wire.client = cfg->role == WS_ROLE_CLIENT;
+    wire_init(&f->wire.d, cfg->role == WS_ROLE_CLIENT, 0);
     f->wire.http = 1;
     f->rng = 0x9E3779B97F4A7C15ull;
     CHECK(ws_conn_init(&f->c, &f->cfg, f) == WS_OK);
@@ -620,7 +513,7 @@ FZ fz_snap fz_snap_take(fz_conn *f) {
     s.sends = f->sends;
     s.callbacks = f->callbacks;
     s.owed = fz_wire_owed(&f->wire) != 0;
-    s.wire_closed = f->wire.closed;
+    s.wire_closed = f->wire.d.closed;
     s.api_closes = f->api_closes;
     return s;
 }
@@ -647,13 +540,13 @@ FZ void fz_after(fz_conn *f, const fz_snap *b, int rc) {
         if (code && b->state == WS_STATE_OPEN && !b->owed && !b->wire_closed &&
             b->api_closes == f->api_closes && !f->send_fail && !f->send_fail_at &&
             !f->random_fail) {
-            CHECK(f->wire.closed && f->wire.close_code == (unsigned)code);
+            CHECK(f->wire.d.closed && f->wire.d.close_code == (unsigned)code);
         }
         CHECK(ws_conn_close_code(&f->c) == (unsigned)(code ? code : WS_CLOSE_ABNORMAL));
     }
     if (f->opened && s >= WS_STATE_CLOSED) CHECK(f->close_calls == (f->nested ? 0 : 1));
     /* CLOSED only once our close went out: never while a streamed frame holds it back */
-    if (s == WS_STATE_CLOSED) CHECK(f->wire.closed && !fz_wire_owed(&f->wire));
+    if (s == WS_STATE_CLOSED) CHECK(f->wire.d.closed && !fz_wire_owed(&f->wire));
     if (f->in_msg && s != WS_STATE_FAILED) CHECK(!f->buffered);
 }
 

@@ -14,7 +14,7 @@
 FUZZERS      ?= request response frames_server frames_client conn split roundtrip calls
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS   = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZ_DEPS     = ws.h fuzz/fuzz.h fuzz/http.h fuzz/frames.h
+FUZZ_DEPS     = ws.h fuzz/fuzz.h fuzz/http.h fuzz/frames.h tests/unit/wire.h
 AFL_CC       ?= afl-clang-fast
 LLVM_PROFDATA ?= llvm-profdata
 LLVM_COV     ?= llvm-cov

@@ -294,7 +294,7 @@ static void epoch_reset(peer *p) {
     fz_free(&p->wdata);
     free(p->rx.q);
     memset(&p->wire, 0, sizeof p->wire);
-    p->wire.client = client(p);
+    wire_init(&p->wire.d, client(p), 0);
     p->wire.events = &p->wev;
     p->wire.data = &p->wdata;
     p->wev_at = 0;
@@ -356,7 +356,7 @@ static void settled(peer *p) {
     if (s == WS_STATE_FAILED || busy_tx(p) || p->owed || p->in_feed) return;
     CHECK(!p->pong_owed && !p->inflight);   /* the latest ping is answered */
     if (p->rx.closed) CHECK(s == WS_STATE_CLOSED);
-    if (s == WS_STATE_CLOSED) CHECK(p->wire.closed && p->rx.closed);
+    if (s == WS_STATE_CLOSED) CHECK(p->wire.d.closed && p->rx.closed);
 }
 
 /* ---- wrapping a call ------------------------------------------------------------------ */
@@ -718,7 +718,7 @@ static int cb_send(ws_conn *c, const ws_buf *bufs, size_t n) {
     p->http_next = 0;
     p->sent_total += out.len;
     if (http) {
-        CHECK(++p->http_writes == 1 && p->wire.bytes == 0);   /* one head, before frames */
+        CHECK(++p->http_writes == 1 && p->wire.d.bytes == 0);   /* one head, before frames */
     } else {
         fz_wire_put(&p->wire, out.p, out.len);
         look(p);
@@ -878,7 +878,7 @@ static void cb_close(ws_conn *c, unsigned code, const char *reason, size_t len) 
     CHECK(code == ws_conn_close_code(c));
     CHECK(len <= 123 && (len == 0 || reason) && fz_utf8_valid(reason, len));
     if (s == WS_STATE_CLOSED) {
-        CHECK(p->rx.closed && p->wire.closed && code == p->rx.close_code);
+        CHECK(p->rx.closed && p->wire.d.closed && code == p->rx.close_code);
         CHECK(len == (p->rx.close_len > 2 ? p->rx.close_len - 2 : 0) &&
               (len == 0 || memcmp(reason, p->rx.close_body + 2, len) == 0));
     } else {
@@ -1066,7 +1066,7 @@ static void do_close(peer *p, unsigned code, const uint8_t *reason, size_t n) {
     p->ex = saved;
     if (outcome(&k, rc, applies, alive) && rc == WS_OK) {
         ws_state s = ws_conn_state(p->c);
-        CHECK(p->wire.closed && (s == WS_STATE_CLOSING || s == WS_STATE_CLOSED));
+        CHECK(p->wire.d.closed && (s == WS_STATE_CLOSING || s == WS_STATE_CLOSED));
     }
 }
 

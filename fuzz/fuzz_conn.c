@@ -268,7 +268,7 @@ static void check_sent(const fz_snap *b, uint64_t hdrs0, size_t wlen0, unsigned 
     CHECK(F->wire.hdrs == hdrs0 + 1 && F->wire.h_op == op && F->wire.h_fin == fin &&
           F->wire.h_len == len);
     if (op >= 8) {
-        CHECK(F->wire.clen == len && (len == 0 || memcmp(F->wire.ctrl, data, len) == 0));
+        CHECK(F->wire.d.clen == len && (len == 0 || memcmp(F->wire.d.ctrl, data, len) == 0));
     } else {
         CHECK(F->wdata.len == wlen0 + len && (len == 0 || memcmp(F->wdata.p + wlen0, data, len) == 0));
     }
@@ -361,7 +361,7 @@ static void do_send_payload(const void *data, size_t len) {
     fz_snap b = fz_snap_take(F);
     size_t wlen0 = F->wdata.len, ev0 = g.wev.len;
     /* what the end of the frame releases: a pong, and the answer to the peer's close */
-    int pong = g.pong_due, echo = g.rx.closed && b.state == WS_STATE_CLOSING && !F->wire.closed;
+    int pong = g.pong_due, echo = g.rx.closed && b.state == WS_STATE_CLOSING && !F->wire.d.closed;
     int rc = ws_conn_send_payload(C, data, len);
     TRACE("send_payload %zu -> %d\n", len, rc);
     fz_after(F, &b, rc);
@@ -408,9 +408,9 @@ static void do_close(unsigned code, const char *reason, size_t len) {
     if (rc == WS_OK) {
         F->api_closes++;
         CHECK(ws_conn_state(C) == WS_STATE_CLOSING);
-        CHECK(F->wire.closed && F->wire.close_code == (code ? code : WS_CLOSE_NO_STATUS));
-        CHECK(F->wire.clen == (code ? 2 + len : 0) &&
-              (len == 0 || memcmp(F->wire.ctrl + 2, reason, len) == 0));
+        CHECK(F->wire.d.closed && F->wire.d.close_code == (code ? code : WS_CLOSE_NO_STATUS));
+        CHECK(F->wire.d.clen == (code ? 2 + len : 0) &&
+              (len == 0 || memcmp(F->wire.d.ctrl + 2, reason, len) == 0));
         g.m.wait_set = 0;
         g.m.quiet_until = 0;
     }

@@ -281,8 +281,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         CHECK(rc == g.e.err && ws_conn_state(&g.rx->c) == WS_STATE_FAILED);
         CHECK(g.rx->close_code == (unsigned)ws_close_code_for(g.e.err));
         CHECK(g.rx->log.len > g.e.log.len && fz_prefix(&g.e.log, &g.rx->log));
-        CHECK(g.rx->log.p[g.e.log.len] == 'X' && g.rx->wire.closed &&
-              g.rx->wire.close_code == (unsigned)ws_close_code_for(g.e.err));
+        CHECK(g.rx->log.p[g.e.log.len] == 'X' && g.rx->wire.d.closed &&
+              g.rx->wire.d.close_code == (unsigned)ws_close_code_for(g.e.err));
     } else {
         /* every message, then the close with our code and reason */
         CHECK(rc == WS_OK && ws_conn_state(&g.rx->c) == WS_STATE_CLOSED);

@@ -1,5 +1,6 @@
 /* harness.c - the helpers declared in harness.h (no suite of its own). */
 #include "harness.h"
+#include "wire.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -372,49 +373,50 @@ void h_free(harness *h)
 
 int sframes_parse(const uint8_t *p, size_t n, sframe *out, size_t max, size_t *count)
 {
-    size_t pos = 0, k = 0;
+    wire_dec w;
+    size_t i, k = 0;
     *count = 0;
-    while (pos < n) {
-        sframe *f;
-        uint64_t len;
-        size_t hl = 2, i;
-        if (k == max || n - pos < 2)
+    /* masked or not as the first frame is, any RSV bit (the caller looks at rsv) */
+    wire_init(&w, -1, 0x70);
+    for (i = 0; i < n; i++) {
+        uint8_t b = 0;
+        int ev = wire_byte(&w, p[i], &b);
+        if (ev & WIRE_BAD) {
+            printf("%-12s sent bytes: %s, at byte %llu of %lu\n", "", w.err,
+                   (unsigned long long)w.bad_at, (unsigned long)n);
             return -1;
-        f = &out[k];
-        memset(f, 0, sizeof *f);
-        f->fin = p[pos] >> 7;
-        f->rsv = p[pos] & 0x70;
-        f->op = p[pos] & 0x0f;
-        f->masked = p[pos + 1] >> 7;
-        len = p[pos + 1] & 0x7f;
-        if (len == 126) {
-            if (n - pos < 4)
-                return -1;
-            len = (uint64_t)p[pos + 2] << 8 | p[pos + 3];
-            hl = 4;
-        } else if (len == 127) {
-            if (n - pos < 10)
-                return -1;
-            len = 0;
-            for (i = 0; i < 8; i++)
-                len = len << 8 | p[pos + 2 + i];
-            hl = 10;
         }
-        if (f->masked) {
-            if (n - pos < hl + 4)
+        if (ev & WIRE_HEADER) {
+            sframe *f;
+            if (k == max) {
+                printf("%-12s sent bytes: more than %lu frames\n", "", (unsigned long)max);
                 return -1;
-            memcpy(f->key, p + pos + hl, 4);
-            hl += 4;
+            }
+            f = &out[k];
+            memset(f, 0, sizeof *f);
+            f->fin = w.fin;
+            f->rsv = (int)w.rsv;
+            f->op = (int)w.op;
+            f->masked = w.masked;
+            memcpy(f->key, w.key, 4);
+            f->len = w.len;
+            if (w.len > n - i - 1) {
+                printf("%-12s sent bytes: they end inside a frame\n", "");
+                return -1;
+            }
+            f->payload = (uint8_t *)malloc(w.len ? (size_t)w.len : 1);
+            if (!f->payload) {
+                fprintf(stderr, "out of memory\n");
+                abort();
+            }
+            *count = ++k;
         }
-        if (len > n - pos - hl)
-            return -1;
-        f->len = len;
-        f->payload = dup_exact(p + pos + hl, (size_t)len);
-        if (f->masked)
-            for (i = 0; i < (size_t)len; i++)
-                f->payload[i] ^= f->key[i & 3];
-        pos += hl + (size_t)len;
-        *count = ++k;
+        if (ev & WIRE_BYTE)
+            out[k - 1].payload[w.pos - 1] = b;
+    }
+    if (n && (wire_owed(&w) || w.hlen)) {
+        printf("%-12s sent bytes: they end inside a frame\n", "");
+        return -1;
     }
     return 0;
 }
@@ -462,7 +464,7 @@ int check_close_frame_at(const uint8_t *bytes, size_t n, int mask_expected, unsi
         unsigned sent = (unsigned)f[i].payload[0] << 8 | f[i].payload[1];
         if (sent != code)
             ok = test_fail(file, line, "close code sent: expected %u, got %u", code, sent);
-        if (f[i].len > 125 || !ws_utf8_valid(f[i].payload + 2, (size_t)f[i].len - 2))
+        if (f[i].len > 125 || !wire_utf8_valid(f[i].payload + 2, (size_t)f[i].len - 2))
             ok = test_fail(file, line, "the close reason sent is not valid");
     }
     if (ok)

@@ -105,8 +105,10 @@ typedef struct sframe {
 
 enum { MAX_SFRAMES = 64 };
 
-/* Parses the frames in p[0..n-1] into out (unmasking), and stores their number in *count.
-   Returns 0, or -1 when the bytes are not a whole number of well-formed frames. */
+/* Parses the frames in p[0..n-1] into out (unmasking) with the decoder the fuzz targets use
+   too (wire.h), and stores their number in *count. Returns 0, or -1 (and prints why) when
+   the bytes are not a whole number of frames that ws.h may send: all masked or all not, any
+   RSV bits (the caller checks rsv), and every other rule of wire.h. */
 int  sframes_parse(const uint8_t *p, size_t n, sframe *out, size_t max, size_t *count);
 void sframes_free(sframe *f, size_t count);
 

@@ -117,5 +117,6 @@ void suite_limits(void);
 void suite_strerror(void);
 void suite_fastpath(void);
 void suite_contract(void);
+void suite_wire(void);
 
 #endif /* TEST_H_INCLUDED */

@@ -393,6 +393,7 @@ int main(int argc, char **argv)
     suite_strerror();
     suite_fastpath();
     suite_contract();
+    suite_wire();
     for (i = 0; i < test_sel.count; i++) {
         if (!test_sel.matched[i]) {     /* a misspelt name must not pass as "0 failed" */
             printf("no suite or test is named '%s' (--list shows them)\n", test_sel.name[i]);
