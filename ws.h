@@ -822,7 +822,8 @@ WS_API int ws_conn_accept(ws_conn *c, const ws_http *req, const char *protocol);
 WS_API int ws_conn_accept_opts(ws_conn *c, const ws_http *req, const ws_accept_opts *opts);
 
 /* Server: sends the error response for handshake error err through the send callback and
-   leaves c FAILED with err. Returns err, or WS_ERR_IO. */
+   leaves c FAILED with err. Returns err, or WS_ERR_IO; WS_ERR_STATE (not CONNECTING, or a
+   client) and WS_ERR_ARG (err has no HTTP status) send nothing and change nothing. */
 WS_API int ws_conn_reject(ws_conn *c, int err);
 #endif
 
@@ -2907,7 +2908,7 @@ WS_API int ws_conn_reject(ws_conn *c, int err) {
     char num[24];
     int n, r = ws__enter(c, WS__F_TX);
     if (r) return r;
-    if (c->_state != WS_STATE_CONNECTING) {
+    if (c->_state != WS_STATE_CONNECTING || ws__client(c)) {
         r = WS_ERR_STATE;
     } else if ((n = ws__reject_pieces(b, num, err)) < 0) {
         r = n;

@@ -1160,9 +1160,6 @@ static void do_open(peer *p, unsigned which) {
     int rc, alive, hs = 0, http_next;
     long calls;
     ws_client_opts o;
-    /* ws_conn_reject is for servers; a client's is not refused (unlike ws_conn_accept),
-       and it would answer its own request with a 400: not called */
-    if (which >= 6 && client(p)) return;
     if (!call_begin(&k, p)) return;
     TRACE("open %c %u (state %d)\n", 'A' + p->id, which, (int)k.b.st);
     if (busy_tx(p)) applies |= R_BUSY;
@@ -1202,7 +1199,8 @@ static void do_open(peer *p, unsigned which) {
         rc = ws_conn_connected(p->c, NULL);
         break;
     default:
-        if (k.b.st != WS_STATE_CONNECTING) applies |= R_STATE;
+        /* a server's answer: a client's is refused as its ws_conn_accept is */
+        if (k.b.st != WS_STATE_CONNECTING || client(p)) applies |= R_STATE;
         if (which == 7) applies |= R_ARG;
         p->http_next = p->http_next || !applies;
         rc = ws_conn_reject(p->c, which == 6 ? WS_ERR_HS_KEY : WS_ERR_ARG);

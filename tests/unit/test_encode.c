@@ -658,6 +658,38 @@ TEST(conn_reject_writes_the_error_response)
     h_free(&h);
 }
 
+/* ws_conn_reject is a server's answer: a client's is refused like its ws_conn_accept, with
+   nothing sent and nothing changed, before and after its request went out */
+TEST(conn_reject_refused_on_a_client)
+{
+    harness h;
+    h_setup s = setup_client();
+    ws_client_opts o;
+    int round;
+    memset(&o, 0, sizeof o);
+    o.host = "example.com";
+    for (round = 0; round < 2; round++) {
+        test_context("%s", round ? "after ws_conn_connect" : "before ws_conn_connect");
+        if (h_init(&h, &s) == 0) {
+            size_t sent;
+            if (round) CHECK_EQ_INT(ws_conn_connect(&h.conn, &o), WS_OK);
+            sent = h.sent.len;
+            CHECK_EQ_INT(ws_conn_reject(&h.conn, WS_ERR_HS_VERSION), WS_ERR_STATE);
+            CHECK_EQ_INT(ws_conn_reject(&h.conn, WS_ERR_ARG), WS_ERR_STATE);
+            CHECK_EQ_INT(ws_conn_accept(&h.conn, NULL, NULL), WS_ERR_STATE);
+            CHECK_EQ_INT(h.sent.len, sent);
+            CHECK_EQ_INT(ws_conn_state(&h.conn), WS_STATE_CONNECTING);
+            CHECK_EQ_INT(ws_conn_error(&h.conn), WS_OK);
+            CHECK_EQ_INT(h.close_calls, 0);
+            /* and it goes on as if nothing had been called */
+            if (!round) CHECK_EQ_INT(ws_conn_connect(&h.conn, &o), WS_OK);
+            CHECK_EQ_INT(ws_conn_connected(&h.conn, NULL), WS_OK);
+            CHECK_EQ_INT(ws_conn_state(&h.conn), WS_STATE_OPEN);
+        }
+        h_free(&h);
+    }
+}
+
 /* ---- client handshake through the connection ------------------------------------------------- */
 
 /* Plays the server for h's upgrade request: parses it, answers 101 (with protocol), and
@@ -820,6 +852,7 @@ void suite_encode(void)
     RUN(conn_init_argument_checks);
     RUN(conn_accept_writes_the_101);
     RUN(conn_reject_writes_the_error_response);
+    RUN(conn_reject_refused_on_a_client);
     RUN(client_connect_and_connected);
     RUN(client_connected_with_bad_responses);
     RUN(client_connected_without_response);
