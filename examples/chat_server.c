@@ -15,7 +15,10 @@
      - whole messages (ws_conn_set_buffer; over --max-message bytes: close 1009) read by a
        small JSON scanner that answers anything it does not expect with an error event;
      - with --cert and --key, the page over https and the chat over wss on the same port
-       (ws.h's TLS layer under the same code).
+       (ws.h's TLS layer under the same code);
+     - with --redis HOST:PORT, rooms shared by any number of processes behind a load
+       balancer, through Redis pub/sub on this same epoll loop (hiredis' async API and a
+       small adapter: the scale-out section; examples/README.md has the nginx recipe).
 
    The parts marked "ws.h glue" are what a server of yours needs (the send callback, the
    message and close callbacks, the handshake, feed and tick, and with TLS ws_tls_init,
@@ -31,6 +34,7 @@
             --queue-limit BYTES (262144)   --max-message BYTES (65536)
             --page FILE (examples/chat.html, served at /)
             --cert FILE --key FILE (https://, wss://; built with TLS when mbedTLS is there)
+            --redis HOST:PORT --redis-ttl MS (5000) (built with it when hiredis is there)
    Ctrl-C (or SIGTERM) sends close 1001 to everyone and exits 0.
 
    PROTOCOL: one JSON object per text message: {"event":E,"room":R,"data":D,"id":N}, where
@@ -67,6 +71,10 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
+#ifdef CHAT_REDIS
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+#endif
 
 enum { READ_SIZE = 64 * 1024, HEAD_MAX = 8192, PAGE_MAX = 256 * 1024, CLOSE_MS = 5000,
        NAME_LEN = 24, ROOMS = 8, LIST_MAX = 100 };
@@ -89,6 +97,14 @@ typedef struct client {
     bool     tls_closed;                /* close_notify sent */
     char     nick[NAME_LEN + 1];
     char     rooms[ROOMS][NAME_LEN + 1];    /* "" = free slot */
+    /* with --redis (the scale-out section below) */
+    uint64_t cid;                       /* its number in this process */
+    struct rop *op;                     /* the request Redis has now, or NULL */
+    char    *rq;                        /* its requests waiting behind that one */
+    size_t   rq_pos, rq_len, rq_cap;
+    bool     paused;                    /* not read while too many wait */
+    bool     parted;                    /* Redis told it is gone */
+    bool     joining[ROOMS];            /* joined, until Redis's "joined" comes back */
 } client;
 
 typedef struct request {
@@ -97,9 +113,14 @@ typedef struct request {
 } request;
 
 static struct {
-    long ping_interval, ping_timeout, queue_limit, max_message;
-    const char *page, *cert, *key;
-} opt = { 25000, 20000, 256 * 1024, 64 * 1024, "examples/chat.html", NULL, NULL };
+    long ping_interval, ping_timeout, queue_limit, max_message, redis_ttl;
+    const char *page, *cert, *key, *redis;
+} opt = { 25000, 20000, 256 * 1024, 64 * 1024, 5000, "examples/chat.html", NULL, NULL, NULL };
+#ifdef CHAT_REDIS
+#define REDIS_BUILT 1
+#else
+#define REDIS_BUILT 0
+#endif
 static volatile sig_atomic_t stop;
 static client   *clients;
 static int       epfd;
@@ -136,7 +157,8 @@ static void watch(client *cl, uint32_t events) {
 /* Sends what waits (at most one send()), then watches for EPOLLOUT while some still does. */
 static void write_queue(client *cl) {
     if (!cl->dead && outq_flush(&cl->out, cl->fd) != 0) cl->dead = true;
-    if (!cl->dead) watch(cl, outq_pending(&cl->out) ? EPOLLIN | EPOLLOUT : EPOLLIN);
+    if (!cl->dead)
+        watch(cl, (cl->paused ? 0 : EPOLLIN) | (outq_pending(&cl->out) ? EPOLLOUT : 0));
 }
 
 /* ---- ws.h glue: the send callback --------------------------------------------------------- */
@@ -266,8 +288,25 @@ static void leave(client *cl, int slot, const char *why) {
     send_members(room);
 }
 
+/* ---- scale-out hooks: with --redis, what changes shared state goes through Redis (the
+   section after on_close); without CHAT_REDIS they are stubs never called */
+static bool redis_on;
+static const char pending[] = "";       /* handle(): Redis has it; answered when it is done */
+static const char *r_nick(client *cl, const char *nick, long id);
+static const char *r_join(client *cl, int slot, const char *room, long id);
+static const char *r_leave(client *cl, int slot, long id);
+static const char *r_publish(client *cl, const char *room, long id);
+static bool r_ping(client *cl, long id);
+static void r_part(client *cl, const char *why);
+static void r_welcome(client *cl);
+static void r_queue(client *cl, ws_opcode op, const void *data, size_t len);
+static void r_forget(client *cl);
+static void welcome(client *cl);
+static void bad_usage(const char *what, const char *arg, const char *want);
+
 /* The client is out of the chat: every room it was in hears why, once. */
 static void part(client *cl, const char *why) {
+    if (redis_on) { r_part(cl, why); return; }
     if (!cl->in_chat) return;
     for (int i = 0; i < ROOMS; i++) if (cl->rooms[i][0]) leave(cl, i, why);
     cl->in_chat = false;
@@ -425,10 +464,20 @@ static const char *handle(client *cl, const request *rq) {
         room[rq->room.len] = '\0';
         slot = room_slot(cl, room);
     }
-    if (is(rq->event, "ping")) { reply(cl, "pong", rq->id, NULL); return NULL; }
+    if (is(rq->event, "ping")) {
+        if (redis_on && r_ping(cl, rq->id)) return pending;     /* behind what Redis has */
+        reply(cl, "pong", rq->id, NULL);
+        return NULL;
+    }
     if (is(rq->event, "nick")) {
         if (!rq->data.ptr || !valid_name(rq->data))
             return "nick: 1-24 letters, digits, - _ . or non-ASCII";
+        if (redis_on) {                 /* taken or not: Redis knows every process's names */
+            char nick[NAME_LEN + 1];
+            memcpy(nick, rq->data.ptr, rq->data.len);
+            nick[rq->data.len] = '\0';
+            return r_nick(cl, nick, rq->id);
+        }
         memcpy(was, cl->nick, sizeof was);
         memcpy(cl->nick, rq->data.ptr, rq->data.len);
         cl->nick[rq->data.len] = '\0';
@@ -442,6 +491,7 @@ static const char *handle(client *cl, const request *rq) {
         if (!room[0]) return "join: which room?";
         if (slot < 0) {
             if ((slot = room_slot(cl, "")) < 0) return "in too many rooms";
+            if (redis_on) return r_join(cl, slot, room, rq->id);
             memcpy(cl->rooms[slot], room, sizeof room);
             notice("joined", room, cl, NULL, NULL);
             send_frame(cl);                         /* the joiner sees it too */
@@ -449,6 +499,7 @@ static const char *handle(client *cl, const request *rq) {
         }
     } else if (is(rq->event, "leave")) {
         if (slot < 0) return "not in that room";
+        if (redis_on) return r_leave(cl, slot, rq->id);
         leave(cl, slot, "left");
     } else if (is(rq->event, "message") || is(rq->event, "broadcast")) {
         bool all = is(rq->event, "broadcast");
@@ -461,6 +512,7 @@ static const char *handle(client *cl, const request *rq) {
         put_str(rq->data.ptr, rq->data.len);
         puts_("}");
         if (!seal()) return "message too long";
+        if (redis_on) return r_publish(cl, all ? NULL : room, rq->id);     /* json[] */
         if (all) { for (client *m = clients; m; m = m->next) if (m != cl) send_frame(m); }
         else to_room(room, cl);
     } else {
@@ -472,14 +524,23 @@ static const char *handle(client *cl, const request *rq) {
 
 /* ---- ws.h glue: a whole message in, and the end of a connection --------------------------- */
 
-static void on_message(ws_conn *c, ws_opcode op, const void *data, size_t len) {
-    client *cl = (client *)c->user;
+/* One request, carried out (or, with --redis, handed to Redis) and answered. */
+static void serve(client *cl, ws_opcode op, const void *data, size_t len) {
     request rq;
     const char *err;
-    if (!cl->in_chat) return;                   /* on its way out */
     err = op != WS_OP_TEXT ? "send JSON text, not binary" : parse((const char *)data, len, &rq);
     if (!err) err = handle(cl, &rq);
-    if (err) reply(cl, "error", op == WS_OP_TEXT ? rq.id : -1, err);
+    if (err && err != pending) reply(cl, "error", op == WS_OP_TEXT ? rq.id : -1, err);
+}
+
+static void on_message(ws_conn *c, ws_opcode op, const void *data, size_t len) {
+    client *cl = (client *)c->user;
+    if (redis_on && (cl->op || cl->rq_pos < cl->rq_len)) {     /* in order, one at a time */
+        r_queue(cl, op, data, len);
+        return;
+    }
+    if (!cl->in_chat) return;                   /* on its way out */
+    serve(cl, op, data, len);
 }
 
 static void on_close(ws_conn *c, unsigned code, const char *reason, size_t len) {
@@ -493,10 +554,736 @@ static void on_close(ws_conn *c, unsigned code, const char *reason, size_t len) 
     part(cl, why);
 }
 
+/* ---- scale-out: rooms shared by any number of processes through Redis (--redis) ---------
+
+   The socket.io Redis adapter's pattern, on this loop. Every process subscribes to one
+   Redis channel, "chat". What changes who is where (a name, a join, a leave, a client
+   gone) is one Lua script that changes the state in Redis and publishes the events it
+   causes, the members list included, in one step; a message or broadcast is one PUBLISH.
+   Redis runs one command at a time, so every process sees the same events in the same
+   order. Each process frames each event it receives once (ws_frame_encode) and sends the
+   same bytes to its own clients in that room (ws_conn_send_raw).
+   A published event is "P CID SEQ\n" (the process, its client, the request) and then one
+   line per event: "a ROOM JSON" to every member of ROOM ("*": every client), "x ROOM JSON"
+   to all but the client that caused it.
+   State in Redis, all under "chat:":
+     alive:P        this process is alive: PX --redis-ttl, refreshed every quarter of it
+     procs          the set of processes; each heartbeat also reaps the ones whose alive
+                    key expired: their members leave with "why":"server lost"
+     room:R         hash, name -> the process of that member
+     nick:N         "P CID", the client holding the name N; a dead process's names are free
+     rooms:P, nicks:P  what the reaper has to clean up after P
+     guests         the counter of guest-N names
+   A client's requests are carried out one at a time, in order: while Redis has one, the
+   next wait in a queue (bounded: the socket is not read meanwhile). An ack means Redis
+   carried the request out; the events it published reach the sender's process first.
+   Without Redis (lost, restarting) a request gets {"event":"error","data":"redis
+   unavailable: not sent, try again"}; one Redis had when the connection broke gets "redis
+   connection lost: it may not have been carried out"; the process reconnects every
+   RETRY_MS and then puts its clients back (names, rooms: members lists follow). */
+#ifdef CHAT_REDIS
+
+enum { RETRY_MS = 250, START_MS = 3000, STOP_MS = 1000, RQ_LIMIT = 256 * 1024, ARGS = 24 };
+enum { OP_GUEST, OP_NICK, OP_JOIN, OP_LEAVE, OP_PUB, OP_PING, OP_BEAT, OP_QUIET };
+
+typedef struct rop {                    /* a request Redis has */
+    struct rop *next;
+    client  *cl;                        /* NULL: the process's own, or its client is gone */
+    uint64_t seq, cid;                  /* its number; its client's */
+    long     id;                        /* the client's request id, -1: none */
+    int      kind, slot;
+    bool     echo, echoed, replied, failed;  /* wait for its events too; seen; answered */
+    char     nick[NAME_LEN + 1];
+} rop;
+
+typedef struct rlink { redisAsyncContext *ac; uint32_t events; bool up; } rlink;
+
+static rlink    rcmd, rsub;             /* commands; the subscription */
+static char     rhost[256], proc_id[64], rerr[160];
+static int      rport;
+static long     rttl = 5000;
+static rop     *ops;                    /* in the order sent */
+static uint64_t op_seq, cids, heartbeat_at, retry_at;
+static bool     r_lost, r_subscribed;
+static char    *rframe, *rpub;          /* an event framed; a message being published */
+
+/* the scripts; names (rooms, nicks) never need JSON escapes (valid_name) */
+#define LUA_LIB \
+ "local function alive(p) return redis.call('EXISTS','chat:alive:'..p) == 1 end\n" \
+ "local function free(n, owner)\n" \
+ "  local o = redis.call('GET','chat:nick:'..n)\n" \
+ "  return not o or o == owner or not alive(string.match(o, '^(%S+)')) end\n" \
+ "local function release(P, n, owner)\n" \
+ "  if n ~= '' and redis.call('GET','chat:nick:'..n) == owner then\n" \
+ "    redis.call('DEL','chat:nick:'..n); redis.call('SREM','chat:nicks:'..P, n) end end\n" \
+ "local function members(r)\n" \
+ "  local h, nicks, live = redis.call('HGETALL','chat:room:'..r), {}, {}\n" \
+ "  for i = 1, #h, 2 do\n" \
+ "    local p = h[i+1]\n" \
+ "    if live[p] == nil then live[p] = alive(p) end\n" \
+ "    if live[p] then nicks[#nicks+1] = h[i] end end\n" \
+ "  table.sort(nicks)\n" \
+ "  local shown = {}\n" \
+ "  for i = 1, math.min(#nicks, 100) do shown[i] = '\"'..nicks[i]..'\"' end\n" \
+ "  return 'a '..r..' {\"event\":\"members\",\"room\":\"'..r..'\",\"data\":{\"nicks\":['..\n" \
+ "    table.concat(shown, ',')..'],\"count\":'..#nicks..'}}\\n' end\n" \
+ "local function left(r, n, why)\n" \
+ "  return 'a '..r..' {\"event\":\"left\",\"room\":\"'..r..'\",\"data\":{\"nick\":\"'..n..\n" \
+ "    '\",\"why\":\"'..why..'\"}}\\n' end\n" \
+ "local function reap(P, why)\n" \
+ "  local out = {}\n" \
+ "  for _, r in ipairs(redis.call('SMEMBERS','chat:rooms:'..P)) do\n" \
+ "    local h, any = redis.call('HGETALL','chat:room:'..r), false\n" \
+ "    for i = 1, #h, 2 do\n" \
+ "      if h[i+1] == P then redis.call('HDEL','chat:room:'..r, h[i]); any = true\n" \
+ "        out[#out+1] = left(r, h[i], why) end end\n" \
+ "    if any then out[#out+1] = members(r) end end\n" \
+ "  for _, n in ipairs(redis.call('SMEMBERS','chat:nicks:'..P)) do\n" \
+ "    local o = redis.call('GET','chat:nick:'..n)\n" \
+ "    if o and string.match(o, '^(%S+)') == P then redis.call('DEL','chat:nick:'..n) end end\n" \
+ "  redis.call('DEL','chat:rooms:'..P,'chat:nicks:'..P); redis.call('SREM','chat:procs',P)\n" \
+ "  if why and #out > 0 then redis.call('PUBLISH','chat','- 0 0\\n'..table.concat(out)) end\n" \
+ "end\n" \
+ "local P, owner = ARGV[1], ARGV[1]..' '..(ARGV[2] or '')\n" \
+ "local head = ARGV[1]..' '..(ARGV[2] or '')..' '..(ARGV[3] or '')..'\\n'\n"
+
+/* P CID SEQ: a name no live client holds, guest-N with the next N that is free */
+static const char lua_guest[] = LUA_LIB
+ "while true do\n"
+ "  local n = 'guest-'..redis.call('INCR','chat:guests')\n"
+ "  if free(n, owner) then redis.call('SET','chat:nick:'..n, owner)\n"
+ "    redis.call('SADD','chat:nicks:'..P, n); return n end end\n";
+/* P CID SEQ NEW OLD ROOM...: 0 taken, 1 renamed, 2 renamed and published */
+static const char lua_nick[] = LUA_LIB
+ "local new, old = ARGV[4], ARGV[5]\n"
+ "if not free(new, owner) then return 0 end\n"
+ "release(P, old, owner)\n"
+ "redis.call('SET','chat:nick:'..new, owner); redis.call('SADD','chat:nicks:'..P, new)\n"
+ "if #ARGV < 6 then return 1 end\n"
+ "local out = {head}\n"
+ "for i = 6, #ARGV do local r = ARGV[i]\n"
+ "  redis.call('HDEL','chat:room:'..r, old); redis.call('HSET','chat:room:'..r, new, P)\n"
+ "  out[#out+1] = 'x '..r..' {\"event\":\"renamed\",\"room\":\"'..r..'\",\"data\":{\"nick\":\"'..\n"
+ "    new..'\",\"was\":\"'..old..'\"}}\\n'\n"
+ "  out[#out+1] = members(r) end\n"
+ "redis.call('PUBLISH','chat',table.concat(out)); return 2\n";
+/* P CID SEQ ROOM NICK */
+static const char lua_join[] = LUA_LIB
+ "local r, n = ARGV[4], ARGV[5]\n"
+ "redis.call('HSET','chat:room:'..r, n, P); redis.call('SADD','chat:rooms:'..P, r)\n"
+ "redis.call('PUBLISH','chat', head..'a '..r..' {\"event\":\"joined\",\"room\":\"'..r..\n"
+ "  '\",\"data\":{\"nick\":\"'..n..'\"}}\\n'..members(r)); return 1\n";
+/* P CID SEQ WHY NICK NICK2 ROOM...: the client leaves these rooms (and with no room given
+   and NICK2 "-": it is gone, its names are free); NICK2 is a rename Redis may have done */
+static const char lua_part[] = LUA_LIB
+ "local why, out = ARGV[4], {head}\n"
+ "for i = 7, #ARGV do local r = ARGV[i]; local any = false\n"
+ "  for j = 5, 6 do local n = ARGV[j]\n"
+ "    if n ~= '' and redis.call('HGET','chat:room:'..r, n) == P then\n"
+ "      redis.call('HDEL','chat:room:'..r, n); out[#out+1] = left(r, n, why); any = true end end\n"
+ "  if any then out[#out+1] = members(r) end end\n"
+ "if why ~= 'left' then release(P, ARGV[5], owner); release(P, ARGV[6], owner) end\n"
+ "if #out > 1 or ARGV[3] ~= '0' then redis.call('PUBLISH','chat',table.concat(out)) end\n"
+ "return 1\n";
+/* P CID NICK ROOM...: a client put back after Redis lost it (restart, or reaped) */
+static const char lua_rejoin[] = LUA_LIB
+ "local n, out = ARGV[3], {'- 0 0\\n'}\n"
+ "if free(n, owner) then redis.call('SET','chat:nick:'..n, owner)\n"
+ "  redis.call('SADD','chat:nicks:'..P, n) end\n"
+ "for i = 4, #ARGV do local r = ARGV[i]\n"
+ "  redis.call('HSET','chat:room:'..r, n, P); redis.call('SADD','chat:rooms:'..P, r)\n"
+ "  out[#out+1] = members(r) end\n"
+ "if #out > 1 then redis.call('PUBLISH','chat',table.concat(out)) end; return 1\n";
+/* P TTL: alive for TTL ms more; reaps the dead; 0 if P had been forgotten (put it back) */
+static const char lua_heartbeat[] = LUA_LIB
+ "local known = redis.call('SISMEMBER','chat:procs',P) == 1 and alive(P)\n"
+ "redis.call('SET','chat:alive:'..P,'1','PX',ARGV[2]); redis.call('SADD','chat:procs',P)\n"
+ "for _, q in ipairs(redis.call('SMEMBERS','chat:procs')) do\n"
+ "  if not alive(q) then reap(q, 'server lost') end end\n"
+ "return known and 1 or 0\n";
+/* P TTL: forgets what Redis holds of P (a new start), alive for TTL ms */
+static const char lua_register[] = LUA_LIB
+ "reap(P, nil)\n"
+ "redis.call('SET','chat:alive:'..P,'1','PX',ARGV[2]); redis.call('SADD','chat:procs',P)\n"
+ "return 1\n";
+/* P: this process stops; its members leave everywhere with why "server stopping" */
+static const char lua_down[] = LUA_LIB
+ "reap(P, 'server stopping'); redis.call('DEL','chat:alive:'..P); return 1\n";
+
+static bool r_ready(void) {
+    return !r_lost && rcmd.ac && rsub.ac && rcmd.up && r_subscribed;
+}
+
+/* -- the hiredis adapter for this epoll loop: hiredis says what it wants to wait for -- */
+
+static void rl_want(rlink *l, uint32_t want) {
+    struct epoll_event ev = { .events = want, .data.ptr = l };
+    if (want == l->events || !l->ac) return;
+    int op = !l->events ? EPOLL_CTL_ADD : want ? EPOLL_CTL_MOD : EPOLL_CTL_DEL;
+    if (epoll_ctl(epfd, op, l->ac->c.fd, &ev) != 0) perror("chat_server: epoll_ctl (redis)");
+    l->events = want;
+}
+static void rl_add_read(void *p) { rlink *l = (rlink *)p; rl_want(l, l->events | EPOLLIN); }
+static void rl_del_read(void *p) { rlink *l = (rlink *)p; rl_want(l, l->events & ~(uint32_t)EPOLLIN); }
+static void rl_add_write(void *p) { rlink *l = (rlink *)p; rl_want(l, l->events | EPOLLOUT); }
+static void rl_del_write(void *p) { rlink *l = (rlink *)p; rl_want(l, l->events & ~(uint32_t)EPOLLOUT); }
+static void rl_cleanup(void *p) {       /* the context is being freed (its fd still open) */
+    rlink *l = (rlink *)p;
+    rl_want(l, 0);
+    l->ac = NULL;
+    l->up = false;
+    r_lost = true;                      /* redis_tick takes the other link down too */
+}
+
+/* epoll reported something on fd of link p (returns false: p is not a Redis link) */
+static bool redis_event(void *p, uint32_t events) {
+    rlink *l = (rlink *)p;
+    if (l != &rcmd && l != &rsub) return false;
+    if (l->ac && (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) redisAsyncHandleRead(l->ac);
+    if (l->ac && (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))) redisAsyncHandleWrite(l->ac);
+    return true;
+}
+
+static void rl_disconnected(const redisAsyncContext *ac, int status) {
+    if (status != REDIS_OK) snprintf(rerr, sizeof rerr, "%s", ac->errstr);
+    r_lost = true;
+}
+
+static void r_connected(const redisAsyncContext *ac, int status);
+
+static bool rl_open(rlink *l) {
+    l->events = 0;
+    l->up = false;
+    if (!(l->ac = redisAsyncConnect(rhost, rport))) { snprintf(rerr, sizeof rerr, "out of memory"); return false; }
+    if (l->ac->err) {
+        snprintf(rerr, sizeof rerr, "%s", l->ac->errstr);
+        redisAsyncFree(l->ac);
+        l->ac = NULL;
+        return false;
+    }
+    l->ac->data = l;
+    l->ac->ev.data = l;
+    l->ac->ev.addRead = rl_add_read;
+    l->ac->ev.delRead = rl_del_read;
+    l->ac->ev.addWrite = rl_add_write;
+    l->ac->ev.delWrite = rl_del_write;
+    l->ac->ev.cleanup = rl_cleanup;
+    redisAsyncSetConnectCallback(l->ac, r_connected);
+    redisAsyncSetDisconnectCallback(l->ac, rl_disconnected);
+    rl_add_write(l);                    /* the connect completes when it is writable */
+    return true;
+}
+
+/* -- requests -- */
+
+static void r_reply(redisAsyncContext *ac, void *reply, void *priv);
+
+/* EVAL script 0 args..., or (script NULL) the command in args; op NULL: nobody waits */
+static bool r_send(rop *op, const char *script, int argc, const char **argv, const size_t *lens) {
+    const char *a[ARGS + 3];
+    size_t n[ARGS + 3];
+    int k = 0;
+    if (script) { a[k] = "EVAL"; n[k++] = 4; a[k] = script; n[k++] = strlen(script); a[k] = "0"; n[k++] = 1; }
+    for (int i = 0; i < argc && k < ARGS + 3; i++, k++) { a[k] = argv[i]; n[k] = lens ? lens[i] : strlen(argv[i]); }
+    if (!rcmd.ac || redisAsyncCommandArgv(rcmd.ac, r_reply, op, k, a, n) != REDIS_OK) {
+        free(op);
+        return false;
+    }
+    if (op) {                           /* appended: Redis answers in this order */
+        rop **t = &ops;
+        while (*t) t = &(*t)->next;
+        *t = op;
+        if (op->cl) op->cl->op = op;
+    }
+    return true;
+}
+
+static rop *r_op(client *cl, int kind, long id) {
+    rop *op = (rop *)calloc(1, sizeof *op);
+    if (!op) return NULL;
+    op->cl = cl;
+    op->cid = cl ? cl->cid : 0;
+    op->kind = kind;
+    op->id = id;
+    op->seq = ++op_seq;
+    op->slot = -1;
+    op->echo = kind == OP_JOIN || kind == OP_LEAVE || kind == OP_PUB || kind == OP_PING;
+    return op;
+}
+
+/* args[0..2] = P CID SEQ, in buffers b */
+static int r_head(const char **args, char b[2][24], uint64_t cid, uint64_t seq) {
+    snprintf(b[0], sizeof b[0], "%llu", (unsigned long long)cid);
+    snprintf(b[1], sizeof b[1], "%llu", (unsigned long long)seq);
+    args[0] = proc_id;
+    args[1] = b[0];
+    args[2] = b[1];
+    return 3;
+}
+
+static const char unavailable[] = "redis unavailable: not sent, try again";
+static const char lost[] = "redis connection lost: it may not have been carried out";
+
+static void drain(client *cl);
+static void r_register(bool fresh);
+
+static void op_unlink(rop *op) {
+    for (rop **p = &ops; *p; p = &(*p)->next) if (*p == op) { *p = op->next; break; }
+    free(op);
+}
+
+/* The request is over for its client: answered `why` (NULL: done), the next may start. */
+static void op_end(rop *op, const char *why) {
+    client *cl = op->cl;
+    op->cl = NULL;
+    if (!cl) return;
+    cl->op = NULL;
+    if (op->slot >= 0 && op->kind == OP_JOIN && why) {      /* the join did not happen */
+        cl->rooms[op->slot][0] = '\0';
+        cl->joining[op->slot] = false;
+    }
+    if (op->kind == OP_GUEST) {
+        if (why) {                      /* no name: no chat; it may try again later */
+            fprintf(stderr, "chat_server: fd %d: no guest name: %s\n", cl->fd, why);
+            if (ws_conn_close(&cl->ws, WS_CLOSE_TRY_AGAIN_LATER, "redis unavailable", 17) != WS_OK)
+                cl->dead = true;
+            return;
+        }
+        memcpy(cl->nick, op->nick, sizeof cl->nick);
+        cl->in_chat = true;
+        welcome(cl);
+    } else if (op->kind == OP_PING) {
+        reply(cl, "pong", op->id, NULL);        /* the server is alive either way */
+    } else if (op->kind == OP_NICK && !why) {
+        memcpy(cl->nick, op->nick, sizeof cl->nick);
+        if (op->id >= 0) reply(cl, "ack", op->id, NULL);
+    } else if (why) {
+        reply(cl, "error", op->id, why);
+    } else if (op->id >= 0) {
+        reply(cl, "ack", op->id, NULL);
+    }
+    drain(cl);
+}
+
+static void op_check(rop *op) {         /* answered and its events seen: done */
+    if (op->failed) { if (op->replied) op_unlink(op); return; }
+    if (!op->replied || (op->echo && !op->echoed)) return;
+    op_end(op, NULL);
+    op_unlink(op);
+}
+
+static void r_reply(redisAsyncContext *ac, void *reply, void *priv) {
+    redisReply *r = (redisReply *)reply;
+    rop *op = (rop *)priv;
+    (void)ac;
+    if (r && r->type == REDIS_REPLY_ERROR)
+        fprintf(stderr, "chat_server: redis: %.*s\n", (int)r->len, r->str);
+    if (!r) r_lost = true;              /* no answer: the link is going down */
+    if (!op) return;
+    op->replied = true;
+    if (op->failed) { op_unlink(op); return; }
+    if (!r || r->type == REDIS_REPLY_ERROR) {
+        op->failed = true;
+        op_end(op, r ? "redis refused it" : lost);
+        op_unlink(op);
+        return;
+    }
+    if (op->kind == OP_GUEST && r->type == REDIS_REPLY_STRING && r->len <= NAME_LEN) {
+        memcpy(op->nick, r->str, r->len);
+        op->nick[r->len] = '\0';
+        if (!op->cl) {                  /* it left before it got its name: give it back */
+            const char *a[7] = { 0 };
+            char b[2][24];
+            r_head(a, b, op->cid, 0);
+            a[3] = "closed"; a[4] = op->nick; a[5] = "";
+            r_send(NULL, lua_part, 6, a, NULL);
+        }
+    } else if (op->kind == OP_NICK && r->type == REDIS_REPLY_INTEGER) {
+        if (r->integer == 0) { op->failed = true; op_end(op, "nick taken"); op_unlink(op); return; }
+        op->echo = r->integer == 2;
+    } else if (op->kind == OP_BEAT && r->type == REDIS_REPLY_INTEGER && r->integer == 0) {
+        printf("chat_server: Redis had forgotten this process (reaped as dead): putting its clients back\n");
+        r_register(false);
+    }
+    op_check(op);
+}
+
+/* Puts this process's clients (names, rooms) into Redis: after a connect (fresh: forget
+   what Redis held of this process first) or when Redis had reaped it. */
+static void r_register(bool fresh) {
+    const char *a[ARGS];
+    char b[2][24], ttl[24];
+    snprintf(ttl, sizeof ttl, "%ld", rttl);
+    a[0] = proc_id;
+    a[1] = ttl;
+    r_send(NULL, fresh ? lua_register : lua_heartbeat, 2, a, NULL);
+    for (client *cl = clients; cl; cl = cl->next) {
+        if (!cl->in_chat) continue;
+        int k = r_head(a, b, cl->cid, 0) - 1;         /* P CID NICK ROOM... */
+        a[k++] = cl->nick;
+        for (int i = 0; i < ROOMS; i++) if (cl->rooms[i][0]) a[k++] = cl->rooms[i];
+        r_send(NULL, lua_rejoin, k, a, NULL);
+    }
+}
+
+static void r_connected(const redisAsyncContext *ac, int status) {
+    rlink *l = (rlink *)ac->data;
+    if (status != REDIS_OK) {           /* hiredis frees it: rl_cleanup */
+        snprintf(rerr, sizeof rerr, "%s", ac->errstr);
+        return;
+    }
+    l->up = true;
+    if (l == &rcmd) r_register(true);
+}
+
+/* -- what Redis publishes: "P CID SEQ\n" and one event a line -- */
+
+static void deliver(const char *line, size_t len, const char *from, uint64_t cid) {
+    const char *sp = memchr(line, ' ', len), *sp2;
+    if (len < 4 || !sp || !(sp2 = memchr(sp + 1, ' ', len - (size_t)(sp + 1 - line)))) return;
+    bool but = line[0] == 'x', all = sp2 - sp == 2 && sp[1] == '*';
+    size_t rlen = (size_t)(sp2 - sp - 1), flen = 0;
+    const char *json_ = sp2 + 1;
+    size_t jlen = len - (size_t)(json_ - line);
+    bool mine = strcmp(from, proc_id) == 0, framed = false;
+    if (rlen > NAME_LEN || jlen > json_cap) return;
+    char room[NAME_LEN + 1];
+    memcpy(room, sp + 1, rlen);
+    room[rlen] = '\0';
+    for (client *m = clients; m; m = m->next) {
+        if (!m->in_chat || ws_conn_state(&m->ws) != WS_STATE_OPEN) continue;
+        if (but && mine && m->cid == cid) continue;
+        if (!all) {
+            int s = room_slot(m, room);
+            if (s < 0 || m->joining[s]) continue;
+        }
+        if (!framed) {                  /* once per process, the same bytes to each */
+            if (ws_frame_encode(rframe, json_cap + 14, &flen, true, WS_OP_TEXT, json_, jlen, NULL) != WS_OK) return;
+            framed = true;
+        }
+        int r = ws_conn_send_raw(&m->ws, rframe, flen);
+        if (r != WS_OK) fprintf(stderr, "chat_server: fd %d: send: %s\n", m->fd, ws_strerror(r));
+    }
+}
+
+static void on_published(redisAsyncContext *ac, void *reply, void *priv) {
+    redisReply *r = (redisReply *)reply;
+    (void)ac;
+    (void)priv;
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 3) return;
+    redisReply *kind = r->element[0], *msg = r->element[2];
+    if (kind->type == REDIS_REPLY_STRING && strcmp(kind->str, "subscribe") == 0) {
+        r_subscribed = msg->type == REDIS_REPLY_INTEGER && msg->integer == 2;  /* both */
+        return;
+    }
+    if (msg->type != REDIS_REPLY_STRING) return;
+    char from[64];
+    unsigned long long cid = 0, seq = 0;
+    const char *p = msg->str, *end = msg->str + msg->len, *nl = memchr(p, '\n', msg->len);
+    if (!nl || sscanf(p, "%63s %llu %llu", from, &cid, &seq) != 3) return;
+    rop *op = NULL;
+    if (strcmp(from, proc_id) == 0)     /* ours: its request is done once this is out */
+        for (op = ops; op && op->seq != seq; op = op->next) {}
+    if (op && op->kind == OP_JOIN && op->cl && !op->failed)
+        op->cl->joining[op->slot] = false;      /* in the room from this point on */
+    for (p = nl + 1; p < end; p = nl + 1) {
+        if (!(nl = memchr(p, '\n', (size_t)(end - p)))) nl = end;
+        deliver(p, (size_t)(nl - p), from, cid);
+    }
+    if (op) { op->echoed = true; op_check(op); }
+}
+
+/* -- the requests of handle(): each returns pending, or why not -- */
+
+static const char *r_nick(client *cl, const char *nick, long id) {
+    const char *a[ARGS];
+    char b[2][24];
+    rop *op;
+    if (!r_ready()) return unavailable;
+    if (!(op = r_op(cl, OP_NICK, id))) return "out of memory";
+    snprintf(op->nick, sizeof op->nick, "%s", nick);
+    int k = r_head(a, b, cl->cid, op->seq);
+    a[k++] = op->nick;
+    a[k++] = cl->nick;
+    for (int i = 0; i < ROOMS; i++) if (cl->rooms[i][0]) a[k++] = cl->rooms[i];
+    return r_send(op, lua_nick, k, a, NULL) ? pending : unavailable;
+}
+
+static const char *r_join(client *cl, int slot, const char *room, long id) {
+    const char *a[ARGS];
+    char b[2][24];
+    rop *op;
+    if (!r_ready()) return unavailable;
+    if (!(op = r_op(cl, OP_JOIN, id))) return "out of memory";
+    op->slot = slot;
+    snprintf(cl->rooms[slot], sizeof cl->rooms[slot], "%s", room);
+    cl->joining[slot] = true;           /* a member once its "joined" comes back */
+    int k = r_head(a, b, cl->cid, op->seq);
+    a[k++] = cl->rooms[slot];
+    a[k++] = cl->nick;
+    if (r_send(op, lua_join, k, a, NULL)) return pending;
+    cl->rooms[slot][0] = '\0';
+    cl->joining[slot] = false;
+    return unavailable;
+}
+
+static const char *r_leave(client *cl, int slot, long id) {
+    const char *a[ARGS];
+    char b[2][24], room[NAME_LEN + 1];
+    rop *op;
+    if (!r_ready()) return unavailable;
+    if (!(op = r_op(cl, OP_LEAVE, id))) return "out of memory";
+    memcpy(room, cl->rooms[slot], sizeof room);
+    int k = r_head(a, b, cl->cid, op->seq);
+    a[k++] = "left";
+    a[k++] = cl->nick;
+    a[k++] = "";
+    a[k++] = room;
+    if (!r_send(op, lua_part, k, a, NULL)) return unavailable;
+    cl->rooms[slot][0] = '\0';          /* hears nothing more from it */
+    return pending;
+}
+
+/* the event built in json[]: to room (NULL: everyone) */
+static const char *r_publish(client *cl, const char *room, long id) {
+    const char *a[3] = { "PUBLISH", "chat", rpub };
+    size_t n[3] = { 7, 4, 0 };
+    rop *op;
+    if (!r_ready()) return unavailable;
+    if (!(op = r_op(cl, OP_PUB, id))) return "out of memory";
+    int h = snprintf(rpub, 128, "%s %llu %llu\nx %s ", proc_id, (unsigned long long)cl->cid,
+                     (unsigned long long)op->seq, room ? room : "*");
+    memcpy(rpub + h, json, json_len);
+    rpub[h + (int)json_len] = '\n';
+    n[2] = (size_t)h + json_len + 1;
+    return r_send(op, NULL, 3, a, n) ? pending : unavailable;
+}
+
+/* The pong waits for a publication to this process alone: once it is back, everything
+   published before it reached this client, and Redis did all the process sent before. */
+static bool r_ping(client *cl, long id) {
+    char chan[80], head[128];
+    rop *op;
+    if (!r_ready() || !(op = r_op(cl, OP_PING, id))) return false;
+    snprintf(chan, sizeof chan, "chat:%s", proc_id);
+    snprintf(head, sizeof head, "%s %llu %llu\n", proc_id, (unsigned long long)cl->cid,
+             (unsigned long long)op->seq);
+    const char *a[3] = { "PUBLISH", chan, head };
+    return r_send(op, NULL, 3, a, NULL);
+}
+
+static void r_welcome(client *cl) {
+    const char *a[ARGS];
+    char b[2][24];
+    rop *op;
+    cl->cid = ++cids;
+    if (!r_ready() || !(op = r_op(cl, OP_GUEST, -1))) {
+        fprintf(stderr, "chat_server: fd %d: %s\n", cl->fd, unavailable);
+        if (ws_conn_close(&cl->ws, WS_CLOSE_TRY_AGAIN_LATER, "redis unavailable", 17) != WS_OK)
+            cl->dead = true;
+        return;
+    }
+    if (!r_send(op, lua_guest, r_head(a, b, cl->cid, op->seq), a, NULL)) cl->dead = true;
+}
+
+/* The client is out: Redis frees its names and tells its rooms (if Redis is there; if
+   not, what Redis held of it is gone anyway, and it is not put back). */
+static void r_part(client *cl, const char *why) {
+    const char *a[ARGS];
+    char b[2][24];
+    bool was = cl->in_chat;
+    if (cl->parted || (!cl->in_chat && !cl->op)) return;
+    cl->in_chat = false;
+    cl->parted = true;
+    if (rcmd.ac && rcmd.up) {
+        int k = r_head(a, b, cl->cid, 0);
+        a[k++] = why;
+        a[k++] = cl->nick;
+        a[k++] = cl->op && cl->op->kind == OP_NICK ? cl->op->nick : "-";
+        for (int i = 0; i < ROOMS; i++) if (cl->rooms[i][0]) a[k++] = cl->rooms[i];
+        r_send(NULL, lua_part, k, a, NULL);
+    }
+    for (int i = 0; i < ROOMS; i++) cl->rooms[i][0] = '\0';
+    if (was) printf("chat_server: %s left: %s\n", cl->nick, why);
+}
+
+static void r_forget(client *cl) {
+    if (!redis_on) return;
+    if (cl->op) cl->op->cl = NULL;      /* its answer finds nobody */
+    cl->op = NULL;
+    free(cl->rq);
+    cl->rq = NULL;
+}
+
+/* -- a client's requests, one at a time -- */
+
+static void r_queue(client *cl, ws_opcode op, const void *data, size_t len) {
+    size_t need = cl->rq_len + 5 + len;
+    if (need > cl->rq_cap) {
+        size_t cap = cl->rq_cap ? cl->rq_cap : 4096;
+        while (cap < need) cap *= 2;
+        char *p = (char *)realloc(cl->rq, cap);
+        if (!p) { reply(cl, "error", -1, "out of memory"); return; }
+        cl->rq = p;
+        cl->rq_cap = cap;
+    }
+    uint32_t n = (uint32_t)len;
+    cl->rq[cl->rq_len] = (char)op;
+    memcpy(cl->rq + cl->rq_len + 1, &n, 4);
+    memcpy(cl->rq + cl->rq_len + 5, data, len);
+    cl->rq_len = need;
+    if (cl->rq_len - cl->rq_pos > RQ_LIMIT && !cl->paused) {   /* stop reading it for now */
+        cl->paused = true;
+        write_queue(cl);
+    }
+}
+
+static void drain(client *cl) {
+    while (!cl->op && cl->rq_pos < cl->rq_len) {
+        uint32_t n;
+        ws_opcode op = (ws_opcode)(unsigned char)cl->rq[cl->rq_pos];
+        memcpy(&n, cl->rq + cl->rq_pos + 1, 4);
+        const char *data = cl->rq + cl->rq_pos + 5;
+        cl->rq_pos += 5 + n;
+        if (cl->in_chat && ws_conn_state(&cl->ws) == WS_STATE_OPEN) serve(cl, op, data, n);
+    }
+    if (cl->rq_pos == cl->rq_len) cl->rq_pos = cl->rq_len = 0;
+    if (cl->paused && cl->rq_len - cl->rq_pos <= RQ_LIMIT / 2) {
+        cl->paused = false;
+        write_queue(cl);
+    }
+}
+
+/* -- connection, heartbeat, reconnection -- */
+
+/* Both links down: every request Redis had fails (its client hears why), both contexts
+   are freed. */
+static void r_teardown(void) {
+    for (rop *op = ops; op; op = op->next)
+        if (!op->failed) { op->failed = true; op_end(op, lost); }
+    for (rop *op = ops, *nx; op; op = nx) { nx = op->next; if (op->replied) op_unlink(op); }
+    if (rcmd.ac) redisAsyncFree(rcmd.ac);   /* its callbacks: NULL replies, ops freed */
+    if (rsub.ac) redisAsyncFree(rsub.ac);
+    while (ops) op_unlink(ops);
+    r_subscribed = false;
+    r_lost = false;
+}
+
+static uint64_t redis_tick(uint64_t now) {
+    static bool was_ready;
+    if (!redis_on) return UINT64_MAX;
+    if (r_lost) {
+        r_teardown();
+        if (was_ready)
+            printf("chat_server: lost Redis at %s:%d (%s): requests get an error event; "
+                   "reconnecting every %d ms\n", rhost, rport, rerr[0] ? rerr : "closed", RETRY_MS);
+        was_ready = false;
+    }
+    if (!rcmd.ac && !rsub.ac && now >= retry_at) {
+        retry_at = now + RETRY_MS;
+        if (rl_open(&rcmd) && rl_open(&rsub))       /* everyone's, and this process's */
+            redisAsyncCommand(rsub.ac, on_published, NULL, "SUBSCRIBE chat chat:%s", proc_id);
+        else r_lost = true;
+    }
+    if (r_ready() && !was_ready) {
+        was_ready = true;
+        heartbeat_at = now + (uint64_t)rttl / 4;
+        printf("chat_server: Redis at %s:%d: sharing rooms as %s\n", rhost, rport, proc_id);
+    }
+    if (r_ready() && now >= heartbeat_at) {
+        const char *a[2];
+        char ttl[24];
+        rop *op = r_op(NULL, OP_BEAT, -1);
+        snprintf(ttl, sizeof ttl, "%ld", rttl);
+        a[0] = proc_id;
+        a[1] = ttl;
+        if (op) r_send(op, lua_heartbeat, 2, a, NULL);
+        heartbeat_at = now + (uint64_t)rttl / 4;
+    }
+    if (r_lost) return now;
+    if (!r_ready()) return rcmd.ac || rsub.ac ? now + 50 : retry_at;
+    return heartbeat_at;
+}
+
+/* Runs the Redis links alone for up to ms, until done() says so. */
+static bool redis_wait(int ms, bool (*done)(void)) {
+    uint64_t end = now_ms() + (uint64_t)ms;
+    while (!done() && now_ms() < end) {
+        struct epoll_event evs[16];
+        uint64_t due = redis_tick(now_ms()), now = now_ms();
+        int t = due <= now ? 0 : due - now > 50 ? 50 : (int)(due - now);
+        int n = epoll_wait(epfd, evs, 16, t);
+        for (int i = 0; i < n; i++) redis_event(evs[i].data.ptr, evs[i].events);
+    }
+    return done();
+}
+
+/* --redis HOST:PORT: both links up and subscribed within START_MS, or exits 1 */
+static void redis_start(const char *arg) {
+    const char *colon = strrchr(arg, ':');
+    char host[256];
+    long port = colon ? strtol(colon + 1, NULL, 10) : 0;
+    if (!colon || colon == arg || (size_t)(colon - arg) >= sizeof host || port < 1 || port > 65535)
+        bad_usage("--redis", arg, "want HOST:PORT, e.g. 127.0.0.1:6379");
+    memcpy(rhost, arg, (size_t)(colon - arg));
+    rhost[colon - arg] = '\0';
+    rport = (int)port;
+    memcpy(host, "host", 5);
+    gethostname(host, sizeof host);
+    host[sizeof host - 1] = '\0';
+    snprintf(proc_id, sizeof proc_id, "%.40s-%ld-%04x", host, (long)getpid(),
+             (unsigned)(now_ms() * 2654435761u) & 0xffff);
+    for (char *p = proc_id; *p; p++) if (*p == ' ' || *p == '\n') *p = '_';
+    rframe = (char *)malloc(json_cap + 14);
+    rpub = (char *)malloc(json_cap + 256);
+    if (!rframe || !rpub) { perror("chat_server: malloc"); exit(1); }
+    redis_on = true;
+    if (!redis_wait(START_MS, r_ready)) {
+        fprintf(stderr, "chat_server: cannot use Redis at %s:%d: %s (start redis-server there, "
+                        "or run without --redis: one process, rooms not shared)\n",
+                rhost, rport, rerr[0] ? rerr : "no answer");
+        exit(1);
+    }
+}
+
+static bool no_ops(void) { return !ops; }
+
+/* SIGTERM: this process's members leave everywhere with why "server stopping" */
+static void redis_stop(void) {
+    const char *a[1] = { proc_id };
+    if (!redis_on) return;
+    if (r_ready()) {
+        rop *op = r_op(NULL, OP_QUIET, -1);
+        if (op && r_send(op, lua_down, 1, a, NULL) && !redis_wait(STOP_MS, no_ops))
+            fprintf(stderr, "chat_server: Redis did not answer in %d ms; the other processes "
+                            "will reap this one within %ld ms\n", STOP_MS, rttl * 5 / 4);
+    }
+    for (client *cl = clients; cl; cl = cl->next) { if (cl->op) cl->op->cl = NULL; cl->op = NULL; }
+    if (rcmd.ac) redisAsyncFree(rcmd.ac);
+    if (rsub.ac) redisAsyncFree(rsub.ac);
+    while (ops) op_unlink(ops);
+}
+
+#else   /* built without hiredis: --redis says so; these are never called */
+static const char *r_nick(client *cl, const char *nick, long id) { (void)cl; (void)nick; (void)id; return NULL; }
+static const char *r_join(client *cl, int slot, const char *room, long id) { (void)cl; (void)slot; (void)room; (void)id; return NULL; }
+static const char *r_leave(client *cl, int slot, long id) { (void)cl; (void)slot; (void)id; return NULL; }
+static const char *r_publish(client *cl, const char *room, long id) { (void)cl; (void)room; (void)id; return NULL; }
+static bool r_ping(client *cl, long id) { (void)cl; (void)id; return false; }
+static void r_part(client *cl, const char *why) { (void)cl; (void)why; }
+static void r_welcome(client *cl) { (void)cl; }
+static void r_queue(client *cl, ws_opcode op, const void *data, size_t len) { (void)cl; (void)op; (void)data; (void)len; }
+static void r_forget(client *cl) { (void)cl; }
+static bool redis_event(void *p, uint32_t events) { (void)p; (void)events; return false; }
+static uint64_t redis_tick(uint64_t now) { (void)now; return UINT64_MAX; }
+static void redis_stop(void) {}
+#endif
+
 /* ---- connections: handshake, page, reads, timers -------------------------------------- */
 
 static void client_free(client *cl) {
     part(cl, "connection lost");
+    r_forget(cl);
     if (cl->prev) cl->prev->next = cl->next; else clients = cl->next;
     if (cl->next) cl->next->prev = cl->prev;
     close(cl->fd);
@@ -556,9 +1343,13 @@ static void http_reply(client *cl, const ws_http *req, const char *status, const
 }
 
 /* A browser page elsewhere must not join the chat as this user: Origin, when sent, must
-   be this server (https://HOST over TLS, http://HOST without). */
+   be this server (https://HOST over TLS, http://HOST without; https://HOST too behind a
+   proxy that ended TLS and says so with X-Forwarded-Proto: https, as the nginx recipe in
+   examples/README.md does: a page cannot set that header on a WebSocket). */
 static bool origin_ok(const client *cl, const ws_http *req) {
-    const char *scheme = cl->tls ? "https://" : "http://";
+    ws_str fwd = ws_http_header(req, "X-Forwarded-Proto");
+    bool https = cl->tls || (fwd.len == 5 && memcmp(fwd.ptr, "https", 5) == 0);
+    const char *scheme = https ? "https://" : "http://";
     size_t n = strlen(scheme);
     return !req->origin.ptr ||
            (req->origin.len == req->host.len + n && memcmp(req->origin.ptr, scheme, n) == 0 &&
@@ -619,8 +1410,23 @@ static void read_handshake(client *cl, char *data, size_t len) {
         cl->dead = true;
         return;
     }
-    cl->upgraded = cl->in_chat = true;
-    do snprintf(cl->nick, sizeof cl->nick, "guest-%u", ++guests); while (nick_taken(cl->nick, cl));
+    cl->upgraded = true;
+    if (redis_on) r_welcome(cl);        /* after Redis gave it a name no process has */
+    else {
+        cl->in_chat = true;
+        do snprintf(cl->nick, sizeof cl->nick, "guest-%u", ++guests); while (nick_taken(cl->nick, cl));
+        welcome(cl);
+    }
+    if (cl->head_len > req->size)               /* frames sent right behind the request */
+        got_bytes(cl, cl->head + req->size, cl->head_len - req->size);
+    free(cl->head);
+    free(cl->req);
+    cl->head = NULL;
+    cl->req = NULL;
+    if (take < len) got_bytes(cl, data + take, len - take);
+}
+
+static void welcome(client *cl) {
     begin("welcome", NULL);
     puts_(",\"data\":{\"nick\":");
     put_str(cl->nick, strlen(cl->nick));
@@ -629,15 +1435,8 @@ static void read_handshake(client *cl, char *data, size_t len) {
     puts_(",\"ping_timeout\":");
     put_num(opt.ping_timeout);
     puts_("}");
+    printf("chat_server: %s connected\n", cl->nick);      /* logged before it is told */
     if (seal()) send_frame(cl);
-    printf("chat_server: %s connected\n", cl->nick);
-    if (cl->head_len > req->size)               /* frames sent right behind the request */
-        got_bytes(cl, cl->head + req->size, cl->head_len - req->size);
-    free(cl->head);
-    free(cl->req);
-    cl->head = NULL;
-    cl->req = NULL;
-    if (take < len) got_bytes(cl, data + take, len - take);
 }
 
 /* What the client sent (over TLS: once decrypted): the handshake, then frames. */
@@ -714,6 +1513,8 @@ static int run_timers(void) {
             if (cl->dead) client_free(cl);
         }
     } while (slow_pending);
+    uint64_t rdue = redis_tick(now_ms());       /* --redis: heartbeat, reconnection */
+    if (rdue < next) next = rdue;
     if (next == UINT64_MAX) return -1;
     return next <= now ? 0 : next - now > 60000 ? 60000 : (int)(next - now);
 }
@@ -732,6 +1533,11 @@ static const char usage[] =
     "  --cert FILE          the server's certificate chain (PEM or DER): serve https and\n"
     "                       wss instead of http and ws\n"
     "  --key FILE           its private key (PEM or DER, not encrypted)\n"
+    "  --redis HOST:PORT    share rooms, names and members with every chat_server using\n"
+    "                       this Redis (behind a load balancer: examples/README.md);\n"
+    "                       exits 1 if it cannot reach it at start\n"
+    "  --redis-ttl MS       a process that stops sending heartbeats (every quarter of this)\n"
+    "                       is dropped from the rooms within 5/4 of this (5000)\n"
     "  --help               this text\n";
 
 /* One line: what was wrong with the command line; exits with status 2. */
@@ -767,12 +1573,19 @@ int main(int argc, char **argv) {
         else if (strcmp(a, "--max-message") == 0)
             opt.max_message = number(a, v, 256, 16L << 20), i++;
         else if (strcmp(a, "--page") == 0 && v) opt.page = v, i++;
+        else if (strcmp(a, "--redis") == 0 && v && !REDIS_BUILT)
+            bad_usage(a, NULL, "this chat_server was built without hiredis (apt-get install "
+                               "libhiredis-dev, then make examples)");
+        else if (strcmp(a, "--redis") == 0 && v) opt.redis = v, i++;
+        else if (strcmp(a, "--redis-ttl") == 0) opt.redis_ttl = number(a, v, 300, 3600000), i++;
         else if ((strcmp(a, "--cert") == 0 || strcmp(a, "--key") == 0) && v && !TLS_BUILT)
             bad_usage(a, NULL, TLS_MISSING);
         else if (strcmp(a, "--cert") == 0 && v) opt.cert = v, i++;
         else if (strcmp(a, "--key") == 0 && v) opt.key = v, i++;
         else if (strcmp(a, "--page") == 0 || strcmp(a, "--cert") == 0 || strcmp(a, "--key") == 0)
             bad_usage("a value is missing after", a, "want a FILE");
+        else if (strcmp(a, "--redis") == 0)
+            bad_usage("a value is missing after", a, "want HOST:PORT");
         else if (a[0] == '-' && !(a[1] >= '0' && a[1] <= '9'))
             bad_usage("unknown option", a, "not one of chat_server's");
         else if (i == argc - 1) port = number("port", a, 0, 65535);
@@ -834,6 +1647,10 @@ int main(int argc, char **argv) {
         perror("chat_server: epoll");
         return 1;
     }
+#ifdef CHAT_REDIS
+    rttl = opt.redis_ttl;
+    if (opt.redis) redis_start(opt.redis);      /* exits 1 if Redis is not there */
+#endif
     printf("chat_server: listening on %s://127.0.0.1:%u/ (WebSocket: %s://127.0.0.1:%u/chat)\n",
            use_tls ? "https" : "http", bound, use_tls ? "wss" : "ws", bound);
     fflush(stdout);
@@ -846,6 +1663,7 @@ int main(int argc, char **argv) {
         for (int i = 0; i < n; i++) {
             client *cl = (client *)evs[i].data.ptr;
             if (!cl) { accept_clients(lfd); continue; }
+            if (redis_event(cl, evs[i].events)) continue;      /* a Redis link */
             if (cl->dead) continue;
             if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) read_client(cl);
             if (evs[i].events & EPOLLOUT) write_queue(cl);
@@ -861,6 +1679,7 @@ int main(int argc, char **argv) {
             ws_conn_close(&cl->ws, WS_CLOSE_GOING_AWAY, "server shutting down", 20) != WS_OK)
             fprintf(stderr, "chat_server: %s: cannot send close\n", cl->nick);
     }
+    redis_stop();                       /* --redis: its members leave the other processes */
     while (clients) client_free(clients);
     ws_tls_config_free(&tls_cfg);
     close(lfd);

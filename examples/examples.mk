@@ -22,7 +22,20 @@ TLS_EXAMPLES = echo_server chat_server shared_port wscat
 TLS_FLAGS   ?= -DWS_MBEDTLS
 TLS_LIBS    ?= -lmbedtls -lmbedx509 -lmbedcrypto
 $(TLS_EXAMPLES:%=$(BUILD)/%): $(BUILD)/%: examples/%.c ws.h $(wildcard examples/*.h) | $(BUILD)
-	$(CC) $(WARN) -O2 -g $(if $(WS_TLS),$(TLS_FLAGS)) -I. $< -o $@ $(if $(WS_TLS),$(TLS_LIBS))
+	$(CC) $(WARN) -O2 -g $(if $(WS_TLS),$(TLS_FLAGS)) $(EXTRA_FLAGS) -I. $< -o $@ \
+	    $(if $(WS_TLS),$(TLS_LIBS)) $(EXTRA_LIBS)
+
+# chat_server --redis (rooms shared by many processes, examples/README.md) through hiredis'
+# async API, when its headers are there (Debian: apt-get install libhiredis-dev). Without
+# them chat_server builds as before, one process, and refuses --redis with a line saying so.
+#   WS_REDIS=         builds it without hiredis even where it is installed
+WS_REDIS ?= $(if $(wildcard /usr/include/hiredis/async.h),yes)
+$(BUILD)/chat_server: EXTRA_FLAGS = $(if $(WS_REDIS),-DCHAT_REDIS)
+$(BUILD)/chat_server: EXTRA_LIBS = $(if $(WS_REDIS),-lhiredis)
+$(BUILD)/chat_server: $(BUILD)/.redis-$(or $(WS_REDIS),no)
+$(BUILD)/.redis-yes $(BUILD)/.redis-no: | $(BUILD)
+	@rm -f $(if $(filter %-yes,$@),$(@:-yes=-no),$(@:-no=-yes))
+	@touch $@
 
 .PHONY: run screenshot
 run: $(BUILD)/chat_server

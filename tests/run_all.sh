@@ -27,7 +27,7 @@ CHECK_TIER=(builds unit-gcc unit-nosimd fuzz_replay)
 # then the rest of `make test`, quickest first; a tests/run_NAME.sh not listed here runs
 # after unit-clang, before the slow suites
 SLOW=(readme examples minimal tls interop_python interop_node shared_port conformance browser
-      wscat deflate loopback mhd uv adversarial chat wss firmware cross analysis selftest)
+      wscat deflate loopback mhd uv adversarial chat scale wss firmware cross analysis selftest)
 
 scripts=()
 for t in tests/run_*.sh; do
