@@ -2,6 +2,8 @@
 #
 #   make run          builds build/chat_server and serves the chat at http://127.0.0.1:8080/
 #                     (RUN_PORT=9000 make run for another port; Ctrl-C stops it)
+#   make run-scale    the same chat on three chat_server --redis processes behind nginx at
+#                     http://127.0.0.1:8090/ (redis-server, nginx-light, libhiredis-dev)
 #   make check        the fast tier, seconds once built, needing only a C compiler and make:
 #                     unit tests (gcc, and gcc -DWS_NO_SIMD, both ASan+UBSan), the C++11,
 #                     WS_STATIC, strict, freestanding and -O2 builds, the no-heap check and

@@ -8,6 +8,7 @@
 #                     (WS_TLS=yes with mbedTLS elsewhere: add its paths to TLS_FLAGS, TLS_LIBS)
 
 RUN_PORT ?= 8080
+SCALE_PORT ?= 8090
 
 # the examples share examples/outq.h (output queue), examples/net.h (sockets, clock) and
 # examples/tls.h (certificate files); the generic rule in ../Makefile builds each
@@ -45,4 +46,11 @@ run: $(BUILD)/chat_server
 screenshot: $(BUILD)/chat_server node
 	CHAT_ONLY=browser BUILD=$(BUILD) bash tests/run_chat.sh
 	cp $(BUILD)/chat.png examples/chat.png
+# make run-scale: the chat on three processes behind nginx at http://127.0.0.1:8090/, rooms
+# shared through Redis (SCALE_PORT=9000 for 9000-9004)
+# (examples/scale_out.sh: needs redis-server, nginx and chat_server built with hiredis)
+.PHONY: run-scale
+run-scale: $(BUILD)/chat_server
+	@BUILD=$(BUILD) bash examples/scale_out.sh $(SCALE_PORT)
+
 include examples/integrations.mk

@@ -84,42 +84,18 @@ fi
 nport=$(free_port)
 tport=$(free_port)
 mkdir -p "$tmp/nginx/tmp"
-upstream=$(for p in "${backends[@]}"; do printf '        server 127.0.0.1:%s max_fails=1 fail_timeout=10s;\n' "$p"; done)
-# the proxy part is the deployment recipe of examples/README.md
-cat >"$tmp/nginx/nginx.conf" <<EOF
-daemon off;
-master_process off;
-pid $tmp/nginx/nginx.pid;
-error_log $tmp/nginx/error.log warn;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    client_body_temp_path $tmp/nginx/tmp;
-    proxy_temp_path $tmp/nginx/tmp;
-
-    map \$http_upgrade \$connection_upgrade { default upgrade; '' close; }
-    upstream chat {
-$upstream
-    }
-    server {
-        listen 127.0.0.1:$nport;
-        listen 127.0.0.1:$tport ssl;
-        ssl_certificate $tmp/pki/server.pem;
-        ssl_certificate_key $tmp/pki/server.key;
-        location / {
-            proxy_pass http://chat;
-            proxy_http_version 1.1;
-            proxy_set_header Upgrade \$http_upgrade;
-            proxy_set_header Connection \$connection_upgrade;
-            proxy_set_header Host \$http_host;
-            proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-            proxy_set_header X-Forwarded-Proto \$scheme;
-            proxy_read_timeout 1h;
-            proxy_send_timeout 1h;
-        }
-    }
-}
-EOF
+# the deployment recipe of examples/README.md, written by examples/scale_out.sh
+bash examples/scale_out.sh --nginx-conf "$tmp/nginx" "$nport" "$tport" "$tmp/pki/server.pem" \
+    "$tmp/pki/server.key" "${backends[@]}" >"$tmp/nginx/nginx.conf"
+# what examples/README.md shows is what runs here: each proxy_, map and listen line of its nginx block
+missing=$(awk '/^```nginx/ { on = 1; next } /^```/ { on = 0 } on' examples/README.md |
+          sed -E 's/#.*//; s/^ +//; s/ +$//; s/ +/ /g' | grep -E '^(proxy_|map |ssl_|listen )' |
+          sed -E 's/127\.0\.0\.1:[0-9]+/ADDR/; s/(ssl_certificate(_key)?) .*/\1/' |
+          while read -r l; do
+              sed -E 's/#.*//; s/^ +//; s/ +$//; s/ +/ /g; s/127\.0\.0\.1:[0-9]+/ADDR/; s/(ssl_certificate(_key)?) .*/\1/' \
+                  "$tmp/nginx/nginx.conf" | grep -qxF -- "$l" || echo "$l"; done)
+[ -z "$missing" ] && ok "the nginx recipe in examples/README.md is the config tested here" ||
+    ko "examples/README.md's nginx lines not in the generated config: $missing"
 nginx -t -p "$tmp/nginx/" -e "$tmp/nginx/error.log" -c "$tmp/nginx/nginx.conf" >"$tmp/nginx-t.log" 2>&1 ||
     { ko "nginx -t: the generated config"; show "$tmp/nginx-t.log"; finish; }
 nginx -p "$tmp/nginx/" -e "$tmp/nginx/error.log" -c "$tmp/nginx/nginx.conf" >"$tmp/nginx.out" 2>&1 &
