@@ -13,6 +13,21 @@
 #     memcpy/memset, and its code range in the image holds ws.h's functions only;
 #   - ws.h casts no byte pointer to a wider integer pointer, and the M4 code's multi-word
 #     accesses are listed with their source line for review ($BUILD/firmware/multiword.txt).
+# Then the WebSocket echo server of examples/firmware/ on the same emulated board, its UART
+# carried to TCP clients by tests/firmware/bridge.py (several connections over the one
+# serial line, SLIP frames with channel, sequence and CRC-16):
+#   - the image links with no library but libgcc (no heap, no libc), and its flash and RAM
+#     split into ws.h's part and the rest (the map file), ws.h's data and bss 0;
+#   - the link's speed (bytes/s, printed: it decides which conformance cases can run);
+#   - the conformance suite (tests/conformance/server_suite.py) through the bridge, every
+#     case but the FW_SLOW ones (below: the link is too slow for their time bounds), with
+#     the results the host build has: all passed, none non-strict;
+#   - the link saw no bad CRC, sequence gap or bad frame either way; the stack while
+#     serving (painted, read over the link after the run): how deep ws.h's calls went, and
+#     the whole image's high-water mark; sizeof(ws_conn) and the RAM per connection;
+#   - gcc's call graph of the firmware's ws.h build (tests/analysis/stack_report.py);
+#   - examples/echo.html in headless Chromium (tests/firmware/browser.mjs), loaded from the
+#     bridge, talking to the firmware (skipped without Node, playwright-core, Chromium).
 # Every qemu run is bounded by `timeout`. TEST_SEED=N is passed on to the image. Without the
 # ARM toolchain or qemu-system-arm the suite is skipped (a failure under CI).
 # The last line is "N passed, N failed".
@@ -22,6 +37,7 @@ cd "$(dirname "$0")/.."
 DIR=$BUILD/firmware
 ELF=$DIR/test_ws_m4.elf
 OBJ=$DIR/ws_m4.o
+ECHO=$DIR/echo_fw.elf
 FW_CC=${FW_CC:-arm-none-eabi-gcc}
 QEMU=${QEMU_ARM:-qemu-system-arm}
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -29,8 +45,8 @@ have() { command -v "$1" >/dev/null 2>&1; }
 have "$FW_CC" || skip "no $FW_CC (apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi)"
 have "$QEMU" || skip "no $QEMU (apt-get install qemu-system-arm)"
 # up to date with ws.h and the tests (make test has built them; run alone, this builds them)
-env -u MAKEFLAGS -u MFLAGS make --no-print-directory BUILD="$BUILD" "$ELF" "$OBJ" >"$tmp/make.log" 2>&1
-[ -e "$ELF" ] && [ -e "$OBJ" ] && ! grep -q '^SKIP' "$tmp/make.log" ||
+env -u MAKEFLAGS -u MFLAGS make --no-print-directory BUILD="$BUILD" "$ELF" "$OBJ" "$ECHO" >"$tmp/make.log" 2>&1
+[ -e "$ELF" ] && [ -e "$OBJ" ] && [ -e "$ECHO" ] && ! grep -q '^SKIP' "$tmp/make.log" ||
     { ko "building $ELF failed"; show "$tmp/make.log"; finish; }
 
 # m4 SECONDS LOG [ARGS...]: runs the image, returns qemu's exit status (the image's)
@@ -139,5 +155,130 @@ fi
 if have arm-none-eabi-objdump && have python3; then
     arm-none-eabi-objdump -dl "$OBJ" | python3 tests/firmware/multiword.py ws.h >"$DIR/multiword.txt"
     echo "    ws_m4.o $(head -n 1 "$DIR/multiword.txt"): each through a pointer to a struct, for review in $DIR/multiword.txt"
+fi
+# ---- the echo server of examples/firmware/, serving real clients ---------------------------
+# Left out of the conformance run: the link moves 30-50 KB/s each way on an idle machine and
+# under 10 KB/s on a loaded one (measured below), and these cases' own time bounds (3 s for
+# most, 6 s for 7.1.6, about 14 s for 1 MiB, 60 s for 16 MiB) are shorter than their bytes
+# take there: 64 KiB messages echoed (1.1.7, 1.1.8, 1.3.7, 1.3.8, 1.4.7, 1.4.8, 1.6.7,
+# 1.6.8, 6.3.40, 10.1: they pass on an idle machine, in 1-2 s each), 1 MiB and 16 MiB
+# messages (1.1.9, 1.1.10, 1.3.9, 1.3.10, 1.4.9, 1.4.10, 1.6.9, 1.6.10), 1 MiB in fragments
+# (5.29), 256 KiB then a close (7.1.6), and the bulk throughput cases (9.1-9.4, 9.6: 64 MiB,
+# 16 MiB, 4 MiB). FW_CASES_OUT= runs them all anyway.
+FW_SLOW=${FW_CASES_OUT-'1\.[1346]\.(7|8|9|10)|5\.29|6\.3\.40|7\.1\.6|9\.[12346]|10\.1'}
+MAP=${ECHO%.elf}.map
+EOBJ=$DIR/echo
+
+# bridge LOG [ARGS...]: starts the bridge (and its qemu) in the background; sets bport
+bridge() {
+    local log=$1
+    shift
+    python3 tests/firmware/bridge.py --elf "$ECHO" --port 0 --max-seconds 200 \
+        --log "$log.qemu" "$@" >"$log" 2>&1 &
+    bpid=$!
+    pids+=("$bpid")
+    bport=
+    for _ in $(seq 600); do         # 30 s: qemu's boot, and the link's measure
+        grep -q 'listening on ws://' "$log" 2>/dev/null && break
+        kill -0 "$bpid" 2>/dev/null || break
+        sleep 0.05
+    done
+    bport=$(sed -nE 's|.*listening on ws://127.0.0.1:([0-9]+)/.*|\1|p' "$log")
+    [ -n "$bport" ]
+}
+# stop_bridge: SIGTERM: the bridge asks the firmware for its figures, prints them, stops qemu
+stop_bridge() {
+    kill -TERM "$bpid" 2>/dev/null
+    wait "$bpid"
+}
+fwval() { sed -nE "s/^firmware: .*\\b$1=([0-9]+).*/\\1/p" "$2" | tail -n 1; }
+
+libs=$(sed -nE 's/^lib //p' <(python3 tests/firmware/mapsplit.py "$MAP" ws_impl.o) | tr '\n' ' ')
+python3 tests/firmware/mapsplit.py "$MAP" ws_impl.o >"$tmp/split"
+val() { awk -v k="$1 $2" '$1 " " $2 == k { print $3 }' "$tmp/split"; }
+ws_flash=$(val flash ws_impl.o); rest_flash=$(val flash rest); all_flash=$(val flash total)
+ws_ram=$(val ram ws_impl.o); all_ram=$(val ram total)
+undef=$(arm-none-eabi-nm -u "$EOBJ"/*.o | awk 'NF == 2 { print $2 }' | sort -u |
+        grep -vxE 'memcpy|memset|memmove|memcmp|__aeabi_uldivmod' |
+        while read -r s; do arm-none-eabi-nm --defined-only "$EOBJ"/*.o | grep -qw "$s" ||
+            grep -qw "$s" examples/firmware/mps2_an386.ld || echo "$s"; done | tr '\n' ' ')
+if [ "$libs" = "libgcc.a " ] && [ -z "$undef" ] && [ "$ws_ram" = 0 ]; then
+    ok "m4 echo: the image links with libgcc alone (no libc, no heap); flash $all_flash bytes: ws.h $ws_flash, the rest $rest_flash (echo server, link, UART, startup, libgcc); RAM $all_ram bytes (stack 8192 included), ws.h's data and bss 0"
+else
+    ko "m4 echo: the image takes libraries '$libs', symbols '$undef' from outside, or ws.h has RAM ($ws_ram bytes)"
+fi
+
+if bridge "$tmp/b1.log" --measure 65536 && grep -q '^firmware says:' "$tmp/b1.log"; then
+    ok "m4 echo: booted, $(sed -n 's/^firmware says: //p' "$tmp/b1.log")"
+    echo "    $(grep '^link: host to firmware' "$tmp/b1.log")"
+    echo "    $(grep '^link: [0-9]' "$tmp/b1.log")"
+    list=$(python3 tests/conformance/server_suite.py --list | awk '/^[0-9]+\./ { print $1 }')
+    run=$(grep -vxE "$FW_SLOW" <<<"$list" | paste -sd, -)
+    n_run=$(grep -cvxE "$FW_SLOW" <<<"$list")
+    n_out=$(grep -cxE "$FW_SLOW" <<<"$list")
+    t0=$(date +%s)
+    timeout -k 5 180 python3 tests/conformance/server_suite.py --port "$bport" --cases "$run" \
+        >"$tmp/conf.log" 2>&1
+    st=$?
+    secs=$(($(date +%s) - t0))
+    summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$tmp/conf.log" | tail -n 1)
+    nonstrict=$(grep -E '^[0-9]+ non-strict' "$tmp/conf.log" | cut -d' ' -f1)
+    if [ $st -eq 0 ] && [ "$summary" = "$n_run passed, 0 failed" ] && [ "${nonstrict:-x}" = 0 ]; then
+        ok "m4 echo: conformance (server mode) through the bridge: $summary, 0 non-strict, in $secs s ($n_out cases left out for the link's speed: $(grep -xE "$FW_SLOW" <<<"$list" | paste -sd' ' -))"
+    else
+        ko "m4 echo: conformance through the bridge: ${summary:-no summary} (exit $st, $n_run cases asked)"
+        grep -E '^(FAIL|NON-STRICT)' "$tmp/conf.log" | head -n 15 | sed 's/^/    | /'
+    fi
+    stop_bridge
+    st=$?
+    if [ $st -eq 0 ] && grep -q '^bridge: frames_in=.* crc_errors=0 seq_errors=0 size_errors=0 fw_errors=0' "$tmp/b1.log" &&
+       [ "$(fwval crc_errors "$tmp/b1.log")" = 0 ] && [ "$(fwval seq_errors "$tmp/b1.log")" = 0 ] &&
+       [ "$(fwval size_errors "$tmp/b1.log")" = 0 ]; then
+        ok "m4 echo: the link: no bad CRC, sequence gap or bad frame either way ($(fwval frames_in "$tmp/b1.log") frames in, $(fwval frames_out "$tmp/b1.log") out, $(sed -nE 's/.*connections=([0-9]+).*/\1/p' "$tmp/b1.log") connections)"
+    else
+        ko "m4 echo: link errors or no figures from the firmware (bridge exit $st)"
+        grep -E 'LINK ERROR|^bridge: f|^firmware:' "$tmp/b1.log" | head -n 10 | sed 's/^/    | /'
+    fi
+    d=$(fwval ws_depth "$tmp/b1.log"); cb=$(fwval ws_to_callback "$tmp/b1.log")
+    used=$(fwval stack_used "$tmp/b1.log"); at=$(fwval ws_call_sp_depth "$tmp/b1.log")
+    conn=$(fwval sizeof_ws_conn "$tmp/b1.log"); http=$(fwval sizeof_ws_http "$tmp/b1.log")
+    slot=$(fwval sizeof_slot "$tmp/b1.log"); head=$(fwval head "$tmp/b1.log")
+    if [ -n "$d" ] && [ "$d" -gt 0 ] && [ -n "$used" ] && [ "$used" -lt 8192 ]; then
+        ok "m4 echo: stack while serving the conformance run: ws.h's calls $d bytes deep with the firmware's callbacks, $cb to a callback's entry; called $at bytes down; the whole image's high-water mark $used of 8192 painted"
+        echo "    RAM per connection: sizeof(ws_conn) $conn + the request head's buffer $head + $((slot - conn - head)) of the slot's own = $slot bytes; one ws_http of $http bytes, shared: heads are parsed one at a time"
+    else
+        ko "m4 echo: no stack figures from the firmware (ws_depth '${d}', stack_used '${used}')"
+    fi
+else
+    ko "m4 echo: the bridge or the firmware did not start"
+    show "$tmp/b1.log"
+fi
+
+if python3 tests/analysis/stack_report.py "$EOBJ/ws_impl.ci" 512 >"$tmp/fwstack.log" 2>&1; then
+    ok "m4 echo: gcc's call graph of the firmware's ws.h (-Os $(sed -nE 's/^FWEX_WS *\?= *//p' examples/firmware/firmware.mk)): $(grep -E '^PASS ws_' "$tmp/fwstack.log" | head -n 1 | sed -E 's/^PASS //')"
+else
+    ko "m4 echo: stack report of the firmware's ws.h"
+    grep '^FAIL' "$tmp/fwstack.log" | head -n 5 | sed 's/^/    | /'
+fi
+
+# the browser: examples/echo.html from the host (the bridge), its WebSockets to the firmware
+chromium=${CHROMIUM:-}
+if [ -z "$chromium" ]; then
+    for c in chromium chromium-browser google-chrome; do chromium=$(command -v "$c") && break; done
+fi
+if ! have node; then skip_check "m4 echo in a browser: no node"
+elif [ ! -f node_modules/playwright-core/package.json ]; then skip_check "m4 echo in a browser: node_modules/playwright-core missing (make node)"
+elif [ -z "$chromium" ] || [ ! -x "$chromium" ]; then skip_check "m4 echo in a browser: no Chromium (apt-get install chromium, or CHROMIUM=/path)"
+elif bridge "$tmp/b2.log" --page examples/echo.html; then
+    timeout 90 node tests/firmware/browser.mjs "http://127.0.0.1:$bport/" "$chromium" >"$tmp/browser.log" 2>&1
+    st=$?
+    lines "$tmp/browser.log" "m4 echo in Chromium: "
+    if [ $st -ne 0 ] || ! grep -qE '^[1-9][0-9]* passed, 0 failed$' "$tmp/browser.log"; then
+        ko "m4 echo in Chromium: exit $st"; show "$tmp/browser.log"
+    fi
+    stop_bridge || { ko "m4 echo in Chromium: link errors"; grep 'LINK ERROR' "$tmp/b2.log" | head -n 5; }
+else
+    ko "m4 echo in a browser: the bridge did not start"
+    show "$tmp/b2.log"
 fi
 finish

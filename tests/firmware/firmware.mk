@@ -24,7 +24,11 @@ CROSS_CC_s390x ?= s390x-linux-gnu-gcc
 CROSS_CFLAGS = -O2 -g -static -D_FILE_OFFSET_BITS=64
 CROSS_FUZZ  = $(notdir $(wildcard fuzz/corpus/*))
 
+# the echo server of examples/firmware/ (its rules are beside it)
+include examples/firmware/firmware.mk
+
 FIRMWARE_DEPS = $(BUILD)/firmware/test_ws_m4.elf $(BUILD)/firmware/ws_m4.o \
+                $(BUILD)/firmware/echo_fw.elf \
                 $(CROSS_ARCHES:%=$(BUILD)/test_ws_%) \
                 $(foreach a,$(CROSS_ARCHES),$(CROSS_FUZZ:%=$(BUILD)/replay_%_$(a)))
 .PHONY: firmware
