@@ -4,6 +4,8 @@
 #                     (RUN_PORT=9000 make run for another port; Ctrl-C stops it)
 #   make run-scale    the same chat on three chat_server --redis processes behind nginx at
 #                     http://127.0.0.1:8090/ (redis-server, nginx-light, libhiredis-dev)
+#   make run-firmware the echo page served by ws.h on an emulated Cortex-M4 (qemu-system-arm,
+#                     examples/firmware/README.md)
 #   make check        the fast tier, seconds once built, needing only a C compiler and make:
 #                     unit tests (gcc, and gcc -DWS_NO_SIMD, both ASan+UBSan), the C++11,
 #                     WS_STATIC, strict, freestanding and -O2 builds, the no-heap check and
@@ -19,6 +21,8 @@
 #                     echo_server, echo_client, chat_server, shared_port, wscat
 #   make node         the Node packages of the interop tests (npm ci, package-lock.json)
 #   make screenshot   examples/chat.png, taken again in headless Chromium
+#   make size         ws.h's code size per build and configuration (x86-64, Cortex-M4; both
+#                     roles, server only, client only; WS_DEFLATE), as README's Size table
 #   make bench        the benchmarks, a few minutes (bench/README.md; needs libwslay-dev,
 #                     libwebsockets-dev, gnuplot-nox)
 #   make fuzz         every fuzz target under libFuzzer, FUZZ_SECONDS (60) each (fuzz/README.md)

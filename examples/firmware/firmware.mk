@@ -4,7 +4,7 @@
 #                       rest in echo_fw.o and startup.o; -nostdlib (libgcc only), no heap;
 #                       its map file beside it, and each object's .su and .ci (gcc's
 #                       stack usage and call graph, read by tests/run_firmware.sh)
-# Run it: tests/firmware/bridge.py --elf build/firmware/echo_fw.elf --page examples/echo.html
+# Run it: make run-firmware (RUN_PORT=8080), or tests/firmware/bridge.py --elf build/firmware/echo_fw.elf
 FWEX_DIR    = $(BUILD)/firmware/echo
 FWEX_CFLAGS = $(WARN) -mcpu=cortex-m4 -mthumb -Os -g -ffunction-sections -fdata-sections \
               -ffreestanding -fno-builtin -fstack-usage -fcallgraph-info=su $(FWEX_WS)
@@ -23,3 +23,10 @@ $(BUILD)/firmware/echo_fw.elf: $(FWEX_OBJS) examples/firmware/mps2_an386.ld
 	echo "$(FW_CC) -nostdlib -T examples/firmware/mps2_an386.ld ... -o $@"; \
 	$(FW_CC) -mcpu=cortex-m4 -mthumb -nostdlib -T examples/firmware/mps2_an386.ld \
 	    -Wl,--gc-sections -Wl,-Map=$(@:.elf=.map) $(FWEX_OBJS) -lgcc -o $@
+
+# make run-firmware: the echo server on the emulated board, its page at
+# http://127.0.0.1:$(RUN_PORT)/ (the bridge serves examples/echo.html; Ctrl-C stops both)
+.PHONY: run-firmware
+run-firmware: $(BUILD)/firmware/echo_fw.elf
+	@echo "firmware echo: open http://127.0.0.1:$(RUN_PORT)/ in a browser (Ctrl-C stops it)"
+	@python3 tests/firmware/bridge.py --elf $< --port $(RUN_PORT) --page examples/echo.html

@@ -63,3 +63,10 @@ $(BUILD)/replay_%_$(1): fuzz/fuzz_%.c fuzz/replay.c $(FUZZ_DEPS) | $(BUILD)
 	$(CROSS_CC_$(1)) $(WARN) $(CROSS_CFLAGS) -I. fuzz/replay.c $$< -o $$@
 endef
 $(foreach a,$(CROSS_ARCHES),$(eval $(call fw_cross,$(a))))
+
+# make size: ws.h's code size per build and configuration, as README's Size table has it
+# (tests/firmware/size.sh: x86-64 gcc -O2/-Os, Cortex-M4 -Os with the peers' flags, the
+# firmware configuration, WS_DEFLATE; server + client, WS_NO_CLIENT, WS_NO_SERVER)
+.PHONY: size
+size:
+	@BUILD=$(BUILD) CC=$(CC) FW_CC=$(FW_CC) bash tests/firmware/size.sh
