@@ -242,8 +242,12 @@
        WS_IMPLEMENTATION   emit the code                                 one .c file
        WS_STATIC           every function static (private copy per TU)   with WS_IMPLEMENTATION
        WS_API              decoration of public declarations             everywhere
-       WS_NO_SERVER        leave out the server handshake (client only)  everywhere
-       WS_NO_CLIENT        leave out the client handshake (server only)  everywhere
+       WS_NO_SERVER        client only: no server handshake, and         everywhere
+                           ws_conn_init refuses WS_ROLE_SERVER
+       WS_NO_CLIENT        server only: no client handshake nor a        everywhere
+                           client's masking send path (nor its
+                           WS_MASK_CHUNK of stack); ws_conn_init
+                           refuses WS_ROLE_CLIENT
        WS_FREESTANDING     no libc header at all; plain-loop memory      implementation file
                            helpers; WS_ASSERT a no-op
        WS_ASSERT(c)        internal invariants (assert)                  implementation file
@@ -797,8 +801,8 @@ WS_API int ws_proxy_check(const ws_http *resp);
 /* ---- connection ---------------------------------------------------------- */
 
 /* Sets c up in WS_STATE_CONNECTING with settings cfg (kept by pointer: it must outlive c)
-   and your user pointer. Returns WS_OK or WS_ERR_ARG (no cfg or no send callback, or a
-   client without a random callback). */
+   and your user pointer. Returns WS_OK or WS_ERR_ARG (no cfg or no send callback, a
+   client without a random callback, or a role left out by WS_NO_CLIENT / WS_NO_SERVER). */
 WS_API int ws_conn_init(ws_conn *c, const ws_config *cfg, void *user);
 
 /* Gives c a buffer to collect whole messages in: from then on, data messages arrive through
@@ -2627,7 +2631,20 @@ static uint64_t ws__handshake_timeout(const ws_config *cfg) {
     return cfg->handshake_timeout_ms ? cfg->handshake_timeout_ms : WS__DEFAULT_HANDSHAKE_TIMEOUT;
 }
 
-static bool ws__client(const ws_conn *c) { return c->_cfg->role == WS_ROLE_CLIENT; }
+/* With one role compiled in (WS_NO_CLIENT, WS_NO_SERVER) the answer is a constant: the
+   other role's paths (a client's masking send path and its stack chunk) are left out, and
+   ws_conn_init refuses that role. */
+static bool ws__client(const ws_conn *c) {
+#if defined(WS_NO_CLIENT)
+    (void)c;
+    return false;
+#elif defined(WS_NO_SERVER)
+    (void)c;
+    return true;
+#else
+    return c->_cfg->role == WS_ROLE_CLIENT;
+#endif
+}
 
 /* ---- connection: output -----------------------------------------------------
    Every byte a connection sends goes through ws__write, called only by the frame writers
@@ -2842,6 +2859,12 @@ WS_API int ws_conn_init(ws_conn *c, const ws_config *cfg, void *user) {
     c->_err = WS_ERR_ARG;
     if (!cfg || !cfg->send || (cfg->role == WS_ROLE_CLIENT && !cfg->random) ||
         (cfg->role != WS_ROLE_SERVER && cfg->role != WS_ROLE_CLIENT) ||
+#ifdef WS_NO_CLIENT
+        cfg->role != WS_ROLE_SERVER ||
+#endif
+#ifdef WS_NO_SERVER
+        cfg->role != WS_ROLE_CLIENT ||
+#endif
         (cfg->rsv_allowed & ~0x70u))
         return WS_ERR_ARG;
     c->_cfg = cfg;

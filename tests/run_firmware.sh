@@ -13,7 +13,8 @@
 #     memcpy/memset, and its code range in the image holds ws.h's functions only;
 #   - ws.h casts no byte pointer to a wider integer pointer, and the M4 code's multi-word
 #     accesses are listed with their source line for review ($BUILD/firmware/multiword.txt).
-# Then the WebSocket echo server of examples/firmware/ on the same emulated board, its UART
+# A host build with WS_NO_CLIENT, then one with WS_NO_SERVER, refuses the role left out
+# (tests/firmware/roles.c). Then the WebSocket echo server of examples/firmware/ on the same emulated board, its UART
 # carried to TCP clients by tests/firmware/bridge.py (several connections over the one
 # serial line, SLIP frames with channel, sequence and CRC-16):
 #   - the image links with no library but libgcc (no heap, no libc), and its flash and RAM
@@ -156,6 +157,16 @@ if have arm-none-eabi-objdump && have python3; then
     arm-none-eabi-objdump -dl "$OBJ" | python3 tests/firmware/multiword.py ws.h >"$DIR/multiword.txt"
     echo "    ws_m4.o $(head -n 1 "$DIR/multiword.txt"): each through a pointer to a struct, for review in $DIR/multiword.txt"
 fi
+# ---- one role: the other is refused (its send paths are compiled out) -----------------------
+for m in WS_NO_CLIENT WS_NO_SERVER; do
+    if gcc -std=c99 -Wall -Wextra -Werror -D$m tests/firmware/roles.c -o "$tmp/roles" 2>"$tmp/roles.err" &&
+       "$tmp/roles" >"$tmp/roles.log" 2>&1; then
+        ok "$(cat "$tmp/roles.log")"
+    else
+        ko "-D$m: ws_conn_init does not refuse the role left out"; show "$tmp/roles.err"; show "$tmp/roles.log"
+    fi
+done
+
 # ---- the echo server of examples/firmware/, serving real clients ---------------------------
 # Left out of the conformance run: the link moves 30-50 KB/s each way on an idle machine and
 # under 10 KB/s on a loaded one (measured below), and these cases' own time bounds (3 s for
