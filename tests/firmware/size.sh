@@ -8,7 +8,8 @@
 # figures, WS_FREESTANDING; the firmware configuration, WS_NO_ERROR_STRINGS added; each of
 # these with WS_DEFLATE), one column per role (both, WS_NO_CLIENT, WS_NO_SERVER). A build
 # whose compiler is missing prints "no COMPILER" in its row. Then each object's bss, which
-# must be 0 (the exit status says so).
+# must be 0 (the exit status says so). Between them, the Cortex-M4 firmware configuration's
+# bytes by part of ws.h (tests/firmware/parts.py).
 #   BUILD=dir   where the objects go (default build)
 #   CC=gcc  FW_CC=arm-none-eabi-gcc
 set -u
@@ -64,6 +65,15 @@ for b in "${BUILDS[@]}"; do
     done
     echo "$row"
 done
+# where the bytes of the Cortex-M4 firmware configuration (both roles) go
+parts=$DIR/ws_4_1.o
+if [ -e "$parts" ] && command -v arm-none-eabi-nm >/dev/null 2>&1; then
+    echo
+    echo "Cortex-M4 \`-Os\`, firmware configuration, server + client, by part (what leaving it out would save):"
+    echo
+    arm-none-eabi-nm -S "$parts" |
+        python3 tests/firmware/parts.py "$(arm-none-eabi-size "$parts" | awk 'NR == 2 { print $1 + $2 }')"
+fi
 echo
 echo "text + data of each object (size), KB = 1000 bytes; bss of every one must be 0:"
 for l in "${bss_lines[@]}"; do echo "    $l"; done
