@@ -687,13 +687,17 @@ static const char lua_part[] = LUA_LIB
  "return 1\n";
 /* P CID NICK ROOM...: a client put back after Redis lost it (restart, or reaped) */
 static const char lua_rejoin[] = LUA_LIB
- "local n, out = ARGV[3], {'- 0 0\\n'}\n"
+ "local n = ARGV[3]\n"
  "if free(n, owner) then redis.call('SET','chat:nick:'..n, owner)\n"
  "  redis.call('SADD','chat:nicks:'..P, n) end\n"
  "for i = 4, #ARGV do local r = ARGV[i]\n"
- "  redis.call('HSET','chat:room:'..r, n, P); redis.call('SADD','chat:rooms:'..P, r)\n"
- "  out[#out+1] = members(r) end\n"
- "if #out > 1 then redis.call('PUBLISH','chat',table.concat(out)) end; return 1\n";
+ "  redis.call('HSET','chat:room:'..r, n, P); redis.call('SADD','chat:rooms:'..P, r) end\n"
+ "return 1\n";
+/* P ROOM...: the members list of each room, after the rejoins (one each, not one a client) */
+static const char lua_members[] = LUA_LIB
+ "local out = {'- 0 0\\n'}\n"
+ "for i = 2, #ARGV do out[#out+1] = members(ARGV[i]) end\n"
+ "redis.call('PUBLISH','chat',table.concat(out)); return 1\n";
 /* P TTL: alive for TTL ms more; reaps the dead; 0 if P had been forgotten (put it back) */
 static const char lua_heartbeat[] = LUA_LIB
  "local known = redis.call('SISMEMBER','chat:procs',P) == 1 and alive(P)\n"
@@ -924,6 +928,22 @@ static void r_register(bool fresh) {
         for (int i = 0; i < ROOMS; i++) if (cl->rooms[i][0]) a[k++] = cl->rooms[i];
         r_send(NULL, lua_rejoin, k, a, NULL);
     }
+    int n = 1;                          /* then each room's list once, ARGS - 1 rooms a call */
+    a[0] = proc_id;
+    for (client *cl = clients; cl; cl = cl->next) {
+        if (!cl->in_chat) continue;
+        for (int i = 0; i < ROOMS; i++) {
+            const char *r = cl->rooms[i];
+            bool seen = !r[0];
+            for (client *o = clients; o != cl && !seen; o = o->next)  /* listed already? */
+                if (o->in_chat && room_slot(o, r) >= 0) seen = true;
+            for (int j = 0; j < i && !seen; j++) seen = strcmp(cl->rooms[j], r) == 0;
+            if (seen) continue;
+            a[n++] = r;
+            if (n == ARGS) { r_send(NULL, lua_members, n, a, NULL); n = 1; }
+        }
+    }
+    if (n > 1) r_send(NULL, lua_members, n, a, NULL);
 }
 
 static void r_connected(const redisAsyncContext *ac, int status) {
