@@ -29,3 +29,14 @@ $(BUILD)/lws_echo: bench/peers/lws_echo.c | $(BUILD)
 
 $(BUILD)/tcp_echo: bench/peers/tcp_echo.c | $(BUILD)
 	$(CC) $(WARN) -O2 -g $< -o $@
+
+# make bench-scale (bench/scale/run.sh, also run by make bench): the chat's fan-out over 2
+# processes behind nginx, chat_server --redis beside socket.io with its Redis adapter, under
+# build/fanout; needs redis-server, nginx-light, libhiredis-dev and `make node`
+.PHONY: bench-scale
+bench: bench-scale
+bench-scale: $(BUILD)/fanout $(BUILD)/chat_server node
+	@BUILD=$(BUILD) bash bench/scale/run.sh
+
+$(BUILD)/fanout: bench/fanout.c | $(BUILD)
+	$(CC) $(WARN) -D_GNU_SOURCE -O2 -g $< -o $@
