@@ -3,11 +3,12 @@
    Not ws.h glue: your program has its own buffers. What ws.h asks of one is in each
    example's send callback (on_send): take every piece it hands over, or fail, and never
    block. This is one way to do that:
-     - one growable buffer per connection, buf[pos..len-1] unsent, 4 KiB at first;
+     - one growable buffer per connection, buf[pos..len-1] unsent, 4 KiB at first,
+       allocated when bytes first wait and freed once they are all sent, so an idle
+       connection holds none (define OUTQ_KEEP to keep buffers up to that size instead);
      - bounded: outq_push adds nothing and fails once more than `limit` bytes would wait
        (the send callback then returns -1 and the connection fails);
      - outq_flush writes what the socket takes with one send() and keeps the rest;
-     - a buffer that grew past 1 MiB for a burst is given back once it has drained.
    examples/minimal_server.c keeps a fixed array instead, to stand alone.
    Include it after ws.h (outq_push_bufs takes ws.h's ws_buf), with _POSIX_C_SOURCE set. */
 #ifndef OUTQ_H
@@ -22,9 +23,11 @@
 
 enum {
     OUTQ_FIRST = 4096,              /* the first allocation */
-    OUTQ_KEEP  = 1 << 20,           /* larger buffers are freed when they drain */
     OUTQ_LIMIT = 16 << 20           /* the limit when outq.limit is 0 */
 };
+#ifndef OUTQ_KEEP
+#define OUTQ_KEEP 0                 /* buffers larger than this are freed when they drain */
+#endif
 
 typedef struct outq {
     char  *buf;                     /* buf[pos..len-1] waits to be sent */
@@ -91,7 +94,7 @@ static inline int outq_flush(outq *q, int fd) {
     }
     if (q->pos == q->len) {
         q->pos = q->len = 0;
-        if (q->cap > OUTQ_KEEP) {               /* give back what a burst took */
+        if (q->cap > OUTQ_KEEP) {               /* an idle connection holds no buffer */
             free(q->buf);
             q->buf = NULL;
             q->cap = 0;
