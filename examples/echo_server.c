@@ -6,9 +6,14 @@
      - messages of any size (16 MiB and more) echoed *through*, chunk by chunk as they
        arrive, never held whole; a message that comes in many small fragments goes back in
        fewer, larger ones (up to 64 KiB gathered per client while the message lasts);
-     - the output queue of examples/outq.h, filled by the send callback and written with
-       one send() per wake-up, EPOLLOUT when the socket is full, and back-pressure: a client
-       whose output piles up (4 MiB) is not read from until it drains (64 MiB: dropped);
+     - the echo of one read written with one sendmsg(), its payload straight from the read
+       buffer where ws.h unmasked it (no copy); only what the socket does not take goes to
+       the output queue of examples/outq.h, written on EPOLLOUT, with back-pressure: a
+       client whose output piles up (4 MiB) is not read from until it drains (64 MiB:
+       dropped);
+     - an idle client holds no buffer: one read buffer serves all, and the queue, the
+       handshake's buffers and the gathering of fragments are allocated while in use only
+       (an idle client is its struct alone: ws_conn and 56 bytes);
      - out of file descriptors, it stops accepting for 100 ms at a time (no busy loop) and
        keeps serving the clients it has;
      - handshake (10 s) and close (5 s) timeouts and keepalive (a ping after 30 s of
@@ -51,7 +56,8 @@
 enum { ECHO_WAIT, ECHO_FRAME, ECHO_WHOLE, ECHO_FRAGMENTS };
 
 enum {
-    READ_SIZE   = 256 * 1024,   /* one recv() per wake-up, into one buffer shared by all */
+    READ_SIZE   = 256 * 1024,   /* one recv() per wake-up, into one buffer shared by all
+                                   (1 MiB measured no faster, at 16 MiB messages too) */
     HEAD_MAX    = 8192,         /* request head limit; the buffer grows up to this */
     QUEUE_PAUSE = 4 << 20,      /* stop reading a client with this much output unsent */
     QUEUE_LIMIT = 64 << 20,     /* drop a client whose output would grow past this */
@@ -60,28 +66,36 @@ enum {
     GATHER      = 64 * 1024     /* small fragments are echoed in frames of up to this */
 };
 
-typedef struct client {
-    struct client *prev, *next;
-    int      fd;
-    uint32_t events;            /* what epoll watches for now */
-    ws_conn  ws;
-    bool     upgraded;          /* handshake done: bytes go to ws_conn_feed */
-    int      echo;              /* how the message being echoed goes out: ECHO_* */
-    ws_opcode echo_op;
-    uint64_t echo_size, echo_got;   /* of the message being echoed */
-    char    *gather;            /* pieces received, not echoed yet: gather[0..gather_len-1] */
-    size_t   gather_len, gather_cap;    /* cap grows to GATHER, back to 0 after a message */
-    bool     closing;           /* send what is queued, then close */
-    bool     dead;              /* close now, unsent output or not */
-    bool     fin_sent;          /* shutdown(SHUT_WR) done: waiting for the client's FIN */
-    uint64_t close_by;          /* once closing: when to give up on the client */
+/* What a client holds only while it needs it: allocated when the handshake starts, when
+   output waits for the socket, while small fragments are gathered or once it is closing;
+   freed as soon as none of these is true, so an idle client is the struct below alone. */
+typedef struct busy {
+    outq     out;               /* what the socket did not take yet (examples/outq.h) */
     char    *head;              /* request bytes, during the handshake only */
     size_t   head_len, head_cap;
     ws_http *req;               /* its parse so far (1.2 KiB), during the handshake only */
-    outq     out;               /* what waits for the socket (examples/outq.h) */
+    char    *gather;            /* pieces received, not echoed yet: gather[0..gather_len-1] */
+    size_t   gather_len, gather_cap;    /* cap grows to GATHER; freed after each message */
+    uint64_t close_by;          /* once closing: when to give up on the client */
+} busy;
+
+typedef struct client {
+    struct client *prev, *next;
+    busy    *b;                 /* NULL while idle */
     ws_tls  *tls;               /* with --cert: the TLS under it all; NULL: plain TCP */
     ws_inflate *inflate;        /* permessage-deflate agreed: its decoder, window behind it */
-    bool     tls_closed;        /* close_notify sent */
+    int      fd;
+    uint32_t echo_left;         /* bytes of the message being echoed not seen yet, when its
+                                   size is known and below 4 GiB; else UINT32_MAX */
+    bool     upgraded : 1;      /* handshake done: bytes go to ws_conn_feed */
+    bool     closing : 1;       /* send what is queued, then close */
+    bool     dead : 1;          /* close now, unsent output or not */
+    bool     fin_sent : 1;      /* shutdown(SHUT_WR) done: waiting for the client's FIN */
+    bool     tls_closed : 1;    /* close_notify sent */
+    bool     want_in : 1, want_out : 1;     /* what epoll watches for now */
+    uint8_t  echo;              /* how the message being echoed goes out: ECHO_* */
+    uint8_t  echo_op;           /* its opcode */
+    ws_conn  ws;
 } client;
 
 static volatile sig_atomic_t stop;
@@ -99,17 +113,135 @@ static char      plain[TLS_RECORD];     /* what TLS decrypts, used up in on_tls_
 
 static void on_signal(int sig) { (void)sig; stop = 1; }
 
-static size_t pending(const client *cl) { return outq_pending(&cl->out); }
+static size_t pending(const client *cl) { return cl->b ? outq_pending(&cl->b->out) : 0; }
+
+/* The client's busy part, allocated when first needed. NULL when out of memory. */
+static busy *need_busy(client *cl) {
+    if (!cl->b && (cl->b = (busy *)calloc(1, sizeof *cl->b)) != NULL)
+        cl->b->out.limit = QUEUE_LIMIT;
+    return cl->b;
+}
+
+/* Frees the busy part once nothing in it is in use: an idle client holds no buffer. */
+static void maybe_idle(client *cl) {
+    busy *b = cl->b;
+    if (b && !b->head && !b->req && !b->gather && !b->out.buf && !b->close_by) {
+        free(b);
+        cl->b = NULL;
+    }
+}
+
+/* ---- the echo of one read, written with one sendmsg() ------------------------------------- */
+
+/* While the bytes of one recv() are fed (and nothing older waits in the client's queue),
+   what ws.h sends is not copied into a queue: the payload it echoes is in readbuf, unmasked
+   in place, and goes to the socket from there. Pieces of DIRECT_MIN bytes or more in
+   readbuf are referred to; everything else (frame headers, small payloads, the 101, a pong)
+   is copied into txbuf, next to the bytes before it. After the feed, one sendmsg() writes
+   it all, and only what the socket did not take is copied into the client's queue. */
+enum { DIRECT_MIN = 1024, TX_IOV = 64, TX_SIZE = 64 * 1024 };
+static struct iovec tx_iov[TX_IOV];
+static int      tx_n;           /* tx_iov[0..tx_n-1] wait */
+static char     txbuf[TX_SIZE]; /* the copied pieces */
+static size_t   tx_len;
+static client  *tx_cl;          /* the client being fed, while its output goes to tx_iov */
+
+static bool in_readbuf(const void *p, size_t len) {
+    uintptr_t a = (uintptr_t)p, lo = (uintptr_t)readbuf;
+    return a >= lo && a - lo <= sizeof readbuf && len <= sizeof readbuf - (a - lo);
+}
+
+/* Takes all of bufs[0..n-1] into tx_iov, or none (returns false: too many pieces). */
+static bool tx_add(const ws_buf *bufs, size_t n) {
+    size_t copy = 0, iovs = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (bufs[i].len >= DIRECT_MIN && in_readbuf(bufs[i].data, bufs[i].len)) iovs += 2;
+        else copy += bufs[i].len;
+    }
+    if (copy > TX_SIZE - tx_len || iovs + 1 > (size_t)(TX_IOV - tx_n)) return false;
+    for (size_t i = 0; i < n; i++) {
+        const char *d = (const char *)bufs[i].data;
+        size_t len = bufs[i].len;
+        if (len == 0) continue;
+        if (len >= DIRECT_MIN && in_readbuf(d, len)) {
+            tx_iov[tx_n].iov_base = (void *)(uintptr_t)d;
+            tx_iov[tx_n++].iov_len = len;
+            continue;
+        }
+        memcpy(txbuf + tx_len, d, len);
+        if (tx_n > 0 && (char *)tx_iov[tx_n - 1].iov_base + tx_iov[tx_n - 1].iov_len ==
+                            txbuf + tx_len) {
+            tx_iov[tx_n - 1].iov_len += len;            /* right after the last copy */
+        } else {
+            tx_iov[tx_n].iov_base = txbuf + tx_len;
+            tx_iov[tx_n++].iov_len = len;
+        }
+        tx_len += len;
+    }
+    return true;
+}
+
+/* Copies tx_iov[from..tx_n-1] (skipping `skip` bytes of the first) into the client's
+   queue and empties tx_iov. Returns 0, or -1 when the queue is full or out of memory. */
+static int tx_spill(client *cl, int from, size_t skip) {
+    int r = 0;
+    for (int i = from; i < tx_n && r == 0; i++, skip = 0) {
+        busy *b = need_busy(cl);
+        r = b ? outq_push(&b->out, (char *)tx_iov[i].iov_base + skip, tx_iov[i].iov_len - skip)
+              : -1;
+    }
+    tx_n = 0;
+    tx_len = 0;
+    return r;
+}
+
+/* After the feed: one sendmsg() of what waits in tx_iov, the rest to the queue. Returns
+   true when the socket did not take it all (no point in another send now). */
+static bool tx_flush(client *cl) {
+    bool full = false;
+    tx_cl = NULL;
+    if (tx_n == 0) return false;
+    if (cl->dead) {                     /* it goes: nothing more is written */
+        tx_n = 0;
+        tx_len = 0;
+        return true;
+    }
+    struct msghdr m;
+    memset(&m, 0, sizeof m);
+    m.msg_iov = tx_iov;
+    m.msg_iovlen = (size_t)tx_n;
+    ssize_t w = sendmsg(cl->fd, &m, MSG_NOSIGNAL);
+    if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        cl->dead = true;                /* the peer is gone */
+        tx_n = 0;
+        tx_len = 0;
+        return true;
+    }
+    size_t done = w > 0 ? (size_t)w : 0;
+    int i = 0;
+    while (i < tx_n && done >= tx_iov[i].iov_len) done -= tx_iov[i++].iov_len;
+    full = i < tx_n;
+    if (tx_spill(cl, i, done) != 0 && !cl->dead) {
+        fprintf(stderr, "echo_server: fd %d: output queue full, dropping the client\n", cl->fd);
+        cl->dead = true;
+    }
+    return full;
+}
 
 /* ---- ws.h glue: the send callback and the echo ------------------------------------------ */
 
-/* ws.h hands us everything to send here: queue it (all or nothing), the event loop writes
-   it; with TLS, it is encrypted first (ws_tls_send calls on_tls_send with the records). A
-   client with QUEUE_LIMIT unsent is dropped. */
+/* ws.h hands us everything to send here: to the socket with the rest of this read's echo
+   (above), or to the queue (all or nothing), which the event loop writes; with TLS, it is
+   encrypted first (ws_tls_send calls on_tls_send with the records). A client with
+   QUEUE_LIMIT unsent is dropped. */
 static int on_send(ws_conn *c, const ws_buf *bufs, size_t n) {
     client *cl = (client *)c->user;
     if (cl->tls) return ws_tls_send(cl->tls, bufs, n) == WS_OK ? 0 : -1;
-    if (outq_push_bufs(&cl->out, bufs, n) != 0) {
+    if (cl == tx_cl && tx_add(bufs, n)) return 0;
+    if (cl == tx_cl && tx_spill(cl, 0, 0) != 0) cl->dead = true;    /* keep the order */
+    tx_cl = NULL;                       /* the rest of this read goes to the queue */
+    busy *b = cl->dead ? NULL : need_busy(cl);
+    if (!b || outq_push_bufs(&b->out, bufs, n) != 0) {
         fprintf(stderr, "echo_server: fd %d: output queue full, dropping the client\n", cl->fd);
         cl->dead = true;                /* a streamed frame may be cut: don't flush it */
         return -1;
@@ -120,7 +252,8 @@ static int on_send(ws_conn *c, const ws_buf *bufs, size_t n) {
 /* ws.h glue (TLS): the records to send go to the same queue. */
 static int on_tls_send(ws_tls *t, const void *data, size_t len) {
     client *cl = (client *)t->user;
-    if (outq_push(&cl->out, data, len) != 0) {
+    busy *b = need_busy(cl);
+    if (!b || outq_push(&b->out, data, len) != 0) {
         fprintf(stderr, "echo_server: fd %d: output queue full, dropping the client\n", cl->fd);
         cl->dead = true;
         return -1;
@@ -133,7 +266,7 @@ static int on_tls_send(ws_tls *t, const void *data, size_t len) {
 static int put(client *cl, const void *data, size_t len) {
     ws_buf b = { data, len };
     if (cl->tls) return ws_tls_send(cl->tls, &b, 1) == WS_OK ? 0 : -1;
-    return outq_push(&cl->out, data, len);
+    return on_send(&cl->ws, &b, 1);
 }
 
 static void echo_failed(client *cl, int err, const char *what) {
@@ -149,19 +282,17 @@ static void echo_failed(client *cl, int err, const char *what) {
      in one chunk (the usual case), else in fragments. Text is validated as it arrives and
      may turn bad halfway; ws.h must then send close 1007, which it can between fragments
      but not inside a frame whose length is already announced.
-   - Fragments are gathered: pieces smaller than GATHER are copied into cl->gather, which
-     goes out as one fragment when the next piece would not fit or the message ends, so a
-     message sent in 64-byte fragments does not come back as thousands of frames (4 MiB:
-     64 frames). A chunk of GATHER or more goes through as it is, without a copy. (A client
+   - Small fragments are gathered: pieces under DIRECT_MIN are copied into gather, which
+     goes out as one fragment when the next piece would not fit (GATHER) or the message
+     ends, so a message sent in 64-byte fragments does not come back as thousands of frames
+     (4 MiB: 64 frames). A larger piece goes through as it is, without a copy. (A client
      that waits for the echo of each fragment before it sends the next would wait: the
      echo of a message is only due when the message is complete.) */
 static void on_begin(ws_conn *c, ws_opcode op, uint64_t size) {
     client *cl = (client *)c->user;
     cl->echo = ECHO_WAIT;
-    cl->echo_op = op;
-    cl->echo_size = size;
-    cl->echo_got = 0;
-    cl->gather_len = 0;
+    cl->echo_op = (uint8_t)op;
+    cl->echo_left = size < UINT32_MAX ? (uint32_t)size : UINT32_MAX;
     if (op == WS_OP_BINARY && size != WS_SIZE_UNKNOWN) {
         int r = ws_conn_send_header(c, true, op, size);
         if (r != WS_OK) echo_failed(cl, r, "echo header");
@@ -169,16 +300,20 @@ static void on_begin(ws_conn *c, ws_opcode op, uint64_t size) {
     }
 }
 
+static size_t gathered(const client *cl) { return cl->b ? cl->b->gather_len : 0; }
+
 /* Room for len more gathered bytes (gather_len + len <= GATHER): the buffer grows by
    doubling, so a message split across two reads costs a few hundred bytes, not 64 KiB. */
 static int gather_room(client *cl, size_t len) {
-    size_t cap = cl->gather_cap ? cl->gather_cap : 512;
-    while (cap < cl->gather_len + len) cap *= 2;
-    if (cap > cl->gather_cap) {
-        char *p = (char *)realloc(cl->gather, cap);
+    busy *b = need_busy(cl);
+    if (!b) return WS_ERR_NOSPACE;
+    size_t cap = b->gather_cap ? b->gather_cap : 512;
+    while (cap < b->gather_len + len) cap *= 2;
+    if (cap > b->gather_cap) {
+        char *p = (char *)realloc(b->gather, cap);
         if (!p) return WS_ERR_NOSPACE;                     /* out of memory */
-        cl->gather = p;
-        cl->gather_cap = cap;
+        b->gather = p;
+        b->gather_cap = cap;
     }
     return WS_OK;
 }
@@ -187,29 +322,36 @@ static int gather_room(client *cl, size_t len) {
 static int echo_fragment(client *cl, const void *data, size_t len) {
     if (cl->echo == ECHO_FRAGMENTS) return ws_conn_send_continue(&cl->ws, data, len);
     cl->echo = ECHO_FRAGMENTS;
-    return ws_conn_send_begin(&cl->ws, cl->echo_op, data, len);
+    return ws_conn_send_begin(&cl->ws, (ws_opcode)cl->echo_op, data, len);
+}
+
+/* Sends what was gathered as the next fragment. */
+static int echo_gathered(client *cl) {
+    int r = echo_fragment(cl, cl->b->gather, cl->b->gather_len);
+    cl->b->gather_len = 0;
+    return r;
 }
 
 static void on_data(ws_conn *c, const void *data, size_t len) {
     client *cl = (client *)c->user;
     int r = WS_OK;
     if (len == 0) return;
-    cl->echo_got += len;
+    bool last = cl->echo_left == len;           /* the whole rest of a message of known size */
+    if (cl->echo_left != UINT32_MAX) cl->echo_left -= (uint32_t)len;
     if (cl->echo == ECHO_FRAME) {
         r = ws_conn_send_payload(c, data, len);
-    } else if (cl->echo == ECHO_WAIT && cl->gather_len == 0 && cl->echo_got == cl->echo_size) {
-        r = ws_conn_send(c, cl->echo_op, data, len);        /* all of it in one chunk */
+    } else if (cl->echo == ECHO_WAIT && last && gathered(cl) == 0) {
+        r = ws_conn_send(c, (ws_opcode)cl->echo_op, data, len);    /* all of it at once */
         cl->echo = ECHO_WHOLE;
     } else {
-        if (cl->gather_len > 0 && len > GATHER - cl->gather_len) {     /* it would not fit */
-            r = echo_fragment(cl, cl->gather, cl->gather_len);
-            cl->gather_len = 0;
-        }
-        if (r == WS_OK && len >= GATHER) {
+        size_t have = gathered(cl);
+        if (have > 0 && (len >= DIRECT_MIN || len > GATHER - have))   /* it goes first */
+            r = echo_gathered(cl);
+        if (r == WS_OK && len >= DIRECT_MIN) {
             r = echo_fragment(cl, data, len);               /* big enough as it is */
         } else if (r == WS_OK && (r = gather_room(cl, len)) == WS_OK) {
-            memcpy(cl->gather + cl->gather_len, data, len);
-            cl->gather_len += len;
+            memcpy(cl->b->gather + cl->b->gather_len, data, len);
+            cl->b->gather_len += len;
         }
     }
     if (r != WS_OK) echo_failed(cl, r, "echo");
@@ -217,47 +359,60 @@ static void on_data(ws_conn *c, const void *data, size_t len) {
 
 static void on_end(ws_conn *c) {
     client *cl = (client *)c->user;
+    busy *b = cl->b;
+    const char *rest = b ? b->gather : NULL;
+    size_t rest_len = gathered(cl);
     int r = WS_OK;
     if (cl->echo == ECHO_WAIT)          /* empty, or all of it gathered: one frame */
-        r = ws_conn_send(c, cl->echo_op, cl->gather, cl->gather_len);
+        r = ws_conn_send(c, (ws_opcode)cl->echo_op, rest, rest_len);
     else if (cl->echo == ECHO_FRAGMENTS)
-        r = ws_conn_send_end(c, cl->gather, cl->gather_len);
-    cl->gather_len = 0;
-    if (cl->gather_cap > 4096) {        /* an idle client keeps 4 KiB of it at most */
-        free(cl->gather);
-        cl->gather = NULL;
-        cl->gather_cap = 0;
+        r = ws_conn_send_end(c, rest, rest_len);
+    if (b && b->gather) {               /* an idle client keeps none of it */
+        free(b->gather);
+        b->gather = NULL;
+        b->gather_len = b->gather_cap = 0;
     }
     if (r != WS_OK) echo_failed(cl, r, "echo end");
 }
 
 /* ---- the event loop: yours ----------------------------------------------------------------- */
 
-static void watch(client *cl, uint32_t events) {
-    if (cl->events == events) return;
-    struct epoll_event ev = { .events = events, .data.ptr = cl };
+static void watch(client *cl, bool in, bool out) {
+    if (cl->want_in == in && cl->want_out == out) return;
+    struct epoll_event ev = { .events = (in ? EPOLLIN : 0u) | (out ? EPOLLOUT : 0u),
+                              .data.ptr = cl };
     if (epoll_ctl(epfd, EPOLL_CTL_MOD, cl->fd, &ev) != 0) {
         perror("echo_server: epoll_ctl");
         cl->dead = true;
         return;
     }
-    cl->events = events;
+    cl->want_in = in;
+    cl->want_out = out;
 }
 
 static void client_free(client *cl) {
     if (cl->prev) cl->prev->next = cl->next; else clients = cl->next;
     if (cl->next) cl->next->prev = cl->prev;
     close(cl->fd);                      /* also removes it from epoll */
-    free(cl->head);
-    free(cl->req);
-    free(cl->gather);
-    outq_free(&cl->out);
+    if (cl->b) {
+        free(cl->b->head);
+        free(cl->b->req);
+        free(cl->b->gather);
+        outq_free(&cl->b->out);
+        free(cl->b);
+    }
     free(cl->inflate);
     if (cl->tls) {
         ws_tls_free(cl->tls);           /* mbedTLS's buffers for this connection */
         free(cl->tls);
     }
     free(cl);
+}
+
+static uint64_t timers_due = UINT64_MAX;   /* run_timers looks at every client from then */
+
+static uint64_t client_due(const client *cl) {
+    return cl->b && cl->b->close_by ? cl->b->close_by : ws_conn_deadline(&cl->ws);
 }
 
 /* Out of file descriptors (or memory), accept() fails at once with the connection still
@@ -290,11 +445,10 @@ static void accept_clients(void) {
             continue;
         }
         cl->fd = fd;
-        cl->events = EPOLLIN;
+        cl->want_in = true;
         cl->next = clients;
         if (clients) clients->prev = cl;
         clients = cl;
-        cl->out.limit = QUEUE_LIMIT;
         int r = ws_conn_init(&cl->ws, &cfg, cl);                /* ws.h glue: the */
         if (r == WS_OK) r = ws_conn_tick(&cl->ws, now_ms());    /* handshake clock starts */
         if (r == WS_OK && use_tls) {        /* ws.h glue (TLS): it waits for a ClientHello */
@@ -303,6 +457,8 @@ static void accept_clients(void) {
                         : WS_ERR_NOSPACE;
         }
         if (r != WS_OK) echo_failed(cl, r, "new connection");
+        if (cl->dead) client_free(cl);
+        else if (client_due(cl) < timers_due) timers_due = client_due(cl);
     }
 }
 
@@ -334,28 +490,30 @@ static void got_bytes(client *cl, char *data, size_t len);
 /* Handshake: the request head collects in a buffer that grows up to HEAD_MAX and is parsed
    as it comes; the bytes after it are the first frames. */
 static void read_handshake(client *cl, char *data, size_t len) {
-    if (!cl->req) {
-        cl->req = (ws_http *)malloc(sizeof *cl->req);
-        if (!cl->req) { cl->dead = true; return; }
-        ws_http_init(cl->req, HEAD_MAX);
+    busy *b = need_busy(cl);
+    if (!b) { cl->dead = true; return; }
+    if (!b->req) {
+        b->req = (ws_http *)malloc(sizeof *b->req);
+        if (!b->req) { cl->dead = true; return; }
+        ws_http_init(b->req, HEAD_MAX);
     }
-    size_t take = len < HEAD_MAX - cl->head_len ? len : HEAD_MAX - cl->head_len;
-    if (cl->head_len + take > cl->head_cap) {
-        size_t cap = cl->head_cap ? cl->head_cap : 1024;
-        while (cap < cl->head_len + take) cap *= 2;
-        char *p = realloc(cl->head, cap);
+    size_t take = len < HEAD_MAX - b->head_len ? len : HEAD_MAX - b->head_len;
+    if (b->head_len + take > b->head_cap) {
+        size_t cap = b->head_cap ? b->head_cap : 1024;
+        while (cap < b->head_len + take) cap *= 2;
+        char *p = realloc(b->head, cap);
         if (!p) { cl->dead = true; return; }
-        cl->head = p;
-        cl->head_cap = cap;
+        b->head = p;
+        b->head_cap = cap;
     }
-    memcpy(cl->head + cl->head_len, data, take);
-    cl->head_len += take;
+    memcpy(b->head + b->head_len, data, take);
+    b->head_len += take;
 
     /* The parser remembers how far it looked, so each call scans only the new bytes, and
        it makes its slices only once the head is complete: the buffer may move as it grows. */
-    ws_http *req = cl->req;
-    int r = ws_http_parse_request(req, cl->head, cl->head_len);
-    if (r == WS_HS_PARTIAL && cl->head_len < HEAD_MAX) return;
+    ws_http *req = b->req;
+    int r = ws_http_parse_request(req, b->head, b->head_len);
+    if (r == WS_HS_PARTIAL && b->head_len < HEAD_MAX) return;
     if (r == WS_HS_PARTIAL) r = WS_ERR_HS_TOO_BIG;
     if (r == WS_HS_HTTP) { serve_http(cl, req); return; }
     if (r < 0) {
@@ -386,12 +544,13 @@ static void read_handshake(client *cl, char *data, size_t len) {
         r = ws_conn_set_inflate(&cl->ws, cl->inflate, pmd.client_no_context_takeover);
     if (r != WS_OK) { echo_failed(cl, r, "ws_conn_accept"); return; }
     cl->upgraded = true;
-    if (cl->head_len > req->size)                       /* frames sent right behind it */
-        got_bytes(cl, cl->head + req->size, cl->head_len - req->size);
-    free(cl->head);
-    free(cl->req);
-    cl->head = NULL;
-    cl->req = NULL;
+    if (b->head_len > req->size)                        /* frames sent right behind it */
+        got_bytes(cl, b->head + req->size, b->head_len - req->size);
+    free(b->head);
+    free(b->req);
+    b->head = NULL;
+    b->req = NULL;
+    b->head_len = b->head_cap = 0;
     if (take < len) got_bytes(cl, data + take, len - take);
 }
 
@@ -408,16 +567,22 @@ static void on_tls_data(ws_tls *t, void *data, size_t len) {
     got_bytes((client *)t->user, (char *)data, len);
 }
 
-static void read_client(client *cl) {
+/* Reads what the client sent (one recv() per wake-up) and feeds it; returns true when the
+   echo went to the socket and did not all fit (no point in another send() now). */
+static bool read_client(client *cl) {
     ssize_t n = recv(cl->fd, readbuf, sizeof readbuf, 0);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return false;
     if (n <= 0) {           /* EOF or reset: expected once we sent FIN, abrupt before */
         ws_conn_eof(&cl->ws);   /* ws.h glue: FAILED (1006) unless the close was done */
         cl->dead = true;
-        return;
+        return false;
     }
-    if (cl->closing) return;                            /* done: discard */
-    if (!cl->tls) { got_bytes(cl, readbuf, (size_t)n); return; }
+    if (cl->closing) return false;                      /* done: discard */
+    if (!cl->tls) {
+        if (pending(cl) == 0) tx_cl = cl;               /* its echo goes out from readbuf */
+        got_bytes(cl, readbuf, (size_t)n);
+        return tx_flush(cl);
+    }
     int r = ws_tls_feed(cl->tls, readbuf, (size_t)n);  /* ws.h glue (TLS): on_tls_data */
     if (r == WS_ERR_EOF) {                              /* close_notify: TLS is over */
         ws_conn_eof(&cl->ws);
@@ -426,12 +591,15 @@ static void read_client(client *cl) {
         fprintf(stderr, "echo_server: fd %d: TLS: %s\n", cl->fd, ws_tls_why(cl->tls));
         cl->closing = true;
     }
+    return false;
 }
 
 /* ---- the event loop again ------------------------------------------------------------------ */
 
-/* One send() of everything queued; then decide what to wait for. */
-static void flush_client(client *cl) {
+/* One send() of everything queued (unless the socket was just found full); then decide
+   what to wait for, give back the busy part if it is not needed, and note the client's
+   next deadline. */
+static void flush_client(client *cl, bool full) {
     if (cl->dead) return;
     ws_state s = ws_conn_state(&cl->ws);
     if (s == WS_STATE_CLOSED || s == WS_STATE_FAILED) cl->closing = true;
@@ -439,47 +607,55 @@ static void flush_client(client *cl) {
         cl->tls_closed = true;
         if (ws_tls_ready(cl->tls)) ws_tls_close(cl->tls);  /* ws.h glue (TLS): close_notify */
     }
-    if (outq_flush(&cl->out, cl->fd) != 0) {    /* one send(); the rest waits */
+    if (!full && cl->b && outq_flush(&cl->b->out, cl->fd) != 0) {  /* one send() */
         cl->dead = true;
         return;
     }
-    if (cl->closing && cl->close_by == 0) cl->close_by = now_ms() + CLOSE_MS;
+    if (cl->closing && !(cl->b && cl->b->close_by)) {
+        if (!need_busy(cl)) { cl->dead = true; return; }
+        cl->b->close_by = now_ms() + CLOSE_MS;
+    }
     if (cl->closing && pending(cl) == 0 && !cl->fin_sent) {
         shutdown(cl->fd, SHUT_WR);      /* the server closes TCP first (RFC 6455 7.1.1) */
         cl->fin_sent = true;
     }
-    uint32_t ev = 0;
-    if (pending(cl) < QUEUE_PAUSE) ev |= EPOLLIN;
-    if (pending(cl) > 0) ev |= EPOLLOUT;
-    watch(cl, ev);
+    watch(cl, pending(cl) < QUEUE_PAUSE, pending(cl) > 0);
+    maybe_idle(cl);
+    uint64_t due = client_due(cl);
+    if (due < timers_due) timers_due = due;
 }
 
-/* Runs the timers that are due; returns the epoll timeout until the next one. */
+/* Runs the timers that are due; returns the epoll timeout until the next one. Only when
+   one is due does it look at every client (a deadline moves earlier only through an event
+   on that client, and flush_client notes it), so 100,000 idle clients cost nothing. */
 static int run_timers(void) {
-    uint64_t now = now_ms(), next = UINT64_MAX;
-    client *cl = clients;
+    uint64_t now = now_ms();
     if (accept_resume && accept_resume <= now) pause_accepting(false);
-    if (accept_resume) next = accept_resume;
-    while (cl) {
-        client *next_cl = cl->next;
-        if (cl->dead) { client_free(cl); cl = next_cl; continue; }
-        uint64_t due = cl->close_by ? cl->close_by : ws_conn_deadline(&cl->ws);
-        if (due <= now) {
-            if (cl->close_by) {
-                cl->dead = true;
-            } else {
-                int r = ws_conn_tick(&cl->ws, now);     /* ws.h glue: pings, timeouts */
-                if (r != WS_OK)
-                    fprintf(stderr, "echo_server: fd %d: %s\n", cl->fd, ws_strerror(r));
-                if (r == WS_ERR_TIMEOUT) cl->dead = true;   /* the client is gone */
-                flush_client(cl);
-                due = cl->close_by ? cl->close_by : ws_conn_deadline(&cl->ws);
+    if (timers_due <= now) {
+        client *cl = clients;
+        timers_due = UINT64_MAX;
+        while (cl) {
+            client *next_cl = cl->next;
+            uint64_t due = client_due(cl);
+            if (!cl->dead && due <= now) {
+                if (cl->b && cl->b->close_by) {
+                    cl->dead = true;
+                } else {
+                    int r = ws_conn_tick(&cl->ws, now);     /* ws.h glue: pings, timeouts */
+                    if (r != WS_OK)
+                        fprintf(stderr, "echo_server: fd %d: %s\n", cl->fd, ws_strerror(r));
+                    if (r == WS_ERR_TIMEOUT) cl->dead = true;   /* the client is gone */
+                    flush_client(cl, false);
+                    due = client_due(cl);
+                }
             }
+            if (cl->dead) client_free(cl);
+            else if (due < timers_due) timers_due = due;
+            cl = next_cl;
         }
-        if (cl->dead) client_free(cl);
-        else if (due < next) next = due;
-        cl = next_cl;
     }
+    uint64_t next = timers_due;
+    if (accept_resume && accept_resume < next) next = accept_resume;
     if (next == UINT64_MAX) return -1;
     return next <= now ? 0 : next - now > 60000 ? 60000 : (int)(next - now);
 }
@@ -601,8 +777,9 @@ int main(int argc, char **argv) {
         for (int i = 0; i < n; i++) {
             client *cl = (client *)evs[i].data.ptr;
             if (!cl) { accept_clients(); continue; }
-            if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) read_client(cl);
-            flush_client(cl);
+            bool full = false;
+            if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) full = read_client(cl);
+            flush_client(cl, full);
             if (cl->dead) client_free(cl);
         }
     }
@@ -622,7 +799,7 @@ int main(int argc, char **argv) {
         } else if (!cl->upgraded) {
             cl->closing = true;
         }
-        flush_client(cl);
+        flush_client(cl, false);
     }
     for (uint64_t give_up = now_ms() + 2000; clients && now_ms() < give_up;) {
         struct epoll_event evs[64];
@@ -630,8 +807,9 @@ int main(int argc, char **argv) {
         for (int i = 0; i < n; i++) {
             client *cl = (client *)evs[i].data.ptr;
             if (!cl) continue;
-            if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) read_client(cl);
-            flush_client(cl);
+            bool full = false;
+            if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) full = read_client(cl);
+            flush_client(cl, full);
             if (cl->dead) client_free(cl);
         }
         run_timers();
