@@ -11,14 +11,24 @@
    one that saw its echo complete.
 
    Usage:  loadgen [-c CONNS] [-p IN_FLIGHT] [-s SIZE] [-t binary|text|mixed]
-                   [-d SECONDS] [-w WARMUP_SECONDS] [--idle SECONDS] [--tcp]
+                   [-d SECONDS] [-w WARMUP_SECONDS] [--idle SECONDS] [--fanout MESSAGE]
+                   [--tcp]
                    ws://127.0.0.1:PORT/
    Prints: one line "msgs/s=... MB/s=... p50_us=... p99_us=... msgs=... conns=..." (MB/s
            counts payload one way); exit status 1 and a reason on any error.
    --tcp:  no handshake, and frames go out unmasked, so that a plain TCP echo server (bench/
            peers/tcp_echo.c) sends back what the parser expects: the machine's limit.
-   --idle: only connect and complete the handshakes, print "idle: N connections", hold them
-           open for SECONDS, then exit (for measuring a server's memory per connection).
+   --idle: only connect and complete the handshakes, print "idle: N connections in S s",
+           hold them open for SECONDS, then exit (for measuring a server's memory per
+           connection, and how long it takes to accept them: they are opened one after
+           another, each with its handshake done before the next).
+   --fanout MESSAGE: connect as --idle, then send MESSAGE as one text message on the first
+           connection and time until every other connection has received bytes: a
+           broadcast's fan-out (examples/chat_server.c: {"event":"broadcast","data":"hi"}).
+           Prints "fanout: N connections in MS ms". Bytes a server sends on its own (a
+           welcome) are read and dropped before the message goes.
+   Connections past the 20,000th come from 127.0.0.2, 127.0.0.3, ... (20,000 each), so that
+   100,000 of them do not run out of ephemeral ports on one source address.
 */
 #define _POSIX_C_SOURCE 200809L
 #define WS_IMPLEMENTATION
@@ -61,7 +71,8 @@ typedef struct conn {
 static int      nconns = 100, in_flight = 16, kind = KIND_BINARY;
 static size_t   size = 16;
 static double   seconds = 5, warmup = 1, idle_seconds = -1;
-static bool     raw_tcp;        /* --tcp: no handshake, unmasked frames, for a TCP echo */
+static bool     raw_tcp;
+static const char *fanout_msg;  /* --fanout */        /* --tcp: no handshake, unmasked frames, for a TCP echo */
 static uint8_t *pattern;        /* the expected payload, bytes SEQ_DIGITS.. */
 static conn    *conns;
 static uint64_t now_ns;
@@ -234,8 +245,8 @@ static void on_bytes(conn *c, const uint8_t *p, size_t n) {
 
 /* ---- connecting ------------------------------------------------------------------- */
 
-static int connect_one(const struct sockaddr_in *addr, const char *host, uint16_t port,
-                       const char *path) {
+static int connect_one(int index, const struct sockaddr_in *addr, const char *host,
+                       uint16_t port, const char *path) {
     char req[1024], resp[4096], key[25];
     uint8_t nonce[16];
     size_t len, got = 0;
@@ -245,6 +256,19 @@ static int connect_one(const struct sockaddr_in *addr, const char *host, uint16_
     struct timeval tv = { 10, 0 };
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0) { perror("loadgen: socket"); exit(1); }
+    if (index >= 20000) {               /* 127.0.0.2 and on, the port chosen at connect() */
+        struct sockaddr_in src;
+        memset(&src, 0, sizeof src);
+        src.sin_family = AF_INET;
+        src.sin_addr.s_addr = htonl(0x7F000001u + (uint32_t)(index / 20000));
+#ifdef IP_BIND_ADDRESS_NO_PORT
+        setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+#endif
+        if (bind(fd, (const struct sockaddr *)&src, sizeof src) != 0) {
+            perror("loadgen: bind to 127.0.0.x");
+            exit(1);
+        }
+    }
     if (connect(fd, (const struct sockaddr *)addr, sizeof *addr) != 0) {
         perror("loadgen: connect");
         exit(1);
@@ -273,7 +297,8 @@ static int connect_one(const struct sockaddr_in *addr, const char *host, uint16_
     }
     if (r != WS_HS_UPGRADE || ws_handshake_check(&h, key, NULL, NULL) != WS_OK)
         fail(NULL, "the server refused the upgrade");
-    if (got != h.size) fail(NULL, "frames before the first message");
+    if (got != h.size && idle_seconds < 0 && !fanout_msg)
+        fail(NULL, "frames before the first message");
     fcntl(fd, F_SETFL, O_NONBLOCK);
     return fd;
 }
@@ -307,9 +332,62 @@ static double pct(double q) {
     return 0;
 }
 
+static int epfd_new(void) {
+    int fd = epoll_create1(0);
+    if (fd < 0) fail(NULL, "epoll_create1");
+    return fd;
+}
+
+/* --fanout: every connection read and emptied, then one message on the first, and the time
+   until all the others have bytes. */
+static int fanout(int epfd, uint64_t t_connect) {
+    static uint8_t buf[1 << 16];
+    struct epoll_event evs[256];
+    uint8_t frame[14 + 1024], key[4] = { 1, 2, 3, 4 };
+    size_t len = strlen(fanout_msg), hl;
+    int i, waiting = nconns - 1;
+    uint64_t t0, until;
+    printf("connected: %d connections in %.2f s\n", nconns,
+           (double)(clock_ns() - t_connect) / 1e9);
+    fflush(stdout);
+    if (len > 1024) fail(NULL, "--fanout: at most 1024 bytes");
+    for (i = 0; i < nconns; i++) {
+        struct epoll_event ev;
+        ev.events = EPOLLIN;
+        ev.data.ptr = &conns[i];
+        if (epoll_ctl(epfd, EPOLL_CTL_ADD, conns[i].fd, &ev) != 0) fail(NULL, "epoll_ctl");
+    }
+    for (until = clock_ns() + 500000000u; clock_ns() < until;) {    /* 0.5 s: drop welcomes */
+        int n = epoll_wait(epfd, evs, 256, 50);
+        for (i = 0; i < n; i++)
+            while (recv(((conn *)evs[i].data.ptr)->fd, buf, sizeof buf, 0) > 0) {}
+    }
+    hl = ws_frame_header(frame, true, WS_OP_TEXT, len, key);
+    memcpy(frame + hl, fanout_msg, len);
+    ws_mask(frame + hl, len, key, 0);
+    t0 = clock_ns();
+    if (send(conns[0].fd, frame, hl + len, MSG_NOSIGNAL) != (ssize_t)(hl + len))
+        fail(&conns[0], "send failed");
+    until = t0 + 60000000000u;
+    while (waiting > 0 && clock_ns() < until) {
+        int n = epoll_wait(epfd, evs, 256, 100);
+        for (i = 0; i < n; i++) {
+            conn *c = (conn *)evs[i].data.ptr;
+            ssize_t r;
+            while ((r = recv(c->fd, buf, sizeof buf, 0)) > 0)
+                if (c != &conns[0] && c->done++ == 0) waiting--;
+            if (r == 0) fail(c, "the server closed the connection");
+        }
+    }
+    if (waiting > 0) fail(NULL, "fanout: not every connection got the message in 60 s");
+    printf("fanout: %d connections in %.1f ms\n", nconns - 1, (double)(clock_ns() - t0) / 1e6);
+    return 0;
+}
+
 static void usage(void) {
     fprintf(stderr, "usage: loadgen [-c CONNS] [-p IN_FLIGHT] [-s SIZE] [-t binary|text|mixed]"
-                    " [-d SECONDS] [-w WARMUP] [--idle SECONDS] [--tcp] ws://127.0.0.1:PORT/\n");
+                    " [-d SECONDS] [-w WARMUP] [--idle SECONDS] [--fanout MESSAGE] [--tcp]"
+                    " ws://127.0.0.1:PORT/\n");
     exit(2);
 }
 
@@ -330,6 +408,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[a], "-w") && v) warmup = atof(argv[++a]);
         else if (!strcmp(argv[a], "--idle") && v) idle_seconds = atof(argv[++a]);
         else if (!strcmp(argv[a], "--tcp")) raw_tcp = true;
+        else if (!strcmp(argv[a], "--fanout") && v) fanout_msg = argv[++a];
         else if (!strcmp(argv[a], "-t") && v) {
             a++;
             kind = !strcmp(v, "binary") ? KIND_BINARY : !strcmp(v, "text") ? KIND_TEXT
@@ -349,9 +428,12 @@ int main(int argc, char **argv) {
     srand((unsigned)clock_ns());
     conns = (conn *)calloc((size_t)nconns, sizeof *conns);
     if (!conns) fail(NULL, "out of memory");
-    for (i = 0; i < nconns; i++) conns[i].fd = connect_one(&addr, host, (uint16_t)port, path);
+    t_start = clock_ns();
+    for (i = 0; i < nconns; i++)
+        conns[i].fd = connect_one(i, &addr, host, (uint16_t)port, path);
+    if (fanout_msg) return fanout(epfd_new(), t_start);
     if (idle_seconds >= 0) {
-        printf("idle: %d connections\n", nconns);
+        printf("idle: %d connections in %.2f s\n", nconns, (double)(clock_ns() - t_start) / 1e9);
         fflush(stdout);
         {
             struct timespec ts = { (time_t)idle_seconds, 0 };
