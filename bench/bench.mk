@@ -1,13 +1,15 @@
 # bench: `make bench` builds the benchmarks and the peer echo servers with -O2 and runs
 # bench/run.sh (a few minutes): in-memory figures beside memcpy and wslay, echo servers
-# (ws.h, wslay, libwebsockets, Node ws) under build/loadgen, a table and build/bench/bench.png.
+# (ws.h, wslay, libwebsockets, Node ws; uWebSockets with UWS_ECHO=path/to/EchoServer) under
+# build/loadgen in interleaved rounds, tables and build/bench/bench.png; 100,000 idle
+# connections and a broadcast (examples/chat_server).
 # Needs Debian's libwslay-dev, libwebsockets-dev and gnuplot-nox (not part of `make test`).
 .PHONY: bench bench-deps
 BENCH_BIN = $(BUILD)/bench_mem $(BUILD)/loadgen $(BUILD)/wslay_echo $(BUILD)/lws_echo \
             $(BUILD)/tcp_echo
 
-bench: bench-deps $(BENCH_BIN) $(BUILD)/echo_server node
-	@BUILD=$(BUILD) CC=$(CC) BENCH_RT=$(BENCH_RT) bash bench/run.sh
+bench: bench-deps $(BENCH_BIN) $(BUILD)/echo_server $(BUILD)/chat_server node
+	@BUILD=$(BUILD) CC=$(CC) BENCH_RT=$(BENCH_RT) UWS_ECHO=$(UWS_ECHO) bash bench/run.sh
 
 bench-deps:
 	@for h in wslay/wslay.h libwebsockets.h; do \
