@@ -66,19 +66,23 @@ CHECK_DEPS += $(BUILD)/test_ws_gcc $(BUILD)/test_ws_nosimd $(BUILD)/compile_cpp.
               $(BUILD)/freestanding_gcc.o $(BUILD)/freestanding_clang.o $(BUILD)/impl_O2.o \
               $(filter $(BUILD)/replay_%,$(TEST_DEPS))
 
-# clang, its sanitizer runtime, g++ and npm are optional: what needs a missing one is left
-# out of the build, and tests/run_all.sh reports it skipped (a failure under CI). Probed
-# only for the two targets below, so other goals pay nothing.
+# clang, its sanitizer runtime, gcc -m32 (gcc-multilib), g++ and npm are optional: what
+# needs a missing one is left out of the build, and tests/run_all.sh reports it skipped (a
+# failure under CI). Probed only for the two targets below, so other goals pay nothing.
 ifneq ($(filter test-build check-build,$(MAKECMDGOALS)),)
 HAVE_CLANG := $(shell command -v $(CLANG) >/dev/null 2>&1 && echo yes)
 HAVE_CLANG_SAN := $(if $(HAVE_CLANG),$(shell mkdir -p $(BUILD) && \
     echo 'int main(void) { return 0; }' | $(CLANG) $(SAN) -x c - -o $(BUILD)/.clang-probe \
     >/dev/null 2>&1 && echo yes; rm -f $(BUILD)/.clang-probe))
+HAVE_M32 := $(shell mkdir -p $(BUILD) && echo 'int main(void) { return 0; }' | \
+    $(CC) -m32 $(SAN) -x c - -o $(BUILD)/.m32-probe >/dev/null 2>&1 && echo yes; \
+    rm -f $(BUILD)/.m32-probe)
 HAVE_CXX := $(shell command -v $(CXX) >/dev/null 2>&1 && echo yes)
 HAVE_NPM := $(shell command -v npm >/dev/null 2>&1 && echo yes)
 endif
 MISSING  = $(if $(HAVE_CLANG),,%_clang %_clang.o) $(if $(HAVE_CLANG_SAN),,$(BUILD)/test_ws_clang \
-           $(BUILD)/replay_%_clang) $(if $(HAVE_CXX),,%/compile_cpp.o) $(if $(HAVE_NPM),,node)
+           $(BUILD)/replay_clang) $(if $(HAVE_M32),,$(BUILD)/replay_m32) \
+           $(if $(HAVE_CXX),,%/compile_cpp.o) $(if $(HAVE_NPM),,node)
 
 # without -j, the builds run on every core
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
@@ -97,19 +101,32 @@ test-build: $(filter-out $(MISSING),$(TEST_DEPS))
 check-build: $(filter-out $(MISSING),$(CHECK_DEPS))
 checks: $(CHECKS)
 
-$(BUILD)/test_ws_gcc: ws.h $(TESTS) tests/unit/*.h | $(BUILD)
-	$(CC) $(WARN) $(SAN) $(CFLAGS) -I. $(TESTS) -o $@
+# The unit tests, one object per file and build. test_main.c and test_fastpath.c compile
+# ws.h's implementation (test_fastpath.c a WS_STATIC copy of its own), so every build has
+# its own; the other files see only declarations, which WS_NO_SIMD does not change, so the
+# no-SIMD build links gcc's objects of them.
+UNIT_BUILDS     = gcc clang nosimd plain
+UNIT_IMPL       = test_main test_fastpath
+UNIT_CC_gcc     = $(CC) $(WARN) $(SAN) $(CFLAGS)
+UNIT_CC_clang   = $(CLANG) $(WARN) $(SAN) $(CFLAGS)
+UNIT_CC_nosimd  = $(CC) $(WARN) $(SAN) $(CFLAGS) -DWS_NO_SIMD    # the portable code only
+UNIT_CC_plain   = $(CC) $(WARN) -O1 -g                 # for Valgrind (tests/run_analysis.sh)
+UNIT_DECL_gcc   = gcc
+UNIT_DECL_clang = clang
+UNIT_DECL_nosimd = gcc
+UNIT_DECL_plain = plain
+UNIT_NAMES      = $(basename $(notdir $(TESTS)))
 
-$(BUILD)/test_ws_clang: ws.h $(TESTS) tests/unit/*.h | $(BUILD)
-	$(CLANG) $(WARN) $(SAN) $(CFLAGS) -I. $(TESTS) -o $@
+define unit_build
+$(BUILD)/unit/$(1)/%.o: tests/unit/%.c ws.h $(wildcard tests/unit/*.h) | $(BUILD)
+	@mkdir -p $$(@D)
+	$(UNIT_CC_$(1)) -I. -c $$< -o $$@
 
-# the portable code only (no SSE2 fast paths)
-$(BUILD)/test_ws_nosimd: ws.h $(TESTS) tests/unit/*.h | $(BUILD)
-	$(CC) $(WARN) $(SAN) $(CFLAGS) -DWS_NO_SIMD -I. $(TESTS) -o $@
-
-# without sanitizers, for Valgrind memcheck (tests/run_analysis.sh)
-$(BUILD)/test_ws_plain: ws.h $(TESTS) tests/unit/*.h | $(BUILD)
-	$(CC) $(WARN) -O1 -g -I. $(TESTS) -o $@
+$(BUILD)/test_ws_$(1): $(UNIT_IMPL:%=$(BUILD)/unit/$(1)/%.o) \
+        $(patsubst %,$(BUILD)/unit/$(UNIT_DECL_$(1))/%.o,$(filter-out $(UNIT_IMPL),$(UNIT_NAMES)))
+	$(UNIT_CC_$(1)) $$^ -o $$@
+endef
+$(foreach b,$(UNIT_BUILDS),$(eval $(call unit_build,$(b))))
 
 # the implementation compiled as C++11
 $(BUILD)/compile_cpp.o: ws.h tests/builds/compile_cpp.cpp | $(BUILD)

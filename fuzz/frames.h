@@ -141,7 +141,7 @@ static void run_model(model *m, const ws_config *cfg, size_t cap, const uint8_t 
             fz_put64(&m->log, fin ? len : WS_SIZE_UNKNOWN);
         }
         {
-            size_t have = (size_t)WS__MIN(len, (uint64_t)(n - i)), j, ok;
+            size_t have = (size_t)FZ_MIN(len, (uint64_t)(n - i)), j, ok;
             uint8_t *d = (uint8_t *)malloc(have ? have : 1);
             CHECK(d != NULL);
             for (j = 0; j < have; j++) d[j] = (uint8_t)(p[i + j] ^ key[j & 3]);
@@ -181,7 +181,7 @@ static void check_utilities(const uint8_t *p, size_t n, unsigned piece) {
     uint8_t key[4], *x = fz_dup(p, n), *y = fz_dup(p, n);
     /* the same bytes, whole and in pieces, keep the same verdict */
     for (i = 0; i < n; i += step) {
-        size_t m = WS__MIN(step, n - i);
+        size_t m = FZ_MIN(step, n - i);
         ra = ws_utf8_validate(&a, p + i, m);
         rb = fz_utf8(&b, p + i, m);
         CHECK(ra == rb && (a == 0) == (b == 0));

@@ -1,11 +1,17 @@
 /* fuzz.h - shared by the fuzz targets: CHECK, a reader of the fuzzer's bytes, a checker of
    the frames a connection sends, and a connection whose callbacks check what ws.h promises.
 
-   Every target includes ws.h with WS_IMPLEMENTATION, then this file. A broken promise
+   Every target includes this file first. Alone (libFuzzer, AFL++, coverage, the cross
+   replays) a target compiles ws.h's implementation itself; the replay drivers of make check
+   link every target with one ws.h object instead (FZ_SHARED_IMPL, fuzz/fuzz.mk), so a
+   target uses nothing of the implementation but its public functions. A broken promise
    calls abort() (CHECK), which libFuzzer and fuzz/replay.c report as a crash. */
 #ifndef FUZZ_H_INCLUDED
 #define FUZZ_H_INCLUDED
 
+#ifndef FZ_SHARED_IMPL
+#define WS_IMPLEMENTATION
+#endif
 #include "ws.h"
 
 #include <stdio.h>
@@ -17,6 +23,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FZ static __attribute__((unused))
+
+#define FZ_MIN(a, b) ((a) < (b) ? (a) : (b))
 
 #define CHECK(c) do { if (!(c)) fz_fail(__FILE__, __LINE__, #c); } while (0)
 

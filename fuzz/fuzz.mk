@@ -6,10 +6,10 @@
 #                           to run afl-fuzz on them
 #   make fuzz-cov           line coverage of ws.h by each target's committed corpus (clang
 #                           source-based coverage, llvm-profdata and llvm-cov)
-#   make test               replays fuzz/corpus/<target>/ through every target, built with
+#   make check, make test   replay fuzz/corpus/<target>/ through every target, built with
 #                           gcc and clang under ASan+UBSan, gcc -m32 (32-bit size_t) under
-#                           ASan+UBSan, and gcc -DWS_NO_SIMD under ASan+UBSan
-#                           (tests/run_fuzz_replay.sh)
+#                           ASan+UBSan, and gcc -DWS_NO_SIMD under ASan+UBSan: one driver per
+#                           build, $(BUILD)/replay_gcc TARGET DIR (tests/run_fuzz_replay.sh)
 
 FUZZERS      ?= request response frames_server frames_client conn split roundtrip calls
 FUZZ_SECONDS ?= 60
@@ -20,29 +20,45 @@ LLVM_PROFDATA ?= llvm-profdata
 LLVM_COV     ?= llvm-cov
 
 .PHONY: fuzz fuzz-afl fuzz-cov
-TEST_DEPS += $(FUZZERS:%=$(BUILD)/replay_%_gcc) $(FUZZERS:%=$(BUILD)/replay_%_clang) \
-             $(FUZZERS:%=$(BUILD)/replay_%_m32) $(FUZZERS:%=$(BUILD)/replay_%_nosimd)
+# The replay drivers (make check and make test): one program per build, every target of
+# FUZZERS linked in with one object of ws.h's implementation, so that a cold build compiles
+# ws.h 4 times, not 32: $(BUILD)/replay_gcc, _clang, _m32 (32-bit size_t against 64-bit
+# wire lengths; i386 has no SSE2 unless asked) and _nosimd (the portable masking and UTF-8
+# code; it links the gcc objects of the targets, which only the implementation tells
+# apart). Run as replay_gcc TARGET DIR (tests/run_fuzz_replay.sh). Where a build cannot be
+# made (no clang, no gcc-multilib) the Makefile leaves it out and the replay reports it
+# skipped (failed under CI).
+FZ_BUILDS     = gcc clang m32 nosimd
+TEST_DEPS    += $(FZ_BUILDS:%=$(BUILD)/replay_%)
+FZ_CC_gcc     = $(CC) $(WARN) $(SAN) $(CFLAGS)
+FZ_CC_clang   = $(CLANG) $(WARN) $(SAN) $(CFLAGS)
+FZ_CC_m32     = $(CC) -m32 $(WARN) $(SAN) $(CFLAGS)
+FZ_CC_nosimd  = $(CC) $(WARN) $(SAN) $(CFLAGS) -DWS_NO_SIMD
+FZ_OBJS_gcc   = gcc
+FZ_OBJS_clang = clang
+FZ_OBJS_m32   = m32
+FZ_OBJS_nosimd = gcc
+FZ_TARGETS    = '-DFZ_TARGETS(X)=$(foreach t,$(FUZZERS),X($(t)))'
+FZ_HDRS       = fuzz/fuzz.h fuzz/http.h fuzz/frames.h tests/unit/wire.h
 
-# replay drivers: the target linked with fuzz/replay.c instead of libFuzzer
-$(BUILD)/replay_%_gcc: fuzz/fuzz_%.c fuzz/replay.c $(FUZZ_DEPS) | $(BUILD)
-	$(CC) $(WARN) $(SAN) $(CFLAGS) -I. fuzz/replay.c $< -o $@
+define fz_build
+$(BUILD)/fz/$(1)/ws.o: ws.h | $(BUILD)
+	@mkdir -p $$(@D)
+	$(FZ_CC_$(1)) -DWS_IMPLEMENTATION -x c -c ws.h -o $$@
 
-$(BUILD)/replay_%_clang: fuzz/fuzz_%.c fuzz/replay.c $(FUZZ_DEPS) | $(BUILD)
-	$(CLANG) $(WARN) $(SAN) $(CFLAGS) -I. fuzz/replay.c $< -o $@
+$(BUILD)/fz/$(1)/fuzz_%.o: fuzz/fuzz_%.c ws.h $(FZ_HDRS) | $(BUILD)
+	@mkdir -p $$(@D)
+	$(FZ_CC_$(1)) -I. -DFZ_SHARED_IMPL -DLLVMFuzzerTestOneInput=fz_one_$$* -c $$< -o $$@
 
-# 32-bit size_t against 64-bit wire lengths (i386: no SSE2 unless asked). Needs Debian's
-# gcc-multilib. Where -m32 cannot link a sanitized program, nothing is built and make goes
-# on; tests/run_fuzz_replay.sh then reports the m32 replays as skipped (failed under CI).
-M32_PROBE = echo 'int main(void) { return 0; }' | $(CC) -m32 $(SAN) -x c - -o $@.probe 2>/dev/null
-$(BUILD)/replay_%_m32: fuzz/fuzz_%.c fuzz/replay.c $(FUZZ_DEPS) | $(BUILD)
-	@if $(M32_PROBE); then rm -f $@.probe; else rm -f $@.probe; \
-	    echo "SKIP $@: $(CC) -m32 cannot link (apt-get install gcc-multilib)"; exit 0; fi; \
-	echo "$(CC) -m32 $(WARN) $(SAN) $(CFLAGS) -I. fuzz/replay.c $< -o $@"; \
-	$(CC) -m32 $(WARN) $(SAN) $(CFLAGS) -I. fuzz/replay.c $< -o $@
+$(BUILD)/fz/$(1)/replay.o: fuzz/replay.c fuzz/fuzz.mk | $(BUILD)
+	@mkdir -p $$(@D)
+	$(FZ_CC_$(1)) $(FZ_TARGETS) -c fuzz/replay.c -o $$@
 
-# the portable code only: no SSE2/SSSE3 masking and UTF-8
-$(BUILD)/replay_%_nosimd: fuzz/fuzz_%.c fuzz/replay.c $(FUZZ_DEPS) | $(BUILD)
-	$(CC) $(WARN) $(SAN) $(CFLAGS) -DWS_NO_SIMD -I. fuzz/replay.c $< -o $@
+$(BUILD)/replay_$(1): $(BUILD)/fz/$(1)/ws.o $(BUILD)/fz/$(1)/replay.o \
+                      $(FUZZERS:%=$(BUILD)/fz/$(FZ_OBJS_$(1))/fuzz_%.o)
+	$(FZ_CC_$(1)) $$^ -o $$@
+endef
+$(foreach b,$(FZ_BUILDS),$(eval $(call fz_build,$(b))))
 
 # libFuzzer
 $(BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_DEPS) | $(BUILD)
@@ -68,7 +84,7 @@ fuzz-afl: $(FUZZERS:%=$(BUILD)/afl_%)
 	@echo "built $(FUZZERS:%=$(BUILD)/afl_%). Run one (a second core: -S instead of -M) with:"
 	@echo "  AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 afl-fuzz -M main \\"
 	@echo "      -i fuzz/corpus/conn -o $(BUILD)/afl-conn -x fuzz/ws.dict -- $(BUILD)/afl_conn"
-	@echo "then replay its finds: $(BUILD)/replay_conn_gcc $(BUILD)/afl-conn/main/crashes"
+	@echo "then replay its finds: $(BUILD)/replay_gcc conn $(BUILD)/afl-conn/main/crashes"
 
 $(BUILD)/afl_%: fuzz/fuzz_%.c $(FUZZ_DEPS) | $(BUILD)
 	@command -v $(AFL_CC) >/dev/null || { echo "$(AFL_CC) not found: apt-get install afl++"; exit 1; }

@@ -60,7 +60,6 @@
      the bytes fed plus one close of 127 bytes, a client three times as many plus 131;
    - on_control reports exactly the control frames read, in order (an independent reader
      of the bytes fed follows the frames: rx_shadow). */
-#define WS_IMPLEMENTATION
 #include "fuzz.h"
 
 #define MAX_DEPTH   5               /* hook scripts inside hook scripts */

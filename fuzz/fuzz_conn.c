@@ -27,7 +27,6 @@
    pings only when nothing was received for ping_interval_ms, and ws_conn_deadline is
    0 before the clock started, later than now after a tick, and a tick before it does
    nothing. */
-#define WS_IMPLEMENTATION
 #include "fuzz.h"
 
 static const uint32_t ping_ms[8] = { 0, 0, 10, 100, 1000, 30000, 1, 7 };

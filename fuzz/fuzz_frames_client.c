@@ -1,5 +1,4 @@
 /* fuzz_frames_client.c - frames from a server to a client connection (see frames.h). */
-#define WS_IMPLEMENTATION
 #include "frames.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

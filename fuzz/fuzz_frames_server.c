@@ -1,5 +1,4 @@
 /* fuzz_frames_server.c - frames from a client to a server connection (see frames.h). */
-#define WS_IMPLEMENTATION
 #include "frames.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

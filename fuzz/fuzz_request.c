@@ -15,7 +15,6 @@
    iterate to the non-empty trimmed tokens an independent reader finds (commas inside
    quoted strings stay). The same bytes,
    cut at NULs, are also the fields of a client's request (check_builder). */
-#define WS_IMPLEMENTATION
 #include "http.h"
 
 static void check_request(const ws_http *h, const uint8_t *buf, size_t len, int r) {

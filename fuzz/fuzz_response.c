@@ -18,7 +18,6 @@
    WS_OK, and the frames that came along are then parsed as in fuzz_frames_client. The
    client's nonce is "the sample nonce" of RFC 6455, so the accept value of the RFC example
    (in ws.dict) is the right one. */
-#define WS_IMPLEMENTATION
 #include "http.h"
 
 static const char *const protocols[] = { NULL, "chat, superchat", "v2.bin", "chat" };

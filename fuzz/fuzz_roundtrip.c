@@ -15,7 +15,6 @@
    pong), bit 7 a large payload (65536 + [len]); [len] or [len16]; the payload bytes (a
    pattern where the input runs out); [fragment count] and 2-byte cut points; for a
    pre-encoded client frame, a 4-byte mask key. */
-#define WS_IMPLEMENTATION
 #include "fuzz.h"
 
 typedef struct expect_state {
@@ -270,7 +269,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
     /* the receiver */
     for (i = 0; i < g.raw.len && rc == WS_OK; i += n) {
-        n = piece ? WS__MIN(piece, g.raw.len - i) : g.raw.len - i;
+        n = piece ? FZ_MIN(piece, g.raw.len - i) : g.raw.len - i;
         rc = fz_feed(g.rx, g.raw.p + i, n);
         if (ws_conn_state(&g.rx->c) == WS_STATE_CLOSED) break;
     }

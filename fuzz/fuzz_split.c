@@ -10,7 +10,6 @@
    The one difference allowed: when the connection fails inside a message, the part of the
    message delivered before the failure depends on the split (a chunk is validated before
    it is delivered); then the whole run's part must be a prefix of the split run's. */
-#define WS_IMPLEMENTATION
 #include "fuzz.h"
 
 typedef struct run {

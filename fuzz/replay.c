@@ -3,8 +3,13 @@
    gcc -DWS_NO_SIMD, all under ASan+UBSan, and replays fuzz/corpus/<target>/ through it).
 
    Usage: replay_<target> FILE_OR_DIR...   (directories: every regular file in them)
-   Prints "<target>: N inputs" and exits 0; a failing target check aborts, and a
-   sanitizer report ends the run, naming the input on stderr just before it. */
+   Prints "replay_<target>: N inputs" and exits 0; a failing target check aborts, and a
+   sanitizer report ends the run, naming the input on stderr just before it.
+
+   Built with FZ_TARGETS(X) defined as X(name) for each target, it is one driver for them
+   all, each target's entry point renamed fz_one_<name> (fuzz/fuzz.mk: one program per
+   build links every target, so make check compiles ws.h once per build, not per target):
+   Usage: replay_<build> TARGET FILE_OR_DIR...   prints "TARGET: N inputs". */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
 #include <stdint.h>
@@ -13,7 +18,21 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#ifdef FZ_TARGETS
+#define FZ_DECLARE(t) int fz_one_##t(const uint8_t *data, size_t size);
+FZ_TARGETS(FZ_DECLARE)
+static const struct fz_target {
+    const char *name;
+    int (*one)(const uint8_t *data, size_t size);
+} targets[] = {
+#define FZ_ENTRY(t) { #t, fz_one_##t },
+    FZ_TARGETS(FZ_ENTRY)
+};
+static int (*one)(const uint8_t *data, size_t size);
+#else
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#define one LLVMFuzzerTestOneInput
+#endif
 
 static long count;
 
@@ -37,7 +56,7 @@ static int run_file(const char *path) {
     }
     fclose(f);
     fprintf(stderr, "%s\n", path);
-    LLVMFuzzerTestOneInput(buf, (size_t)n);
+    one(buf, (size_t)n);
     free(buf);
     count++;
     return 0;
@@ -82,13 +101,29 @@ static int run_path(const char *path) {
 
 int main(int argc, char **argv) {
     const char *name = strrchr(argv[0], '/');
-    int i, rc = 0;
+    int i = 1, rc = 0;
+#ifdef FZ_TARGETS
+    size_t k;
+    for (k = 0; argc > 1 && k < sizeof targets / sizeof targets[0]; k++)
+        if (strcmp(argv[1], targets[k].name) == 0) one = targets[k].one;
+    if (argc < 3 || !one) {
+        fprintf(stderr, "usage: %s TARGET FILE_OR_DIR...\n  targets:", argv[0]);
+        for (k = 0; k < sizeof targets / sizeof targets[0]; k++)
+            fprintf(stderr, " %s", targets[k].name);
+        fprintf(stderr, "\n");
+        return 2;
+    }
+    name = argv[1];
+    i = 2;
+#else
     if (argc < 2) {
         fprintf(stderr, "usage: %s FILE_OR_DIR...\n", argv[0]);
         return 2;
     }
-    for (i = 1; i < argc; i++)
+    name = name ? name + 1 : argv[0];
+#endif
+    for (; i < argc; i++)
         if (run_path(argv[i]) < 0) rc = 1;
-    printf("%s: %ld inputs\n", name ? name + 1 : argv[0], count);
+    printf("%s: %ld inputs\n", name, count);
     return rc;
 }
