@@ -35,7 +35,7 @@ start_server() {
 
 if [ "${CHAT_ONLY:-}" != browser ]; then
     if ! "$PY" -c 'import websockets' 2>/dev/null; then
-        if [ -n "${CI:-}" ]; then ko "no python3-websockets (CI installs it: .ci/run)"; else echo "SKIP no python3-websockets"; fi
+        skip_check "protocol, slow reader, Origin, heartbeats, wscat: no python3-websockets (apt-get install python3-websockets)"
     else
         # 1. protocol, slow reader
         if start_server chat; then
@@ -88,8 +88,7 @@ if [ -z "$chromium" ]; then
     for c in chromium chromium-browser google-chrome; do chromium=$(command -v "$c") && break; done
 fi
 if ! command -v node >/dev/null || [ ! -f node_modules/playwright-core/package.json ] || [ -z "$chromium" ]; then
-    if [ -n "${CI:-}" ]; then ko "browser: node, node_modules/playwright-core or Chromium missing (CI installs them)"
-    else echo "SKIP browser: node, node_modules/playwright-core (make node) or Chromium missing"; fi
+    skip_check "browser: node, node_modules/playwright-core (make node) or Chromium missing (apt-get install nodejs npm chromium)"
 elif start_server browser --ping-interval 500 --ping-timeout 1000; then
     stopped+=("$spid")
     timeout 120 node tests/chat/browser.mjs "http://127.0.0.1:$port/" "$chromium" "$spid" "$BUILD/chat.png" \

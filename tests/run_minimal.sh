@@ -18,8 +18,8 @@ SRC=examples/minimal_server.c
 WARN="-std=c99 -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes"
 
 # ---- it builds, and fits in a comment -------------------------------------------------------
-for cc in gcc clang; do
-    if ! command -v $cc >/dev/null; then ko "$cc is missing"; continue; fi
+for cc in gcc "${CLANG:-clang}"; do
+    if ! command -v "$cc" >/dev/null; then skip_check "build with $cc: no $cc (apt-get install ${cc%%-*})"; continue; fi
     # shellcheck disable=SC2086
     if $cc $WARN -O2 -I. "$SRC" -o "$tmp/minimal_$cc" 2>"$tmp/$cc.err"; then
         ok "$SRC builds with $cc $WARN"
@@ -54,7 +54,8 @@ if [ $status -eq 2 ] && [ "$(wc -l <"$tmp/bad.out")" -eq 1 ] && grep -q "bad por
 else ko "a bad port (exit $status)"; show "$tmp/bad.out"; fi
 
 # ---- it serves --------------------------------------------------------------------------------------
-"$PY" -c 'import websockets' 2>/dev/null || { ko "no python3-websockets (.ci/run installs it)"; finish; }
+"$PY" -c 'import websockets' 2>/dev/null ||
+    skip "serving Python websockets: no python3-websockets (apt-get install python3-websockets)"
 port=$(free_port)
 timeout 120 "$bin" "$port" >"$tmp/server.log" 2>&1 &
 server_job=$!

@@ -15,8 +15,8 @@ if [ "$blocks" -gt 0 ] && [ -s "$tmp/outline.c" ]; then
 else
     ko "README.md has no \`\`\`c block"; finish
 fi
-for cc in gcc clang; do
-    if ! command -v $cc >/dev/null; then ko "$cc is missing"; continue; fi
+for cc in gcc "${CLANG:-clang}"; do
+    if ! command -v "$cc" >/dev/null; then skip_check "compile with $cc: no $cc (apt-get install ${cc%%-*})"; continue; fi
     # shellcheck disable=SC2086
     if $cc $WARN -I. -c "$tmp/outline.c" -o "$tmp/outline_$cc.o" 2>"$tmp/$cc.err"; then
         ok "README.md's C compiles as shown with $cc $WARN"

@@ -80,10 +80,8 @@ if command -v node >/dev/null && [ -f node_modules/playwright-core/package.json 
     status=$?
     lines "$tmp/browser.log" "browser: "
     [ $status -eq 0 ] && grep -q '^ok' "$tmp/browser.log" || { ko "browser: exit $status"; show "$tmp/browser.log"; }
-elif [ -n "${CI:-}" ]; then
-    ko "browser: node, node_modules/playwright-core or Chromium missing (CI installs them: .ci/run)"
 else
-    echo "SKIP browser: node, node_modules/playwright-core or Chromium missing"
+    skip_check "browser: node, node_modules/playwright-core (make node) or Chromium missing (apt-get install nodejs npm chromium)"
 fi
 
 # ---- SIGTERM: close 1001 to WebSocket clients, exit 0 ------------------------------------------
