@@ -102,7 +102,7 @@ scan() {
         eval "$test" >/dev/null 2>&1 || { missing+=("$pkg"); why+=("$use"); }
     done
 }
-# Node itself may be too old for what package-lock.json pins (Debian 12's nodejs is 18)
+# Node itself may be too old for what package-lock.json pins (it pins what runs on Debian 12's 18)
 node_too_old() {
     local need have_v
     need=$(sed -nE 's/.*"node": ">=([0-9]+).*/\1/p' package-lock.json 2>/dev/null | sort -n | tail -n 1)
