@@ -14,8 +14,7 @@ struct Sink {
     size_t len;
 };
 
-int on_send(ws_conn *c, const ws_buf *bufs, size_t n)
-{
+int on_send(ws_conn *c, const ws_buf *bufs, size_t n) {
     Sink *s = static_cast<Sink *>(c->user);
     for (size_t i = 0; i < n; i++) {
         if (s->len + bufs[i].len > sizeof s->bytes)
@@ -28,8 +27,7 @@ int on_send(ws_conn *c, const ws_buf *bufs, size_t n)
 
 int failures = 0;
 
-void expect(bool ok, const char *what)
-{
+void expect(bool ok, const char *what) {
     if (!ok) {
         std::printf("compile_cpp: FAIL %s\n", what);
         failures++;
@@ -38,8 +36,7 @@ void expect(bool ok, const char *what)
 
 } // namespace
 
-int main()
-{
+int main() {
     char accept[29];
     ws_accept_key("dGhlIHNhbXBsZSBub25jZQ==", 24, accept);
     expect(std::strcmp(accept, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=") == 0, "ws_accept_key");
@@ -64,7 +61,7 @@ int main()
     expect(ws_conn_send(&conn, WS_OP_TEXT, "hi", 2) == WS_OK, "ws_conn_send");
     expect(sink.len == head + 4 && std::memcmp(sink.bytes + head, "\x81\x02hi", 4) == 0,
            "frame sent");
-    unsigned char ping[] = {0x89, 0x80, 1, 2, 3, 4};
+    unsigned char ping[] = { 0x89, 0x80, 1, 2, 3, 4 };
     expect(ws_conn_feed(&conn, ping, sizeof ping) == WS_OK, "ws_conn_feed");
     expect(ws_conn_state(&conn) == WS_STATE_OPEN, "state");
 

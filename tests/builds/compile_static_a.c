@@ -12,8 +12,7 @@
 
 int static_b_accept_ok(void);       /* compile_static_b.c */
 
-int main(void)
-{
+int main(void) {
     uint8_t digest[20];
     char b64[29];
     int failures = 0;

@@ -7,8 +7,7 @@
 
 int static_b_accept_ok(void);
 
-int static_b_accept_ok(void)
-{
+int static_b_accept_ok(void) {
     char out[29];
     ws_accept_key("dGhlIHNhbXBsZSBub25jZQ==", 24, out);
     return strcmp(out, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=") == 0 && ws_close_code_valid(1000) &&

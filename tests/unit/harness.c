@@ -6,12 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-const uint8_t test_key[4] = {0x37, 0xfa, 0x21, 0x3d};   /* RFC 6455 5.7's example key */
+const uint8_t test_key[4] = { 0x37, 0xfa, 0x21, 0x3d };   /* RFC 6455 5.7's example key */
 
 /* ---- tbuf ---------------------------------------------------------------------- */
 
-void tbuf_put(tbuf *b, const void *data, size_t n)
-{
+void tbuf_put(tbuf *b, const void *data, size_t n) {
     if (b->len + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
         while (cap < b->len + n + 1)
@@ -29,13 +28,11 @@ void tbuf_put(tbuf *b, const void *data, size_t n)
     b->p[b->len] = 0;
 }
 
-void tbuf_puts(tbuf *b, const char *s)
-{
+void tbuf_puts(tbuf *b, const char *s) {
     tbuf_put(b, s, strlen(s));
 }
 
-void tbuf_escape(tbuf *b, const void *data, size_t n)
-{
+void tbuf_escape(tbuf *b, const void *data, size_t n) {
     static const char hex[] = "0123456789abcdef";
     const uint8_t *p = (const uint8_t *)data;
     size_t i;
@@ -53,20 +50,17 @@ void tbuf_escape(tbuf *b, const void *data, size_t n)
     }
 }
 
-void tbuf_free(tbuf *b)
-{
+void tbuf_free(tbuf *b) {
     free(b->p);
     b->p = NULL;
     b->len = b->cap = 0;
 }
 
-const char *tbuf_str(tbuf *b)
-{
+const char *tbuf_str(tbuf *b) {
     return b->p ? (const char *)b->p : "";
 }
 
-uint8_t *dup_exact(const void *p, size_t n)
-{
+uint8_t *dup_exact(const void *p, size_t n) {
     uint8_t *d = (uint8_t *)malloc(n ? n : 1);
     if (!d) {
         fprintf(stderr, "out of memory\n");
@@ -80,8 +74,7 @@ uint8_t *dup_exact(const void *p, size_t n)
 /* ---- reference UTF-8 validator ------------------------------------------------- */
 
 /* state: 0, or (bytes still needed << 16) | (lowest allowed next byte << 8) | highest. */
-size_t ref_utf8_validate(uint32_t *state, const uint8_t *p, size_t n)
-{
+size_t ref_utf8_validate(uint32_t *state, const uint8_t *p, size_t n) {
     uint32_t st = *state;
     size_t i;
     for (i = 0; i < n; i++) {
@@ -118,20 +111,17 @@ size_t ref_utf8_validate(uint32_t *state, const uint8_t *p, size_t n)
 
 /* ---- the recording connection --------------------------------------------------- */
 
-static harness *H(ws_conn *c)
-{
+static harness *H(ws_conn *c) {
     return (harness *)c->user;
 }
 
-static void h_token(harness *h, const char *tok)
-{
+static void h_token(harness *h, const char *tok) {
     if (h->log.len)
         tbuf_puts(&h->log, " ");
     tbuf_puts(&h->log, tok);
 }
 
-static void h_flush(harness *h)
-{
+static void h_flush(harness *h) {
     if (h->pending.len) {
         h_token(h, "D:");
         tbuf_escape(&h->log, h->pending.p, h->pending.len);
@@ -139,14 +129,12 @@ static void h_flush(harness *h)
     }
 }
 
-static void h_after_close(harness *h)
-{
+static void h_after_close(harness *h) {
     if (h->close_calls)
         h->order_errors++;          /* nothing may follow on_close */
 }
 
-static int cb_send(ws_conn *c, const ws_buf *bufs, size_t n)
-{
+static int cb_send(ws_conn *c, const ws_buf *bufs, size_t n) {
     harness *h = H(c);
     size_t i;
     if (h->send_fail)
@@ -165,8 +153,7 @@ static int cb_send(ws_conn *c, const ws_buf *bufs, size_t n)
     return 0;
 }
 
-static int cb_random(ws_conn *c, void *out, size_t n)
-{
+static int cb_random(ws_conn *c, void *out, size_t n) {
     harness *h = H(c);
     uint8_t *o = (uint8_t *)out;
     size_t i;
@@ -177,8 +164,7 @@ static int cb_random(ws_conn *c, void *out, size_t n)
     return 0;
 }
 
-static void cb_begin(ws_conn *c, ws_opcode op, uint64_t size)
-{
+static void cb_begin(ws_conn *c, ws_opcode op, uint64_t size) {
     harness *h = H(c);
     char tok[64];
     h_after_close(h);
@@ -199,8 +185,7 @@ static void cb_begin(ws_conn *c, ws_opcode op, uint64_t size)
     h_token(h, tok);
 }
 
-static void cb_data(ws_conn *c, const void *data, size_t len)
-{
+static void cb_data(ws_conn *c, const void *data, size_t len) {
     harness *h = H(c);
     h_after_close(h);
     if (!h->in_msg)
@@ -213,8 +198,7 @@ static void cb_data(ws_conn *c, const void *data, size_t len)
     tbuf_put(&h->pending, data, len);
 }
 
-static void cb_end(ws_conn *c)
-{
+static void cb_end(ws_conn *c) {
     harness *h = H(c);
     h_after_close(h);
     h_flush(h);
@@ -226,8 +210,7 @@ static void cb_end(ws_conn *c)
     h_token(h, "E");
 }
 
-static void cb_message(ws_conn *c, ws_opcode op, const void *data, size_t len)
-{
+static void cb_message(ws_conn *c, ws_opcode op, const void *data, size_t len) {
     harness *h = H(c);
     char tok[32];
     uint32_t st = 0;
@@ -243,8 +226,7 @@ static void cb_message(ws_conn *c, ws_opcode op, const void *data, size_t len)
     tbuf_escape(&h->log, data, len);
 }
 
-static void cb_control(ws_conn *c, ws_opcode op, const void *data, size_t len)
-{
+static void cb_control(ws_conn *c, ws_opcode op, const void *data, size_t len) {
     harness *h = H(c);
     char tok[32];
     h_after_close(h);
@@ -256,8 +238,7 @@ static void cb_control(ws_conn *c, ws_opcode op, const void *data, size_t len)
     tbuf_escape(&h->log, data, len);
 }
 
-static void cb_close(ws_conn *c, unsigned code, const char *reason, size_t len)
-{
+static void cb_close(ws_conn *c, unsigned code, const char *reason, size_t len) {
     harness *h = H(c);
     char tok[32];
     h->pending.len = 0;             /* see harness.h: the unfinished message is dropped */
@@ -271,24 +252,21 @@ static void cb_close(ws_conn *c, unsigned code, const char *reason, size_t len)
         tbuf_escape(&h->log, reason, len);
 }
 
-h_setup setup_server(void)
-{
+h_setup setup_server(void) {
     h_setup s;
     memset(&s, 0, sizeof s);
     s.cfg.role = WS_ROLE_SERVER;
     return s;
 }
 
-h_setup setup_client(void)
-{
+h_setup setup_client(void) {
     h_setup s;
     memset(&s, 0, sizeof s);
     s.cfg.role = WS_ROLE_CLIENT;
     return s;
 }
 
-int h_init(harness *h, const h_setup *s)
-{
+int h_init(harness *h, const h_setup *s) {
     h_setup def = setup_server();
     if (!s)
         s = &def;
@@ -316,8 +294,7 @@ int h_init(harness *h, const h_setup *s)
     return 0;
 }
 
-int h_open(harness *h, const h_setup *s)
-{
+int h_open(harness *h, const h_setup *s) {
     if (h_init(h, s) < 0)
         return -1;
     if (h->cfg.role == WS_ROLE_SERVER) {
@@ -346,20 +323,17 @@ int h_open(harness *h, const h_setup *s)
     return 0;
 }
 
-void h_clear_sent(harness *h)
-{
+void h_clear_sent(harness *h) {
     h->sent.len = 0;
     h->ncalls = 0;
 }
 
-const char *h_log(harness *h)
-{
+const char *h_log(harness *h) {
     h_flush(h);
     return tbuf_str(&h->log);
 }
 
-void h_free(harness *h)
-{
+void h_free(harness *h) {
     tbuf_free(&h->log);
     tbuf_free(&h->pending);
     tbuf_free(&h->sent);
@@ -371,8 +345,7 @@ void h_free(harness *h)
 
 /* ---- frames in sent bytes -------------------------------------------------------- */
 
-int sframes_parse(const uint8_t *p, size_t n, sframe *out, size_t max, size_t *count)
-{
+int sframes_parse(const uint8_t *p, size_t n, sframe *out, size_t max, size_t *count) {
     wire_dec w;
     size_t i, k = 0;
     *count = 0;
@@ -421,8 +394,7 @@ int sframes_parse(const uint8_t *p, size_t n, sframe *out, size_t max, size_t *c
     return 0;
 }
 
-void sframes_free(sframe *f, size_t count)
-{
+void sframes_free(sframe *f, size_t count) {
     size_t i;
     for (i = 0; i < count; i++) {
         free(f[i].payload);
@@ -431,8 +403,7 @@ void sframes_free(sframe *f, size_t count)
 }
 
 int check_close_frame_at(const uint8_t *bytes, size_t n, int mask_expected, unsigned code,
-                         const char *file, int line)
-{
+                         const char *file, int line) {
     sframe f[MAX_SFRAMES];
     size_t count = 0, i;
     int ok = 1;
@@ -476,8 +447,7 @@ int check_close_frame_at(const uint8_t *bytes, size_t n, int mask_expected, unsi
 /* ---- inputs ------------------------------------------------------------------------ */
 
 void frame_put_ext(tbuf *b, int fin, int rsv, int op, const void *payload, size_t len,
-                   const uint8_t *key, int force_len_bytes)
-{
+                   const uint8_t *key, int force_len_bytes) {
     uint8_t hdr[14];
     size_t hl = 2, i;
     hdr[0] = (uint8_t)((fin ? 0x80 : 0) | (rsv & 0x70) | (op & 0x0f));
@@ -510,13 +480,11 @@ void frame_put_ext(tbuf *b, int fin, int rsv, int op, const void *payload, size_
 }
 
 void frame_put(tbuf *b, int fin, int rsv, int op, const void *payload, size_t len,
-               const uint8_t *key)
-{
+               const uint8_t *key) {
     frame_put_ext(b, fin, rsv, op, payload, len, key, 0);
 }
 
-size_t close_body(uint8_t *out, unsigned code, const char *reason, size_t reason_len)
-{
+size_t close_body(uint8_t *out, unsigned code, const char *reason, size_t reason_len) {
     out[0] = (uint8_t)(code >> 8);
     out[1] = (uint8_t)code;
     if (reason_len)
@@ -526,16 +494,14 @@ size_t close_body(uint8_t *out, unsigned code, const char *reason, size_t reason
 
 /* ---- every split ---------------------------------------------------------------------- */
 
-void feed_result_free(feed_result *r)
-{
+void feed_result_free(feed_result *r) {
     tbuf_free(&r->log);
     tbuf_free(&r->sent);
 }
 
 /* mode 0: whole; 1: one byte at a time; 2: two pieces, the first `cut` bytes long. */
 static void feed_run(const h_setup *s, const uint8_t *in, size_t len, int mode, size_t cut,
-                     feed_result *r, int sticky_probe)
-{
+                     feed_result *r, int sticky_probe) {
     harness h;
     size_t pos = 0;
     memset(r, 0, sizeof *r);
@@ -558,7 +524,7 @@ static void feed_run(const h_setup *s, const uint8_t *in, size_t len, int mode, 
     }
     if (sticky_probe && r->rc != WS_OK) {
         /* errors are sticky: a valid frame now returns the same error and does nothing */
-        tbuf f = {0};
+        tbuf f = { 0 };
         size_t sent = h.sent.len, logged;
         int rc;
         h_log(&h);
@@ -584,8 +550,7 @@ static void feed_run(const h_setup *s, const uint8_t *in, size_t len, int mode, 
     h_free(&h);
 }
 
-static int feed_same(const feed_result *a, const feed_result *b)
-{
+static int feed_same(const feed_result *a, const feed_result *b) {
     return a->rc == b->rc && !b->later_rc_differs && a->log.len == b->log.len &&
            (a->log.len == 0 || memcmp(a->log.p, b->log.p, a->log.len) == 0) &&
            a->sent.len == b->sent.len &&
@@ -596,8 +561,7 @@ static int feed_same(const feed_result *a, const feed_result *b)
 }
 
 static void feed_report(const feed_result *w, feed_result *r, const char *how,
-                        const char *file, int line)
-{
+                        const char *file, int line) {
     char saved[sizeof test_g.context];
     memcpy(saved, test_g.context, sizeof saved);
     test_context_add(", %s (compared with the input fed whole)", how);
@@ -618,8 +582,7 @@ static void feed_report(const feed_result *w, feed_result *r, const char *how,
 }
 
 void feed_all_splits_at(const h_setup *s, const uint8_t *in, size_t len, feed_result *whole,
-                        const char *file, int line)
-{
+                        const char *file, int line) {
     feed_result r;
     char hex[160], how[64];
     size_t cut;
@@ -651,8 +614,7 @@ void feed_all_splits_at(const h_setup *s, const uint8_t *in, size_t len, feed_re
 }
 
 /* expected may end in '*': then it is a prefix. */
-static int log_matches(const char *actual, const char *expected)
-{
+static int log_matches(const char *actual, const char *expected) {
     size_t n = strlen(expected);
     if (n && expected[n - 1] == '*')
         return strncmp(actual, expected, n - 1) == 0;
@@ -661,8 +623,7 @@ static int log_matches(const char *actual, const char *expected)
 
 void expect_feed_at(const h_setup *s, const uint8_t *in, size_t len, int rc,
                     const char *log, int close_sent, ws_state state, const char *file,
-                    int line)
-{
+                    int line) {
     feed_result w;
     int client = s && s->cfg.role == WS_ROLE_CLIENT;
     feed_all_splits_at(s, in, len, &w, file, line);
@@ -696,15 +657,13 @@ void expect_feed_at(const h_setup *s, const uint8_t *in, size_t len, int rc,
 
 /* ---- HTTP heads ------------------------------------------------------------------------ */
 
-int str_is(ws_str s, const char *want)
-{
+int str_is(ws_str s, const char *want) {
     if (!want)
         return s.ptr == NULL && s.len == 0;
     return s.ptr != NULL && s.len == strlen(want) && memcmp(s.ptr, want, s.len) == 0;
 }
 
-int check_str_at(ws_str s, const char *want, const char *file, int line, const char *expr)
-{
+int check_str_at(ws_str s, const char *want, const char *file, int line, const char *expr) {
     char got[200];
     if (str_is(s, want))
         return test_check(1, file, line, expr);
@@ -716,14 +675,12 @@ int check_str_at(ws_str s, const char *want, const char *file, int line, const c
                      want ? want : "{NULL, 0}", want ? "\"" : "", got);
 }
 
-static int same_str(ws_str a, ws_str b)
-{
+static int same_str(ws_str a, ws_str b) {
     return a.ptr == b.ptr && a.len == b.len;
 }
 
 /* The public fields of two parses of the same buffer are identical (same pointers). */
-static int http_same(const ws_http *a, const ws_http *b)
-{
+static int http_same(const ws_http *a, const ws_http *b) {
     size_t i;
     if (!(same_str(a->method, b->method) && same_str(a->target, b->target) &&
           same_str(a->path, b->path) && same_str(a->query, b->query) &&
@@ -742,8 +699,7 @@ static int http_same(const ws_http *a, const ws_http *b)
     return 1;
 }
 
-static int http_parse(ws_http *h, const void *buf, size_t len, int response)
-{
+static int http_parse(ws_http *h, const void *buf, size_t len, int response) {
 #if !defined(WS_NO_SERVER) && !defined(WS_NO_CLIENT)
     return response ? ws_http_parse_response(h, buf, len) : ws_http_parse_request(h, buf, len);
 #else
@@ -753,8 +709,7 @@ static int http_parse(ws_http *h, const void *buf, size_t len, int response)
 }
 
 int http_parse_all_at(ws_http *h, char **buf, const char *text, size_t len, size_t max,
-                      int response, const char *file, int line)
-{
+                      int response, const char *file, int line) {
     ws_http t;
     size_t k;
     int rc, r, bad = 0;

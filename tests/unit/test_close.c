@@ -11,17 +11,15 @@
 /* A close from the peer with this code (0: empty body) and reason; the expected on_close
    token is X<code>:<reason>. */
 static void peer_close(tbuf *in, const h_setup *s, unsigned code, const char *reason,
-                       size_t reason_len)
-{
+                       size_t reason_len) {
     uint8_t body[130];
     size_t n = code ? close_body(body, code, reason, reason_len) : 0;
     frame_put(in, 1, 0, WS_OP_CLOSE, body, n, s->cfg.role == WS_ROLE_SERVER ? test_key : NULL);
 }
 
-TEST(empty_close_echoed_empty)
-{
-    static const uint8_t in[] = {0x88, 0x80, 0x37, 0xfa, 0x21, 0x3d};
-    static const uint8_t echo[] = {0x88, 0x00};
+TEST(empty_close_echoed_empty) {
+    static const uint8_t in[] = { 0x88, 0x80, 0x37, 0xfa, 0x21, 0x3d };
+    static const uint8_t echo[] = { 0x88, 0x00 };
     h_setup s = setup_server();
     feed_result r;
     FEED_ALL_SPLITS(&s, in, sizeof in, &r);
@@ -42,13 +40,12 @@ TEST(empty_close_echoed_empty)
     feed_result_free(&r);
 }
 
-TEST(valid_codes_echoed)
-{
-    static const unsigned codes[] = {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010,
-                                     1011, 1012, 1013, 1014, 3000, 3999, 4000, 4999};
+TEST(valid_codes_echoed) {
+    static const unsigned codes[] = { 1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010,
+                                      1011, 1012, 1013, 1014, 3000, 3999, 4000, 4999 };
     size_t i;
     for (i = 0; i < sizeof codes / sizeof codes[0]; i++) {
-        tbuf in = {0};
+        tbuf in = { 0 };
         char log[32];
         h_setup s = setup_server();
         test_context("close %u", codes[i]);
@@ -60,9 +57,8 @@ TEST(valid_codes_echoed)
     }
 }
 
-TEST(valid_close_with_reason)
-{
-    tbuf in = {0};
+TEST(valid_close_with_reason) {
+    tbuf in = { 0 };
     h_setup s = setup_server();
     peer_close(&in, &s, 1001, "going \xce\xba", 8);
     EXPECT_FEED(&s, in.p, in.len, WS_OK, "X1001:going\\x20\\xce\\xba", 1001, WS_STATE_CLOSED);
@@ -73,10 +69,9 @@ TEST(valid_close_with_reason)
     tbuf_free(&in);
 }
 
-TEST(close_code_after_peer_close)
-{
+TEST(close_code_after_peer_close) {
     harness h;
-    tbuf in = {0};
+    tbuf in = { 0 };
     h_setup s = setup_server();
     if (h_open(&h, &s) == 0) {
         peer_close(&in, &s, 4001, "x", 1);
@@ -91,13 +86,12 @@ TEST(close_code_after_peer_close)
     h_free(&h);
 }
 
-TEST(invalid_codes_1002)
-{
-    static const unsigned codes[] = {0, 1, 999, 1004, 1005, 1006, 1015, 1016,
-                                     1100, 2000, 2999, 5000, 65535};
+TEST(invalid_codes_1002) {
+    static const unsigned codes[] = { 0, 1, 999, 1004, 1005, 1006, 1015, 1016,
+                                      1100, 2000, 2999, 5000, 65535 };
     size_t i;
     for (i = 0; i < sizeof codes / sizeof codes[0]; i++) {
-        tbuf in = {0};
+        tbuf in = { 0 };
         uint8_t body[2];
         h_setup s = setup_server();
         test_context("close %u", codes[i]);
@@ -109,21 +103,19 @@ TEST(invalid_codes_1002)
     }
 }
 
-TEST(one_byte_close_body_1002)
-{
-    tbuf in = {0};
+TEST(one_byte_close_body_1002) {
+    tbuf in = { 0 };
     h_setup s = setup_server();
     frame_put(&in, 1, 0, WS_OP_CLOSE, "\x03", 1, test_key);
     EXPECT_FEED(&s, in.p, in.len, WS_ERR_PROTOCOL, "X1002:*", 1002, WS_STATE_FAILED);
     tbuf_free(&in);
 }
 
-TEST(invalid_utf8_reason_1007)
-{
-    static const char *const reasons[] = {"\xff", "ok\xc0\x80", "\xed\xa0\x80", "ab\xe2\x82"};
+TEST(invalid_utf8_reason_1007) {
+    static const char *const reasons[] = { "\xff", "ok\xc0\x80", "\xed\xa0\x80", "ab\xe2\x82" };
     size_t i;
     for (i = 0; i < sizeof reasons / sizeof reasons[0]; i++) {
-        tbuf in = {0};
+        tbuf in = { 0 };
         h_setup s = setup_server();
         test_context("reason #%lu", (unsigned long)i);
         peer_close(&in, &s, 1000, reasons[i], strlen(reasons[i]));
@@ -132,9 +124,8 @@ TEST(invalid_utf8_reason_1007)
     }
 }
 
-TEST(longest_reason_123_bytes)
-{
-    tbuf in = {0}, log = {0};
+TEST(longest_reason_123_bytes) {
+    tbuf in = { 0 }, log = { 0 };
     char reason[123];
     h_setup s = setup_server();
     memset(reason, 'r', sizeof reason);
@@ -147,9 +138,8 @@ TEST(longest_reason_123_bytes)
     tbuf_free(&log);
 }
 
-TEST(data_after_close_ignored)
-{
-    tbuf in = {0};
+TEST(data_after_close_ignored) {
+    tbuf in = { 0 };
     h_setup s = setup_server();
     feed_result r;
     peer_close(&in, &s, 1000, NULL, 0);
@@ -166,9 +156,8 @@ TEST(data_after_close_ignored)
     tbuf_free(&in);
 }
 
-TEST(close_between_fragments)
-{
-    tbuf in = {0};
+TEST(close_between_fragments) {
+    tbuf in = { 0 };
     h_setup s = setup_server();
     frame_put(&in, 0, 0, WS_OP_TEXT, "Hel", 3, test_key);
     peer_close(&in, &s, 1000, NULL, 0);
@@ -176,10 +165,9 @@ TEST(close_between_fragments)
     tbuf_free(&in);
 }
 
-TEST(close_during_a_long_frame_is_not_a_close)
-{
+TEST(close_during_a_long_frame_is_not_a_close) {
     /* a close frame's bytes inside a binary payload are payload */
-    tbuf in = {0}, inner = {0};
+    tbuf in = { 0 }, inner = { 0 };
     h_setup s = setup_client();
     peer_close(&inner, &s, 1000, NULL, 0);
     frame_put(&in, 1, 0, WS_OP_BINARY, inner.p, inner.len, NULL);
@@ -188,12 +176,11 @@ TEST(close_during_a_long_frame_is_not_a_close)
     tbuf_free(&inner);
 }
 
-TEST(our_close_then_peer_answer)
-{
+TEST(our_close_then_peer_answer) {
     harness h;
-    tbuf in = {0};
+    tbuf in = { 0 };
     h_setup s = setup_server();
-    static const uint8_t want[] = {0x88, 0x05, 0x03, 0xe8, 'b', 'y', 'e'};
+    static const uint8_t want[] = { 0x88, 0x05, 0x03, 0xe8, 'b', 'y', 'e' };
     if (h_open(&h, &s) == 0) {
         CHECK_EQ_INT(ws_conn_close(&h.conn, 1000, "bye", 3), WS_OK);
         CHECK_EQ_INT(ws_conn_state(&h.conn), WS_STATE_CLOSING);
@@ -220,10 +207,9 @@ TEST(our_close_then_peer_answer)
     h_free(&h);
 }
 
-TEST(closing_in_every_split)
-{
+TEST(closing_in_every_split) {
     /* CLOSING: data still arrives until the peer's close, which is not echoed */
-    tbuf in = {0};
+    tbuf in = { 0 };
     h_setup s = setup_server();
     s.close_first = 1001;
     frame_put(&in, 1, 0, WS_OP_TEXT, "late", 4, test_key);
@@ -239,8 +225,7 @@ TEST(closing_in_every_split)
     tbuf_free(&in);
 }
 
-TEST(client_close_is_masked)
-{
+TEST(client_close_is_masked) {
     harness h;
     h_setup s = setup_client();
     sframe f[2];
@@ -258,8 +243,7 @@ TEST(client_close_is_masked)
     h_free(&h);
 }
 
-TEST(close_argument_checks)
-{
+TEST(close_argument_checks) {
     harness h;
     char reason[124];
     memset(reason, 'r', sizeof reason);
@@ -284,8 +268,7 @@ TEST(close_argument_checks)
     h_free(&h);
 }
 
-TEST(close_code_valid_table)
-{
+TEST(close_code_valid_table) {
     unsigned c;
     long wrong = 0;
     for (c = 0; c < 70000; c++) {
@@ -300,8 +283,7 @@ TEST(close_code_valid_table)
     CHECK_EQ_INT(wrong, 0);
 }
 
-TEST(close_code_for_errors)
-{
+TEST(close_code_for_errors) {
     CHECK_EQ_INT(ws_close_code_for(WS_ERR_PROTOCOL), 1002);
     CHECK_EQ_INT(ws_close_code_for(WS_ERR_UTF8), 1007);
     CHECK_EQ_INT(ws_close_code_for(WS_ERR_TOO_BIG), 1009);
@@ -312,8 +294,7 @@ TEST(close_code_for_errors)
     CHECK_EQ_INT(ws_close_code_for(-1000), 0);
 }
 
-void suite_close(void)
-{
+void suite_close(void) {
     test_suite_begin("close");
     RUN(empty_close_echoed_empty);
     RUN(valid_codes_echoed);

@@ -41,13 +41,11 @@ struct peer {
 
 static peer *peer_of(ws_conn *c) { return (peer *)c->user; }
 
-static void p_event(peer *p, const char *event)
-{
+static void p_event(peer *p, const char *event) {
     if (p->hook) p->hook(p, event);
 }
 
-static int p_send(ws_conn *c, const ws_buf *bufs, size_t n)
-{
+static int p_send(ws_conn *c, const ws_buf *bufs, size_t n) {
     peer *p = peer_of(c);
     size_t i, start = p->wire.len;
     p->sends++;
@@ -70,8 +68,7 @@ static int p_send(ws_conn *c, const ws_buf *bufs, size_t n)
     return 0;
 }
 
-static int p_random(ws_conn *c, void *out, size_t n)
-{
+static int p_random(ws_conn *c, void *out, size_t n) {
     peer *p = peer_of(c);
     uint8_t *o = (uint8_t *)out;
     size_t i;
@@ -80,8 +77,7 @@ static int p_random(ws_conn *c, void *out, size_t n)
     return 0;
 }
 
-static void p_begin(ws_conn *c, ws_opcode op, uint64_t size)
-{
+static void p_begin(ws_conn *c, ws_opcode op, uint64_t size) {
     peer *p = peer_of(c);
     char t[48];
     if (size == WS_SIZE_UNKNOWN) snprintf(t, sizeof t, " B%d:?", (int)op);
@@ -90,23 +86,20 @@ static void p_begin(ws_conn *c, ws_opcode op, uint64_t size)
     p_event(p, "begin");
 }
 
-static void p_data(ws_conn *c, const void *data, size_t len)
-{
+static void p_data(ws_conn *c, const void *data, size_t len) {
     peer *p = peer_of(c);
     tbuf_puts(&p->log, " D:");
     tbuf_escape(&p->log, data, len);
     p_event(p, "data");
 }
 
-static void p_end(ws_conn *c)
-{
+static void p_end(ws_conn *c) {
     peer *p = peer_of(c);
     tbuf_puts(&p->log, " E");
     p_event(p, "end");
 }
 
-static void p_message(ws_conn *c, ws_opcode op, const void *data, size_t len)
-{
+static void p_message(ws_conn *c, ws_opcode op, const void *data, size_t len) {
     peer *p = peer_of(c);
     char t[16];
     snprintf(t, sizeof t, " M%d:", (int)op);
@@ -115,8 +108,7 @@ static void p_message(ws_conn *c, ws_opcode op, const void *data, size_t len)
     p_event(p, "message");
 }
 
-static void p_control(ws_conn *c, ws_opcode op, const void *data, size_t len)
-{
+static void p_control(ws_conn *c, ws_opcode op, const void *data, size_t len) {
     peer *p = peer_of(c);
     char t[16];
     snprintf(t, sizeof t, " P%d:", (int)op);
@@ -125,8 +117,7 @@ static void p_control(ws_conn *c, ws_opcode op, const void *data, size_t len)
     p_event(p, "control");
 }
 
-static void p_close(ws_conn *c, unsigned code, const char *reason, size_t len)
-{
+static void p_close(ws_conn *c, unsigned code, const char *reason, size_t len) {
     peer *p = peer_of(c);
     char t[24];
     snprintf(t, sizeof t, " X%u:", code);
@@ -143,8 +134,7 @@ static void p_close(ws_conn *c, unsigned code, const char *reason, size_t len)
 }
 
 /* A connection of role, open (no handshake), its callbacks the peer's. */
-static void peer_open(peer *p, ws_role role)
-{
+static void peer_open(peer *p, ws_role role) {
     memset(p, 0, sizeof *p);
     p->cfg.role = role;
     p->cfg.send = p_send;
@@ -162,8 +152,7 @@ static void peer_open(peer *p, ws_role role)
     else CHECK_EQ_INT(ws_conn_connected(p->c, NULL), WS_OK);
 }
 
-static void peer_free(peer *p)
-{
+static void peer_free(peer *p) {
     free(p->c);
     tbuf_free(&p->wire);
     tbuf_free(&p->queue);
@@ -171,8 +160,7 @@ static void peer_free(peer *p)
 }
 
 /* A server and a client, each feeding the other from its send callback. */
-static void pair_open(peer *s, peer *cl)
-{
+static void pair_open(peer *s, peer *cl) {
     peer_open(s, WS_ROLE_SERVER);
     peer_open(cl, WS_ROLE_CLIENT);
     s->other = cl;
@@ -180,8 +168,7 @@ static void pair_open(peer *s, peer *cl)
 }
 
 /* Feeds what waits in the queues until nothing does (bounded). */
-static void pump(peer *a, peer *b)
-{
+static void pump(peer *a, peer *b) {
     int round;
     for (round = 0; round < 100 && (a->queue.len || b->queue.len); round++) {
         peer *q[2];
@@ -199,8 +186,7 @@ static void pump(peer *a, peer *b)
 }
 
 /* The frames in a peer's wire, checked to be whole frames, masked as its role says. */
-static size_t wire_frames(peer *p, sframe *f, size_t max)
-{
+static size_t wire_frames(peer *p, sframe *f, size_t max) {
     size_t n = 0, i;
     if (!CHECK_EQ_INT(sframes_parse(p->wire.p, p->wire.len, f, max, &n), 0)) return 0;
     for (i = 0; i < n; i++)
@@ -209,8 +195,7 @@ static size_t wire_frames(peer *p, sframe *f, size_t max)
 }
 
 /* How many close frames a peer sent, and that nothing followed the first. */
-static int wire_closes(peer *p)
-{
+static int wire_closes(peer *p) {
     sframe f[MAX_SFRAMES];
     size_t n = wire_frames(p, f, MAX_SFRAMES), i;
     int closes = 0;
@@ -223,14 +208,12 @@ static int wire_closes(peer *p)
 }
 
 /* A frame from the peer's side of the wire: masked when to is a server. */
-static void put_frame(tbuf *b, const peer *to, int fin, int op, const void *p, size_t n)
-{
+static void put_frame(tbuf *b, const peer *to, int fin, int op, const void *p, size_t n) {
     frame_put(b, fin, 0, op, p, n, to->cfg.role == WS_ROLE_SERVER ? test_key : NULL);
 }
 
-static int feed_frame(peer *to, int fin, int op, const void *p, size_t n)
-{
-    tbuf b = {0};
+static int feed_frame(peer *to, int fin, int op, const void *p, size_t n) {
+    tbuf b = { 0 };
     int rc;
     put_frame(&b, to, fin, op, p, n);
     rc = ws_conn_feed(to->c, b.p, b.len);
@@ -240,8 +223,7 @@ static int feed_frame(peer *to, int fin, int op, const void *p, size_t n)
 
 /* ---- 1. a close sent from inside the send callback ------------------------------ */
 
-TEST(close_between_wired_connections_ends_both_once)
-{
+TEST(close_between_wired_connections_ends_both_once) {
     /* (a) the server's close reaches the client inside the send; the client's answer
        reaches the server inside the client's send: it ended in an endless echo */
     int who;
@@ -266,18 +248,16 @@ TEST(close_between_wired_connections_ends_both_once)
     }
 }
 
-static void hook_feed_bad_ping(peer *p, const char *event)
-{
+static void hook_feed_bad_ping(peer *p, const char *event) {
     /* a ping that announces 65535 bytes arrives while the close is being sent */
-    static const uint8_t bad[] = {0x89, 0xFE, 0xFF, 0xFF, 1, 2, 3, 4};
+    static const uint8_t bad[] = { 0x89, 0xFE, 0xFF, 0xFF, 1, 2, 3, 4 };
     uint8_t tmp[sizeof bad];
     if (strcmp(event, "send") || p->hook_calls++) return;
     memcpy(tmp, bad, sizeof bad);
     p->hook_rc = ws_conn_feed(p->c, tmp, sizeof tmp);
 }
 
-TEST(failure_inside_the_close_send_is_not_revived)
-{
+TEST(failure_inside_the_close_send_is_not_revived) {
     /* (c) it failed with 1002 inside the send, ws_conn_close then set CLOSING over it, and
        the next feed copied the peer's bytes past the 125-byte control buffer */
     peer s;
@@ -305,15 +285,14 @@ static const char req_ok[] =
     "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
     "Sec-WebSocket-Version: 13\r\nX-Long-Header-To-Make-The-First-Request-Longer: 1234567890\r\n\r\n";
 
-TEST(reused_http_parser_validates_the_next_request)
-{
+TEST(reused_http_parser_validates_the_next_request) {
     /* the next request on a keep-alive connection, longer than the first, with a bad byte
        before where the first one ended: the scan went on from there and never saw it */
-    static const char *const bad[] = {"Host: a\nX: 1\r\n", "Host: a\r\nX: \001\r\n"};
+    static const char *const bad[] = { "Host: a\nX: 1\r\n", "Host: a\r\nX: \001\r\n" };
     size_t i;
     for (i = 0; i < 2; i++) {
         ws_http h;
-        tbuf next = {0};
+        tbuf next = { 0 };
         uint8_t *first = dup_exact(req_ok, sizeof req_ok - 1), *second;
         int k;
         ws_http_init(&h, 0);
@@ -333,8 +312,7 @@ TEST(reused_http_parser_validates_the_next_request)
     }
 }
 
-TEST(reused_http_parser_reads_no_byte_past_len)
-{
+TEST(reused_http_parser_reads_no_byte_past_len) {
     /* the second head is shorter than the first: the walk started at the first's scan */
     static const char small[] = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
     ws_http h;
@@ -359,8 +337,7 @@ TEST(reused_http_parser_reads_no_byte_past_len)
 
 static uint8_t set_buffer_space[16];
 
-static void hook_set_buffer(peer *p, const char *event)
-{
+static void hook_set_buffer(peer *p, const char *event) {
     if (strcmp(event, "begin") && strcmp(event, "data") && strcmp(event, "end")) return;
     p->hook_calls++;
     p->hook_rc = ws_conn_set_buffer(p->c, set_buffer_space, sizeof set_buffer_space);
@@ -371,10 +348,9 @@ static void hook_set_buffer(peer *p, const char *event)
     }
 }
 
-TEST(set_buffer_mid_message_is_refused)
-{
+TEST(set_buffer_mid_message_is_refused) {
     peer s;
-    tbuf in = {0};
+    tbuf in = { 0 };
     uint8_t big[1000];
     memset(big, 'z', sizeof big);
     peer_open(&s, WS_ROLE_SERVER);
@@ -399,14 +375,12 @@ TEST(set_buffer_mid_message_is_refused)
 
 /* ---- 4. sends made inside the send callback --------------------------------------- */
 
-static void hook_send_inside_send(peer *p, const char *event)
-{
+static void hook_send_inside_send(peer *p, const char *event) {
     if (strcmp(event, "send") || p->hook_calls++) return;
     p->hook_rc = ws_conn_send(p->c, WS_OP_TEXT, "inner", 5);
 }
 
-TEST(send_inside_send_is_busy_and_frames_stay_whole)
-{
+TEST(send_inside_send_is_busy_and_frames_stay_whole) {
     /* a client frame of more than WS_MASK_CHUNK bytes goes out in several calls: a send
        made inside the first landed in the middle of its payload */
     peer cl;
@@ -428,16 +402,14 @@ TEST(send_inside_send_is_busy_and_frames_stay_whole)
     peer_free(&cl);
 }
 
-static void hook_close_inside_echo(peer *p, const char *event)
-{
+static void hook_close_inside_echo(peer *p, const char *event) {
     if (strcmp(event, "send") || p->hook_calls++) return;
     p->hook_rc = ws_conn_close(p->c, 1001, NULL, 0);
 }
 
-TEST(close_inside_the_close_echo_sends_one_close)
-{
+TEST(close_inside_the_close_echo_sends_one_close) {
     peer s;
-    uint8_t body[2] = {0x03, 0xE8};
+    uint8_t body[2] = { 0x03, 0xE8 };
     peer_open(&s, WS_ROLE_SERVER);
     s.hook = hook_close_inside_echo;
     CHECK_EQ_INT(feed_frame(&s, 1, WS_OP_CLOSE, body, 2), WS_OK);
@@ -448,14 +420,12 @@ TEST(close_inside_the_close_echo_sends_one_close)
     peer_free(&s);
 }
 
-static void hook_payload_inside_payload(peer *p, const char *event)
-{
+static void hook_payload_inside_payload(peer *p, const char *event) {
     if (strcmp(event, "send") || p->hook_calls++) return;
     p->hook_rc = ws_conn_send_payload(p->c, "cd", 2);
 }
 
-TEST(streamed_frame_survives_sends_inside_its_sends)
-{
+TEST(streamed_frame_survives_sends_inside_its_sends) {
     /* a nested ws_conn_send_payload that finished the frame made _tx_remaining wrap, and
        every later send failed */
     int role;
@@ -488,9 +458,8 @@ TEST(streamed_frame_survives_sends_inside_its_sends)
     }
 }
 
-static void hook_everything_inside_send(peer *p, const char *event)
-{
-    uint8_t b[2] = {0, 0};
+static void hook_everything_inside_send(peer *p, const char *event) {
+    uint8_t b[2] = { 0, 0 };
     if (strcmp(event, "send") || p->hook_calls++) return;
     /* every call that would send is refused with WS_ERR_BUSY and changes nothing */
     CHECK_EQ_INT(ws_conn_send(p->c, WS_OP_PING, "p", 1), WS_ERR_BUSY);
@@ -505,8 +474,7 @@ static void hook_everything_inside_send(peer *p, const char *event)
     CHECK_EQ_INT(ws_conn_state(p->c), WS_STATE_OPEN);
 }
 
-TEST(calls_inside_the_send_callback_are_busy)
-{
+TEST(calls_inside_the_send_callback_are_busy) {
     peer s;
     sframe f[MAX_SFRAMES];
     size_t n;
@@ -520,17 +488,15 @@ TEST(calls_inside_the_send_callback_are_busy)
     peer_free(&s);
 }
 
-static void hook_feed_inside_receive(peer *p, const char *event)
-{
-    tbuf b = {0};
+static void hook_feed_inside_receive(peer *p, const char *event) {
+    tbuf b = { 0 };
     if (strcmp(event, "end") || p->hook_calls++) return;
     put_frame(&b, p, 1, WS_OP_TEXT, "second", 6);
     p->hook_rc = ws_conn_feed(p->c, b.p, b.len);
     tbuf_free(&b);
 }
 
-TEST(feed_inside_a_receive_callback_is_busy)
-{
+TEST(feed_inside_a_receive_callback_is_busy) {
     peer s;
     peer_open(&s, WS_ROLE_SERVER);
     s.hook = hook_feed_inside_receive;
@@ -544,16 +510,14 @@ TEST(feed_inside_a_receive_callback_is_busy)
     peer_free(&s);
 }
 
-static void hook_echo(peer *p, const char *event)
-{
+static void hook_echo(peer *p, const char *event) {
     if (!strcmp(event, "message") || !strcmp(event, "end"))
         p->hook_rc = ws_conn_send(p->c, WS_OP_TEXT, "echo", 4);
     else if (!strcmp(event, "control"))
         p->hook_rc = ws_conn_close(p->c, 1000, "done", 4);
 }
 
-TEST(send_and_close_from_receive_callbacks_work)
-{
+TEST(send_and_close_from_receive_callbacks_work) {
     peer s;
     sframe f[MAX_SFRAMES];
     size_t n;
@@ -576,8 +540,7 @@ TEST(send_and_close_from_receive_callbacks_work)
 
 /* ---- 5. a pong owed behind a streamed frame -------------------------------------- */
 
-TEST(owed_pong_survives_other_control_frames)
-{
+TEST(owed_pong_survives_other_control_frames) {
     peer s;
     sframe f[MAX_SFRAMES];
     size_t n;
@@ -597,14 +560,13 @@ TEST(owed_pong_survives_other_control_frames)
     peer_free(&s);
 }
 
-TEST(owed_pong_and_close_go_out_in_order_after_the_frame)
-{
+TEST(owed_pong_and_close_go_out_in_order_after_the_frame) {
     /* a peer's close behind a streamed frame: CLOSING (not CLOSED, which tells the caller
        to close TCP) until the frame ends and the answer goes out */
     peer s;
     sframe f[MAX_SFRAMES];
     size_t n;
-    uint8_t body[2] = {0x03, 0xE8};
+    uint8_t body[2] = { 0x03, 0xE8 };
     peer_open(&s, WS_ROLE_SERVER);
     CHECK_EQ_INT(ws_conn_send_header(s.c, true, WS_OP_BINARY, 2), WS_OK);
     CHECK_EQ_INT(feed_frame(&s, 1, WS_OP_PING, "x", 1), WS_OK);
@@ -627,8 +589,7 @@ TEST(owed_pong_and_close_go_out_in_order_after_the_frame)
 
 /* ---- 6. the status line ----------------------------------------------------------- */
 
-TEST(status_line_is_strict)
-{
+TEST(status_line_is_strict) {
     static const char *const bad[] = {
         "HTTP/1.1 1010 X\r\n\r\n", "HTTP/1.1 101x\r\n\r\n", "HTTP/1.1 1019999\r\n\r\n",
         "HTTP/1.1 101\tX\r\n\r\n",
@@ -652,8 +613,7 @@ TEST(status_line_is_strict)
 
 /* ---- 7. impossible frame lengths -------------------------------------------------- */
 
-TEST(send_header_refuses_lengths_of_2_63_and_more)
-{
+TEST(send_header_refuses_lengths_of_2_63_and_more) {
     peer s;
     peer_open(&s, WS_ROLE_SERVER);
     CHECK_EQ_INT(ws_conn_send_header(s.c, true, WS_OP_BINARY, (uint64_t)1 << 63), WS_ERR_ARG);
@@ -666,12 +626,11 @@ TEST(send_header_refuses_lengths_of_2_63_and_more)
 
 /* ---- 8. freeing the connection in on_close ---------------------------------------- */
 
-TEST(free_in_on_close_from_every_ending)
-{
+TEST(free_in_on_close_from_every_ending) {
     int how;
     for (how = 0; how < 7; how++) {
         peer p;
-        uint8_t body[2] = {0x03, 0xE8}, bad[2] = {0x03, 0xEC};   /* 1000; 1004 invalid */
+        uint8_t body[2] = { 0x03, 0xE8 }, bad[2] = { 0x03, 0xEC };   /* 1000; 1004 invalid */
         peer_open(&p, how == 6 ? WS_ROLE_CLIENT : WS_ROLE_SERVER);
         p.free_in_close = 1;
         test_context("ending %d", how);
@@ -700,16 +659,14 @@ TEST(free_in_on_close_from_every_ending)
     }
 }
 
-static void hook_reinit_in_close(peer *p, const char *event)
-{
+static void hook_reinit_in_close(peer *p, const char *event) {
     if (strcmp(event, "close")) return;
     p->hook_rc = ws_conn_init(p->c, &p->cfg, p);
 }
 
-TEST(reinit_in_on_close_leaves_a_fresh_connection)
-{
+TEST(reinit_in_on_close_leaves_a_fresh_connection) {
     peer s;
-    uint8_t body[2] = {0x03, 0xE8};
+    uint8_t body[2] = { 0x03, 0xE8 };
     peer_open(&s, WS_ROLE_SERVER);
     s.hook = hook_reinit_in_close;
     CHECK_EQ_INT(feed_frame(&s, 1, WS_OP_CLOSE, body, 2), WS_OK);
@@ -724,14 +681,12 @@ TEST(reinit_in_on_close_leaves_a_fresh_connection)
 
 /* ---- 9. duplicate headers --------------------------------------------------------- */
 
-static int parse_req(ws_http *h, const char *text)
-{
+static int parse_req(ws_http *h, const char *text) {
     ws_http_init(h, 0);
     return ws_http_parse_request(h, text, strlen(text));
 }
 
-TEST(duplicate_headers_keep_the_first_and_fail_the_upgrade)
-{
+TEST(duplicate_headers_keep_the_first_and_fail_the_upgrade) {
     ws_http h;
     const char *k = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
     char req[512];
@@ -761,8 +716,7 @@ TEST(duplicate_headers_keep_the_first_and_fail_the_upgrade)
                  WS_HS_HTTP);
 }
 
-TEST(response_with_two_accept_headers_is_refused)
-{
+TEST(response_with_two_accept_headers_is_refused) {
     ws_http h;
     const char *r = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
                     "Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
@@ -775,8 +729,7 @@ TEST(response_with_two_accept_headers_is_refused)
 
 /* ---- 10. what the connection keeps by pointer ------------------------------------- */
 
-static int connect_and_check(const char *answer_ext, int fail_random)
-{
+static int connect_and_check(const char *answer_ext, int fail_random) {
     peer cl;
     ws_http h;
     char key[25], accept[29], resp[512];
@@ -820,8 +773,7 @@ static int connect_and_check(const char *answer_ext, int fail_random)
     return rc;
 }
 
-TEST(connect_keeps_only_the_offer_strings)
-{
+TEST(connect_keeps_only_the_offer_strings) {
     CHECK_EQ_INT(connect_and_check(NULL, 0), WS_OK);
     CHECK_EQ_INT(connect_and_check("x-two; p=\"a,b\"", 0), WS_OK);    /* quoted comma */
     CHECK_EQ_INT(connect_and_check("x-three", 0), WS_ERR_HS_EXTENSION);
@@ -831,14 +783,13 @@ TEST(connect_keeps_only_the_offer_strings)
 
 /* ---- 11. the manual's promises ----------------------------------------------------- */
 
-TEST(bytes_out_are_bounded_by_bytes_in)
-{
+TEST(bytes_out_are_bounded_by_bytes_in) {
     /* "a server never sends more than it was fed, plus one close frame (127 bytes); a client
        at most three times as much, plus one close frame (131)" */
     int role;
     for (role = 0; role < 2; role++) {
         peer p;
-        tbuf in = {0};
+        tbuf in = { 0 };
         int i;
         peer_open(&p, role ? WS_ROLE_CLIENT : WS_ROLE_SERVER);
         for (i = 0; i < 10000; i++) put_frame(&in, &p, 1, WS_OP_PING, NULL, 0);
@@ -854,8 +805,7 @@ TEST(bytes_out_are_bounded_by_bytes_in)
     }
 }
 
-TEST(reject_returns_the_sticky_error)
-{
+TEST(reject_returns_the_sticky_error) {
     int fail;
     for (fail = 0; fail < 2; fail++) {
         peer s;
@@ -874,8 +824,7 @@ TEST(reject_returns_the_sticky_error)
     }
 }
 
-TEST(client_refuses_an_upgrade_list)
-{
+TEST(client_refuses_an_upgrade_list) {
     ws_http h;
     const char *r = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket, h2c\r\n"
                     "Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
@@ -885,8 +834,7 @@ TEST(client_refuses_an_upgrade_list)
                  WS_ERR_HS_UPGRADE);
 }
 
-TEST(token_lists_keep_quoted_commas)
-{
+TEST(token_lists_keep_quoted_commas) {
     ws_str list, t;
     const char *s = "permessage-deflate; x=\"a,b\\\"c,\", other";
     int n = 0;
@@ -902,10 +850,9 @@ TEST(token_lists_keep_quoted_commas)
 
 /* ---- 12. end of stream -------------------------------------------------------------- */
 
-TEST(eof_reports_1006_once)
-{
+TEST(eof_reports_1006_once) {
     peer s, cl;
-    uint8_t body[2] = {0x03, 0xE8};
+    uint8_t body[2] = { 0x03, 0xE8 };
     peer_open(&s, WS_ROLE_SERVER);
     CHECK_EQ_INT(ws_conn_eof(s.c), WS_ERR_EOF);
     CHECK_EQ_INT(ws_conn_state(s.c), WS_STATE_FAILED);
@@ -941,14 +888,12 @@ TEST(eof_reports_1006_once)
 
 /* ---- wired connections talking ------------------------------------------------------ */
 
-static void hook_echo_wired(peer *p, const char *event)
-{
+static void hook_echo_wired(peer *p, const char *event) {
     if (!strcmp(event, "end") && p->cfg.role == WS_ROLE_SERVER)
         p->hook_rc = ws_conn_send(p->c, WS_OP_TEXT, "echo", 4);
 }
 
-TEST(wired_echo_with_pings_settles)
-{
+TEST(wired_echo_with_pings_settles) {
     /* the client's send feeds the server, whose echo and pong feed the client from inside
        that send: busy feeds are queued, owed pongs go out when the frame is done */
     peer s, cl;
@@ -988,10 +933,9 @@ TEST(wired_echo_with_pings_settles)
 
 /* ---- found by fuzz_calls ------------------------------------------------------------ */
 
-static void hook_ping_inside_pong(peer *p, const char *event)
-{
+static void hook_ping_inside_pong(peer *p, const char *event) {
     /* inside the writing of the owed pong (its key, or its first chunk), a second ping */
-    tbuf b = {0};
+    tbuf b = { 0 };
     if ((strcmp(event, "send") && strcmp(event, "random")) || p->hook_calls++) return;
     put_frame(&b, p, 1, WS_OP_PING, "BB", 2);
     p->hook_rc = ws_conn_feed(p->c, b.p, b.len);
@@ -999,15 +943,13 @@ static void hook_ping_inside_pong(peer *p, const char *event)
     tbuf_free(&b);
 }
 
-static int p_random_hooked(ws_conn *c, void *out, size_t n)
-{
+static int p_random_hooked(ws_conn *c, void *out, size_t n) {
     int r = p_random(c, out, n);
     p_event(peer_of(c), "random");
     return r;
 }
 
-TEST(a_pong_keeps_its_payload_while_it_goes_out)
-{
+TEST(a_pong_keeps_its_payload_while_it_goes_out) {
     int role;
     for (role = 0; role < 2; role++) {
         peer p;
@@ -1031,26 +973,22 @@ TEST(a_pong_keeps_its_payload_while_it_goes_out)
     }
 }
 
-static void hook_inside_nonce(peer *p, const char *event)
-{
+static void hook_inside_nonce(peer *p, const char *event) {
     if (strcmp(event, "random") || p->hook_calls++) return;
     p->hook_rc = ws_conn_connect(p->c, NULL);
 }
 
-static void hook_eof_inside_nonce(peer *p, const char *event)
-{
+static void hook_eof_inside_nonce(peer *p, const char *event) {
     if (strcmp(event, "random") || p->hook_calls++) return;
     p->hook_rc = ws_conn_eof(p->c);
 }
 
-static void hook_eof_inside_request(peer *p, const char *event)
-{
+static void hook_eof_inside_request(peer *p, const char *event) {
     if (strcmp(event, "send") || p->hook_calls++) return;
     p->hook_rc = ws_conn_eof(p->c);
 }
 
-TEST(calls_inside_connects_callbacks)
-{
+TEST(calls_inside_connects_callbacks) {
     /* inside the random callback that draws the nonce, calls are refused (connect twice)
        or end the connection (eof): nothing goes out then; and a connection that fails
        inside its request's send gets its sticky error from ws_conn_connect */
@@ -1083,8 +1021,7 @@ TEST(calls_inside_connects_callbacks)
     }
 }
 
-void suite_contract(void)
-{
+void suite_contract(void) {
     test_suite_begin("contract");
     RUN(close_between_wired_connections_ends_both_once);
     RUN(failure_inside_the_close_send_is_not_revived);

@@ -6,8 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int hexval(char ch)
-{
+static int hexval(char ch) {
     if (ch >= '0' && ch <= '9')
         return ch - '0';
     if (ch >= 'a' && ch <= 'f')
@@ -15,16 +14,14 @@ static int hexval(char ch)
     return -1;
 }
 
-static void unhex20(const char *hex, uint8_t out[20])
-{
+static void unhex20(const char *hex, uint8_t out[20]) {
     int i;
     for (i = 0; i < 20; i++)
         out[i] = (uint8_t)(hexval(hex[2 * i]) << 4 | hexval(hex[2 * i + 1]));
 }
 
 static int check_sha1_at(const void *data, size_t len, const char *hex, const char *file,
-                         int line)
-{
+                         int line) {
     uint8_t want[20], got[21];
     uint8_t *copy = dup_exact(data, len);   /* exact size: an overread is caught */
     got[20] = 0xa5;
@@ -36,33 +33,28 @@ static int check_sha1_at(const void *data, size_t len, const char *hex, const ch
 }
 #define CHECK_SHA1(data, len, hex) check_sha1_at((data), (len), (hex), __FILE__, __LINE__)
 
-TEST(sha1_empty)
-{
+TEST(sha1_empty) {
     CHECK_SHA1("", 0, "da39a3ee5e6b4b0d3255bfef95601890afd80709");
 }
 
-TEST(sha1_abc)
-{
+TEST(sha1_abc) {
     CHECK_SHA1("abc", 3, "a9993e364706816aba3e25717850c26c9cd0d89d");
 }
 
-TEST(sha1_448_bits)
-{
+TEST(sha1_448_bits) {
     const char *m = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
     CHECK_EQ_INT(strlen(m), 56);
     CHECK_SHA1(m, 56, "84983e441c3bd26ebaae4aa1f95129e5e54670f1");
 }
 
-TEST(sha1_896_bits)
-{
+TEST(sha1_896_bits) {
     const char *m = "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmno"
                     "ijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu";
     CHECK_EQ_INT(strlen(m), 112);
     CHECK_SHA1(m, 112, "a49b2446a02c645bf419f995b67091253a04a259");
 }
 
-TEST(sha1_million_a)
-{
+TEST(sha1_million_a) {
     size_t n = 1000000;
     char *m = (char *)malloc(n);
     if (!CHECK(m != NULL))
@@ -72,19 +64,18 @@ TEST(sha1_million_a)
     free(m);
 }
 
-TEST(sha1_padding_boundaries)
-{
+TEST(sha1_padding_boundaries) {
     static const struct { size_t n; const char *hex; } v[] = {
-        {55, "c1c8bbdc22796e28c0e15163d20899b65621d65a"},
-        {56, "c2db330f6083854c99d4b5bfb6e8f29f201be699"},
-        {57, "f08f24908d682555111be7ff6f004e78283d989a"},
-        {63, "03f09f5b158a7a8cdad920bddc29b81c18a551f5"},
-        {64, "0098ba824b5c16427bd7a1122a5a442a25ec644d"},
-        {65, "11655326c708d70319be2610e8a57d9a5b959d3b"},
-        {119, "ee971065aaa017e0632a8ca6c77bb3bf8b1dfc56"},
-        {120, "f34c1488385346a55709ba056ddd08280dd4c6d6"},
-        {127, "89d95fa32ed44a7c610b7ee38517ddf57e0bb975"},
-        {128, "ad5b3fdbcb526778c2839d2f151ea753995e26a0"},
+        { 55, "c1c8bbdc22796e28c0e15163d20899b65621d65a" },
+        { 56, "c2db330f6083854c99d4b5bfb6e8f29f201be699" },
+        { 57, "f08f24908d682555111be7ff6f004e78283d989a" },
+        { 63, "03f09f5b158a7a8cdad920bddc29b81c18a551f5" },
+        { 64, "0098ba824b5c16427bd7a1122a5a442a25ec644d" },
+        { 65, "11655326c708d70319be2610e8a57d9a5b959d3b" },
+        { 119, "ee971065aaa017e0632a8ca6c77bb3bf8b1dfc56" },
+        { 120, "f34c1488385346a55709ba056ddd08280dd4c6d6" },
+        { 127, "89d95fa32ed44a7c610b7ee38517ddf57e0bb975" },
+        { 128, "ad5b3fdbcb526778c2839d2f151ea753995e26a0" },
     };
     char a[128];
     size_t i;
@@ -95,8 +86,7 @@ TEST(sha1_padding_boundaries)
     }
 }
 
-TEST(sha1_all_byte_values)
-{
+TEST(sha1_all_byte_values) {
     uint8_t m[1024];
     size_t i;
     for (i = 0; i < sizeof m; i++)
@@ -107,12 +97,11 @@ TEST(sha1_all_byte_values)
 /* ---- base64 ---------------------------------------------------------------------- */
 
 static const struct { const char *plain, *b64; } rfc4648[] = {
-    {"", ""},          {"f", "Zg=="},         {"fo", "Zm8="},       {"foo", "Zm9v"},
-    {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+    { "", "" },          { "f", "Zg==" },         { "fo", "Zm8=" },       { "foo", "Zm9v" },
+    { "foob", "Zm9vYg==" }, { "fooba", "Zm9vYmE=" }, { "foobar", "Zm9vYmFy" },
 };
 
-TEST(base64_encode_rfc4648)
-{
+TEST(base64_encode_rfc4648) {
     size_t i;
     for (i = 0; i < sizeof rfc4648 / sizeof rfc4648[0]; i++) {
         char out[16];
@@ -128,8 +117,7 @@ TEST(base64_encode_rfc4648)
     }
 }
 
-TEST(base64_decode_rfc4648)
-{
+TEST(base64_decode_rfc4648) {
     size_t i;
     for (i = 0; i < sizeof rfc4648 / sizeof rfc4648[0]; i++) {
         uint8_t out[16];
@@ -149,12 +137,11 @@ TEST(base64_decode_rfc4648)
     }
 }
 
-TEST(base64_alphabet_and_roundtrip)
-{
+TEST(base64_alphabet_and_roundtrip) {
     uint8_t all[256], back[256];
     char enc[4 * ((256 + 2) / 3) + 1];
     size_t i, n;
-    static const uint8_t plus_slash[2] = {0xfb, 0xff};
+    static const uint8_t plus_slash[2] = { 0xfb, 0xff };
     for (i = 0; i < 256; i++)
         all[i] = (uint8_t)i;
     n = ws_base64_encode(plus_slash, 2, enc);
@@ -170,8 +157,7 @@ TEST(base64_alphabet_and_roundtrip)
     }
 }
 
-TEST(base64_invalid_rejected)
-{
+TEST(base64_invalid_rejected) {
     static const char *const bad[] = {
         "Zg",          /* unpadded */
         "Zg=",         /* length not a multiple of 4 */
@@ -205,8 +191,7 @@ TEST(base64_invalid_rejected)
 
 /* ---- Sec-WebSocket-Accept (RFC 6455 1.3) ---------------------------------------------- */
 
-TEST(accept_key_rfc6455)
-{
+TEST(accept_key_rfc6455) {
     char out[30];
     char *key = (char *)dup_exact("dGhlIHNhbXBsZSBub25jZQ==", 24);
     memset(out, 'x', sizeof out);
@@ -216,15 +201,14 @@ TEST(accept_key_rfc6455)
     free(key);
 }
 
-TEST(accept_key_other_keys)
-{
+TEST(accept_key_other_keys) {
     /* accepts computed with Python's hashlib for the keys of the RFC's other example and
        of the captured handshakes in tests/unit/vectors */
     static const struct { const char *key, *accept; } v[] = {
-        {"x3JJHMbDL1EzLkh9GBhXDw==", "HSmrc0sMlYUkAGmm5OPpG2HaGWk="},
-        {"kVdmGx/hY8plgRcZqNxwmg==", "5VOHOsNmIYC7N0UIVwebbqfTFlU="},
-        {"9UivinIYSP7GoX1He8+WrQ==", "rNgyMItoqlnOw/80Ua2cHSlvqxA="},
-        {"QOC5KPgLxhfb34fG8IytNw==", "nddSIwlJLwe6xU7DF66YM5T5Q8o="},
+        { "x3JJHMbDL1EzLkh9GBhXDw==", "HSmrc0sMlYUkAGmm5OPpG2HaGWk=" },
+        { "kVdmGx/hY8plgRcZqNxwmg==", "5VOHOsNmIYC7N0UIVwebbqfTFlU=" },
+        { "9UivinIYSP7GoX1He8+WrQ==", "rNgyMItoqlnOw/80Ua2cHSlvqxA=" },
+        { "QOC5KPgLxhfb34fG8IytNw==", "nddSIwlJLwe6xU7DF66YM5T5Q8o=" },
     };
     size_t i;
     for (i = 0; i < sizeof v / sizeof v[0]; i++) {
@@ -235,8 +219,7 @@ TEST(accept_key_other_keys)
     }
 }
 
-TEST(handshake_key_from_nonce)
-{
+TEST(handshake_key_from_nonce) {
     char key[26];
     memset(key, 'x', sizeof key);
     ws_handshake_key((const uint8_t *)"the sample nonce", key);
@@ -244,8 +227,7 @@ TEST(handshake_key_from_nonce)
     CHECK_EQ_INT(key[25], 'x');
 }
 
-void suite_crypto(void)
-{
+void suite_crypto(void) {
     test_suite_begin("crypto");
     RUN(sha1_empty);
     RUN(sha1_abc);

@@ -15,8 +15,7 @@
 /* ---- ws_frame_header / ws_frame_encode ----------------------------------------------------- */
 
 static void check_header_at(bool fin, ws_opcode op, uint64_t len, const uint8_t *mask,
-                            const uint8_t *want, size_t want_len, const char *file, int line)
-{
+                            const uint8_t *want, size_t want_len, const char *file, int line) {
     uint8_t out[20];
     size_t n, i;
     memset(out, 0xaa, sizeof out);
@@ -33,12 +32,11 @@ static void check_header_at(bool fin, ws_opcode op, uint64_t len, const uint8_t 
 }
 #define CHECK_HEADER(fin, op, len, mask, ...)                                          \
     do {                                                                               \
-        static const uint8_t want_[] = {__VA_ARGS__};                                  \
+        static const uint8_t want_[] = { __VA_ARGS__ };                                  \
         check_header_at((fin), (op), (len), (mask), want_, sizeof want_, __FILE__, __LINE__); \
     } while (0)
 
-TEST(frame_header_lengths)
-{
+TEST(frame_header_lengths) {
     CHECK_HEADER(true, WS_OP_TEXT, 0, NULL, 0x81, 0x00);
     CHECK_HEADER(true, WS_OP_TEXT, 125, NULL, 0x81, 0x7d);
     CHECK_HEADER(true, WS_OP_BINARY, 126, NULL, 0x82, 0x7e, 0x00, 0x7e);
@@ -49,8 +47,7 @@ TEST(frame_header_lengths)
                  0xff, 0xff, 0xff, 0xff, 0xff, 0xff);
 }
 
-TEST(frame_header_flags_and_mask)
-{
+TEST(frame_header_flags_and_mask) {
     CHECK_HEADER(false, WS_OP_TEXT, 3, NULL, 0x01, 0x03);
     CHECK_HEADER(false, WS_OP_CONT, 0, NULL, 0x00, 0x00);
     CHECK_HEADER(true, WS_OP_CONT, 2, NULL, 0x80, 0x02);
@@ -64,12 +61,11 @@ TEST(frame_header_flags_and_mask)
                  0xfa, 0x21, 0x3d);
 }
 
-TEST(frame_encode_rfc_examples)
-{
-    static const uint8_t masked[] = {0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d,
-                                     0x7f, 0x9f, 0x4d, 0x51, 0x58};
-    static const uint8_t plain[] = {0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f};
-    static const uint8_t frag[] = {0x01, 0x03, 0x48, 0x65, 0x6c};
+TEST(frame_encode_rfc_examples) {
+    static const uint8_t masked[] = { 0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d,
+                                      0x7f, 0x9f, 0x4d, 0x51, 0x58 };
+    static const uint8_t plain[] = { 0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f };
+    static const uint8_t frag[] = { 0x01, 0x03, 0x48, 0x65, 0x6c };
     char payload[] = "Hello";
     uint8_t out[32], *exact;
     size_t len = 0;
@@ -95,8 +91,7 @@ TEST(frame_encode_rfc_examples)
     free(exact);
 }
 
-TEST(frame_encode_refuses_invalid_control_frames)
-{
+TEST(frame_encode_refuses_invalid_control_frames) {
     /* RFC 6455 5.5: "All control frames MUST have a payload length of 125 bytes or less
        and MUST NOT be fragmented." ws_conn_send refuses these with WS_ERR_ARG too. */
     uint8_t out[300], p[126];
@@ -112,8 +107,7 @@ TEST(frame_encode_refuses_invalid_control_frames)
     CHECK_EQ_INT(len, 127);
 }
 
-TEST(frame_encode_refuses_reserved_opcodes)
-{
+TEST(frame_encode_refuses_reserved_opcodes) {
     /* opcodes 3-7 and B-F are reserved (RFC 6455 5.2); a peer fails the connection */
     uint8_t out[16];
     size_t len;
@@ -127,8 +121,7 @@ TEST(frame_encode_refuses_reserved_opcodes)
                                  NULL), WS_ERR_ARG);    /* reserved under the RSV bit too */
 }
 
-TEST(rsv_bits_go_on_the_wire_when_an_extension_owns_them)
-{
+TEST(rsv_bits_go_on_the_wire_when_an_extension_owns_them) {
     /* WS_RSV1..3 ORed into the opcode: the frame's first byte carries them */
     uint8_t out[16];
     size_t len = 0;
@@ -161,12 +154,11 @@ TEST(rsv_bits_go_on_the_wire_when_an_extension_owns_them)
     h_free(&h);
 }
 
-TEST(frame_encode_round_trip)
-{
+TEST(frame_encode_round_trip) {
     /* what ws_frame_encode makes, a connection of the other role parses back */
     uint8_t p[300], *out = (uint8_t *)malloc(320);
     size_t len = 0, i;
-    tbuf log = {0};
+    tbuf log = { 0 };
     for (i = 0; i < sizeof p; i++)
         p[i] = (uint8_t)(i ^ 0x5a);
     CHECK_EQ_INT(ws_frame_encode(out, 320, &len, true, WS_OP_BINARY, p, sizeof p, test_key),
@@ -184,9 +176,8 @@ TEST(frame_encode_round_trip)
 
 /* ---- ws_mask -------------------------------------------------------------------------------- */
 
-TEST(mask_against_reference)
-{
-    static const uint8_t key[4] = {0x01, 0x80, 0x7f, 0xfe};
+TEST(mask_against_reference) {
+    static const uint8_t key[4] = { 0x01, 0x80, 0x7f, 0xfe };
     uint8_t base[64 + 8 + 16], buf[64 + 8 + 16], want[64 + 8 + 16];
     size_t pos, off, len, i;
     long bad = 0;
@@ -210,8 +201,7 @@ TEST(mask_against_reference)
     CHECK_EQ_INT(bad, 0);
 }
 
-TEST(mask_in_pieces_and_exact_buffers)
-{
+TEST(mask_in_pieces_and_exact_buffers) {
     /* masking 1000 bytes in pieces of every size, the key position carried along, equals
        masking them at once; each piece sits in a buffer of exactly its size */
     uint8_t whole[1000], pieces[1000];
@@ -248,8 +238,7 @@ TEST(mask_in_pieces_and_exact_buffers)
 /* ---- ws_conn_send ----------------------------------------------------------------------------- */
 
 /* Finds key in the random bytes at or after *from; on success moves *from past it. */
-static int key_from_random(const tbuf *rnd, const uint8_t key[4], size_t *from)
-{
+static int key_from_random(const tbuf *rnd, const uint8_t key[4], size_t *from) {
     size_t i;
     for (i = *from; i + 4 <= rnd->len; i++)
         if (memcmp(rnd->p + i, key, 4) == 0) {
@@ -259,8 +248,7 @@ static int key_from_random(const tbuf *rnd, const uint8_t key[4], size_t *from)
     return 0;
 }
 
-TEST(client_send_masks_with_fresh_random_keys)
-{
+TEST(client_send_masks_with_fresh_random_keys) {
     harness h;
     h_setup s = setup_client();
     uint8_t big[10000];
@@ -282,8 +270,8 @@ TEST(client_send_masks_with_fresh_random_keys)
     CHECK_EQ_STR(hello, "Hello");                   /* the caller's bytes stay as they were */
     CHECK_EQ_INT(big[9999], (uint8_t)(9999 * 3));
     if (CHECK_EQ_INT(sframes_parse(h.sent.p, h.sent.len, f, 8, &n), 0) && CHECK_EQ_INT(n, 6)) {
-        static const int ops[] = {WS_OP_TEXT, WS_OP_TEXT, WS_OP_BINARY, WS_OP_BINARY,
-                                  WS_OP_PING, WS_OP_PONG};
+        static const int ops[] = { WS_OP_TEXT, WS_OP_TEXT, WS_OP_BINARY, WS_OP_BINARY,
+                                   WS_OP_PING, WS_OP_PONG };
         for (i = 0; i < 6; i++) {
             test_context("frame %lu", (unsigned long)i);
             CHECK_EQ_INT(f[i].op, ops[i]);
@@ -306,8 +294,7 @@ TEST(client_send_masks_with_fresh_random_keys)
     h_free(&h);
 }
 
-TEST(send_empty_payload_as_null)
-{
+TEST(send_empty_payload_as_null) {
     /* (NULL, 0) is an empty payload: a ping without data, in both roles */
     harness h;
     int role;
@@ -333,11 +320,10 @@ TEST(send_empty_payload_as_null)
     }
 }
 
-TEST(server_send_unmasked_header_and_payload_pieces)
-{
+TEST(server_send_unmasked_header_and_payload_pieces) {
     harness h;
     static const char hello[] = "Hello";
-    static const uint8_t want[] = {0x81, 0x05, 'H', 'e', 'l', 'l', 'o'};
+    static const uint8_t want[] = { 0x81, 0x05, 'H', 'e', 'l', 'l', 'o' };
     size_t i;
     int found = 0;
     if (h_open(&h, NULL) < 0) {
@@ -359,10 +345,9 @@ TEST(server_send_unmasked_header_and_payload_pieces)
     h_free(&h);
 }
 
-TEST(server_send_sizes)
-{
+TEST(server_send_sizes) {
     harness h;
-    static const size_t sizes[] = {125, 126, 65535, 65536, 70000};
+    static const size_t sizes[] = { 125, 126, 65535, 65536, 70000 };
     size_t i;
     uint8_t *p = (uint8_t *)malloc(70000);
     for (i = 0; i < 70000; i++)
@@ -385,8 +370,7 @@ TEST(server_send_sizes)
     free(p);
 }
 
-TEST(send_argument_checks)
-{
+TEST(send_argument_checks) {
     harness h;
     uint8_t p[126];
     memset(p, 'p', sizeof p);
@@ -405,17 +389,15 @@ TEST(send_argument_checks)
 }
 
 /* Feeds what h sent to a fresh connection of the other role and checks the events. */
-static void round_trip_at(harness *h, const char *want_log, const char *file, int line)
-{
+static void round_trip_at(harness *h, const char *want_log, const char *file, int line) {
     h_setup s = h->cfg.role == WS_ROLE_SERVER ? setup_client() : setup_server();
     expect_feed_at(&s, h->sent.p, h->sent.len, WS_OK, want_log, 0, WS_STATE_OPEN, file, line);
 }
 #define ROUND_TRIP(h, want_log) round_trip_at((h), (want_log), __FILE__, __LINE__)
 
-TEST(fragmented_send_with_ping_between)
-{
-    static const uint8_t want[] = {0x01, 0x03, 'H', 'e', 'l', 0x89, 0x01, 'p', 0x00, 0x01, 'l',
-                                   0x8a, 0x00, 0x80, 0x01, 'o'};
+TEST(fragmented_send_with_ping_between) {
+    static const uint8_t want[] = { 0x01, 0x03, 'H', 'e', 'l', 0x89, 0x01, 'p', 0x00, 0x01, 'l',
+                                    0x8a, 0x00, 0x80, 0x01, 'o' };
     harness h;
     int role;
     if (h_open(&h, NULL) == 0) {
@@ -442,8 +424,7 @@ TEST(fragmented_send_with_ping_between)
     }
 }
 
-TEST(fragmented_send_state_errors)
-{
+TEST(fragmented_send_state_errors) {
     harness h;
     if (h_open(&h, NULL) == 0) {
         CHECK_EQ_INT(ws_conn_send_continue(&h.conn, "x", 1), WS_ERR_STATE);
@@ -463,8 +444,7 @@ TEST(fragmented_send_state_errors)
     h_free(&h);
 }
 
-TEST(streamed_send_header_then_payload)
-{
+TEST(streamed_send_header_then_payload) {
     harness h;
     int role;
     for (role = 0; role < 2; role++) {
@@ -496,8 +476,7 @@ TEST(streamed_send_header_then_payload)
     }
 }
 
-TEST(streamed_send_refuses_too_much_payload)
-{
+TEST(streamed_send_refuses_too_much_payload) {
     harness h;
     if (h_open(&h, NULL) == 0) {
         CHECK_EQ_INT(ws_conn_send_header(&h.conn, true, WS_OP_BINARY, 4), WS_OK);
@@ -508,8 +487,7 @@ TEST(streamed_send_refuses_too_much_payload)
     h_free(&h);
 }
 
-TEST(send_raw_broadcast_frame)
-{
+TEST(send_raw_broadcast_frame) {
     harness a, b;
     uint8_t frame[32];
     size_t len = 0;
@@ -526,10 +504,9 @@ TEST(send_raw_broadcast_frame)
     h_free(&b);
 }
 
-TEST(send_after_close_is_a_state_error)
-{
+TEST(send_after_close_is_a_state_error) {
     harness h;
-    tbuf in = {0};
+    tbuf in = { 0 };
     if (h_open(&h, NULL) == 0) {
         CHECK_EQ_INT(ws_conn_close(&h.conn, 1000, NULL, 0), WS_OK);
         h_clear_sent(&h);
@@ -558,8 +535,7 @@ TEST(send_after_close_is_a_state_error)
     tbuf_free(&in);
 }
 
-TEST(send_failure_fails_the_connection)
-{
+TEST(send_failure_fails_the_connection) {
     harness h;
     if (h_open(&h, NULL) == 0) {
         h.send_fail = 1;
@@ -578,16 +554,14 @@ TEST(send_failure_fails_the_connection)
 
 /* ---- ws_conn_init, ws_conn_accept, ws_conn_reject ------------------------------------------- */
 
-static int nop_send(ws_conn *c, const ws_buf *b, size_t n)
-{
+static int nop_send(ws_conn *c, const ws_buf *b, size_t n) {
     (void)c;
     (void)b;
     (void)n;
     return 0;
 }
 
-TEST(conn_init_argument_checks)
-{
+TEST(conn_init_argument_checks) {
     ws_conn c;
     ws_config cfg;
     memset(&cfg, 0, sizeof cfg);
@@ -609,8 +583,7 @@ static const char rfc_request[] = "GET /chat HTTP/1.1" CRLF "Host: server.exampl
                                   "Sec-WebSocket-Protocol: chat, superchat" CRLF
                                   "Sec-WebSocket-Version: 13" CRLF CRLF;
 
-TEST(conn_accept_writes_the_101)
-{
+TEST(conn_accept_writes_the_101) {
     harness h;
     ws_http req;
     char want[512];
@@ -642,8 +615,7 @@ TEST(conn_accept_writes_the_101)
     h_free(&h);
 }
 
-TEST(conn_reject_writes_the_error_response)
-{
+TEST(conn_reject_writes_the_error_response) {
     harness h;
     char want[512];
     size_t want_len = 0;
@@ -660,8 +632,7 @@ TEST(conn_reject_writes_the_error_response)
 
 /* ws_conn_reject is a server's answer: a client's is refused like its ws_conn_accept, with
    nothing sent and nothing changed, before and after its request went out */
-TEST(conn_reject_refused_on_a_client)
-{
+TEST(conn_reject_refused_on_a_client) {
     harness h;
     h_setup s = setup_client();
     ws_client_opts o;
@@ -695,8 +666,7 @@ TEST(conn_reject_refused_on_a_client)
 /* Plays the server for h's upgrade request: parses it, answers 101 (with protocol), and
    appends `after` (frames following the head). Returns the response in *resp (malloc). */
 static size_t serve_request(harness *h, const char *protocol, const void *after,
-                            size_t after_len, char **resp)
-{
+                            size_t after_len, char **resp) {
     ws_http req;
     size_t len = 0;
     *resp = (char *)malloc(600);
@@ -710,8 +680,7 @@ static size_t serve_request(harness *h, const char *protocol, const void *after,
     return len + after_len;
 }
 
-TEST(client_connect_and_connected)
-{
+TEST(client_connect_and_connected) {
     harness h;
     h_setup s = setup_client();
     ws_client_opts o;
@@ -756,8 +725,7 @@ TEST(client_connect_and_connected)
 }
 
 static void client_bad_response_at(const char *edit_from, const char *edit_to, int want,
-                                   const char *file, int line)
-{
+                                   const char *file, int line) {
     harness h;
     h_setup s = setup_client();
     ws_client_opts o;
@@ -798,8 +766,7 @@ static void client_bad_response_at(const char *edit_from, const char *edit_to, i
 #define CLIENT_BAD_RESPONSE(from, to, want) \
     client_bad_response_at((from), (to), (want), __FILE__, __LINE__)
 
-TEST(client_connected_with_bad_responses)
-{
+TEST(client_connected_with_bad_responses) {
     CLIENT_BAD_RESPONSE("Sec-WebSocket-Accept: ", "Sec-WebSocket-Accept: x", WS_ERR_HS_ACCEPT);
     CLIENT_BAD_RESPONSE("101 Switching Protocols", "200 OK", WS_ERR_HS_STATUS);
     CLIENT_BAD_RESPONSE("Sec-WebSocket-Protocol: chat", "Sec-WebSocket-Protocol: mqtt",
@@ -810,8 +777,7 @@ TEST(client_connected_with_bad_responses)
                         WS_ERR_HS_EXTENSION);
 }
 
-TEST(client_connected_without_response)
-{
+TEST(client_connected_without_response) {
     harness h;
     h_setup s = setup_client();
     ws_client_opts o;
@@ -825,8 +791,7 @@ TEST(client_connected_without_response)
     h_free(&h);
 }
 
-void suite_encode(void)
-{
+void suite_encode(void) {
     test_suite_begin("encode");
     RUN(frame_header_lengths);
     RUN(frame_header_flags_and_mask);

@@ -25,8 +25,7 @@ static uint32_t rnd(void) { return test_rand(&fp_rng); }
 
 /* ws_mask and the masked copy a client sends through, SIMD and portable, against a byte
    loop */
-TEST(mask_every_length_alignment_and_position)
-{
+TEST(mask_every_length_alignment_and_position) {
     static uint8_t src[600], a[600], b[600], c[600], d[600], e[600];
     static const uint8_t key[4] = { 0x12, 0xA5, 0x7F, 0xC3 };
     size_t len, pos, al, i;
@@ -67,8 +66,7 @@ TEST(mask_every_length_alignment_and_position)
     CHECK(1);
 }
 
-TEST(mask_large_buffer_in_random_pieces)
-{
+TEST(mask_large_buffer_in_random_pieces) {
     enum { N = (1 << 20) + 13 };
     static const uint8_t key[4] = { 0xDE, 0xAD, 0xBE, 0xEF };
     uint8_t *a = (uint8_t *)malloc(N), *c = (uint8_t *)malloc(N);
@@ -184,15 +182,14 @@ static size_t put_char(uint8_t *o, unsigned ascii_pct) {
 /* Faults: bytes that are never valid, leads without their continuation bytes, the edges of
    the narrow second-byte ranges, stray continuation bytes. */
 static const uint8_t faults[][4] = {
-    {0xC0, 0x80}, {0xC1, 0xBF}, {0xF5, 0x80}, {0xFF}, {0xFE}, {0x80}, {0xBF},
-    {0xE0, 0x9F, 0xBF}, {0xE0, 0x80}, {0xED, 0xA0, 0x80}, {0xED, 0xBF, 0xBF},
-    {0xF0, 0x8F, 0xBF, 0xBF}, {0xF4, 0x90, 0x80, 0x80}, {0xF4, 0xBF},
-    {0xC2, 0x41}, {0xE4, 0xB8, 0x41}, {0xF0, 0x9F, 0x98, 0x41}, {0xE4, 0xC2, 0xA9},
-    {0xC2, 0xC2}, {0xE1, 0x80, 0x80}, {0xF1, 0x80, 0x80, 0x80}, {0xDF, 0xBF},
+    { 0xC0, 0x80 }, { 0xC1, 0xBF }, { 0xF5, 0x80 }, { 0xFF }, { 0xFE }, { 0x80 }, { 0xBF },
+    { 0xE0, 0x9F, 0xBF }, { 0xE0, 0x80 }, { 0xED, 0xA0, 0x80 }, { 0xED, 0xBF, 0xBF },
+    { 0xF0, 0x8F, 0xBF, 0xBF }, { 0xF4, 0x90, 0x80, 0x80 }, { 0xF4, 0xBF },
+    { 0xC2, 0x41 }, { 0xE4, 0xB8, 0x41 }, { 0xF0, 0x9F, 0x98, 0x41 }, { 0xE4, 0xC2, 0xA9 },
+    { 0xC2, 0xC2 }, { 0xE1, 0x80, 0x80 }, { 0xF1, 0x80, 0x80, 0x80 }, { 0xDF, 0xBF },
 };
 
-TEST(utf8_faults_at_every_offset_and_alignment)
-{
+TEST(utf8_faults_at_every_offset_and_alignment) {
     uint8_t buf[300];
     unsigned filler, f, off, al;
     for (filler = 0; filler < 3; filler++)          /* ASCII, mixed, mostly multi-byte */
@@ -212,8 +209,7 @@ TEST(utf8_faults_at_every_offset_and_alignment)
     CHECK(checked > 0);
 }
 
-TEST(utf8_all_byte_pairs_at_block_edges)
-{
+TEST(utf8_all_byte_pairs_at_block_edges) {
     uint8_t buf[81];
     unsigned a, b, off, fill;
     for (fill = 0; fill < 2; fill++)
@@ -232,8 +228,7 @@ TEST(utf8_all_byte_pairs_at_block_edges)
     CHECK(1);
 }
 
-TEST(utf8_four_byte_leads_with_every_second_byte)
-{
+TEST(utf8_four_byte_leads_with_every_second_byte) {
     uint8_t buf[64];
     static const uint8_t tails[] = { 0x00, 0x7F, 0x80, 0xBF, 0xC0, 0xFF };
     unsigned lead, second, t3, t4, off;
@@ -252,8 +247,7 @@ TEST(utf8_four_byte_leads_with_every_second_byte)
     CHECK(1);
 }
 
-TEST(utf8_random_text_and_states)
-{
+TEST(utf8_random_text_and_states) {
     uint8_t buf[700];
     int round;
     for (round = 0; round < 20000; round++) {
@@ -315,8 +309,7 @@ static int text_frame_case(const uint8_t *text, size_t len, size_t bad, size_t s
            CHECK_EQ_U64(tf_len, split) && CHECK(memcmp(tf_got, text, split) == 0);
 }
 
-TEST(server_text_unmasked_and_checked_in_one_pass)
-{
+TEST(server_text_unmasked_and_checked_in_one_pass) {
     static const size_t lens[] = { 1, 7, 8, 9, 15, 16, 17, 24, 63, 64, 65, 127, 128, 129,
                                    191, 192, 255, 256, 300, 1000 };
     static uint8_t text[1000];
@@ -352,8 +345,7 @@ TEST(server_text_unmasked_and_checked_in_one_pass)
     }
 }
 
-void suite_fastpath(void)
-{
+void suite_fastpath(void) {
     fp_rng ^= test_seed() * 0x100000001B3ull;
     if (!fp_rng) fp_rng = 1;
     test_suite_begin("fastpath");

@@ -11,14 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const uint8_t *key_for(const h_setup *s)
-{
+static const uint8_t *key_for(const h_setup *s) {
     return s->cfg.role == WS_ROLE_SERVER ? test_key : NULL;   /* what the peer sends */
 }
 
 /* "B<op>:<n> D:<payload> E" for a whole single-frame message */
-static void expect_msg(tbuf *log, int op, const void *p, size_t n, int fragmented)
-{
+static void expect_msg(tbuf *log, int op, const void *p, size_t n, int fragmented) {
     char tok[48];
     if (log->len)
         tbuf_puts(log, " ");
@@ -36,30 +34,28 @@ static void expect_msg(tbuf *log, int op, const void *p, size_t n, int fragmente
 
 /* ---- RFC 6455 5.7 ------------------------------------------------------------------------ */
 
-TEST(rfc_single_frame_unmasked_text)
-{
-    static const uint8_t in[] = {0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f};
+TEST(rfc_single_frame_unmasked_text) {
+    static const uint8_t in[] = { 0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f };
     h_setup s = setup_client();
     EXPECT_FEED(&s, in, sizeof in, WS_OK, "B1:5 D:Hello E", -1, WS_STATE_OPEN);
 }
 
-TEST(rfc_single_frame_masked_text)
-{
-    static const uint8_t in[] = {0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58};
+TEST(rfc_single_frame_masked_text) {
+    static const uint8_t in[] = {
+        0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58
+    };
     h_setup s = setup_server();
     EXPECT_FEED(&s, in, sizeof in, WS_OK, "B1:5 D:Hello E", -1, WS_STATE_OPEN);
 }
 
-TEST(rfc_fragmented_unmasked_text)
-{
-    static const uint8_t in[] = {0x01, 0x03, 0x48, 0x65, 0x6c, 0x80, 0x02, 0x6c, 0x6f};
+TEST(rfc_fragmented_unmasked_text) {
+    static const uint8_t in[] = { 0x01, 0x03, 0x48, 0x65, 0x6c, 0x80, 0x02, 0x6c, 0x6f };
     h_setup s = setup_client();
     EXPECT_FEED(&s, in, sizeof in, WS_OK, "B1:? D:Hello E", -1, WS_STATE_OPEN);
 }
 
-TEST(fragmented_masked_text)
-{
-    tbuf in = {0};
+TEST(fragmented_masked_text) {
+    tbuf in = { 0 };
     h_setup s = setup_server();
     frame_put(&in, 0, 0, WS_OP_TEXT, "Hel", 3, test_key);
     frame_put(&in, 0, 0, WS_OP_CONT, "", 0, test_key);
@@ -68,9 +64,8 @@ TEST(fragmented_masked_text)
     tbuf_free(&in);
 }
 
-TEST(rfc_unmasked_ping_answered_by_masked_pong)
-{
-    static const uint8_t in[] = {0x89, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f};
+TEST(rfc_unmasked_ping_answered_by_masked_pong) {
+    static const uint8_t in[] = { 0x89, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f };
     h_setup s = setup_client();
     feed_result r;
     sframe f[4];
@@ -89,10 +84,11 @@ TEST(rfc_unmasked_ping_answered_by_masked_pong)
     feed_result_free(&r);
 }
 
-TEST(rfc_masked_ping_answered_by_unmasked_pong)
-{
-    static const uint8_t in[] = {0x89, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58};
-    static const uint8_t pong[] = {0x8a, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f};
+TEST(rfc_masked_ping_answered_by_unmasked_pong) {
+    static const uint8_t in[] = {
+        0x89, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58
+    };
+    static const uint8_t pong[] = { 0x8a, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f };
     h_setup s = setup_server();
     feed_result r;
     FEED_ALL_SPLITS(&s, in, sizeof in, &r);
@@ -102,16 +98,16 @@ TEST(rfc_masked_ping_answered_by_unmasked_pong)
     feed_result_free(&r);
 }
 
-TEST(rfc_masked_pong_reported_not_answered)
-{
-    static const uint8_t in[] = {0x8a, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58};
+TEST(rfc_masked_pong_reported_not_answered) {
+    static const uint8_t in[] = {
+        0x8a, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58
+    };
     h_setup s = setup_server();
     EXPECT_FEED(&s, in, sizeof in, WS_OK, "PA:Hello", -1, WS_STATE_OPEN);
 }
 
-TEST(ping_not_answered_with_no_auto_pong)
-{
-    tbuf in = {0};
+TEST(ping_not_answered_with_no_auto_pong) {
+    tbuf in = { 0 };
     h_setup s = setup_server();
     s.cfg.no_auto_pong = true;
     frame_put(&in, 1, 0, WS_OP_PING, "Hello", 5, test_key);
@@ -119,9 +115,8 @@ TEST(ping_not_answered_with_no_auto_pong)
     tbuf_free(&in);
 }
 
-TEST(empty_ping_and_125_byte_ping)
-{
-    tbuf in = {0}, log = {0};
+TEST(empty_ping_and_125_byte_ping) {
+    tbuf in = { 0 }, log = { 0 };
     uint8_t p[125];
     size_t i;
     h_setup s = setup_server();
@@ -151,9 +146,8 @@ TEST(empty_ping_and_125_byte_ping)
 
 /* A binary message of len bytes in one frame; for the client role (unmasked input) the
    header is also compared with the bytes RFC 6455 5.7 gives, when rfc_head is not NULL. */
-static void big_binary(size_t len, h_setup s, const uint8_t *rfc_head, size_t head_len)
-{
-    tbuf in = {0}, log = {0};
+static void big_binary(size_t len, h_setup s, const uint8_t *rfc_head, size_t head_len) {
+    tbuf in = { 0 }, log = { 0 };
     uint8_t *p = (uint8_t *)malloc(len ? len : 1);
     size_t i;
     for (i = 0; i < len; i++)
@@ -168,23 +162,20 @@ static void big_binary(size_t len, h_setup s, const uint8_t *rfc_head, size_t he
     tbuf_free(&log);
 }
 
-TEST(rfc_256_bytes_16_bit_length)
-{
-    static const uint8_t head[] = {0x82, 0x7e, 0x01, 0x00};
+TEST(rfc_256_bytes_16_bit_length) {
+    static const uint8_t head[] = { 0x82, 0x7e, 0x01, 0x00 };
     big_binary(256, setup_client(), head, sizeof head);
     big_binary(256, setup_server(), NULL, 0);
 }
 
-TEST(rfc_64k_64_bit_length)
-{
-    static const uint8_t head[] = {0x82, 0x7f, 0, 0, 0, 0, 0, 1, 0, 0};
+TEST(rfc_64k_64_bit_length) {
+    static const uint8_t head[] = { 0x82, 0x7f, 0, 0, 0, 0, 0, 1, 0, 0 };
     big_binary(65536, setup_client(), head, sizeof head);
     big_binary(65536, setup_server(), NULL, 0);
 }
 
-TEST(lengths_at_encoding_boundaries)
-{
-    static const size_t lens[] = {0, 1, 125, 126, 127, 65535};
+TEST(lengths_at_encoding_boundaries) {
+    static const size_t lens[] = { 0, 1, 125, 126, 127, 65535 };
     size_t i;
     for (i = 0; i < sizeof lens / sizeof lens[0]; i++) {
         test_context("binary of %lu bytes", (unsigned long)lens[i]);
@@ -194,7 +185,7 @@ TEST(lengths_at_encoding_boundaries)
             big_binary(lens[i], setup_client(), NULL, 0);
     }
     {   /* a 16-bit or 64-bit length form for a short payload is accepted as well */
-        tbuf in = {0};
+        tbuf in = { 0 };
         h_setup s = setup_server();
         frame_put_ext(&in, 1, 0, WS_OP_TEXT, "Hi", 2, test_key, 2);
         frame_put_ext(&in, 1, 0, WS_OP_TEXT, "Yo", 2, test_key, 8);
@@ -203,9 +194,8 @@ TEST(lengths_at_encoding_boundaries)
     }
 }
 
-TEST(empty_messages)
-{
-    tbuf in = {0};
+TEST(empty_messages) {
+    tbuf in = { 0 };
     h_setup s = setup_server();
     frame_put(&in, 1, 0, WS_OP_TEXT, "", 0, test_key);
     frame_put(&in, 1, 0, WS_OP_BINARY, "", 0, test_key);
@@ -215,10 +205,9 @@ TEST(empty_messages)
     tbuf_free(&in);
 }
 
-TEST(several_messages_in_one_buffer)
-{
-    tbuf in = {0};
-    static const uint8_t bin[] = {0x00, 0x01, 0xff};
+TEST(several_messages_in_one_buffer) {
+    tbuf in = { 0 };
+    static const uint8_t bin[] = { 0x00, 0x01, 0xff };
     h_setup s = setup_server();
     frame_put(&in, 1, 0, WS_OP_TEXT, "Hello", 5, test_key);
     frame_put(&in, 1, 0, WS_OP_PING, "x", 1, test_key);
@@ -231,10 +220,9 @@ TEST(several_messages_in_one_buffer)
     tbuf_free(&in);
 }
 
-TEST(utf8_text_split_across_fragments_is_fine)
-{
+TEST(utf8_text_split_across_fragments_is_fine) {
     /* U+20AC and U+1D11E cut inside their sequences by the fragment boundaries */
-    tbuf in = {0};
+    tbuf in = { 0 };
     h_setup s = setup_server();
     frame_put(&in, 0, 0, WS_OP_TEXT, "a\xe2", 2, test_key);
     frame_put(&in, 0, 0, WS_OP_CONT, "\x82", 1, test_key);
@@ -245,11 +233,10 @@ TEST(utf8_text_split_across_fragments_is_fine)
     tbuf_free(&in);
 }
 
-TEST(ping_between_fragments)
-{
-    tbuf in = {0};
+TEST(ping_between_fragments) {
+    tbuf in = { 0 };
     h_setup s = setup_server();
-    static const uint8_t pong[] = {0x8a, 0x01, 'x'};
+    static const uint8_t pong[] = { 0x8a, 0x01, 'x' };
     feed_result r;
     frame_put(&in, 0, 0, WS_OP_TEXT, "Hel", 3, test_key);
     frame_put(&in, 1, 0, WS_OP_PING, "x", 1, test_key);
@@ -266,9 +253,8 @@ TEST(ping_between_fragments)
     tbuf_free(&in);
 }
 
-TEST(binary_may_hold_anything)
-{
-    tbuf in = {0};
+TEST(binary_may_hold_anything) {
+    tbuf in = { 0 };
     h_setup s = setup_server();
     frame_put(&in, 1, 0, WS_OP_BINARY, "\xff\xfe\xc0\x80", 4, test_key);
     EXPECT_FEED(&s, in.p, in.len, WS_OK, "B2:4 D:\\xff\\xfe\\xc0\\x80 E", -1, WS_STATE_OPEN);
@@ -277,33 +263,31 @@ TEST(binary_may_hold_anything)
 
 /* ---- violations: error returned, close code sent ------------------------------------------ */
 
-TEST(unmasked_frame_to_server_1002)
-{
-    static const uint8_t in[] = {0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f};
+TEST(unmasked_frame_to_server_1002) {
+    static const uint8_t in[] = { 0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f };
     h_setup s = setup_server();
     EXPECT_FEED(&s, in, sizeof in, WS_ERR_PROTOCOL, "X1002:*", 1002, WS_STATE_FAILED);
 }
 
-TEST(masked_frame_to_client_1002)
-{
-    static const uint8_t in[] = {0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58};
+TEST(masked_frame_to_client_1002) {
+    static const uint8_t in[] = {
+        0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58
+    };
     h_setup s = setup_client();
     EXPECT_FEED(&s, in, sizeof in, WS_ERR_PROTOCOL, "X1002:*", 1002, WS_STATE_FAILED);
 }
 
-TEST(unmasked_control_frame_to_server_1002)
-{
-    static const uint8_t in[] = {0x89, 0x00};
+TEST(unmasked_control_frame_to_server_1002) {
+    static const uint8_t in[] = { 0x89, 0x00 };
     h_setup s = setup_server();
     EXPECT_FEED(&s, in, sizeof in, WS_ERR_PROTOCOL, "X1002:*", 1002, WS_STATE_FAILED);
 }
 
-TEST(rsv_bits_1002)
-{
-    static const int rsv[] = {0x40, 0x20, 0x10, 0x70};
+TEST(rsv_bits_1002) {
+    static const int rsv[] = { 0x40, 0x20, 0x10, 0x70 };
     size_t i;
     for (i = 0; i < 4; i++) {
-        tbuf in = {0};
+        tbuf in = { 0 };
         h_setup s = setup_server();
         frame_put(&in, 1, rsv[i], WS_OP_TEXT, "Hello", 5, test_key);
         EXPECT_FEED(&s, in.p, in.len, WS_ERR_PROTOCOL, "X1002:*", 1002, WS_STATE_FAILED);
@@ -315,9 +299,8 @@ TEST(rsv_bits_1002)
     }
 }
 
-TEST(rsv_bits_allowed_by_config)
-{
-    tbuf in = {0};
+TEST(rsv_bits_allowed_by_config) {
+    tbuf in = { 0 };
     h_setup s = setup_server();
     s.cfg.rsv_allowed = 0x40;               /* as permessage-deflate would own RSV1 */
     frame_put(&in, 1, 0x40, WS_OP_TEXT, "Hello", 5, test_key);
@@ -329,12 +312,11 @@ TEST(rsv_bits_allowed_by_config)
     tbuf_free(&in);
 }
 
-TEST(reserved_opcodes_1002)
-{
-    static const int ops[] = {3, 4, 5, 6, 7, 0xb, 0xc, 0xd, 0xe, 0xf};
+TEST(reserved_opcodes_1002) {
+    static const int ops[] = { 3, 4, 5, 6, 7, 0xb, 0xc, 0xd, 0xe, 0xf };
     size_t i;
     for (i = 0; i < sizeof ops / sizeof ops[0]; i++) {
-        tbuf in = {0};
+        tbuf in = { 0 };
         h_setup s = setup_server();
         test_context("opcode %X", (unsigned)ops[i]);
         frame_put(&in, 1, 0, ops[i], "x", 1, test_key);
@@ -347,9 +329,8 @@ TEST(reserved_opcodes_1002)
     }
 }
 
-TEST(reserved_opcode_inside_fragmented_message_1002)
-{
-    tbuf in = {0};
+TEST(reserved_opcode_inside_fragmented_message_1002) {
+    tbuf in = { 0 };
     h_setup s = setup_server();
     frame_put(&in, 0, 0, WS_OP_TEXT, "Hel", 3, test_key);
     frame_put(&in, 1, 0, 0xb, "", 0, test_key);
@@ -357,16 +338,15 @@ TEST(reserved_opcode_inside_fragmented_message_1002)
     tbuf_free(&in);
 }
 
-TEST(control_frame_over_125_1002)
-{
+TEST(control_frame_over_125_1002) {
     uint8_t p[126];
-    static const int ops[] = {WS_OP_PING, WS_OP_PONG, WS_OP_CLOSE};
+    static const int ops[] = { WS_OP_PING, WS_OP_PONG, WS_OP_CLOSE };
     size_t i;
     memset(p, 'a', sizeof p);
     p[0] = 0x03;        /* a close body with code 1000 */
     p[1] = 0xe8;
     for (i = 0; i < 3; i++) {
-        tbuf in = {0};
+        tbuf in = { 0 };
         h_setup s = setup_server();
         test_context("opcode %X, 126 bytes", (unsigned)ops[i]);
         frame_put(&in, 1, 0, ops[i], p, 126, test_key);
@@ -377,12 +357,11 @@ TEST(control_frame_over_125_1002)
     }
 }
 
-TEST(fragmented_control_frame_1002)
-{
-    static const int ops[] = {WS_OP_PING, WS_OP_PONG, WS_OP_CLOSE};
+TEST(fragmented_control_frame_1002) {
+    static const int ops[] = { WS_OP_PING, WS_OP_PONG, WS_OP_CLOSE };
     size_t i;
     for (i = 0; i < 3; i++) {
-        tbuf in = {0};
+        tbuf in = { 0 };
         h_setup s = setup_server();
         test_context("opcode %X without FIN", (unsigned)ops[i]);
         frame_put(&in, 0, 0, ops[i], "", 0, test_key);
@@ -391,9 +370,8 @@ TEST(fragmented_control_frame_1002)
     }
 }
 
-TEST(continuation_without_start_1002)
-{
-    tbuf in = {0};
+TEST(continuation_without_start_1002) {
+    tbuf in = { 0 };
     h_setup s = setup_server();
     frame_put(&in, 1, 0, WS_OP_CONT, "lo", 2, test_key);
     EXPECT_FEED(&s, in.p, in.len, WS_ERR_PROTOCOL, "X1002:*", 1002, WS_STATE_FAILED);
@@ -405,9 +383,8 @@ TEST(continuation_without_start_1002)
     tbuf_free(&in);
 }
 
-TEST(data_frame_inside_fragmented_message_1002)
-{
-    tbuf in = {0};
+TEST(data_frame_inside_fragmented_message_1002) {
+    tbuf in = { 0 };
     h_setup s = setup_server();
     frame_put(&in, 0, 0, WS_OP_TEXT, "Hel", 3, test_key);
     frame_put(&in, 1, 0, WS_OP_TEXT, "lo", 2, test_key);
@@ -419,9 +396,8 @@ TEST(data_frame_inside_fragmented_message_1002)
     tbuf_free(&in);
 }
 
-TEST(length_with_top_bit_set_1002)
-{
-    uint8_t in[14] = {0x82, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 0x05, 0x37, 0xfa, 0x21, 0x3d};
+TEST(length_with_top_bit_set_1002) {
+    uint8_t in[14] = { 0x82, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 0x05, 0x37, 0xfa, 0x21, 0x3d };
     h_setup s = setup_server();
     EXPECT_FEED(&s, in, sizeof in, WS_ERR_PROTOCOL, "X1002:*", 1002, WS_STATE_FAILED);
     in[2] = 0xff;
@@ -431,9 +407,8 @@ TEST(length_with_top_bit_set_1002)
     EXPECT_FEED(&s, in, 10, WS_ERR_PROTOCOL, "X1002:*", 1002, WS_STATE_FAILED);
 }
 
-TEST(frame_over_max_frame_size_1009)
-{
-    tbuf in = {0};
+TEST(frame_over_max_frame_size_1009) {
+    tbuf in = { 0 };
     uint8_t p[101];
     h_setup s = setup_server();
     memset(p, 'a', sizeof p);
@@ -448,20 +423,18 @@ TEST(frame_over_max_frame_size_1009)
     tbuf_free(&in);
 }
 
-TEST(frame_over_default_limit_1009)
-{
+TEST(frame_over_default_limit_1009) {
     /* 16 MiB + 1 declared; nothing of the payload is sent */
-    uint8_t in[14] = {0x82, 0xff, 0, 0, 0, 0, 0x01, 0x00, 0x00, 0x01, 0x37, 0xfa, 0x21, 0x3d};
-    uint8_t big[14] = {0x82, 0xff, 0x00, 0x00, 0x01, 0, 0, 0, 0, 0, 0x37, 0xfa, 0x21, 0x3d};
+    uint8_t in[14] = { 0x82, 0xff, 0, 0, 0, 0, 0x01, 0x00, 0x00, 0x01, 0x37, 0xfa, 0x21, 0x3d };
+    uint8_t big[14] = { 0x82, 0xff, 0x00, 0x00, 0x01, 0, 0, 0, 0, 0, 0x37, 0xfa, 0x21, 0x3d };
     h_setup s = setup_server();
     EXPECT_FEED(&s, in, sizeof in, WS_ERR_TOO_BIG, "X1009:*", 1009, WS_STATE_FAILED);
     /* 2^40 bytes: must be refused, not truncated */
     EXPECT_FEED(&s, big, sizeof big, WS_ERR_TOO_BIG, "X1009:*", 1009, WS_STATE_FAILED);
 }
 
-TEST(message_over_max_message_size_1009)
-{
-    tbuf in = {0};
+TEST(message_over_max_message_size_1009) {
+    tbuf in = { 0 };
     h_setup s = setup_server();
     s.cfg.max_message_size = 10;
     frame_put(&in, 0, 0, WS_OP_TEXT, "12345", 5, test_key);
@@ -485,9 +458,8 @@ TEST(message_over_max_message_size_1009)
     tbuf_free(&in);
 }
 
-TEST(invalid_utf8_text_1007)
-{
-    tbuf in = {0};
+TEST(invalid_utf8_text_1007) {
+    tbuf in = { 0 };
     h_setup s = setup_server();
     frame_put(&in, 1, 0, WS_OP_TEXT, "Hi\xc0\x80", 4, test_key);
     EXPECT_FEED(&s, in.p, in.len, WS_ERR_UTF8, "B1:4 X1007:*", 1007, WS_STATE_FAILED);
@@ -504,11 +476,10 @@ TEST(invalid_utf8_text_1007)
     tbuf_free(&in);
 }
 
-TEST(invalid_utf8_fails_before_the_frame_ends)
-{
+TEST(invalid_utf8_fails_before_the_frame_ends) {
     /* a 1000-byte text frame of which only the first 20 bytes arrived, the 4th invalid:
        the connection fails now, not 980 bytes later */
-    tbuf in = {0};
+    tbuf in = { 0 };
     uint8_t p[1000];
     h_setup s = setup_server();
     memset(p, 'a', sizeof p);
@@ -524,9 +495,8 @@ TEST(invalid_utf8_fails_before_the_frame_ends)
     tbuf_free(&in);
 }
 
-TEST(invalid_utf8_across_fragments_1007)
-{
-    tbuf in = {0};
+TEST(invalid_utf8_across_fragments_1007) {
+    tbuf in = { 0 };
     h_setup s = setup_server();
     /* E2 82 | 28: the third byte of the sequence is not a continuation */
     frame_put(&in, 0, 0, WS_OP_TEXT, "a\xe2\x82", 3, test_key);
@@ -545,11 +515,10 @@ TEST(invalid_utf8_across_fragments_1007)
     tbuf_free(&in);
 }
 
-TEST(errors_are_sticky)
-{
+TEST(errors_are_sticky) {
     harness h;
-    tbuf in = {0};
-    static const uint8_t bad[] = {0x81, 0x05, 'H', 'e', 'l', 'l', 'o'};   /* unmasked */
+    tbuf in = { 0 };
+    static const uint8_t bad[] = { 0x81, 0x05, 'H', 'e', 'l', 'l', 'o' };   /* unmasked */
     uint8_t copy[sizeof bad];
     size_t sent;
     if (h_open(&h, NULL) < 0) {
@@ -574,10 +543,9 @@ TEST(errors_are_sticky)
     h_free(&h);
 }
 
-TEST(feed_before_open_is_a_state_error)
-{
+TEST(feed_before_open_is_a_state_error) {
     harness h;
-    uint8_t b[2] = {0x89, 0x80};
+    uint8_t b[2] = { 0x89, 0x80 };
     if (h_init(&h, NULL) == 0) {
         CHECK_EQ_INT(ws_conn_feed(&h.conn, b, sizeof b), WS_ERR_STATE);
         CHECK_EQ_INT(ws_conn_state(&h.conn), WS_STATE_CONNECTING);
@@ -586,10 +554,9 @@ TEST(feed_before_open_is_a_state_error)
     h_free(&h);
 }
 
-TEST(send_failure_while_answering_ping)
-{
+TEST(send_failure_while_answering_ping) {
     harness h;
-    tbuf in = {0};
+    tbuf in = { 0 };
     if (h_open(&h, NULL) < 0) {
         h_free(&h);
         return;
@@ -607,9 +574,8 @@ TEST(send_failure_while_answering_ping)
 
 /* ---- whole-message buffer ------------------------------------------------------------------ */
 
-TEST(buffer_whole_messages)
-{
-    tbuf in = {0};
+TEST(buffer_whole_messages) {
+    tbuf in = { 0 };
     h_setup s = setup_server();
     s.bufcap = 16;
     frame_put(&in, 1, 0, WS_OP_TEXT, "Hello", 5, test_key);
@@ -623,14 +589,13 @@ TEST(buffer_whole_messages)
     tbuf_free(&in);
 }
 
-TEST(buffer_mode_calls_only_on_message)
-{
+TEST(buffer_mode_calls_only_on_message) {
     /* ws.h: "A message arrives either whole, through on_message (when the connection has a
        buffer: ws_conn_set_buffer), or streamed, through on_begin, on_data for each chunk
        and on_end." (The other buffer tests do not log on_begin, so that they test the
        rest whatever this one finds.) */
     harness h;
-    tbuf in = {0};
+    tbuf in = { 0 };
     h_setup s = setup_server();
     s.bufcap = 16;
     if (h_open(&h, &s) == 0) {
@@ -646,9 +611,8 @@ TEST(buffer_mode_calls_only_on_message)
     h_free(&h);
 }
 
-TEST(buffer_overflow_1009)
-{
-    tbuf in = {0};
+TEST(buffer_overflow_1009) {
+    tbuf in = { 0 };
     h_setup s = setup_server();
     s.bufcap = 8;
     frame_put(&in, 1, 0, WS_OP_BINARY, "123456789", 9, test_key);
@@ -660,9 +624,8 @@ TEST(buffer_overflow_1009)
     tbuf_free(&in);
 }
 
-TEST(buffer_invalid_utf8_1007)
-{
-    tbuf in = {0};
+TEST(buffer_invalid_utf8_1007) {
+    tbuf in = { 0 };
     h_setup s = setup_server();
     s.bufcap = 64;
     frame_put(&in, 0, 0, WS_OP_TEXT, "ab\xe2\x82", 4, test_key);
@@ -671,10 +634,9 @@ TEST(buffer_invalid_utf8_1007)
     tbuf_free(&in);
 }
 
-TEST(buffer_off_returns_to_streaming)
-{
+TEST(buffer_off_returns_to_streaming) {
     harness h;
-    tbuf in = {0};
+    tbuf in = { 0 };
     h_setup s = setup_server();
     s.bufcap = 16;
     if (h_open(&h, &s) < 0) {
@@ -696,12 +658,11 @@ TEST(buffer_off_returns_to_streaming)
 
 /* ---- random valid streams ------------------------------------------------------------------ */
 
-TEST(random_valid_streams)
-{
+TEST(random_valid_streams) {
     uint64_t rng = 0xf00dull + test_seed();
     int round;
     for (round = 0; round < 40; round++) {
-        tbuf in = {0}, log = {0};
+        tbuf in = { 0 }, log = { 0 };
         h_setup s = round % 2 ? setup_client() : setup_server();
         int msgs = 1 + (int)(test_rand(&rng) % 4), m;
         for (m = 0; m < msgs; m++) {
@@ -746,8 +707,7 @@ TEST(random_valid_streams)
     }
 }
 
-TEST(connection_size_is_the_documented_figure)
-{
+TEST(connection_size_is_the_documented_figure) {
     /* ws.h MEMORY and README: "sizeof(ws_conn) is 376 bytes on x86-64, including the
        125-byte control-frame buffer and the 125 bytes of an owed pong". */
     if (sizeof(void *) == 8)
@@ -756,8 +716,7 @@ TEST(connection_size_is_the_documented_figure)
     CHECK(sizeof(((ws_conn *)0)->_u.pong) >= 125);
 }
 
-void suite_frame(void)
-{
+void suite_frame(void) {
     test_suite_begin("frame");
     RUN(connection_size_is_the_documented_figure);
     RUN(rfc_single_frame_unmasked_text);

@@ -10,8 +10,7 @@
 #define RFC_KEY "dGhlIHNhbXBsZSBub25jZQ=="
 #define RFC_ACCEPT "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
 
-static ws_client_opts rfc_opts(void)
-{
+static ws_client_opts rfc_opts(void) {
     ws_client_opts o;
     memset(&o, 0, sizeof o);
     o.host = "server.example.com";
@@ -21,8 +20,7 @@ static ws_client_opts rfc_opts(void)
     return o;
 }
 
-TEST(request_rfc_example_bytes)
-{
+TEST(request_rfc_example_bytes) {
     /* RFC 6455 1.3's request, line for line; the order of the lines is the library's
        (Version right after Key: the order of different header names carries no meaning,
        RFC 7230 3.2.2) and is pinned here so that a change shows */
@@ -41,8 +39,7 @@ TEST(request_rfc_example_bytes)
     CHECK_EQ_MEM(out, len, want, sizeof want - 1);
 }
 
-TEST(request_minimal_bytes)
-{
+TEST(request_minimal_bytes) {
     static const char want[] = "GET / HTTP/1.1" CRLF
                                "Host: example.com:8080" CRLF
                                "Upgrade: websocket" CRLF
@@ -66,8 +63,7 @@ TEST(request_minimal_bytes)
     free(exact);
 }
 
-TEST(request_extensions_and_extra_headers)
-{
+TEST(request_extensions_and_extra_headers) {
     ws_client_opts o = rfc_opts();
     char out[1024];
     size_t len = 0;
@@ -90,9 +86,8 @@ TEST(request_extensions_and_extra_headers)
     CHECK_STR(h.ws_version, "13");
 }
 
-TEST(request_refuses_cr_lf_and_missing_host)
-{
-    static const char *const evil[] = {"a\r\nX-Injected: 1", "a\nb", "a\rb"};
+TEST(request_refuses_cr_lf_and_missing_host) {
+    static const char *const evil[] = { "a\r\nX-Injected: 1", "a\nb", "a\rb" };
     char out[1024];
     size_t len, i;
     ws_client_opts o;
@@ -132,8 +127,7 @@ static const char good_response[] = "HTTP/1.1 101 Switching Protocols" CRLF
 
 /* Parses a response in every split and checks it with ws_handshake_check. */
 static void expect_check_at(const char *resp, const char *protocols, const char *extensions,
-                            int want, const char *file, int line)
-{
+                            int want, const char *file, int line) {
     ws_http h;
     char *buf;
     int rc = http_parse_all_at(&h, &buf, resp, strlen(resp), 0, 1, file, line);
@@ -149,8 +143,7 @@ static void expect_check_at(const char *resp, const char *protocols, const char 
 #define EXPECT_CHECK(resp, protocols, extensions, want) \
     expect_check_at((resp), (protocols), (extensions), (want), __FILE__, __LINE__)
 
-TEST(response_good)
-{
+TEST(response_good) {
     ws_http h;
     char *buf;
     CHECK_EQ_INT(HTTP_PARSE_ALL(&h, &buf, good_response, strlen(good_response), 0, 1),
@@ -168,8 +161,7 @@ TEST(response_good)
     free(buf);
 }
 
-TEST(response_case_and_token_lists)
-{
+TEST(response_case_and_token_lists) {
     EXPECT_CHECK("HTTP/1.1 101 Switching Protocols" CRLF "upgrade: WebSocket" CRLF
                  "CONNECTION: keep-alive, upgrade" CRLF "sec-websocket-accept: " RFC_ACCEPT CRLF
                  CRLF,
@@ -180,8 +172,7 @@ TEST(response_case_and_token_lists)
                  NULL, NULL, WS_OK);
 }
 
-TEST(response_status_not_101)
-{
+TEST(response_status_not_101) {
     ws_http h;
     char *buf;
     static const char r200[] = "HTTP/1.1 200 OK" CRLF "Content-Length: 0" CRLF CRLF;
@@ -200,8 +191,7 @@ TEST(response_status_not_101)
                  NULL, NULL, WS_ERR_HS_STATUS);
 }
 
-TEST(response_wrong_accept)
-{
+TEST(response_wrong_accept) {
     EXPECT_CHECK("HTTP/1.1 101 Switching Protocols" CRLF "Upgrade: websocket" CRLF
                  "Connection: Upgrade" CRLF "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOp="
                  CRLF CRLF,
@@ -221,8 +211,7 @@ TEST(response_wrong_accept)
                  NULL, NULL, WS_ERR_HS_ACCEPT);
 }
 
-TEST(response_protocol)
-{
+TEST(response_protocol) {
     static const char chat[] = "HTTP/1.1 101 Switching Protocols" CRLF "Upgrade: websocket"
                                CRLF "Connection: Upgrade" CRLF
                                "Sec-WebSocket-Accept: " RFC_ACCEPT CRLF
@@ -239,8 +228,7 @@ TEST(response_protocol)
     EXPECT_CHECK(two, "chat, superchat", NULL, WS_ERR_HS_PROTOCOL);  /* the server picks one */
 }
 
-TEST(response_extension)
-{
+TEST(response_extension) {
     static const char pmd[] = "HTTP/1.1 101 Switching Protocols" CRLF "Upgrade: websocket"
                               CRLF "Connection: Upgrade" CRLF
                               "Sec-WebSocket-Accept: " RFC_ACCEPT CRLF
@@ -251,8 +239,7 @@ TEST(response_extension)
     EXPECT_CHECK(pmd, NULL, "permessage-deflate; client_max_window_bits", WS_OK);
 }
 
-TEST(response_missing_upgrade_or_connection)
-{
+TEST(response_missing_upgrade_or_connection) {
     EXPECT_CHECK("HTTP/1.1 101 Switching Protocols" CRLF "Connection: Upgrade" CRLF
                  "Sec-WebSocket-Accept: " RFC_ACCEPT CRLF CRLF,
                  NULL, NULL, WS_ERR_HS_UPGRADE);
@@ -267,8 +254,7 @@ TEST(response_missing_upgrade_or_connection)
                  NULL, NULL, WS_ERR_HS_UPGRADE);
 }
 
-TEST(response_bytes_after_head_kept)
-{
+TEST(response_bytes_after_head_kept) {
     ws_http h;
     char *buf, resp[256];
     size_t head = strlen(good_response);
@@ -282,8 +268,7 @@ TEST(response_bytes_after_head_kept)
     free(buf);
 }
 
-TEST(response_malformed)
-{
+TEST(response_malformed) {
     static const char *const bad[] = {
         "HTTP/1.1 1O1 Switching Protocols" CRLF CRLF,
         "HTTP/1.1 Switching Protocols" CRLF CRLF,
@@ -303,8 +288,7 @@ TEST(response_malformed)
     }
 }
 
-TEST(proxy_connect_request_bytes)
-{
+TEST(proxy_connect_request_bytes) {
     char out[256];
     size_t len = 0;
     static const char plain[] = "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n";
@@ -324,16 +308,15 @@ TEST(proxy_connect_request_bytes)
     CHECK_EQ_INT(ws_proxy_request(out, sizeof out, &len, "h", 1, "u:p\n"), WS_ERR_ARG);
 }
 
-TEST(proxy_answers)
-{
+TEST(proxy_answers) {
     static const struct { const char *head; int rc; } cases[] = {
-        {"HTTP/1.1 200 Connection established\r\n\r\n", WS_OK},
-        {"HTTP/1.0 200 OK\r\nProxy-agent: tinyproxy\r\n\r\n", WS_OK},
-        {"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic\r\n\r\n",
-         WS_ERR_PROXY_AUTH},
-        {"HTTP/1.1 403 Forbidden\r\n\r\n", WS_ERR_PROXY},
-        {"HTTP/1.1 502 Bad Gateway\r\n\r\n", WS_ERR_PROXY},
-        {"HTTP/1.1 101 Switching Protocols\r\n\r\n", WS_ERR_PROXY},
+        { "HTTP/1.1 200 Connection established\r\n\r\n", WS_OK },
+        { "HTTP/1.0 200 OK\r\nProxy-agent: tinyproxy\r\n\r\n", WS_OK },
+        { "HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic\r\n\r\n",
+          WS_ERR_PROXY_AUTH },
+        { "HTTP/1.1 403 Forbidden\r\n\r\n", WS_ERR_PROXY },
+        { "HTTP/1.1 502 Bad Gateway\r\n\r\n", WS_ERR_PROXY },
+        { "HTTP/1.1 101 Switching Protocols\r\n\r\n", WS_ERR_PROXY },
     };
     size_t i;
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -345,8 +328,7 @@ TEST(proxy_answers)
     }
 }
 
-void suite_hs_client(void)
-{
+void suite_hs_client(void) {
     test_suite_begin("hs_client");
     RUN(request_rfc_example_bytes);
     RUN(request_minimal_bytes);

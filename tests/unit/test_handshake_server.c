@@ -24,20 +24,18 @@ static const char rfc_request[] =
     CRLF;
 
 /* Parses a request in every split; returns its result and leaves h pointing into *buf. */
-static int parse_req(ws_http *h, char **buf, const char *req)
-{
+static int parse_req(ws_http *h, char **buf, const char *req) {
     return HTTP_PARSE_ALL(h, buf, req, strlen(req), 0, 0);
 }
 
 /* The request with the header lines `replace` put in place of the lines that start with
    the same names (a name alone with no ": " deletes the line); new names are added before
    the blank line. Lines are separated by '|'. */
-static char *edit_request(const char *base, const char *replace)
-{
+static char *edit_request(const char *base, const char *replace) {
     char *out = (char *)malloc(strlen(base) + strlen(replace) + 64);
     const char *line = base;
     size_t n = 0;
-    char done[16] = {0};
+    char done[16] = { 0 };
     out[0] = 0;
     while (*line) {
         const char *eol = strstr(line, CRLF);
@@ -94,8 +92,7 @@ static char *edit_request(const char *base, const char *replace)
 }
 
 /* Expects the edited RFC request to give rc (and, for errors, HTTP status). */
-static void expect_edit_at(const char *edit, int rc, int status, const char *file, int line)
-{
+static void expect_edit_at(const char *edit, int rc, int status, const char *file, int line) {
     ws_http h;
     char *buf, *req = edit_request(rfc_request, edit);
     int r = HTTP_PARSE_ALL(&h, &buf, req, strlen(req), 0, 0);
@@ -108,8 +105,7 @@ static void expect_edit_at(const char *edit, int rc, int status, const char *fil
 }
 #define EXPECT_EDIT(edit, rc, status) expect_edit_at((edit), (rc), (status), __FILE__, __LINE__)
 
-TEST(request_rfc_example)
-{
+TEST(request_rfc_example) {
     ws_http h;
     char *buf;
     int rc = parse_req(&h, &buf, rfc_request);
@@ -140,8 +136,7 @@ TEST(request_rfc_example)
     free(buf);
 }
 
-TEST(request_query_and_target)
-{
+TEST(request_query_and_target) {
     ws_http h;
     char *buf, *req = edit_request(rfc_request, "");
     memcpy(strstr(req, "/chat"), "/c?a=", 5);   /* "GET /c?a= HTTP/1.1": same length */
@@ -165,8 +160,7 @@ TEST(request_query_and_target)
     free(buf);
 }
 
-TEST(request_whitespace_and_case)
-{
+TEST(request_whitespace_and_case) {
     ws_http h;
     char *buf;
     int rc = parse_req(&h, &buf,
@@ -187,8 +181,7 @@ TEST(request_whitespace_and_case)
     free(buf);
 }
 
-TEST(request_connection_token_lists)
-{
+TEST(request_connection_token_lists) {
     EXPECT_EDIT("Connection: keep-alive, Upgrade", WS_HS_UPGRADE, 0);   /* Firefox */
     EXPECT_EDIT("Connection: Upgrade, keep-alive", WS_HS_UPGRADE, 0);
     EXPECT_EDIT("Connection: keep-alive,upgrade", WS_HS_UPGRADE, 0);
@@ -200,8 +193,7 @@ TEST(request_connection_token_lists)
     EXPECT_EDIT("Connection", WS_ERR_HS_CONNECTION, 400);
 }
 
-TEST(request_key_errors)
-{
+TEST(request_key_errors) {
     EXPECT_EDIT("Sec-WebSocket-Key", WS_ERR_HS_KEY, 400);                        /* missing */
     EXPECT_EDIT("Sec-WebSocket-Key: ", WS_ERR_HS_KEY, 400);                      /* empty */
     EXPECT_EDIT("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25j", WS_ERR_HS_KEY, 400);  /* 15 bytes */
@@ -211,8 +203,7 @@ TEST(request_key_errors)
     EXPECT_EDIT("Sec-WebSocket-Key: dGhlIHNhbXBs ZSBub25jZQ==", WS_ERR_HS_KEY, 400);
 }
 
-TEST(request_duplicate_key)
-{
+TEST(request_duplicate_key) {
     ws_http h;
     char *buf, *req = edit_request(rfc_request,
                                    "X-Filler: 1|Sec-WebSocket-Key: eDNKSkhNYkRMMUV6TGtoOQ==");
@@ -229,8 +220,7 @@ TEST(request_duplicate_key)
     free(req);
 }
 
-TEST(request_version_errors_426)
-{
+TEST(request_version_errors_426) {
     EXPECT_EDIT("Sec-WebSocket-Version: 8", WS_ERR_HS_VERSION, 426);
     EXPECT_EDIT("Sec-WebSocket-Version", WS_ERR_HS_VERSION, 426);
     EXPECT_EDIT("Sec-WebSocket-Version: 14", WS_ERR_HS_VERSION, 426);
@@ -238,8 +228,7 @@ TEST(request_version_errors_426)
     EXPECT_EDIT("Sec-WebSocket-Version: 13 ", WS_HS_UPGRADE, 0);
 }
 
-TEST(request_method_and_http_version)
-{
+TEST(request_method_and_http_version) {
     ws_http h;
     char *buf, *req = edit_request(rfc_request, "");
     memcpy(req, "PUT", 3);
@@ -259,8 +248,7 @@ TEST(request_method_and_http_version)
     free(req);
 }
 
-TEST(request_host_errors)
-{
+TEST(request_host_errors) {
     EXPECT_EDIT("Host", WS_ERR_HS_HOST, 400);
     EXPECT_EDIT("X-Filler: 1|Host: other.example.com", WS_HS_UPGRADE, 0); /* replaced: one */
     {
@@ -278,8 +266,7 @@ TEST(request_host_errors)
     }
 }
 
-TEST(request_plain_http)
-{
+TEST(request_plain_http) {
     ws_http h;
     char *buf;
     static const char post[] = "POST /form?a=1 HTTP/1.1" CRLF "Host: example.com" CRLF
@@ -313,8 +300,7 @@ TEST(request_plain_http)
     free(buf);
 }
 
-TEST(request_bytes_after_head_not_consumed)
-{
+TEST(request_bytes_after_head_not_consumed) {
     ws_http h;
     char *buf;
     char req[512];
@@ -329,8 +315,7 @@ TEST(request_bytes_after_head_not_consumed)
 }
 
 /* A valid upgrade whose head is exactly `total` bytes, padded with an X-Pad header. */
-static char *request_of_size(size_t total)
-{
+static char *request_of_size(size_t total) {
     size_t base = strlen(rfc_request), pad, i;
     char *r = (char *)malloc(total + 1);
     /* "X-Pad: " + pad chars + CRLF is added before the final CRLF */
@@ -345,11 +330,10 @@ static char *request_of_size(size_t total)
     return r;
 }
 
-TEST(request_too_big_431)
-{
+TEST(request_too_big_431) {
     ws_http h;
     char *buf, *r;
-    size_t sizes[] = {300, 301};
+    size_t sizes[] = { 300, 301 };
     size_t i;
     for (i = 0; i < 2; i++) {
         r = request_of_size(sizes[i]);
@@ -386,8 +370,7 @@ TEST(request_too_big_431)
     free(r);
 }
 
-TEST(request_too_big_without_end)
-{
+TEST(request_too_big_without_end) {
     /* a head that never ends must not be waited for forever: over max bytes without the
        blank line is already too big */
     ws_http h;
@@ -400,8 +383,7 @@ TEST(request_too_big_without_end)
     free(buf);
 }
 
-static char *request_with_headers(size_t extra)
-{
+static char *request_with_headers(size_t extra) {
     size_t i, base = strlen(rfc_request);
     char *r = (char *)malloc(base + extra * 16 + 1), *p;
     memcpy(r, rfc_request, base - 2);
@@ -412,8 +394,7 @@ static char *request_with_headers(size_t extra)
     return r;
 }
 
-TEST(request_header_count_431)
-{
+TEST(request_header_count_431) {
     ws_http h;
     char *buf, *r;
     r = request_with_headers(WS_MAX_HEADERS - 7);   /* the RFC request has 7 */
@@ -430,8 +411,7 @@ TEST(request_header_count_431)
     free(r);
 }
 
-TEST(request_malformed_400)
-{
+TEST(request_malformed_400) {
     static const char *const bad[] = {
         /* bare LF line endings */
         "GET /chat HTTP/1.1\nHost: a\nUpgrade: websocket\nConnection: Upgrade\n"
@@ -466,8 +446,7 @@ TEST(request_malformed_400)
     }
 }
 
-TEST(request_control_bytes_in_value)
-{
+TEST(request_control_bytes_in_value) {
     ws_http h;
     char req[] = "GET /chat HTTP/1.1" CRLF "Host: a" CRLF "X-Nul: a_b" CRLF CRLF;
     char *buf;
@@ -476,15 +455,14 @@ TEST(request_control_bytes_in_value)
     free(buf);
 }
 
-TEST(http_status_mapping)
-{
+TEST(http_status_mapping) {
     static const struct { int err, status; } v[] = {
-        {WS_ERR_HS_MALFORMED, 400}, {WS_ERR_HS_METHOD, 400},  {WS_ERR_HS_HTTP_VERSION, 400},
-        {WS_ERR_HS_HOST, 400},      {WS_ERR_HS_CONNECTION, 400}, {WS_ERR_HS_KEY, 400},
-        {WS_ERR_HS_VERSION, 426},   {WS_ERR_HS_TOO_BIG, 431}, {WS_ERR_HS_TOO_MANY, 431},
-        {WS_ERR_HS_ORIGIN, 403},    {WS_OK, 0},               {WS_ERR_PROTOCOL, 0},
-        {WS_ERR_UTF8, 0},           {WS_ERR_HS_STATUS, 0},    {WS_ERR_HS_ACCEPT, 0},
-        {WS_HS_UPGRADE, 0},         {-1000, 0},
+        { WS_ERR_HS_MALFORMED, 400 }, { WS_ERR_HS_METHOD, 400 },  { WS_ERR_HS_HTTP_VERSION, 400 },
+        { WS_ERR_HS_HOST, 400 },      { WS_ERR_HS_CONNECTION, 400 }, { WS_ERR_HS_KEY, 400 },
+        { WS_ERR_HS_VERSION, 426 },   { WS_ERR_HS_TOO_BIG, 431 }, { WS_ERR_HS_TOO_MANY, 431 },
+        { WS_ERR_HS_ORIGIN, 403 },    { WS_OK, 0 },               { WS_ERR_PROTOCOL, 0 },
+        { WS_ERR_UTF8, 0 },           { WS_ERR_HS_STATUS, 0 },    { WS_ERR_HS_ACCEPT, 0 },
+        { WS_HS_UPGRADE, 0 },         { -1000, 0 },
     };
     size_t i;
     for (i = 0; i < sizeof v / sizeof v[0]; i++) {
@@ -495,8 +473,7 @@ TEST(http_status_mapping)
 
 /* ---- building responses ----------------------------------------------------------- */
 
-TEST(accept_response_rfc_example)
-{
+TEST(accept_response_rfc_example) {
     static const char with_proto[] = "HTTP/1.1 101 Switching Protocols" CRLF
                                      "Upgrade: websocket" CRLF
                                      "Connection: Upgrade" CRLF
@@ -520,8 +497,7 @@ TEST(accept_response_rfc_example)
     free(buf);
 }
 
-TEST(accept_response_errors)
-{
+TEST(accept_response_errors) {
     ws_http h;
     char *buf, out[512], *exact;
     size_t len = 0, need;
@@ -553,8 +529,7 @@ TEST(accept_response_errors)
 /* Checks that resp[0..len-1] is a complete, well-formed response with this status line,
    the given header lines, Connection: close, and a body matching Content-Length. */
 static void check_reject_at(int err, const char *status_line, const char *must_have,
-                            const char *file, int line)
-{
+                            const char *file, int line) {
     char out[512];
     size_t len = 0;
     ws_http h;
@@ -593,8 +568,7 @@ static void check_reject_at(int err, const char *status_line, const char *must_h
 #define CHECK_REJECT(err, status_line, must_have) \
     check_reject_at((err), (status_line), (must_have), __FILE__, __LINE__)
 
-TEST(reject_responses)
-{
+TEST(reject_responses) {
     char out[512];
     size_t len;
     CHECK_REJECT(WS_ERR_HS_MALFORMED, "HTTP/1.1 400 Bad Request" CRLF, NULL);
@@ -612,12 +586,11 @@ TEST(reject_responses)
     CHECK_EQ_INT(ws_handshake_reject(out, sizeof out, &len, 400), WS_ERR_ARG);
 }
 
-TEST(reject_fits_in_256_bytes)
-{
-    static const int errs[] = {WS_ERR_HS_MALFORMED, WS_ERR_HS_METHOD, WS_ERR_HS_HTTP_VERSION,
-                               WS_ERR_HS_HOST, WS_ERR_HS_CONNECTION, WS_ERR_HS_KEY,
-                               WS_ERR_HS_VERSION, WS_ERR_HS_TOO_BIG, WS_ERR_HS_TOO_MANY,
-                               WS_ERR_HS_ORIGIN};
+TEST(reject_fits_in_256_bytes) {
+    static const int errs[] = { WS_ERR_HS_MALFORMED, WS_ERR_HS_METHOD, WS_ERR_HS_HTTP_VERSION,
+                                WS_ERR_HS_HOST, WS_ERR_HS_CONNECTION, WS_ERR_HS_KEY,
+                                WS_ERR_HS_VERSION, WS_ERR_HS_TOO_BIG, WS_ERR_HS_TOO_MANY,
+                                WS_ERR_HS_ORIGIN };
     size_t i;
     for (i = 0; i < sizeof errs / sizeof errs[0]; i++) {
         char *out = (char *)malloc(256);
@@ -629,14 +602,13 @@ TEST(reject_fits_in_256_bytes)
     }
 }
 
-TEST(select_protocol)
-{
+TEST(select_protocol) {
     ws_http h;
     char *buf;
-    const char *const s1[] = {"superchat", "chat"};
-    const char *const s2[] = {"mqtt", "chat"};
-    const char *const s3[] = {"mqtt"};
-    const char *const s4[] = {"super"};
+    const char *const s1[] = { "superchat", "chat" };
+    const char *const s2[] = { "mqtt", "chat" };
+    const char *const s3[] = { "mqtt" };
+    const char *const s4[] = { "super" };
     CHECK_EQ_INT(parse_req(&h, &buf, rfc_request), WS_HS_UPGRADE);
     CHECK_EQ_STR(ws_handshake_select_protocol(&h, s1, 2), "superchat");
     CHECK_EQ_STR(ws_handshake_select_protocol(&h, s2, 2), "chat");
@@ -664,11 +636,10 @@ TEST(select_protocol)
 
 /* ---- header helpers ---------------------------------------------------------------------- */
 
-TEST(token_next_lists)
-{
+TEST(token_next_lists) {
     ws_str list, tok;
     const char *text = " a, b ,,\tc\t, ,";
-    const char *want[] = {"a", "b", "c"};
+    const char *want[] = { "a", "b", "c" };
     int i = 0;
     list.ptr = text;
     list.len = strlen(text);
@@ -686,8 +657,7 @@ TEST(token_next_lists)
     CHECK(!ws_token_next(&list, &tok));
 }
 
-TEST(has_token_and_header)
-{
+TEST(has_token_and_header) {
     ws_http h;
     char *buf;
     CHECK_EQ_INT(parse_req(&h, &buf, "GET / HTTP/1.1" CRLF "Host: a" CRLF
@@ -705,8 +675,7 @@ TEST(has_token_and_header)
     free(buf);
 }
 
-TEST(check_request_gives_the_parsers_verdict)
-{
+TEST(check_request_gives_the_parsers_verdict) {
     /* a server that parses HTTP itself fills ws_http from its own parse: the verdict and
        the 101 must be the ones ws_http_parse_request gives for the same request */
 #define WS_HEADS "Upgrade: websocket" CRLF "Connection: Upgrade" CRLF
@@ -769,8 +738,7 @@ TEST(check_request_gives_the_parsers_verdict)
     }
 }
 
-TEST(accept_with_extensions_and_header_lines)
-{
+TEST(accept_with_extensions_and_header_lines) {
     /* the 101 carries the agreed extension and your own header lines, in that order */
     ws_http h;
     char out[512];
@@ -799,8 +767,7 @@ TEST(accept_with_extensions_and_header_lines)
     CHECK(strstr(out, "Sec-WebSocket-Extensions") == NULL);
 }
 
-void suite_hs_server(void)
-{
+void suite_hs_server(void) {
     test_suite_begin("hs_server");
     RUN(request_rfc_example);
     RUN(check_request_gives_the_parsers_verdict);

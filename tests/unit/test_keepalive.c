@@ -13,8 +13,7 @@
 #define T0 1000000u     /* the fake clock's first reading; any epoch is allowed */
 
 /* Frames h sent since the last clear: how many, and whether the last is a ping. */
-static int sent_frames(harness *h, int *last_op)
-{
+static int sent_frames(harness *h, int *last_op) {
     sframe f[MAX_SFRAMES];
     size_t n = 0;
     *last_op = -1;
@@ -26,16 +25,14 @@ static int sent_frames(harness *h, int *last_op)
     return (int)n;
 }
 
-static h_setup keepalive_setup(uint32_t ping, uint32_t timeout)
-{
+static h_setup keepalive_setup(uint32_t ping, uint32_t timeout) {
     h_setup s = setup_server();
     s.cfg.ping_interval_ms = ping;
     s.cfg.timeout_ms = timeout;
     return s;
 }
 
-TEST(no_timers_no_deadline)
-{
+TEST(no_timers_no_deadline) {
     harness h;
     if (h_open(&h, NULL) == 0) {
         CHECK_EQ_INT(ws_conn_tick(&h.conn, T0), WS_OK);
@@ -47,8 +44,7 @@ TEST(no_timers_no_deadline)
     h_free(&h);
 }
 
-TEST(ping_after_interval_of_silence)
-{
+TEST(ping_after_interval_of_silence) {
     harness h;
     h_setup s = keepalive_setup(1000, 0);
     int op;
@@ -75,8 +71,7 @@ TEST(ping_after_interval_of_silence)
     h_free(&h);
 }
 
-TEST(timeout_after_silence)
-{
+TEST(timeout_after_silence) {
     harness h;
     h_setup s = keepalive_setup(1000, 3000);
     uint64_t t;
@@ -103,8 +98,7 @@ TEST(timeout_after_silence)
     h_free(&h);
 }
 
-TEST(timeout_deadline_is_exact)
-{
+TEST(timeout_deadline_is_exact) {
     harness h;
     h_setup s = keepalive_setup(0, 3000);
     uint64_t d;
@@ -119,11 +113,10 @@ TEST(timeout_deadline_is_exact)
     h_free(&h);
 }
 
-TEST(input_resets_the_idle_timer)
-{
+TEST(input_resets_the_idle_timer) {
     harness h;
     h_setup s = keepalive_setup(1000, 3000);
-    tbuf pong = {0};
+    tbuf pong = { 0 };
     int op;
     frame_put(&pong, 1, 0, WS_OP_PONG, "", 0, test_key);
     if (h_open(&h, &s) == 0) {
@@ -151,11 +144,10 @@ TEST(input_resets_the_idle_timer)
     h_free(&h);
 }
 
-TEST(steady_traffic_never_pings_or_times_out)
-{
+TEST(steady_traffic_never_pings_or_times_out) {
     harness h;
     h_setup s = keepalive_setup(1000, 3000);
-    tbuf msg = {0};
+    tbuf msg = { 0 };
     uint64_t t;
     frame_put(&msg, 1, 0, WS_OP_TEXT, "tick", 4, test_key);
     if (h_open(&h, &s) == 0) {
@@ -174,8 +166,7 @@ TEST(steady_traffic_never_pings_or_times_out)
     h_free(&h);
 }
 
-TEST(close_timeout)
-{
+TEST(close_timeout) {
     harness h;
     h_setup s = setup_server();
     uint64_t d;
@@ -199,8 +190,7 @@ TEST(close_timeout)
     h_free(&h);
 }
 
-TEST(close_timeout_default_5000)
-{
+TEST(close_timeout_default_5000) {
     harness h;
     if (h_open(&h, NULL) == 0) {
         CHECK_EQ_INT(ws_conn_tick(&h.conn, T0), WS_OK);
@@ -214,11 +204,10 @@ TEST(close_timeout_default_5000)
     h_free(&h);
 }
 
-TEST(close_answered_in_time)
-{
+TEST(close_answered_in_time) {
     harness h;
     h_setup s = setup_server();
-    tbuf in = {0};
+    tbuf in = { 0 };
     s.cfg.close_timeout_ms = 500;
     frame_put(&in, 1, 0, WS_OP_CLOSE, "\x03\xe8", 2, test_key);
     if (h_open(&h, &s) == 0) {
@@ -237,8 +226,7 @@ TEST(close_answered_in_time)
     h_free(&h);
 }
 
-TEST(handshake_timeout)
-{
+TEST(handshake_timeout) {
     harness h;
     h_setup s = setup_server();
     uint64_t d;
@@ -288,8 +276,7 @@ TEST(handshake_timeout)
     h_free(&h);
 }
 
-TEST(accept_after_handshake_timeout_is_sticky)
-{
+TEST(accept_after_handshake_timeout_is_sticky) {
     /* ws.h, ERRORS: "Errors of a connection are sticky: after a failure every call returns
        the same code." */
     harness h;
@@ -305,8 +292,7 @@ TEST(accept_after_handshake_timeout_is_sticky)
     h_free(&h);
 }
 
-TEST(client_keepalive_ping_is_masked)
-{
+TEST(client_keepalive_ping_is_masked) {
     harness h;
     h_setup s = setup_client();
     sframe f[2];
@@ -325,8 +311,7 @@ TEST(client_keepalive_ping_is_masked)
     h_free(&h);
 }
 
-TEST(ping_send_failure)
-{
+TEST(ping_send_failure) {
     harness h;
     h_setup s = keepalive_setup(100, 0);
     if (h_open(&h, &s) == 0) {
@@ -340,8 +325,7 @@ TEST(ping_send_failure)
     h_free(&h);
 }
 
-void suite_keepalive(void)
-{
+void suite_keepalive(void) {
     test_suite_begin("keepalive");
     RUN(no_timers_no_deadline);
     RUN(ping_after_interval_of_silence);

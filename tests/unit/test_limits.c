@@ -12,16 +12,14 @@
 #define T0 5000000u
 
 /* A message of n fragments (1 byte each, the last one FIN), masked as a client sends. */
-static void fragments(tbuf *in, size_t n)
-{
+static void fragments(tbuf *in, size_t n) {
     size_t i;
     for (i = 0; i < n; i++)
         frame_put(in, i + 1 == n, 0, i ? WS_OP_CONT : WS_OP_BINARY, "f", 1, test_key);
 }
 
-TEST(fragment_count_at_and_over_the_limit)
-{
-    tbuf in = {0};
+TEST(fragment_count_at_and_over_the_limit) {
+    tbuf in = { 0 };
     h_setup s = setup_server();
     s.cfg.max_fragments = 3;
     fragments(&in, 3);
@@ -38,12 +36,11 @@ TEST(fragment_count_at_and_over_the_limit)
     tbuf_free(&in);
 }
 
-TEST(fragment_count_default_131072)
-{
+TEST(fragment_count_default_131072) {
     /* Autobahn 9.3.1 sends 4 MiB in 64-byte fragments: 65536 of them must pass. Empty
        fragments cost the peer 6 bytes each and nothing else, so without a count a message
        could go on for ever. */
-    tbuf in = {0};
+    tbuf in = { 0 };
     harness h;
     size_t i;
     for (i = 0; i < 131072; i++)
@@ -60,12 +57,11 @@ TEST(fragment_count_default_131072)
     tbuf_free(&in);
 }
 
-TEST(ping_flood_output_never_exceeds_input)
-{
+TEST(ping_flood_output_never_exceeds_input) {
     /* 2000 pings in one buffer: each answered by one pong with its payload, and the bytes
        handed to the send callback are fewer than the bytes fed (a pong is 4 bytes shorter
        than the masked ping it answers). */
-    tbuf in = {0};
+    tbuf in = { 0 };
     harness h;
     uint8_t body[125];
     size_t i, n = 0;
@@ -93,8 +89,7 @@ TEST(ping_flood_output_never_exceeds_input)
     tbuf_free(&in);
 }
 
-TEST(slowloris_handshake_dropped_at_the_deadline)
-{
+TEST(slowloris_handshake_dropped_at_the_deadline) {
     /* A server calls ws_conn_init at accept() and ticks while the head trickles in: the
        deadline is the default 10 s after the first tick, whatever the peer sends. */
     harness h;
@@ -115,19 +110,17 @@ TEST(slowloris_handshake_dropped_at_the_deadline)
     h_free(&h);
 }
 
-TEST(header_state_is_bounded)
-{
+TEST(header_state_is_bounded) {
     /* A frame header arriving one byte per call is kept in 14 bytes; a 2^63-1 length is
        refused from the header alone (1009, by the default 16 MiB limit), before any
        payload is awaited. */
-    static const uint8_t huge[14] = {0x82, 0xff, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-                                     0xff, 1, 2, 3, 4};
+    static const uint8_t huge[14] = { 0x82, 0xff, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                      0xff, 1, 2, 3, 4 };
     h_setup s = setup_server();
     EXPECT_FEED(&s, huge, sizeof huge, WS_ERR_TOO_BIG, "X1009:*", 1009, WS_STATE_FAILED);
 }
 
-void suite_limits(void)
-{
+void suite_limits(void) {
     test_suite_begin("limits");
     RUN(fragment_count_at_and_over_the_limit);
     RUN(fragment_count_default_131072);

@@ -35,16 +35,14 @@ static struct {
 } test_sel;
 
 /* "abc*" matches every name starting with "abc"; anything else matches itself only. */
-static int test_name_matches(const char *pattern, size_t plen, const char *name)
-{
+static int test_name_matches(const char *pattern, size_t plen, const char *name) {
     if (plen > 0 && pattern[plen - 1] == '*')
         return strncmp(pattern, name, plen - 1) == 0;
     return strlen(name) == plen && strncmp(pattern, name, plen) == 0;
 }
 
 /* SUITE, TEST (a test of any suite) or SUITE/TEST, each part possibly ending in '*'. */
-static int test_selected(const char *suite, const char *test)
-{
+static int test_selected(const char *suite, const char *test) {
     int i, any = 0;
     if (test_sel.count == 0)
         return 1;
@@ -65,15 +63,13 @@ static int test_selected(const char *suite, const char *test)
     return any;
 }
 
-void test_suite_begin(const char *name)
-{
+void test_suite_begin(const char *name) {
     test_g.suite = name;
     test_g.suite_passed = 0;
     test_g.suite_failed = 0;
 }
 
-void test_suite_end(void)
-{
+void test_suite_end(void) {
     if (test_sel.count > 0 && test_g.suite_passed + test_g.suite_failed == 0)
         return;     /* nothing of this suite was selected */
     if (test_sel.list_only)
@@ -85,8 +81,7 @@ void test_suite_end(void)
         printf("%-12s %d passed\n", test_g.suite, test_g.suite_passed);
 }
 
-void test_run(const char *name, void (*fn)(void))
-{
+void test_run(const char *name, void (*fn)(void)) {
     if (!test_selected(test_g.suite ? test_g.suite : "", name))
         return;
     if (test_sel.list_only) {
@@ -114,8 +109,7 @@ void test_run(const char *name, void (*fn)(void))
     }
 }
 
-void test_context(const char *fmt, ...)
-{
+void test_context(const char *fmt, ...) {
     va_list ap;
     if (!fmt) {
         test_g.context[0] = '\0';
@@ -126,8 +120,7 @@ void test_context(const char *fmt, ...)
     va_end(ap);
 }
 
-void test_context_add(const char *fmt, ...)
-{
+void test_context_add(const char *fmt, ...) {
     va_list ap;
     size_t used = strlen(test_g.context);
     if (used + 1 >= sizeof test_g.context)
@@ -137,8 +130,7 @@ void test_context_add(const char *fmt, ...)
     va_end(ap);
 }
 
-void test_hex_brief(char *out, size_t cap, const void *p, size_t n, size_t max)
-{
+void test_hex_brief(char *out, size_t cap, const void *p, size_t n, size_t max) {
     const uint8_t *b = (const uint8_t *)p;
     size_t i, used = 0;
     if (cap == 0)
@@ -152,8 +144,7 @@ void test_hex_brief(char *out, size_t cap, const void *p, size_t n, size_t max)
         snprintf(out + used, cap - used, "(%lu bytes)", (unsigned long)n);
 }
 
-unsigned long test_seed(void)
-{
+unsigned long test_seed(void) {
     static unsigned long seed;  /* the runner's own state: chosen once per run */
     static int chosen;
     if (!chosen) {
@@ -167,8 +158,7 @@ unsigned long test_seed(void)
     return seed;
 }
 
-uint32_t test_rand(uint64_t *state)
-{
+uint32_t test_rand(uint64_t *state) {
     uint64_t x = *state;
     x ^= x >> 12;
     x ^= x << 25;
@@ -178,8 +168,7 @@ uint32_t test_rand(uint64_t *state)
 }
 
 /* Prints the first line of a failure; returns 1 when its details should be printed. */
-static int test_fail_head(const char *file, int line)
-{
+static int test_fail_head(const char *file, int line) {
     test_g.test_failures++;
     if (test_g.test_failures > TEST_MAX_PRINTED)
         return 0;
@@ -188,14 +177,12 @@ static int test_fail_head(const char *file, int line)
     return 1;
 }
 
-static void test_fail_tail(void)
-{
+static void test_fail_tail(void) {
     if (test_g.context[0])
         printf("%-12s %s\n", "", test_g.context);
 }
 
-int test_fail(const char *file, int line, const char *fmt, ...)
-{
+int test_fail(const char *file, int line, const char *fmt, ...) {
     va_list ap;
     test_g.checks++;
     if (!test_fail_head(file, line))
@@ -209,8 +196,7 @@ int test_fail(const char *file, int line, const char *fmt, ...)
     return 0;
 }
 
-int test_check(int ok, const char *file, int line, const char *expr)
-{
+int test_check(int ok, const char *file, int line, const char *expr) {
     test_g.checks++;
     if (ok)
         return 1;
@@ -222,8 +208,7 @@ int test_check(int ok, const char *file, int line, const char *expr)
 }
 
 int test_check_int(long long actual, long long expected, const char *file, int line,
-                   const char *expr)
-{
+                   const char *expr) {
     test_g.checks++;
     if (actual == expected)
         return 1;
@@ -235,8 +220,7 @@ int test_check_int(long long actual, long long expected, const char *file, int l
 }
 
 int test_check_u64(uint64_t actual, uint64_t expected, const char *file, int line,
-                   const char *expr)
-{
+                   const char *expr) {
     test_g.checks++;
     if (actual == expected)
         return 1;
@@ -248,8 +232,7 @@ int test_check_u64(uint64_t actual, uint64_t expected, const char *file, int lin
     return 0;
 }
 
-static void test_dump(const char *label, const uint8_t *p, size_t n, size_t from)
-{
+static void test_dump(const char *label, const uint8_t *p, size_t n, size_t from) {
     size_t i, start = from > 16 ? (from - 16) & ~(size_t)15 : 0, shown = 0;
     printf("%-12s %s (%lu bytes):", "", label, (unsigned long)n);
     if (start > 0)
@@ -265,8 +248,7 @@ static void test_dump(const char *label, const uint8_t *p, size_t n, size_t from
 }
 
 int test_check_mem(const void *actual, size_t actual_len, const void *expected,
-                   size_t expected_len, const char *file, int line, const char *expr)
-{
+                   size_t expected_len, const char *file, int line, const char *expr) {
     const uint8_t *a = (const uint8_t *)actual, *e = (const uint8_t *)expected;
     size_t i, n = actual_len < expected_len ? actual_len : expected_len;
     test_g.checks++;
@@ -289,8 +271,7 @@ int test_check_mem(const void *actual, size_t actual_len, const void *expected,
     return 0;
 }
 
-static void test_print_escaped(const char *s)
-{
+static void test_print_escaped(const char *s) {
     size_t i, n = strlen(s);
     putchar('"');
     for (i = 0; i < n && i < 600; i++) {
@@ -311,8 +292,7 @@ static void test_print_escaped(const char *s)
 }
 
 int test_check_str(const char *actual, const char *expected, const char *file, int line,
-                   const char *expr)
-{
+                   const char *expr) {
     size_t i;
     test_g.checks++;
     if (actual == expected || (actual && expected && strcmp(actual, expected) == 0))
@@ -344,8 +324,7 @@ int test_check_str(const char *actual, const char *expected, const char *file, i
     return 0;
 }
 
-static int test_usage(const char *argv0, FILE *out)
-{
+static int test_usage(const char *argv0, FILE *out) {
     fprintf(out,
             "usage: %s [--list] [NAME...]\n"
             "Runs ws.h's unit tests and ends with \"N passed, N failed\".\n"
@@ -358,8 +337,7 @@ static int test_usage(const char *argv0, FILE *out)
     return out == stdout ? 0 : 2;
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     int i;
     setvbuf(stdout, NULL, _IOLBF, 0);   /* every line out before a sanitizer aborts */
     for (i = 1; i < argc; i++) {

@@ -17,8 +17,7 @@ static const err_entry errors[] = {
 
 enum { NERR = sizeof errors / sizeof errors[0] };
 
-TEST(every_code_has_its_message)
-{
+TEST(every_code_has_its_message) {
     size_t i;
     for (i = 0; i < NERR; i++) {
         const char *s = ws_strerror(errors[i].value);
@@ -31,8 +30,7 @@ TEST(every_code_has_its_message)
     }
 }
 
-TEST(messages_are_distinct)
-{
+TEST(messages_are_distinct) {
     size_t i, j;
     for (i = 0; i < NERR; i++)
         for (j = i + 1; j < NERR; j++) {
@@ -42,8 +40,7 @@ TEST(messages_are_distinct)
         }
 }
 
-TEST(codes_are_zero_then_consecutive_negatives)
-{
+TEST(codes_are_zero_then_consecutive_negatives) {
     size_t i;
     CHECK_EQ_INT(errors[0].value, WS_OK);
     CHECK_EQ_INT(WS_OK, 0);
@@ -52,9 +49,9 @@ TEST(codes_are_zero_then_consecutive_negatives)
     CHECK_EQ_INT(WS__ERR_LAST, errors[NERR - 1].value);
 }
 
-TEST(unknown_codes)
-{
-    static const int unknown[] = {1, 2, 100, WS__ERR_LAST - 1, -100, -1000, 2147483647, -2147483647 - 1};
+TEST(unknown_codes) {
+    static const int unknown[] = { 1,    2,     100,        WS__ERR_LAST - 1,
+                                   -100, -1000, 2147483647, -2147483647 - 1 };
     size_t i;
     for (i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         test_context("%d", unknown[i]);
@@ -62,8 +59,7 @@ TEST(unknown_codes)
     }
 }
 
-void suite_strerror(void)
-{
+void suite_strerror(void) {
     test_suite_begin("strerror");
     RUN(every_code_has_its_message);
     RUN(messages_are_distinct);

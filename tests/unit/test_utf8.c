@@ -79,8 +79,7 @@ static const utf8_case cases[] = {
 /* Validates p in the given pieces, each copied to a buffer of exactly its size. Returns the
    number of valid bytes, with the validator's final state in *state. */
 static size_t validate_pieces(const uint8_t *p, size_t len, const size_t *cuts, size_t ncuts,
-                              uint32_t *state)
-{
+                              uint32_t *state) {
     size_t pos = 0, i;
     *state = 0;
     for (i = 0; i <= ncuts; i++) {
@@ -95,8 +94,7 @@ static size_t validate_pieces(const uint8_t *p, size_t len, const size_t *cuts, 
     return pos;
 }
 
-TEST(utf8_cases_whole)
-{
+TEST(utf8_cases_whole) {
     size_t i;
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const utf8_case *t = &cases[i];
@@ -111,8 +109,7 @@ TEST(utf8_cases_whole)
     }
 }
 
-TEST(utf8_cases_every_split)
-{
+TEST(utf8_cases_every_split) {
     size_t i, k, j;
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const utf8_case *t = &cases[i];
@@ -135,10 +132,9 @@ TEST(utf8_cases_every_split)
     }
 }
 
-TEST(utf8_empty_piece_keeps_state)
-{
+TEST(utf8_empty_piece_keeps_state) {
     uint32_t st = 0;
-    uint8_t e2[1] = {0xe2}, rest[2] = {0x82, 0xac};
+    uint8_t e2[1] = { 0xe2 }, rest[2] = { 0x82, 0xac };
     CHECK_EQ_INT(ws_utf8_validate(&st, e2, 1), 1);
     CHECK(st != 0);
     CHECK_EQ_INT(ws_utf8_validate(&st, rest, 0), 0);
@@ -149,10 +145,9 @@ TEST(utf8_empty_piece_keeps_state)
 
 /* Compares with the reference over all sequences of up to three bytes (the third byte
    from a representative set) and all 2-byte pairs. */
-TEST(utf8_exhaustive_short_sequences)
-{
-    static const uint8_t third[] = {0x00, 0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0,
-                                    0xbf, 0xc0, 0xc2, 0xe0, 0xed, 0xf0, 0xf4, 0xff};
+TEST(utf8_exhaustive_short_sequences) {
+    static const uint8_t third[] = { 0x00, 0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0,
+                                     0xbf, 0xc0, 0xc2, 0xe0, 0xed, 0xf0, 0xf4, 0xff };
     unsigned a, b;
     size_t t;
     long mismatches = 0;
@@ -184,10 +179,9 @@ TEST(utf8_exhaustive_short_sequences)
     CHECK_EQ_INT(mismatches, 0);
 }
 
-TEST(utf8_four_byte_leads)
-{
+TEST(utf8_four_byte_leads) {
     /* every lead F0..FF with every second byte, and third/fourth from edge values */
-    static const uint8_t edge[] = {0x41, 0x7f, 0x80, 0x8f, 0x90, 0xbf, 0xc0};
+    static const uint8_t edge[] = { 0x41, 0x7f, 0x80, 0x8f, 0x90, 0xbf, 0xc0 };
     unsigned a, b;
     size_t c, d;
     long mismatches = 0;
@@ -217,8 +211,7 @@ TEST(utf8_four_byte_leads)
 }
 
 /* Encodes code point cp (not a surrogate, <= U+10FFFF) as UTF-8. */
-static size_t put_cp(uint8_t *o, uint32_t cp)
-{
+static size_t put_cp(uint8_t *o, uint32_t cp) {
     if (cp < 0x80) {
         o[0] = (uint8_t)cp;
         return 1;
@@ -241,8 +234,7 @@ static size_t put_cp(uint8_t *o, uint32_t cp)
     return 4;
 }
 
-TEST(utf8_random_text_with_one_corruption)
-{
+TEST(utf8_random_text_with_one_corruption) {
     uint64_t rng = 0x5eed0000ull + test_seed();
     int round;
     for (round = 0; round < 3000; round++) {
@@ -283,8 +275,7 @@ TEST(utf8_random_text_with_one_corruption)
     CHECK(1);
 }
 
-TEST(utf8_long_valid_text)
-{
+TEST(utf8_long_valid_text) {
     /* longer than any word-at-a-time fast path, with a multi-byte character at every
        alignment and an error placed at every offset of the last 16 bytes */
     uint8_t buf[200];
@@ -310,8 +301,7 @@ TEST(utf8_long_valid_text)
     }
 }
 
-void suite_utf8(void)
-{
+void suite_utf8(void) {
     test_suite_begin("utf8");
     RUN(utf8_cases_whole);
     RUN(utf8_cases_every_split);

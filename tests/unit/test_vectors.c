@@ -22,17 +22,16 @@ typedef struct vector {
 } vector;
 
 static const vector vectors[] = {
-    {"chromium-156.http", "/chromium", "room=1", "kVdmGx/hY8plgRcZqNxwmg==",
-     "5VOHOsNmIYC7N0UIVwebbqfTFlU=", "chat, superchat", 1},
-    {"node-ws-8.23.0.http", "/node-ws", "room=1", "9UivinIYSP7GoX1He8+WrQ==",
-     "rNgyMItoqlnOw/80Ua2cHSlvqxA=", "chat,superchat", 0},
-    {"python-websockets-10.4.http", "/python-websockets", "room=1",
-     "QOC5KPgLxhfb34fG8IytNw==", "nddSIwlJLwe6xU7DF66YM5T5Q8o=", "chat, superchat", 1},
+    { "chromium-156.http", "/chromium", "room=1", "kVdmGx/hY8plgRcZqNxwmg==",
+      "5VOHOsNmIYC7N0UIVwebbqfTFlU=", "chat, superchat", 1 },
+    { "node-ws-8.23.0.http", "/node-ws", "room=1", "9UivinIYSP7GoX1He8+WrQ==",
+      "rNgyMItoqlnOw/80Ua2cHSlvqxA=", "chat,superchat", 0 },
+    { "python-websockets-10.4.http", "/python-websockets", "room=1",
+      "QOC5KPgLxhfb34fG8IytNw==", "nddSIwlJLwe6xU7DF66YM5T5Q8o=", "chat, superchat", 1 },
 };
 
 /* Reads tests/unit/vectors/name: next to this source file, or from the current directory. */
-static char *read_vector(const char *name, size_t *len)
-{
+static char *read_vector(const char *name, size_t *len) {
     char path[1024];
     const char *dirs[3];
     const char *slash = strrchr(__FILE__, '/');
@@ -71,13 +70,12 @@ static char *read_vector(const char *name, size_t *len)
     return NULL;
 }
 
-static void check_vector(const vector *v)
-{
+static void check_vector(const vector *v) {
     size_t len = 0;
     char *text = read_vector(v->file, &len), *buf, out[1024], want[128];
     ws_http h, resp;
     size_t olen = 0;
-    const char *const supported[] = {"superchat", "chat"};
+    const char *const supported[] = { "superchat", "chat" };
     const char *proto;
     if (!CHECK(text != NULL)) {
         FAIL("cannot read tests/unit/vectors/%s (run from the top of the repository)", v->file);
@@ -117,23 +115,19 @@ static void check_vector(const vector *v)
     free(text);
 }
 
-TEST(vector_chromium)
-{
+TEST(vector_chromium) {
     check_vector(&vectors[0]);
 }
 
-TEST(vector_node_ws)
-{
+TEST(vector_node_ws) {
     check_vector(&vectors[1]);
 }
 
-TEST(vector_python_websockets)
-{
+TEST(vector_python_websockets) {
     check_vector(&vectors[2]);
 }
 
-void suite_vectors(void)
-{
+void suite_vectors(void) {
     test_suite_begin("vectors");
     RUN(vector_chromium);
     RUN(vector_node_ws);

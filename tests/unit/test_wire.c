@@ -19,39 +19,40 @@ typedef struct wire_case {
 #define B(s) s, sizeof s - 1
 
 static const wire_case cases[] = {
-    {"server text", 0, 0, B("\x81\x05Hello"), NULL, 1},
-    {"client text, RFC 6455 5.7", 1, 0, B("\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58"), NULL, 1},
-    {"fragments and a ping between", 0, 0, B("\x01\x03Hel\x89\x00\x80\x02lo"), NULL, 3},
-    {"empty frames", 0, 0, B("\x82\x00\x8a\x00\x81\x00"), NULL, 3},
-    {"16-bit length 126", 0, 0, B("\x82\x7e\x00\x7e"), NULL, 0},
-    {"close 1000 with a reason", 0, 0, B("\x88\x04\x03\xe8ok"), NULL, 1},
-    {"close 1012", 0, 0, B("\x88\x02\x03\xf4"), NULL, 1},
-    {"close 4999", 0, 0, B("\x88\x02\x13\x87"), NULL, 1},
-    {"empty close", 0, 0, B("\x88\x00"), NULL, 1},
-    {"RSV1 allowed", 0, 0x40, B("\xc1\x01x"), NULL, 1},
-    {"either masking, alike", -1, 0,
-     B("\x81\x81\x01\x02\x03\x04x\x81\x80\x01\x02\x03\x04"), NULL, 2},
-    {"RSV1 not allowed", 0, 0, B("\xc1\x01"), "RSV", 0},
-    {"RSV2 with only RSV1 allowed", 0, 0x40, B("\xa1\x01"), "RSV", 0},
-    {"opcode 3", 0, 0, B("\x83\x00"), "opcode", 0},
-    {"opcode 11", 0, 0, B("\x8b\x00"), "opcode", 0},
-    {"unmasked from a client", 1, 0, B("\x81\x01"), "unmasked", 0},
-    {"masked from a server", 0, 0, B("\x81\x81\x01\x02\x03\x04"), "masked", 0},
-    {"masking changes midway", -1, 0, B("\x81\x01x\x81\x81\x01\x02\x03\x04"), "masked", 0},
-    {"16-bit length 125", 0, 0, B("\x82\x7e\x00\x7d"), "shortest", 0},
-    {"64-bit length 65535", 0, 0, B("\x82\x7f\x00\x00\x00\x00\x00\x00\xff\xff"), "shortest", 0},
-    {"64-bit length 2^63", 0, 0, B("\x82\x7f\x80\x00\x00\x00\x00\x00\x00\x00"), "2^63", 0},
-    {"ping not final", 0, 0, B("\x09\x00"), "fragmented control", 0},
-    {"ping of 126 bytes", 0, 0, B("\x89\x7e\x00\x7e"), "over 125", 0},
-    {"continuation first", 0, 0, B("\x80\x00"), "continuation", 0},
-    {"new message inside one", 0, 0, B("\x01\x00\x81\x00"), "new message", 0},
-    {"close of 1 byte", 0, 0, B("\x88\x01\x03"), "1 byte", 0},
-    {"close 1005", 0, 0, B("\x88\x02\x03\xed"), "close code", 0},
-    {"close 1004", 0, 0, B("\x88\x02\x03\xec"), "close code", 0},
-    {"close 999", 0, 0, B("\x88\x02\x03\xe7"), "close code", 0},
-    {"close 5000", 0, 0, B("\x88\x02\x13\x88"), "close code", 0},
-    {"close reason not UTF-8", 0, 0, B("\x88\x03\x03\xe8\xff"), "UTF-8", 0},
-    {"a byte after a close", 0, 0, B("\x88\x00\x81"), "after a close", 0},
+    { "server text", 0, 0, B("\x81\x05Hello"), NULL, 1 },
+    { "client text, RFC 6455 5.7", 1, 0,
+      B("\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58"), NULL, 1 },
+    { "fragments and a ping between", 0, 0, B("\x01\x03Hel\x89\x00\x80\x02lo"), NULL, 3 },
+    { "empty frames", 0, 0, B("\x82\x00\x8a\x00\x81\x00"), NULL, 3 },
+    { "16-bit length 126", 0, 0, B("\x82\x7e\x00\x7e"), NULL, 0 },
+    { "close 1000 with a reason", 0, 0, B("\x88\x04\x03\xe8ok"), NULL, 1 },
+    { "close 1012", 0, 0, B("\x88\x02\x03\xf4"), NULL, 1 },
+    { "close 4999", 0, 0, B("\x88\x02\x13\x87"), NULL, 1 },
+    { "empty close", 0, 0, B("\x88\x00"), NULL, 1 },
+    { "RSV1 allowed", 0, 0x40, B("\xc1\x01x"), NULL, 1 },
+    { "either masking, alike", -1, 0,
+      B("\x81\x81\x01\x02\x03\x04x\x81\x80\x01\x02\x03\x04"), NULL, 2 },
+    { "RSV1 not allowed", 0, 0, B("\xc1\x01"), "RSV", 0 },
+    { "RSV2 with only RSV1 allowed", 0, 0x40, B("\xa1\x01"), "RSV", 0 },
+    { "opcode 3", 0, 0, B("\x83\x00"), "opcode", 0 },
+    { "opcode 11", 0, 0, B("\x8b\x00"), "opcode", 0 },
+    { "unmasked from a client", 1, 0, B("\x81\x01"), "unmasked", 0 },
+    { "masked from a server", 0, 0, B("\x81\x81\x01\x02\x03\x04"), "masked", 0 },
+    { "masking changes midway", -1, 0, B("\x81\x01x\x81\x81\x01\x02\x03\x04"), "masked", 0 },
+    { "16-bit length 125", 0, 0, B("\x82\x7e\x00\x7d"), "shortest", 0 },
+    { "64-bit length 65535", 0, 0, B("\x82\x7f\x00\x00\x00\x00\x00\x00\xff\xff"), "shortest", 0 },
+    { "64-bit length 2^63", 0, 0, B("\x82\x7f\x80\x00\x00\x00\x00\x00\x00\x00"), "2^63", 0 },
+    { "ping not final", 0, 0, B("\x09\x00"), "fragmented control", 0 },
+    { "ping of 126 bytes", 0, 0, B("\x89\x7e\x00\x7e"), "over 125", 0 },
+    { "continuation first", 0, 0, B("\x80\x00"), "continuation", 0 },
+    { "new message inside one", 0, 0, B("\x01\x00\x81\x00"), "new message", 0 },
+    { "close of 1 byte", 0, 0, B("\x88\x01\x03"), "1 byte", 0 },
+    { "close 1005", 0, 0, B("\x88\x02\x03\xed"), "close code", 0 },
+    { "close 1004", 0, 0, B("\x88\x02\x03\xec"), "close code", 0 },
+    { "close 999", 0, 0, B("\x88\x02\x03\xe7"), "close code", 0 },
+    { "close 5000", 0, 0, B("\x88\x02\x13\x88"), "close code", 0 },
+    { "close reason not UTF-8", 0, 0, B("\x88\x03\x03\xe8\xff"), "UTF-8", 0 },
+    { "a byte after a close", 0, 0, B("\x88\x00\x81"), "after a close", 0 },
 };
 
 TEST(accepts_and_refuses) {
@@ -78,7 +79,9 @@ TEST(accepts_and_refuses) {
 }
 
 TEST(unmasks_and_reports_each_byte) {
-    static const uint8_t in[] = {0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58};
+    static const uint8_t in[] = {
+        0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58
+    };
     uint8_t out[5];
     size_t i, n = 0, headers = 0, ends = 0;
     wire_dec w;
@@ -103,7 +106,7 @@ TEST(unmasks_and_reports_each_byte) {
 }
 
 TEST(close_code_and_payload_kept) {
-    static const uint8_t in[] = {0x89, 0x02, 'h', 'i', 0x88, 0x04, 0x0f, 0xa0, 'o', 'k'};
+    static const uint8_t in[] = { 0x89, 0x02, 'h', 'i', 0x88, 0x04, 0x0f, 0xa0, 'o', 'k' };
     wire_dec w;
     size_t i;
     wire_init(&w, 0, 0);
