@@ -262,7 +262,9 @@
                            defined, GCC or Clang, not WS_FREESTANDING)
        WS_NO_SSSE3         no SSSE3 UTF-8 check chosen at run time       implementation file
                            (it needs libgcc's __cpu_model unless the
-                           build targets SSSE3)
+                           build targets SSSE3); implies WS_NO_AVX2
+       WS_NO_AVX2          no AVX2 UTF-8 check and text unmasking        implementation file
+                           chosen at run time
        WS_MBEDTLS          the TLS layer (ws_tls_*), over mbedTLS 2.28   every file that uses
                            or 3.x; link -lmbedtls -lmbedx509            ws_tls
                            -lmbedcrypto. Without it no mbedTLS header
@@ -1240,9 +1242,10 @@ WS_API size_t ws_base64_decode(const char *in, size_t len, uint8_t *out, size_t 
    banner ("---- connection: send") to jump there.
        configuration   hooks (WS_ASSERT, WS_MEMCPY), SIMD choice, flags, string helpers
        errors          ws_strerror, ws_http_status, ws_close_code_for
-       utilities       UTF-8 (the state machine, then its SSE2/SSSE3 fast paths), SHA-1,
+       utilities       UTF-8 (the state machine, then its SSE2/SSSE3/AVX2 fast paths), SHA-1,
                        base64
-       frames          masking, frame headers, ws_frame_encode
+       frames          masking (text unmasked and checked in one pass), frame headers,
+                       ws_frame_encode
        handshake       the HTTP head scanner and parsers, the named-header table, the
                        101/4xx builders, the client request and its check
        connection      settings: limits and timeouts from ws_config
@@ -1309,6 +1312,20 @@ WS_API size_t ws_base64_decode(const char *in, size_t len, uint8_t *out, size_t 
 #    else
 #      define WS__SSSE3_FN __attribute__((target("ssse3")))
 #      define WS__HAS_SSSE3() __builtin_cpu_supports("ssse3")
+#    endif
+#  endif
+/* AVX2 does the same 32 bytes at a time, and unmasks and checks text in one pass, chosen at
+   run time the same way (libgcc checks that the OS saves the YMM registers); WS_NO_AVX2
+   leaves it out. */
+#  if !defined(WS_NO_AVX2) && defined(WS__SSSE3)
+#    include <immintrin.h>
+#    define WS__AVX2 1
+#    ifdef __AVX2__
+#      define WS__AVX2_FN
+#      define WS__HAS_AVX2() 1
+#    else
+#      define WS__AVX2_FN __attribute__((target("avx2")))
+#      define WS__HAS_AVX2() __builtin_cpu_supports("avx2")
 #    endif
 #  endif
 #endif
@@ -1627,55 +1644,63 @@ static size_t ws__utf8_blocks(const uint8_t *p, size_t i, size_t len) {
 }
 
 #ifdef WS__SSSE3
-/* ws__utf8_blocks with SSSE3, the same contract. Each byte is checked with the byte before
-   it by three 16-entry tables (the high and low nibble of the byte before, the high nibble
-   of this one), whose entries are bit sets of the faults the pair may show: a lead with no
-   continuation, a continuation with no lead, C0/C1 and the overlong E0 and F0 forms,
-   surrogates (ED A0..), above U+10FFFF (F4 90.., F5..). A third or fourth byte of a
-   sequence is the one case a pair cannot tell from a stray continuation: it is wanted
+/* ws__utf8_blocks with SSSE3 (and AVX2 below), the same contract. Each byte is checked with
+   the byte before it by three 16-entry tables (the high and low nibble of the byte before,
+   the high nibble of this one), whose entries are bit sets of the faults the pair may show:
+   a lead with no continuation, a continuation with no lead, C0/C1 and the overlong E0 and
+   F0 forms, surrogates (ED A0..), above U+10FFFF (F4 90.., F5..). A third or fourth byte
+   of a sequence is the one case a pair cannot tell from a stray continuation: it is wanted
    where the byte 2 before is E0.. or 3 before is F0.., and the tables mark it 0x80 too.
    The method is Keiser and Lemire's ("Validating UTF-8 in less than one instruction per
-   byte", 2021). */
+   byte", 2021).
+   fault bits: 01 lead with no continuation, 02 continuation with no lead, 04 overlong E0,
+   08 above U+10FFFF, 10 surrogate, 20 overlong C0/C1, 40 overlong F0 or F4 90.., 80 two
+   continuations (fine when a third or fourth byte is wanted) */
+static const uint8_t ws__utf8_lut[48] = {
+    /* by the high nibble of the byte before */
+    0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x80, 0x80, 0x80, 0x80, 0x21, 0x01, 0x15, 0x49,
+    /* by its low nibble */
+    0xE7, 0xA3, 0x83, 0x83, 0x8B, 0xCB, 0xCB, 0xCB, 0xCB, 0xCB, 0xCB, 0xCB, 0xCB, 0xDB, 0xCB, 0xCB,
+    /* by the high nibble of this byte */
+    0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0xE6, 0xAE, 0xBA, 0xBA, 0x01, 0x01, 0x01, 0x01
+};
+
+/* The faults of block x after block prev: zero when every byte of x is right. */
+WS__SSSE3_FN static inline __attribute__((always_inline))
+__m128i ws__utf8_faults16(__m128i x, __m128i prev, const __m128i t[3]) {
+    const __m128i nib = _mm_set1_epi8(0x0F);
+    __m128i p1 = _mm_alignr_epi8(x, prev, 15), p2 = _mm_alignr_epi8(x, prev, 14);
+    __m128i p3 = _mm_alignr_epi8(x, prev, 13), faults, must;
+    faults = _mm_and_si128(
+        _mm_and_si128(_mm_shuffle_epi8(t[0], _mm_and_si128(_mm_srli_epi16(p1, 4), nib)),
+                      _mm_shuffle_epi8(t[1], _mm_and_si128(p1, nib))),
+        _mm_shuffle_epi8(t[2], _mm_and_si128(_mm_srli_epi16(x, 4), nib)));
+    /* 0x80 where the byte 2 before is E0.. or 3 before is F0.. (saturating: >= 0x80) */
+    must = _mm_or_si128(_mm_subs_epu8(p2, _mm_set1_epi8((char)(0xE0 - 0x80))),
+                        _mm_subs_epu8(p3, _mm_set1_epi8((char)(0xF0 - 0x80))));
+    return _mm_xor_si128(faults, _mm_and_si128(must, _mm_set1_epi8((char)0x80)));
+}
+
+#define WS__LUT16(t) \
+    (t)[0] = _mm_loadu_si128((const __m128i *)(const void *)ws__utf8_lut); \
+    (t)[1] = _mm_loadu_si128((const __m128i *)(const void *)(ws__utf8_lut + 16)); \
+    (t)[2] = _mm_loadu_si128((const __m128i *)(const void *)(ws__utf8_lut + 32))
+
 WS__SSSE3_FN static size_t ws__utf8_blocks_ssse3(const uint8_t *p, size_t i, size_t len) {
-    /* fault bits: 01 lead with no continuation, 02 continuation with no lead, 04 overlong
-       E0, 08 above U+10FFFF, 10 surrogate, 20 overlong C0/C1, 40 overlong F0 or F4 90..,
-       80 two continuations (fine when a third or fourth byte is wanted) */
-    static const uint8_t lut[48] = {
-        /* by the high nibble of the byte before */
-        0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x80, 0x80, 0x80, 0x80, 0x21, 0x01, 0x15, 0x49,
-        /* by its low nibble */
-        0xE7, 0xA3, 0x83, 0x83, 0x8B, 0xCB, 0xCB, 0xCB, 0xCB, 0xCB, 0xCB, 0xCB, 0xCB, 0xDB, 0xCB, 0xCB,
-        /* by the high nibble of this byte */
-        0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0xE6, 0xAE, 0xBA, 0xBA, 0x01, 0x01, 0x01, 0x01
-    };
-    const __m128i t_hi1 = _mm_loadu_si128((const __m128i *)(const void *)lut);
-    const __m128i t_lo1 = _mm_loadu_si128((const __m128i *)(const void *)(lut + 16));
-    const __m128i t_hi2 = _mm_loadu_si128((const __m128i *)(const void *)(lut + 32));
-    const __m128i nib = _mm_set1_epi8(0x0F), zero = _mm_setzero_si128();
-    const __m128i e0 = _mm_set1_epi8((char)(0xE0 - 0x80)), f0 = _mm_set1_epi8((char)(0xF0 - 0x80));
-    __m128i prev = zero;
+    const __m128i zero = _mm_setzero_si128();
+    __m128i t[3], prev = zero;
     bool checked = false;
     unsigned tail;
+    WS__LUT16(t);
     while (len - i >= 16) {
         __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-        __m128i p1, p2, p3, faults, must;
         if (!_mm_movemask_epi8(x) && (!checked || !ws__utf8_tail(prev))) {
             i = ws__ascii_end(p, i + 16, len);
             prev = zero;
             checked = false;
             continue;
         }
-        p1 = _mm_alignr_epi8(x, prev, 15);
-        p2 = _mm_alignr_epi8(x, prev, 14);
-        p3 = _mm_alignr_epi8(x, prev, 13);
-        faults = _mm_and_si128(
-            _mm_and_si128(_mm_shuffle_epi8(t_hi1, _mm_and_si128(_mm_srli_epi16(p1, 4), nib)),
-                          _mm_shuffle_epi8(t_lo1, _mm_and_si128(p1, nib))),
-            _mm_shuffle_epi8(t_hi2, _mm_and_si128(_mm_srli_epi16(x, 4), nib)));
-        /* 0x80 where the byte 2 before is E0.. or 3 before is F0.. (saturating: >= 0x80) */
-        must = _mm_or_si128(_mm_subs_epu8(p2, e0), _mm_subs_epu8(p3, f0));
-        must = _mm_and_si128(must, _mm_set1_epi8((char)0x80));
-        if (_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_xor_si128(faults, must), zero)) != 0xFFFF)
+        if (_mm_movemask_epi8(_mm_cmpeq_epi8(ws__utf8_faults16(x, prev, t), zero)) != 0xFFFF)
             break;
         prev = x;
         checked = true;
@@ -1684,7 +1709,155 @@ WS__SSSE3_FN static size_t ws__utf8_blocks_ssse3(const uint8_t *p, size_t i, siz
     tail = checked ? ws__utf8_tail(prev) : 0;
     return tail ? i - 16 + (unsigned)__builtin_ctz(tail) : i;
 }
+
+/* Unmasks p[0..len-1] with the key word k and checks it as UTF-8 in the same pass, 64
+   bytes a step while the bytes are in registers, from a sequence boundary. Sets *done to
+   the bytes unmasked (a multiple of 64: the caller unmasks the rest) and returns how far
+   the text is vouched for, at a sequence boundary (the sequence the last step left open,
+   and a step with a fault, which is unmasked and ends the pass, are left to the caller's
+   byte-at-a-time check). */
+WS__SSSE3_FN static size_t ws__unmask_utf8_ssse3(uint8_t *p, size_t len, uint32_t k,
+                                                  size_t *done) {
+    const __m128i kv = _mm_set1_epi32((int)k);
+    __m128i t[3], prev = _mm_setzero_si128();
+    bool open = false;                      /* prev may end inside a sequence */
+    size_t i = 0, end;
+    unsigned tail;
+    WS__LUT16(t);
+    for (; len - i >= 64; i += 64) {
+        __m128i *v = (__m128i *)(void *)(p + i);
+        __m128i a = _mm_xor_si128(_mm_loadu_si128(v), kv);
+        __m128i b = _mm_xor_si128(_mm_loadu_si128(v + 1), kv);
+        __m128i c = _mm_xor_si128(_mm_loadu_si128(v + 2), kv);
+        __m128i d = _mm_xor_si128(_mm_loadu_si128(v + 3), kv), f;
+        _mm_storeu_si128(v, a);
+        _mm_storeu_si128(v + 1, b);
+        _mm_storeu_si128(v + 2, c);
+        _mm_storeu_si128(v + 3, d);
+        if (!_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, d))) &&
+            (!open || !ws__utf8_tail(prev))) {
+            prev = d;                       /* ASCII, and no sequence left open */
+            open = false;
+            continue;
+        }
+        f = _mm_or_si128(_mm_or_si128(ws__utf8_faults16(a, prev, t), ws__utf8_faults16(b, a, t)),
+                         _mm_or_si128(ws__utf8_faults16(c, b, t), ws__utf8_faults16(d, c, t)));
+        if (_mm_movemask_epi8(_mm_cmpeq_epi8(f, _mm_setzero_si128())) != 0xFFFF) {
+            *done = i + 64;
+            end = i;
+            goto out;
+        }
+        prev = d;
+        open = true;
+    }
+    *done = end = i;
+out:
+    tail = open ? ws__utf8_tail(prev) : 0;
+    return tail ? end - 16 + (unsigned)__builtin_ctz(tail) : end;
+}
+#undef WS__LUT16
+
+#ifdef WS__AVX2
+/* The same with AVX2, 32 bytes a block: the tables twice, one in each 128-bit lane. */
+WS__AVX2_FN static inline __attribute__((always_inline))
+__m256i ws__utf8_faults32(__m256i x, __m256i prev, const __m256i t[3]) {
+    const __m256i nib = _mm256_set1_epi8(0x0F);
+    __m256i s = _mm256_permute2x128_si256(prev, x, 0x21);     /* prev's high, x's low half */
+    __m256i p1 = _mm256_alignr_epi8(x, s, 15), p2 = _mm256_alignr_epi8(x, s, 14);
+    __m256i p3 = _mm256_alignr_epi8(x, s, 13), faults, must;
+    faults = _mm256_and_si256(
+        _mm256_and_si256(_mm256_shuffle_epi8(t[0], _mm256_and_si256(_mm256_srli_epi16(p1, 4), nib)),
+                         _mm256_shuffle_epi8(t[1], _mm256_and_si256(p1, nib))),
+        _mm256_shuffle_epi8(t[2], _mm256_and_si256(_mm256_srli_epi16(x, 4), nib)));
+    must = _mm256_or_si256(_mm256_subs_epu8(p2, _mm256_set1_epi8((char)(0xE0 - 0x80))),
+                           _mm256_subs_epu8(p3, _mm256_set1_epi8((char)(0xF0 - 0x80))));
+    return _mm256_xor_si256(faults, _mm256_and_si256(must, _mm256_set1_epi8((char)0x80)));
+}
+
+#define WS__LUT32(t) \
+    (t)[0] = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)ws__utf8_lut)); \
+    (t)[1] = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)(ws__utf8_lut + 16))); \
+    (t)[2] = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)(ws__utf8_lut + 32)))
+#define WS__HI128(x) _mm256_extracti128_si256((x), 1)
+
+/* ws__utf8_blocks with AVX2, 64 bytes a step (at least 64 must be left). */
+WS__AVX2_FN static size_t ws__utf8_blocks_avx2(const uint8_t *p, size_t i, size_t len) {
+    __m256i t[3], prev = _mm256_setzero_si256();
+    bool open = false;
+    unsigned tail;
+    WS__LUT32(t);
+    while (len - i >= 64) {
+        const __m256i *v = (const __m256i *)(const void *)(p + i);
+        __m256i a = _mm256_loadu_si256(v), b = _mm256_loadu_si256(v + 1), f;
+        if (!_mm256_movemask_epi8(_mm256_or_si256(a, b)) && (!open || !ws__utf8_tail(WS__HI128(prev)))) {
+            i = ws__ascii_end(p, i + 64, len);
+            prev = _mm256_setzero_si256();
+            open = false;
+            continue;
+        }
+        f = _mm256_or_si256(ws__utf8_faults32(a, prev, t), ws__utf8_faults32(b, a, t));
+        if (!_mm256_testz_si256(f, f)) break;
+        prev = b;
+        open = true;
+        i += 64;
+    }
+    tail = open ? ws__utf8_tail(WS__HI128(prev)) : 0;
+    return tail ? i - 16 + (unsigned)__builtin_ctz(tail) : i;
+}
+
+/* ws__unmask_utf8_ssse3 with AVX2. */
+WS__AVX2_FN static size_t ws__unmask_utf8_avx2(uint8_t *p, size_t len, uint32_t k,
+                                                size_t *done) {
+    const __m256i kv = _mm256_set1_epi32((int)k);
+    __m256i t[3], prev = _mm256_setzero_si256();
+    bool open = false;
+    size_t i = 0, end;
+    unsigned tail;
+    WS__LUT32(t);
+    for (; len - i >= 64; i += 64) {
+        __m256i *v = (__m256i *)(void *)(p + i);
+        __m256i a = _mm256_xor_si256(_mm256_loadu_si256(v), kv);
+        __m256i b = _mm256_xor_si256(_mm256_loadu_si256(v + 1), kv), f;
+        _mm256_storeu_si256(v, a);
+        _mm256_storeu_si256(v + 1, b);
+        if (!_mm256_movemask_epi8(_mm256_or_si256(a, b)) && (!open || !ws__utf8_tail(WS__HI128(prev)))) {
+            prev = b;
+            open = false;
+            continue;
+        }
+        f = _mm256_or_si256(ws__utf8_faults32(a, prev, t), ws__utf8_faults32(b, a, t));
+        if (!_mm256_testz_si256(f, f)) {
+            *done = i + 64;
+            end = i;
+            goto out;
+        }
+        prev = b;
+        open = true;
+    }
+    *done = end = i;
+out:
+    tail = open ? ws__utf8_tail(WS__HI128(prev)) : 0;
+    return tail ? end - 16 + (unsigned)__builtin_ctz(tail) : end;
+}
+#undef WS__LUT32
+#undef WS__HI128
+#endif /* WS__AVX2 */
 #endif /* WS__SSSE3 */
+
+/* The widest fast path this CPU has: 1 SSE2, 2 SSSE3, 3 AVX2. Tests and benchmarks may
+   define WS__SIMD() to take a narrower one. */
+static unsigned ws__simd_level(void) {
+#ifdef WS__AVX2
+    if (WS__HAS_AVX2()) return 3;
+#endif
+#ifdef WS__SSSE3
+    if (WS__HAS_SSSE3()) return 2;
+#endif
+    return 1;
+}
+#ifndef WS__SIMD
+#  define WS__SIMD() ws__simd_level()
+#endif
 #undef WS__GE
 #undef WS__EQ
 #endif
@@ -1700,12 +1873,18 @@ static size_t ws__utf8_fast(const uint8_t *p, size_t i, size_t len) {
         size_t n;
 #ifdef WS__SSE2
         if (len - i >= 16) {
-#  ifdef WS__SSSE3
-            size_t j = WS__HAS_SSSE3() ? ws__utf8_blocks_ssse3(p, i, len)
-                                       : ws__utf8_blocks(p, i, len);
-#  else
-            size_t j = ws__utf8_blocks(p, i, len);
+            unsigned level = WS__SIMD();
+            size_t j;
+#  ifdef WS__AVX2
+            if (level >= 3 && len - i >= 64) j = ws__utf8_blocks_avx2(p, i, len);
+            else
 #  endif
+#  ifdef WS__SSSE3
+            if (level >= 2) j = ws__utf8_blocks_ssse3(p, i, len);
+            else
+#  endif
+            j = ws__utf8_blocks(p, i, len);
+            (void)level;
             if (j > i) { i = j; continue; }
         }
 #endif
@@ -1970,6 +2149,51 @@ static size_t ws__mask_ascii(uint8_t *p, size_t len, uint32_t k, size_t *done) {
     }
     *done = j;
     return (any & 0x8080808080808080ull) ? i : j;
+}
+
+/* Unmasks text p[0..n-1] with the key word k and checks it as UTF-8 from *state
+   (ws_utf8_validate's contract): in one pass while the bytes are in registers where a fast
+   path can (AVX2 or SSSE3 for any text, ws__mask_ascii for ASCII), the rest unmasked, then
+   checked. Returns the bytes that are valid: n, or the index of the first bad byte, where
+   it stops at once (the bytes after it may be left masked). */
+static size_t ws__unmask_text(uint8_t *p, size_t n, uint32_t k, uint32_t *state) {
+    size_t i = 0, j, done = 0;
+    if (*state) {                           /* the sequence an earlier piece left open */
+        uint8_t kb[4];
+        WS_MEMCPY(kb, &k, 4);
+        for (; *state && i < n; i++) {
+            p[i] ^= kb[i & 3];
+            if (ws__utf8_bytes(state, p + i, 1) != 1) return i;
+        }
+        k = ws__key_word(kb, i);
+    }
+#ifdef WS__SSSE3
+    if (n - i >= 64 && WS__SIMD() >= 2) {
+#  ifdef WS__AVX2
+        if (WS__SIMD() >= 3) j = ws__unmask_utf8_avx2(p + i, n - i, k, &done);
+        else
+#  endif
+        j = ws__unmask_utf8_ssse3(p + i, n - i, k, &done);
+    } else
+#endif
+    j = ws__mask_ascii(p + i, n - i, k, &done);
+    j += i;
+    done += i;                              /* done - i is a multiple of 4: k still applies */
+    /* what is left: checked from where the pass stopped (at a sequence it left open or a
+       fault), then unmasked and checked 1 KiB at a time, which stops at a fault soon and
+       reads back bytes still in the cache */
+    while (j < n) {
+        size_t ok;
+        if (j == done) {
+            size_t m = WS__MIN(n - done, 1024u);
+            ws__mask_k(p + done, m, k);
+            done += m;
+        }
+        ok = ws_utf8_validate(state, p + j, done - j);
+        if (ok < done - j) return j + ok;
+        j = done;
+    }
+    return n;
 }
 
 /* Copies src[0..n-1] to dst (not overlapping) XORed with the key word k: masking and
@@ -3235,17 +3459,18 @@ static int ws__frame_end(ws_conn *c) {
 
 /* n payload bytes of the current frame at p (n <= remaining). */
 static int ws__payload(ws_conn *c, uint8_t *p, size_t n) {
-    size_t ascii = 0;                           /* bytes unmasked and known to be ASCII */
+    uint32_t st = c->_utf8;
+    size_t ok = n;                              /* bytes of valid text */
     bool text = c->_msg_op == WS_OP_TEXT && !(c->_flags & WS__F_NO_UTF8) && c->_op < 8 &&
                 !(c->_flags & WS__F_Z_MSG);     /* compressed: checked as it is inflated */
     WS_ASSERT(n <= c->_remaining);
     if (!ws__client(c)) {
         uint32_t k = ws__key_word(c->_mask, c->_mask_pos);
-        size_t done = 0;
-        /* text between characters (ASCII keeps it there): unmask and check in one pass */
-        if (text && c->_utf8 == 0) ascii = ws__mask_ascii(p, n, k, &done);
-        if (done < n) ws__mask_k(p + done, n - done, k);        /* done % 4 == 0 */
+        if (text) ok = ws__unmask_text(p, n, k, &st);       /* unmasked and checked at once */
+        else ws__mask_k(p, n, k);
         c->_mask_pos = (uint8_t)((c->_mask_pos + n) & 3);
+    } else if (text) {
+        ok = ws_utf8_validate(&st, p, n);
     }
     c->_remaining -= n;
     if (c->_op >= 8) {
@@ -3262,8 +3487,6 @@ static int ws__payload(ws_conn *c, uint8_t *p, size_t n) {
     }
 #endif
     if (text) {
-        uint32_t st = c->_utf8;
-        size_t ok = ascii < n ? ascii + ws_utf8_validate(&st, p + ascii, n - ascii) : n;
         c->_utf8 = (uint8_t)st;
         if (ok < n) return ws__fail(c, WS_ERR_UTF8, WS__WHY("invalid UTF-8 in text"));
         if (st && !c->_remaining && (c->_flags & WS__F_FIN))

@@ -12,6 +12,9 @@
    word-at-a-time paths, which are then checked against the byte loops the same way. */
 #define WS_STATIC
 #define WS_IMPLEMENTATION
+/* the fast path ws.h takes here: 0 the widest the CPU has, else 1 SSE2, 2 SSSE3, 3 AVX2 */
+static unsigned fp_simd;
+#define WS__SIMD() (fp_simd ? fp_simd : ws__simd_level())
 #include "../../ws.h"
 #include "test.h"
 
@@ -20,6 +23,17 @@
 
 static uint64_t fp_rng = 0x9E3779B97F4A7C15ull;
 static uint32_t rnd(void) { return test_rand(&fp_rng); }
+
+/* The fast paths this build and CPU have: 1 to 3 (SSE2, SSSE3, AVX2), or 0 with no SIMD
+   at all (WS_NO_SIMD, not x86). The tests below run once for each of them (fp_simd). */
+static unsigned fp_levels(void) {
+#ifdef WS__SSE2
+    return ws__simd_level();
+#else
+    return 0;
+#endif
+}
+static const char *const fp_name[] = { "portable", "SSE2", "SSSE3", "AVX2" };
 
 /* ---- masking ---------------------------------------------------------------------- */
 
@@ -96,22 +110,26 @@ static int checked;
    sequence boundary, is valid UTF-8 ending at a boundary, and on valid text it gets to
    within a block and a cut-off sequence of the end. */
 static int blocks_vouch_for_valid_text(const uint8_t *buf, size_t len, int valid) {
-    int which;
-    for (which = 0; which < 2; which++) {
+    unsigned which;
+    for (which = 1; which <= fp_levels(); which++) {
         uint32_t st = 0;
-        size_t j;
+        size_t j = 0, left = 19;            /* a block and a cut-off sequence */
+        if (which == 1) j = ws__utf8_blocks(buf, 0, len);
 #ifdef WS__SSSE3
-        if (which == 1 && !WS__HAS_SSSE3()) break;
-        j = which ? ws__utf8_blocks_ssse3(buf, 0, len) : ws__utf8_blocks(buf, 0, len);
-#else
-        if (which == 1) break;
-        j = ws__utf8_blocks(buf, 0, len);
+        if (which == 2) j = ws__utf8_blocks_ssse3(buf, 0, len);
+#endif
+#ifdef WS__AVX2
+        if (which == 3) {
+            if (len < 64) break;            /* it takes 64 bytes or more */
+            j = ws__utf8_blocks_avx2(buf, 0, len);
+            left = 67;
+        }
 #endif
         if (!CHECK(j <= len) || !CHECK_EQ_U64(ws__utf8_bytes(&st, buf, j), j) ||
-            !CHECK_EQ_INT(st, 0) || (valid && !CHECK(j + 19 >= len))) {
+            !CHECK_EQ_INT(st, 0) || (valid && !CHECK(j + left >= len))) {
             char hex[300];
             test_hex_brief(hex, sizeof hex, buf, len, 80);
-            test_context("%s blocks stopped at %lu, bytes %s", which ? "SSSE3" : "SSE2",
+            test_context("%s blocks stopped at %lu, bytes %s", fp_name[which],
                          (unsigned long)j, hex);
             return 0;
         }
@@ -120,38 +138,50 @@ static int blocks_vouch_for_valid_text(const uint8_t *buf, size_t len, int valid
 }
 #endif
 
+/* ws_utf8_validate on every fast path against the state machine: whole, and in two calls
+   cut at `cut` */
 static int same_as_state_machine(const uint8_t *buf, size_t len, size_t cut, uint32_t start) {
-    uint32_t sf = start, sb = start, s1, s2;
-    size_t f = ws_utf8_validate(&sf, buf, len), b = ws__utf8_bytes(&sb, buf, len), f2;
+    uint32_t sb = start;
+    size_t b = ws__utf8_bytes(&sb, buf, len);
+    unsigned lv, top = fp_levels();
     checked++;
 #ifdef WS__SSE2
     if (start == 0 && !blocks_vouch_for_valid_text(buf, len, b == len && sb == 0)) return 0;
 #endif
-    if (f != b || sf != sb) {
-        char hex[300];
-        test_hex_brief(hex, sizeof hex, buf, len, 80);
-        test_context("start state %u, bytes %s", (unsigned)start, hex);
-        CHECK_EQ_INT(f, b);
-        CHECK_EQ_INT(sf, sb);
-        return 0;
+    for (lv = top ? 1 : 0; lv <= top; lv++) {
+        uint32_t sf = start, s1, s2;
+        size_t f, f2;
+        fp_simd = lv;
+        f = ws_utf8_validate(&sf, buf, len);
+        if (f != b || sf != sb) {
+            char hex[300];
+            test_hex_brief(hex, sizeof hex, buf, len, 80);
+            test_context("%s, start state %u, bytes %s", fp_name[lv], (unsigned)start, hex);
+            CHECK_EQ_INT(f, b);
+            CHECK_EQ_INT(sf, sb);
+            fp_simd = 0;
+            return 0;
+        }
+        if (cut > len) continue;
+        s1 = start;                         /* in two calls: the same answer */
+        f2 = ws_utf8_validate(&s1, buf, cut);
+        if (f2 == cut) {
+            s2 = s1;
+            f2 = cut + ws_utf8_validate(&s2, buf + cut, len - cut);
+            s1 = s2;
+        }
+        if (f2 != b || s1 != sb) {
+            char hex[300];
+            test_hex_brief(hex, sizeof hex, buf, len, 80);
+            test_context("%s, start state %u, cut at %lu, bytes %s", fp_name[lv],
+                         (unsigned)start, (unsigned long)cut, hex);
+            CHECK_EQ_INT(f2, b);
+            CHECK_EQ_INT(s1, sb);
+            fp_simd = 0;
+            return 0;
+        }
     }
-    if (cut > len) return 1;
-    s1 = start;                             /* in two calls: the same answer */
-    f2 = ws_utf8_validate(&s1, buf, cut);
-    if (f2 == cut) {
-        s2 = s1;
-        f2 = cut + ws_utf8_validate(&s2, buf + cut, len - cut);
-        s1 = s2;
-    }
-    if (f2 != b || s1 != sb) {
-        char hex[300];
-        test_hex_brief(hex, sizeof hex, buf, len, 80);
-        test_context("start state %u, cut at %lu, bytes %s", (unsigned)start,
-                     (unsigned long)cut, hex);
-        CHECK_EQ_INT(f2, b);
-        CHECK_EQ_INT(s1, sb);
-        return 0;
-    }
+    fp_simd = 0;
     return 1;
 }
 
@@ -262,6 +292,143 @@ TEST(utf8_random_text_and_states) {
     CHECK(1);
 }
 
+/* ---- text unmasked and checked in one pass (ws__unmask_text) --------------------- */
+
+/* ws__unmask_text on every fast path (fused: AVX2, SSSE3; ASCII only: SSE2 and portable)
+   against the reference, a byte loop that unmasks and the state machine: the same index of
+   the first bad byte, the same state, every byte up to it unmasked; whole, and in two calls
+   cut at `cut` (a sequence split across calls, the key mid-word). With fail_fast, the
+   bytes from `after` on must still be masked: it stopped at the fault. */
+static int unmask_same_as_reference(const uint8_t *text, size_t len, const uint8_t key[4],
+                                    size_t pos, uint32_t start, size_t cut, size_t after) {
+    static uint8_t masked[9000], work[9000 + 16];
+    uint32_t sr = start;
+    size_t ref = ws__utf8_bytes(&sr, text, len), i, al = (pos * 5 + len) % 16;
+    unsigned lv, top = fp_levels();
+    uint8_t *w = work + al;                 /* every alignment, as the lengths go by */
+    for (i = 0; i < len; i++) masked[i] = (uint8_t)(text[i] ^ key[(pos + i) & 3]);
+    checked++;
+    for (lv = top ? 1 : 0; lv <= top; lv++) {
+        int round;
+        fp_simd = lv;
+        for (round = 0; round < 2; round++) {
+            uint32_t st = start;
+            size_t got;
+            memcpy(w, masked, len);
+            if (round == 0) {
+                got = ws__unmask_text(w, len, ws__key_word(key, pos), &st);
+            } else {
+                if (cut > len) break;
+                got = ws__unmask_text(w, cut, ws__key_word(key, pos), &st);
+                if (got == cut)
+                    got = cut + ws__unmask_text(w + cut, len - cut, ws__key_word(key, pos + cut), &st);
+            }
+            if (got != ref || (ref == len && st != sr) || memcmp(w, text, ref) != 0 ||
+                (ref < len && after < len && memcmp(w + after, masked + after, len - after))) {
+                char hex[300];
+                test_hex_brief(hex, sizeof hex, text, len, 80);
+                test_context("%s, %s, len %lu, key position %lu, start state %u, bytes %s",
+                             fp_name[lv], round ? "in two calls" : "whole", (unsigned long)len,
+                             (unsigned long)pos, (unsigned)start, hex);
+                if (round) test_context("cut at %lu", (unsigned long)cut);
+                CHECK_EQ_U64(got, ref);
+                if (ref == len) CHECK_EQ_INT(st, sr);
+                CHECK_EQ_MEM(w, ref, text, ref);
+                if (ref < len && after < len)
+                    CHECK_EQ_MEM(w + after, len - after, masked + after, len - after);
+                fp_simd = 0;
+                return 0;
+            }
+        }
+    }
+    fp_simd = 0;
+    return 1;
+}
+
+/* Text of the kind: 0 ASCII, 1 CJK (3-byte), 2 mixed, 3 emoji (4-byte) and 2-byte. */
+static size_t text_of(uint8_t *o, size_t len, unsigned kind) {
+    size_t n = 0;
+    static const unsigned pct[] = { 100, 0, 50, 0 };
+    while (n < len) {
+        size_t k;
+        uint8_t c[4];
+        if (kind == 1 && rnd() % 8) {       /* mostly CJK: U+4E00..U+9FFF */
+            uint32_t cp = 0x4E00 + rnd() % 0x5200;
+            c[0] = (uint8_t)(0xE0 | cp >> 12); c[1] = (uint8_t)(0x80 | (cp >> 6 & 0x3F));
+            c[2] = (uint8_t)(0x80 | (cp & 0x3F));
+            k = 3;
+        } else {
+            k = put_char(c, pct[kind]);
+        }
+        if (k > len - n) { o[n++] = ' '; continue; }
+        memcpy(o + n, c, k);
+        n += k;
+    }
+    return n;
+}
+
+TEST(text_unmasked_and_checked_at_every_length_phase_and_fault)
+{
+    static uint8_t text[700];
+    static const uint8_t key[4] = { 0x9C, 0x21, 0xF0, 0x4B };
+    static const uint8_t open_seq[][3] = { {0xC3, 0xA9}, {0xE4, 0xB8, 0xAD}, {0xF0, 0x9F, 0x98} };
+    size_t len, pos, q;
+    unsigned kind, f, o;
+    for (len = 0; len <= 330; len++)
+        for (kind = 0; kind < 4; kind++)
+            for (pos = 0; pos < 4; pos++) {
+                text_of(text, len, kind);   /* valid text, cut anywhere, two start states */
+                if (!unmask_same_as_reference(text, len, key, pos, 0, rnd() % (len + 1), len)) return;
+                for (o = 0; o < 3 && len > 3; o++) {    /* begun by an earlier piece */
+                    uint32_t st = 0;
+                    ws__utf8_bytes(&st, open_seq[o], o + 1);  /* needs one more byte */
+                    text[0] = (uint8_t)(0x80 + rnd() % 0x10);
+                    text_of(text + 1, len - 1, kind);
+                    if (!unmask_same_as_reference(text, len, key, pos, st, rnd() % (len + 1), len))
+                        return;
+                    text[0] = 'x';                              /* and one that is not it */
+                    if (!unmask_same_as_reference(text, len, key, pos, st, rnd() % (len + 1), len))
+                        return;
+                }
+            }
+    /* a fault at every offset of 200 bytes of each kind, every key position, cut at random */
+    for (kind = 0; kind < 4; kind++)
+        for (f = 0; f < sizeof faults / sizeof faults[0]; f++)
+            for (q = 0; q < 200; q++) {
+                size_t flen = 0, n;
+                text_of(text, 260, kind);
+                while (flen < 4 && (flen == 0 || faults[f][flen])) flen++;
+                n = q;
+                while (n > 0 && (text[n] & 0xC0) == 0x80) n--;      /* at a character */
+                memcpy(text + n, faults[f], flen);
+                if (!unmask_same_as_reference(text, 260, key, q & 3, 0, rnd() % 261, 260)) return;
+            }
+    CHECK(checked > 0);
+}
+
+TEST(text_unmask_fails_fast_on_long_text)
+{
+    /* 8 KiB of each kind with one fault: the index of the fault, and the bytes more than
+       1 KiB and a pass's step past it still masked (nothing more was done) */
+    static uint8_t text[8192];
+    static const uint8_t key[4] = { 0x5A, 0xC3, 0x01, 0xEE };
+    static const size_t at[] = { 0, 1, 63, 64, 100, 1000, 1023, 1024, 1025, 4000, 6000 };
+    unsigned kind, a, f;
+    for (kind = 0; kind < 4; kind++)
+        for (a = 0; a < sizeof at / sizeof at[0]; a++)
+            for (f = 0; f < sizeof faults / sizeof faults[0]; f += 3) {
+                size_t n = at[a], flen = 0;
+                text_of(text, sizeof text, kind);
+                while (n > 0 && (text[n] & 0xC0) == 0x80) n--;
+                while (flen < 4 && (flen == 0 || faults[f][flen])) flen++;
+                memcpy(text + n, faults[f], flen);
+                if (!unmask_same_as_reference(text, sizeof text, key, a & 3, 0, n + 2,
+                                              n + 1024 + 128 + 4))
+                    return;
+            }
+    CHECK(1);
+}
+
 /* ---- a server's text frames: unmasked and checked in one pass ---------------------- */
 
 /* A server unmasks text frames and checks them for ASCII in the same pass (ws__mask_ascii),
@@ -314,7 +481,10 @@ TEST(server_text_unmasked_and_checked_in_one_pass) {
                                    191, 192, 255, 256, 300, 1000 };
     static uint8_t text[1000];
     size_t li, q, kind, si;
+    unsigned lv, top = fp_levels();
+    for (lv = top ? 1 : 0; lv <= top; lv++)
     for (li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+        fp_simd = lv;
         size_t len = lens[li];
         for (q = 0; q <= len; q++)
             for (kind = 0; kind < 3; kind++) {
@@ -337,12 +507,15 @@ TEST(server_text_unmasked_and_checked_in_one_pass) {
                 for (si = 0; si < 4; si++) {
                     size_t sp = splits[si] > len ? len : splits[si];
                     if (!text_frame_case(text, len, bad, sp, key)) {
-                        FAIL("length %zu, kind %zu at %zu, split at %zu", len, kind, q, sp);
+                        FAIL("%s, length %zu, kind %zu at %zu, split at %zu", fp_name[lv], len,
+                             kind, q, sp);
+                        fp_simd = 0;
                         return;
                     }
                 }
             }
     }
+    fp_simd = 0;
 }
 
 void suite_fastpath(void) {
@@ -355,6 +528,8 @@ void suite_fastpath(void) {
     RUN(utf8_all_byte_pairs_at_block_edges);
     RUN(utf8_four_byte_leads_with_every_second_byte);
     RUN(utf8_random_text_and_states);
+    RUN(text_unmasked_and_checked_at_every_length_phase_and_fault);
+    RUN(text_unmask_fails_fast_on_long_text);
     RUN(server_text_unmasked_and_checked_in_one_pass);
     test_suite_end();
 }
