@@ -10,6 +10,11 @@
    send callback, which copies them to an output buffer as an echo server's queue would), by
    a client ws_conn (masked), by ws_frame_encode (masked, into a buffer), and by wslay_frame_send.
    UTF-8: ws_utf8_valid over 1 MiB of ASCII, CJK, emoji and mixed text.
+   Paths: 64 KiB frames of CJK and mixed text received on each fast path the CPU has (SSE2,
+   SSSE3, AVX2; ws.h's own choice is the widest), fused (unmasked and checked in one pass,
+   as ws_conn_feed does) beside unfused (ws_mask, then ws_utf8_validate, 64 KiB at a time),
+   as a fraction of 64 KiB binary frames received in the same run. The portable code's
+   figures: build with -DWS_NO_SIMD.
    Every figure is the median of many timed passes; memcpy of the same bytes is the ceiling.
 
    Build:  make bench        (or: cc -std=c99 -O2 -I. bench/bench_mem.c -lwslay -o build/bench_mem)
@@ -17,6 +22,9 @@
 */
 #define _POSIX_C_SOURCE 200809L
 #define WS_IMPLEMENTATION
+/* the fast path ws.h takes: 0 the widest this CPU has, else 1 SSE2, 2 SSSE3, 3 AVX2 */
+static unsigned bench_simd;
+#define WS__SIMD() (bench_simd ? bench_simd : ws__simd_level())
 #include "ws.h"
 
 #include <stdio.h>
@@ -246,6 +254,8 @@ static void report(const char *what, size_t size, const char *kind, const char *
     if (csv) fprintf(csv, "%s,%s,%zu,%s,%.4f,%.4f\n", what, kind, size, who, gbs, mfs);
 }
 
+static double rx_binary_64k;        /* GB/s of 64 KiB binary frames, for the ratios */
+
 static void bench_receive(size_t size, int kind) {
     static const uint8_t key[4] = { 0x37, 0xFA, 0x21, 0x3D };
     const char *kname = kind == T_BINARY ? "binary" : text_kind[kind];
@@ -278,11 +288,57 @@ static void bench_receive(size_t size, int kind) {
     t_mc = measure(NULL, pass_memcpy);
     {
         double base = (double)wire_payload / t_ws / 1e9;
+        if (size == 65536 && kind == T_BINARY) rx_binary_64k = base;
         report("receive", size, kname, "ws.h", t_ws, 0);
         report("receive", size, kname, "wslay_frame", t_wf, base);
         report("receive", size, kname, "wslay_event", t_we, base);
         report("receive", size, kname, "memcpy", t_mc, base);
     }
+}
+
+/* ---- receive on each fast path ------------------------------------------------------ */
+
+static const uint8_t path_key[4] = { 0x37, 0xFA, 0x21, 0x3D };
+
+/* unfused: the text (no frame headers) unmasked, then checked, 64 KiB at a time */
+static void pass_unfused(void) {
+    size_t at;
+    uint32_t st = 0;
+    for (at = 0; at < AREA; at += FEED) {
+        ws_mask(work + at, FEED, path_key, at);
+        if (ws_utf8_validate(&st, work + at, FEED) != FEED) die("ws_utf8_validate said no");
+    }
+    got_frames = wire_frames;
+    got_bytes = wire_payload;
+}
+
+static void bench_paths(int kind) {
+    static const char *const name[] = { "", "SSE2", "SSSE3", "AVX2" };
+    const char *kname = text_kind[kind];
+    unsigned lv, top = 0;
+    char who[32];
+#ifdef WS__SSE2
+    top = ws__simd_level();
+#endif
+    for (lv = 1; lv <= top; lv++) {
+        bench_simd = lv;
+        wire_len = make_frames(pristine, 65536, kind, path_key, &wire_frames);
+        wire_payload = wire_frames * 65536;
+        if (ws_conn_init(&rx_conn, &rx_cfg, NULL) != WS_OK || ws_conn_accept(&rx_conn, NULL, NULL))
+            die("ws_conn_init");
+        snprintf(who, sizeof who, "ws.h %s%s", name[lv], lv >= 2 ? " fused" : "");
+        report("receive", 65536, kname, who, measure(restore, pass_ws_recv), rx_binary_64k);
+        check_counts(who);
+        /* the same text without headers, masked: 1 MiB in 16 frames' worth */
+        fill(pristine, AREA, kind, 0);
+        ws_mask(pristine, AREA, path_key, 0);
+        wire_len = AREA;
+        wire_frames = AREA / FEED;
+        wire_payload = AREA;
+        snprintf(who, sizeof who, "unfused %s", name[lv]);
+        report("receive", 65536, kname, who, measure(restore, pass_unfused), rx_binary_64k);
+    }
+    bench_simd = 0;
 }
 
 /* ---- send -------------------------------------------------------------------------- */
@@ -452,6 +508,10 @@ int main(int argc, char **argv) {
         bench_receive(sizes[i], T_ASCII);
         bench_receive(sizes[i], T_MIXED);
     }
+    bench_receive(65536, T_CJK);
+    printf("64 KiB text on each fast path; x = figure / ws.h's 64 KiB binary receive\n");
+    bench_paths(T_CJK);
+    bench_paths(T_MIXED);
     for (i = 0; i < sizeof sizes / sizeof sizes[0]; i++) bench_send(sizes[i]);
     bench_utf8();
     if (csv) fclose(csv);
