@@ -3553,7 +3553,7 @@ WS_API int ws_conn_feed(ws_conn *c, void *data, size_t len) {
 
 /* May a frame with this opcode and FIN go out now? Notes the fragmented message it starts
    or ends. */
-static int ws__send_check(ws_conn *c, unsigned op, bool fin, size_t len) {
+WS__INLINE int ws__send_check(ws_conn *c, unsigned op, bool fin, size_t len) {
     unsigned rsv = op & 0x70u;                  /* an extension's bits, if it owns them */
     unsigned allowed = c->_cfg->rsv_allowed;
     if (c->_state != WS_STATE_OPEN || c->_tx_remaining) return WS_ERR_STATE;
@@ -3650,12 +3650,13 @@ WS_API int ws_conn_send_payload(ws_conn *c, const void *data, size_t len) {
 #ifndef WS_NO_SERVER
 WS_API int ws_conn_send_raw(ws_conn *c, const void *frame, size_t len) {
     const uint8_t *f = (const uint8_t *)frame;
+    size_t hs;
     ws_buf b;
     int err = ws__enter(c, WS__F_TX);
     if (err) return err;
     /* one whole unmasked frame, exactly: a frame may not cut into another */
-    if (ws__client(c) || !frame || len < 2 || (f[1] & 0x80) || len < ws__head_size(f[1]) ||
-        ws__head_len(f) != len - ws__head_size(f[1])) {
+    if (ws__client(c) || !frame || len < 2 || (f[1] & 0x80) || len < (hs = ws__head_size(f[1])) ||
+        ws__head_len(f) != len - hs) {
         err = WS_ERR_ARG;
     } else if ((err = ws__send_check(c, f[0] & 0x7Fu, (f[0] & 0x80) != 0, f[1] & 0x7Fu)) == 0) {
         b = ws__b(frame, len);
