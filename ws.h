@@ -2173,6 +2173,7 @@ static size_t ws__mask_ascii(uint8_t *p, size_t len, uint32_t k, size_t *done) {
    it stops at once (the bytes after it may be left masked). */
 static size_t ws__unmask_text(uint8_t *p, size_t n, uint32_t k, uint32_t *state) {
     size_t i = 0, j, done = 0;
+#ifdef WS__SSSE3
     if (*state) {                           /* the sequence an earlier piece left open */
         uint8_t kb[4];
         WS_MEMCPY(kb, &k, 4);
@@ -2182,7 +2183,6 @@ static size_t ws__unmask_text(uint8_t *p, size_t n, uint32_t k, uint32_t *state)
         }
         k = ws__key_word(kb, i);
     }
-#ifdef WS__SSSE3
     if (n - i >= 64 && WS__SIMD() >= 2) {
 #  ifdef WS__AVX2
         if (WS__SIMD() >= 3) j = ws__unmask_utf8_avx2(p + i, n - i, k, &done);
@@ -2191,7 +2191,7 @@ static size_t ws__unmask_text(uint8_t *p, size_t n, uint32_t k, uint32_t *state)
         j = ws__unmask_utf8_ssse3(p + i, n - i, k, &done);
     } else
 #endif
-    j = ws__mask_ascii(p + i, n - i, k, &done);
+    j = *state ? 0 : ws__mask_ascii(p + i, n - i, k, &done);   /* (ASCII keeps state 0) */
     j += i;
     done += i;                              /* done - i is a multiple of 4: k still applies */
     /* what is left: checked from where the pass stopped (at a sequence it left open or a
