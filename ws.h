@@ -271,7 +271,7 @@
                            is included and the core stays freestanding
 
    MEMORY
-       Nothing is allocated. A ws_conn is a plain struct you own (sizeof(ws_conn) is 376 bytes
+       Nothing is allocated. A ws_conn is a plain struct you own (sizeof(ws_conn) is 360 bytes
        on x86-64: 125 of them hold the control frame being received, and 125 the payload of
        a pong owed while a frame of yours is still going out). It points at a ws_config you
        keep alive for as long as the connection: one config is normally shared by every
@@ -600,7 +600,7 @@ typedef struct ws_config {
 
 /* One connection. Allocate it yourself (static, on the heap, in an array) and set it up with
    ws_conn_init. Only `user` is yours to touch.
-   Its bytes, x86-64 (Cortex-M4): 376 (360) in all, without WS_DEFLATE's pointer
+   Its bytes, x86-64 (Cortex-M4): 360 (344) in all, without WS_DEFLATE's pointer
        40 (20+4)  user, config, message buffer, its capacity and fill (M4: 4 of padding)
        40         64-bit: payload left in the frame received, message size so far, payload
                   owed by ws_conn_send_payload, last activity, start of a wait (tick time)
@@ -608,10 +608,10 @@ typedef struct ws_config {
        13         sticky error, state, call depth, opcodes, header fill, key positions,
                   control and pong lengths, RSV bits, UTF-8 state, pong being written
        8          the peer's mask key, and the key of a frame being streamed out
-       14         a frame header split across feeds
-       125        the control frame being received; then on_close's reason, the close a
-                  failure sends; a client's nonce while CONNECTING
-       125+3      the pong owed (or a client's key and options while CONNECTING), padding
+       125        the control frame being received, and before it a frame header split
+                  across feeds; on_close's reason, the close a failure sends; a client's
+                  nonce while CONNECTING
+       125+1      the pong owed; a client's key and options while CONNECTING; padding
    Both 125-byte buffers are needed at once: a pong owed behind a frame still going out
    keeps its payload while the peer's next control frames, a pong or a close with its
    reason, arrive (tests/unit/test_contract.c, "a pong owed behind a streamed frame"). */
@@ -632,19 +632,15 @@ struct ws_conn {
     int8_t    _err;                 /* sticky error */
     uint8_t   _state, _depth, _op, _msg_op, _hlen, _mask_pos, _tx_mask_pos, _clen, _plen, _rsv,
               _utf8;                /* _depth: calls on this connection in progress */
-    uint8_t   _pong_out;            /* the owed pong is being written from _u.pong */
+    uint8_t   _pong_out;            /* the owed pong is being written from _pong */
     uint8_t   _mask[4], _tx_mask[4];
-    uint8_t   _hdr[14];             /* frame header bytes split across feeds */
-    uint8_t   _ctrl[125];           /* control payload received; on failure: our close frame's
-                                       body; on_close's reason is _ctrl + 2. Client: the
-                                       handshake nonce while CONNECTING */
-    union {
-        uint8_t pong[125];          /* the payload of the pong owed (_plen bytes) */
-        struct {                    /* client, while CONNECTING: what ws_conn_connect sent */
-            char        key[25];
-            const char *protocols, *extensions;
-        } hs;
-    } _u;
+    uint8_t   _ctrl[125];           /* control payload received, and a frame header split
+                                       across feeds before it (_hlen bytes); on failure: our
+                                       close frame's body; on_close's reason is _ctrl + 2.
+                                       Client: the handshake nonce while CONNECTING */
+    uint8_t   _pong[125];           /* the payload of the pong owed (_plen bytes). Client,
+                                       while CONNECTING: what ws_conn_connect sent (its key,
+                                       then its protocols and extensions pointers) */
 #ifdef WS_DEFLATE
     struct ws_inflate *_z;          /* permessage-deflate's decoder (ws_conn_set_inflate) */
 #endif
@@ -3020,7 +3016,7 @@ static void ws__flush(ws_conn *c) {
         if (c->_flags & WS__F_PONG_DUE) {
             WS__CLR(c, WS__F_PONG_DUE);
             c->_pong_out = 1;           /* its payload must not change while it goes out */
-            err = ws__send_ctrl(c, WS_OP_PONG, NULL, 0, c->_u.pong, c->_plen);
+            err = ws__send_ctrl(c, WS_OP_PONG, NULL, 0, c->_pong, c->_plen);
             c->_pong_out = 0;
         } else {
             /* a failure's close (code and reason), or the peer's code echoed */
@@ -3186,6 +3182,16 @@ WS_API int ws_conn_reject(ws_conn *c, int err) {
 #endif
 
 #ifndef WS_NO_CLIENT
+/* While CONNECTING a client keeps what ws_conn_connect sent in _pong (no pong is owed
+   before OPEN): the key (25 bytes, NUL included), then the protocols and extensions
+   strings' pointers, copied in and out as bytes. */
+#define WS__HS_KEY(c) ((char *)(c)->_pong)
+static const char *ws__hs_get(const ws_conn *c, size_t i) {
+    const char *s;
+    WS_MEMCPY(&s, c->_pong + 25 + i * sizeof s, sizeof s);
+    return s;
+}
+
 /* Draws the nonce into the key the request's pieces b[0..n-1] point at, and sends them.
    Out of line: its frame is not stacked on the pieces'. */
 WS__NOINLINE static int ws__connect_send(ws_conn *c, const ws_buf *b, size_t n,
@@ -3199,9 +3205,10 @@ WS__NOINLINE static int ws__connect_send(ws_conn *c, const ws_buf *b, size_t n,
         ws__set_failed(c, WS_ERR_RANDOM, "");
         return WS_ERR_RANDOM;
     }
-    ws_handshake_key(c->_ctrl, c->_u.hs.key);                   /* where the pieces point */
-    c->_u.hs.protocols = opts->protocols;                       /* for ws_conn_connected */
-    c->_u.hs.extensions = opts->extensions;
+    ws_handshake_key(c->_ctrl, WS__HS_KEY(c));                  /* where the pieces point */
+    /* for ws_conn_connected (ws__hs_get) */
+    WS_MEMCPY(c->_pong + 25, &opts->protocols, sizeof opts->protocols);
+    WS_MEMCPY(c->_pong + 25 + sizeof opts->protocols, &opts->extensions, sizeof opts->extensions);
     WS__SET(c, WS__F_HS_SENT | WS__F_TX);
     err = ws__write(c, b, n);                   /* nothing can be owed before OPEN */
     WS__CLR(c, WS__F_TX);
@@ -3216,7 +3223,7 @@ WS_API int ws_conn_connect(ws_conn *c, const ws_client_opts *opts) {
     if (err) return err;
     if (c->_state != WS_STATE_CONNECTING || !ws__client(c) || (c->_flags & WS__F_HS_SENT)) {
         err = WS_ERR_STATE;
-    } else if ((n = ws__request_pieces(b, port, opts, c->_u.hs.key)) < 0) {
+    } else if ((n = ws__request_pieces(b, port, opts, WS__HS_KEY(c))) < 0) {
         err = n;                        /* bad opts: no callback, nothing sent or changed */
     } else {
         err = ws__connect_send(c, b, (size_t)n, opts);
@@ -3230,8 +3237,8 @@ WS_API int ws_conn_connected(ws_conn *c, const ws_http *resp) {
     if (c->_state != WS_STATE_CONNECTING || !ws__client(c) ||
         (resp && !(c->_flags & WS__F_HS_SENT)))
         err = WS_ERR_STATE;
-    else if (resp && (err = ws_handshake_check(resp, c->_u.hs.key, c->_u.hs.protocols,
-                                               c->_u.hs.extensions)) < 0)
+    else if (resp && (err = ws_handshake_check(resp, WS__HS_KEY(c), ws__hs_get(c, 0),
+                                               ws__hs_get(c, 1))) < 0)
         ws__set_failed(c, err, "");
     else
         ws__open(c);
@@ -3353,7 +3360,7 @@ static int ws__control(ws_conn *c) {
     if (c->_op != WS_OP_CLOSE) {
         if (c->_op == WS_OP_PING && !cfg->no_auto_pong && c->_state == WS_STATE_OPEN) {
             /* owed until no frame is going out; a newer ping replaces it (RFC 6455 5.5.3) */
-            if (c->_clen) WS_MEMCPY(c->_u.pong, c->_ctrl, c->_clen);
+            if (c->_clen) WS_MEMCPY(c->_pong, c->_ctrl, c->_clen);
             c->_plen = c->_clen;
             WS__SET(c, WS__F_PONG_DUE);
             ws__flush(c);
@@ -3528,13 +3535,15 @@ static size_t ws__parse(ws_conn *c, uint8_t *p, size_t avail) {
             took = ws__head_size(p[1]);
             err = ws__frame_begin(c, p);
         } else {
-            size_t need = c->_hlen < 2 ? 2 : ws__head_size(c->_hdr[1]);
+            /* in _ctrl, free between frames: what it holds for later (a close, a failure's
+               reason, a client's nonce) ends the reading of frames */
+            size_t need = c->_hlen < 2 ? 2 : ws__head_size(c->_ctrl[1]);
             took = WS__MIN(need - c->_hlen, avail);
-            WS_MEMCPY(c->_hdr + c->_hlen, p, took);
+            WS_MEMCPY(c->_ctrl + c->_hlen, p, took);
             c->_hlen = (uint8_t)(c->_hlen + took);
-            if (c->_hlen < 2 || c->_hlen < ws__head_size(c->_hdr[1])) return took;
+            if (c->_hlen < 2 || c->_hlen < ws__head_size(c->_ctrl[1])) return took;
             c->_hlen = 0;
-            err = ws__frame_begin(c, c->_hdr);
+            err = ws__frame_begin(c, c->_ctrl);     /* read before the payload lands */
         }
     } else {
         took = (size_t)WS__MIN(c->_remaining, (uint64_t)avail);
