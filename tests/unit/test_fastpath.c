@@ -367,8 +367,7 @@ static size_t text_of(uint8_t *o, size_t len, unsigned kind) {
     return n;
 }
 
-TEST(text_unmasked_and_checked_at_every_length_phase_and_fault)
-{
+TEST(text_unmasked_and_checked_at_every_length_phase_and_fault) {
     static uint8_t text[700];
     static const uint8_t key[4] = { 0x9C, 0x21, 0xF0, 0x4B };
     static const uint8_t open_seq[][3] = { {0xC3, 0xA9}, {0xE4, 0xB8, 0xAD}, {0xF0, 0x9F, 0x98} };
@@ -406,8 +405,7 @@ TEST(text_unmasked_and_checked_at_every_length_phase_and_fault)
     CHECK(checked > 0);
 }
 
-TEST(text_unmask_fails_fast_on_long_text)
-{
+TEST(text_unmask_fails_fast_on_long_text) {
     /* 8 KiB of each kind with one fault: the index of the fault, and the bytes more than
        1 KiB and a pass's step past it still masked (nothing more was done) */
     static uint8_t text[8192];
