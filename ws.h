@@ -801,8 +801,9 @@ WS_API int ws_handshake_check(const ws_http *resp, const char key[24],
    "Proxy-Authorization: Basic" when userpass ("user:password") is not NULL. Send it first,
    parse the answer with ws_http_parse_response, check it with ws_proxy_check, then speak
    TLS (and the upgrade) through the tunnel: the bytes after resp->size are the tunnel's.
-   Returns WS_OK, WS_ERR_ARG (no host, a control byte or space in host or userpass),
-   WS_ERR_NOSPACE. */
+   The request goes to out[0..cap-1], a NUL after it when that fits, its length in *len.
+   Returns WS_OK, WS_ERR_ARG (no host; a control byte other than tab, or DEL, in host or
+   userpass; a space, tab or '/' in host), WS_ERR_NOSPACE. */
 WS_API int ws_proxy_request(char *out, size_t cap, size_t *len, const char *host,
                             uint16_t port, const char *userpass);
 
@@ -2830,12 +2831,12 @@ WS_API int ws_proxy_request(char *out, size_t cap, size_t *len, const char *host
     if (!userpass) return WS_OK;
     /* the credentials in base64, written in place after what is there */
     total = *len + 4 * ((ul + 2) / 3) + 4;
-    if (total + 1 > cap) return WS_ERR_NOSPACE;
+    if (total > cap) return WS_ERR_NOSPACE;     /* a NUL after it when it fits, as above */
     *len += ws_base64_encode(userpass, ul, out + *len);
     b[0] = ws__z("\r\n\r\n");
     WS_MEMCPY(out + *len, b[0].data, 4);
     *len += 4;
-    out[*len] = 0;
+    if (*len < cap) out[*len] = 0;
     return WS_OK;
 }
 

@@ -300,8 +300,16 @@ TEST(proxy_connect_request_bytes) {
     CHECK_EQ_INT(ws_proxy_request(out, sizeof out, &len, "[::1]", 8443, "Aladdin:open sesame"),
                  WS_OK);
     CHECK_EQ_MEM(out, len, auth, sizeof auth - 1);
+    /* room for the request alone is enough, with credentials or not (a NUL when it fits) */
     CHECK_EQ_INT(ws_proxy_request(out, sizeof auth - 1, &len, "[::1]", 8443,
+                                  "Aladdin:open sesame"), WS_OK);
+    CHECK_EQ_MEM(out, len, auth, sizeof auth - 1);
+    CHECK_EQ_INT(ws_proxy_request(out, sizeof auth - 2, &len, "[::1]", 8443,
                                   "Aladdin:open sesame"), WS_ERR_NOSPACE);
+    CHECK_EQ_INT(ws_proxy_request(out, sizeof plain - 1, &len, "example.com", 443, NULL), WS_OK);
+    CHECK_EQ_MEM(out, len, plain, sizeof plain - 1);
+    CHECK_EQ_INT(ws_proxy_request(out, sizeof plain - 2, &len, "example.com", 443, NULL),
+                 WS_ERR_NOSPACE);
     CHECK_EQ_INT(ws_proxy_request(out, sizeof out, &len, "a b", 1, NULL), WS_ERR_ARG);
     CHECK_EQ_INT(ws_proxy_request(out, sizeof out, &len, "a\r\nX: y", 1, NULL), WS_ERR_ARG);
     CHECK_EQ_INT(ws_proxy_request(out, sizeof out, &len, "", 1, NULL), WS_ERR_ARG);
