@@ -21,15 +21,24 @@
    pongs, closes with 1000 and checks the close echo. Prints one line per check and exits
    0 only when everything matched.
 
+   Both modes speak wss:// too (built with mbedTLS: examples/examples.mk), verifying the
+   server's certificate against --ca FILE (default: the system's CAs), or not with
+   --insecure (tests only):
+       ./build/echo_client --ca ca.pem wss://localhost:9001 [agent]
+
    The parts marked "ws.h glue" are the client side of ws.h (the callbacks, the handshake,
-   feed and tick); examples/outq.h is the output queue, examples/net.h the connect
-   (non-blocking, TCP_NODELAY). ./build/echo_client --help says all this in short.
+   feed and tick, and for wss:// its TLS layer: ws_tls_init once connected, the upgrade sent
+   from on_open, ws_tls_feed for what arrives, ws_tls_send under the send callback,
+   ws_tls_close after the close handshake); examples/outq.h is the output queue,
+   examples/net.h the connect (non-blocking, TCP_NODELAY), examples/tls.h the CA file.
+   ./build/echo_client --help says all this in short.
 */
 #define _POSIX_C_SOURCE 200809L
 #define WS_IMPLEMENTATION
 #include "ws.h"
 #include "outq.h"
 #include "net.h"
+#include "tls.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -63,9 +72,15 @@ struct session {
     void    *msgbuf;                /* NULL: messages are streamed; else collected whole */
     size_t   msgcap;
     bool     echoing;               /* output grows with input: apply back-pressure */
+    bool     tls_closed;            /* wss://: close_notify sent */
+    ws_tls   tls;                   /* wss:// */
+    ws_client_opts opts;            /* the upgrade request, sent once TLS is up */
 };
 
 static char readbuf[READ_SIZE];
+static bool use_tls;                /* wss:// */
+static ws_tls_config tls_cfg;
+static char plain[TLS_RECORD];      /* what TLS decrypts, used up in on_tls_data */
 
 /* ---- ws.h glue: randomness for masks and keys, the send callback ------------------ */
 
@@ -91,26 +106,59 @@ static int on_random(ws_conn *c, void *out, size_t n) {
 
 static size_t pending(const session *s) { return outq_pending(&s->out); }
 
-/* Everything ws.h sends goes to the output queue; over QUEUE_LIMIT the connection fails. */
+/* Everything ws.h sends goes to the output queue (for wss://, encrypted first: ws_tls_send
+   gives the records to on_tls_send); over QUEUE_LIMIT the connection fails. */
 static int on_send(ws_conn *c, const ws_buf *bufs, size_t n) {
     session *s = (session *)c->user;
+    if (use_tls) return ws_tls_send(&s->tls, bufs, n) == WS_OK ? 0 : -1;
     if (outq_push_bufs(&s->out, bufs, n) == 0) return 0;
     fprintf(stderr, "echo_client: more than %d bytes wait to be sent\n", QUEUE_LIMIT);
     return -1;
 }
 
-/* "ws://host[:port][/path]"; says what is wrong with one that is not, and returns -1. */
+/* ws.h glue (TLS): the records go to the same queue. */
+static int on_tls_send(ws_tls *t, const void *data, size_t len) {
+    session *s = (session *)t->user;
+    if (outq_push(&s->out, data, len) == 0) return 0;
+    fprintf(stderr, "echo_client: more than %d bytes wait to be sent\n", QUEUE_LIMIT);
+    return -1;
+}
+
+/* ws.h glue (TLS): the handshake is done and the certificate checked: now the upgrade. */
+static void on_tls_open(ws_tls *t) {
+    session *s = (session *)t->user;
+    int r = ws_conn_connect(&s->ws, &s->opts);
+    if (r != WS_OK) {
+        fprintf(stderr, "echo_client: %s: %s\n", s->opts.path, ws_strerror(r));
+        s->eof = true;
+    }
+}
+
+static void got_bytes(session *s, char *data, size_t len);
+
+/* ws.h glue (TLS): what the records held, decrypted into plain[]. */
+static void on_tls_data(ws_tls *t, void *data, size_t len) {
+    got_bytes((session *)t->user, (char *)data, len);
+}
+
+/* "ws://host[:port][/path]" (or wss://); says what is wrong with one that is not, and
+   returns -1. */
 static int parse_url(const char *url, char *host, size_t cap, char *port, const char **path) {
-    bool ws = strncmp(url, "ws://", 5) == 0;
-    const char *h = ws ? url + 5 : url, *p = ws ? h + strcspn(h, ":/") : NULL;
+    bool tls = strncmp(url, "wss://", 6) == 0, ws = tls || strncmp(url, "ws://", 5) == 0;
+    const char *h = ws ? url + (tls ? 6 : 5) : url, *p = ws ? h + strcspn(h, ":/") : NULL;
     if (!p || p == h || (size_t)(p - h) >= cap) {
-        fprintf(stderr, "echo_client: bad URL '%s': want ws://HOST[:PORT][/PATH]%s\n", url,
-                strncmp(url, "wss://", 6) == 0 ? " (no TLS here)" : "");
+        fprintf(stderr, "echo_client: bad URL '%s': want ws://HOST[:PORT][/PATH] or wss://\n",
+                url);
         return -1;
     }
+    if (tls && !TLS_BUILT) {
+        fprintf(stderr, "echo_client: %s: wss:// needs TLS: %s\n", url, TLS_MISSING);
+        return -1;
+    }
+    use_tls = tls;
     memcpy(host, h, (size_t)(p - h));
     host[p - h] = '\0';
-    strcpy(port, "80");
+    strcpy(port, tls ? "443" : "80");
     if (*p == ':') {
         size_t n = strspn(p + 1, "0123456789"), len = strcspn(p + 1, "/");
         if (n == 0 || n != len || n > 5 || atol(p + 1) < 1 || atol(p + 1) > 65535) {
@@ -150,6 +198,43 @@ static void read_handshake(session *s, size_t n) {
     }
 }
 
+/* What the server sent (for wss://, decrypted): the response head, into head[] (what does
+   not fit is fed once the head is whole), then frames. */
+static void got_bytes(session *s, char *data, size_t len) {
+    while (len && !s->eof && !s->upgraded) {
+        size_t k = sizeof s->head - s->head_len;
+        if (k > len) k = len;
+        memcpy(s->head + s->head_len, data, k);
+        read_handshake(s, k);
+        data += k;
+        len -= k;
+        if (!k) s->eof = true;      /* read_handshake said why */
+    }
+    if (len && !s->eof) {
+        int r = ws_conn_feed(&s->ws, data, len);                    /* ws.h glue */
+        if (r != WS_OK) fprintf(stderr, "echo_client: %s\n", ws_strerror(r));
+    }
+}
+
+/* ws.h glue (TLS): what arrived, to ws_tls_feed; a failure ends the connection. */
+static void tls_read(session *s, char *data, size_t len) {
+    int r = ws_tls_feed(&s->tls, data, len);
+    if (r == WS_OK) return;
+    if (r == WS_ERR_EOF) {                  /* close_notify: as good as TCP's end */
+        s->eof = true;
+        ws_conn_eof(&s->ws);
+        return;
+    }
+    outq_flush(&s->out, s->fd);             /* the alert that tells the server why */
+    if (r == WS_ERR_TLS_CERT)               /* never a fallback, never a silent accept */
+        fprintf(stderr, "echo_client: the certificate of %s was refused: %s\n", url_host,
+                ws_tls_why(&s->tls));
+    else
+        fprintf(stderr, "echo_client: TLS with %s failed: %s\n", url_host, ws_tls_why(&s->tls));
+    s->eof = true;
+    ws_conn_eof(&s->ws);
+}
+
 /* Connects, opens path and runs the connection until the server closes TCP (after the close
    handshake, or at most EOF_WAIT_MS later), or until the deadline. Returns 0 when the
    connection ended within the deadline, -1 otherwise. */
@@ -159,21 +244,25 @@ static int run(session *s, const ws_config *cfg, const char *path, uint64_t dead
     uint64_t t0 = now_ms();
     outq_free(&s->out);
     memset(s, 0, offsetof(session, step));
+    s->tls_closed = false;
     s->out.limit = QUEUE_LIMIT;
     ws_http_init(&s->resp, sizeof s->head);
     s->fd = net_dial("echo_client", url_host, url_port, t0 < deadline ? (int)(deadline - t0) : 0);
     if (s->fd < 0) return -1;
-    ws_client_opts opts;
-    memset(&opts, 0, sizeof opts);
-    opts.host = url_host;
-    opts.port = (uint16_t)atoi(url_port);
-    opts.path = path;
+    memset(&s->opts, 0, sizeof s->opts);
+    s->opts.host = url_host;
+    s->opts.port = (uint16_t)atoi(url_port);
+    s->opts.path = path;
     r = ws_conn_init(&s->ws, cfg, s);
     if (r == WS_OK) r = ws_conn_tick(&s->ws, now_ms());     /* handshake clock starts */
     if (r == WS_OK && s->msgbuf) r = ws_conn_set_buffer(&s->ws, s->msgbuf, s->msgcap);
-    if (r == WS_OK) r = ws_conn_connect(&s->ws, &opts);       /* the request is queued */
+    if (r == WS_OK && use_tls)          /* ws.h glue (TLS): the ClientHello is queued */
+        r = ws_tls_init(&s->tls, &tls_cfg, url_host, plain, sizeof plain, s);
+    else if (r == WS_OK)
+        r = ws_conn_connect(&s->ws, &s->opts);                /* the request is queued */
     if (r != WS_OK) {
         fprintf(stderr, "echo_client: %s: %s\n", path, ws_strerror(r));
+        if (use_tls) ws_tls_free(&s->tls);
         close(s->fd);
         return -1;
     }
@@ -185,6 +274,10 @@ static int run(session *s, const ws_config *cfg, const char *path, uint64_t dead
             fprintf(stderr, "echo_client: %s: timed out (state %d)\n", path, (int)st);
             status = -1;
             break;
+        }
+        if (st == WS_STATE_CLOSED && use_tls && !s->tls_closed) {
+            s->tls_closed = true;
+            ws_tls_close(&s->tls);          /* ws.h glue (TLS): close_notify, then TCP's end */
         }
         if (st == WS_STATE_CLOSED || st == WS_STATE_FAILED) {
             if (until_eof == 0) until_eof = now + EOF_WAIT_MS;
@@ -215,8 +308,9 @@ static int run(session *s, const ws_config *cfg, const char *path, uint64_t dead
             outq_free(&s->out);                     /* nobody is listening any more */
         }
         if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) {
-            char *buf = s->upgraded ? readbuf : s->head + s->head_len;
-            size_t cap = s->upgraded ? sizeof readbuf : sizeof s->head - s->head_len;
+            bool direct = s->upgraded || use_tls;       /* else straight into head[] */
+            char *buf = direct ? readbuf : s->head + s->head_len;
+            size_t cap = direct ? sizeof readbuf : sizeof s->head - s->head_len;
             ssize_t k = recv(s->fd, buf, cap, 0);
             if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) continue;
             if (k <= 0) {
@@ -226,7 +320,9 @@ static int run(session *s, const ws_config *cfg, const char *path, uint64_t dead
                 continue;
             }
             if (until_eof) continue;                /* done: discard */
-            if (!s->upgraded) {
+            if (use_tls) {
+                tls_read(s, buf, (size_t)k);
+            } else if (!s->upgraded) {
                 read_handshake(s, (size_t)k);
             } else {
                 r = ws_conn_feed(&s->ws, buf, (size_t)k);           /* ws.h glue */
@@ -235,6 +331,7 @@ static int run(session *s, const ws_config *cfg, const char *path, uint64_t dead
         }
         if (s->upgraded && s->step && ws_conn_state(&s->ws) == WS_STATE_OPEN) s->step(s);
     }
+    if (use_tls) ws_tls_free(&s->tls);
     close(s->fd);
     return status;
 }
@@ -583,42 +680,75 @@ static int run_check(const char *path) {
 }
 
 static const char usage[] =
-    "usage: echo_client ws://HOST:PORT [AGENT]       run a test runner's cases\n"
-    "       echo_client --check ws://HOST:PORT/PATH  check an echo server\n"
+    "usage: echo_client [TLS] ws://HOST:PORT [AGENT]       run a test runner's cases\n"
+    "       echo_client [TLS] --check ws://HOST:PORT/PATH  check an echo server\n"
     "  Runner mode: asks an Autobahn|Testsuite fuzzingserver (or anything that speaks its\n"
     "  /getCaseCount, /runCase, /updateReports) for its cases and echoes each one as AGENT\n"
     "  (default \"ws.h\"); exit 0 when every case ran to its end.\n"
     "  --check: sends text and binary of 0 B to 16 MiB, fragments with a ping between them,\n"
     "  a ping and a close, and compares every echoed byte; exit 0 when all matched.\n"
-    "  -h, --help   this text\n";
+    "  wss:// instead of ws:// speaks TLS; TLS options:\n"
+    "  --ca FILE    the CA certificates to trust (PEM or DER; default: the system's)\n"
+    "  --insecure   accept any certificate and name (tests only)\n"
+    "  -h, --help   this text\n"
+#if TLS_BUILT
+    "  TLS: mbedTLS " MBEDTLS_VERSION_STRING "\n";
+#else
+    "  TLS: not in this build (apt-get install libmbedtls-dev, then make examples)\n";
+#endif
 
 int main(int argc, char **argv) {
     static char host[256], port[8], base[256];
-    bool check = argc >= 2 && strcmp(argv[1], "--check") == 0;
-    const char *path;
-    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        fputs(usage, stdout);
-        return 0;
+    bool check = false, insecure = false;
+    const char *path, *ca = NULL;
+    int i = 1, r;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(usage, stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--check") == 0) {
+            check = true;
+        } else if (strcmp(argv[i], "--insecure") == 0) {
+            insecure = true;
+        } else if (strcmp(argv[i], "--ca") == 0 && i + 1 < argc) {
+            ca = argv[++i];
+        } else {
+            fprintf(stderr, "echo_client: %s '%s' (echo_client --help)\n",
+                    strcmp(argv[i], "--ca") == 0 ? "no FILE after" : "unknown option", argv[i]);
+            return 2;
+        }
     }
-    if (argc >= 2 && argv[1][0] == '-' && !check) {
-        fprintf(stderr, "echo_client: unknown option '%s' (echo_client --help)\n", argv[1]);
-        return 2;
-    }
-    if (argc < 2 + check) {
+    if (i >= argc) {
         fprintf(stderr, "echo_client: no URL: usage: echo_client [--check] ws://HOST:PORT[/PATH]"
                         " (echo_client --help)\n");
         return 2;
     }
-    if (argc > 3) {
-        fprintf(stderr, "echo_client: unexpected argument '%s' (echo_client --help)\n", argv[3]);
+    if (argc - i > (check ? 1 : 2)) {
+        fprintf(stderr, "echo_client: unexpected argument '%s' (echo_client --help)\n",
+                argv[i + (check ? 1 : 2)]);
         return 2;
     }
-    if (parse_url(argv[1 + check], host, sizeof host, port, &path) != 0) return 2;
+    if (parse_url(argv[i], host, sizeof host, port, &path) != 0) return 2;
+    if ((ca || insecure) && !use_tls) {
+        fprintf(stderr, "echo_client: %s is for wss:// only\n", ca ? "--ca" : "--insecure");
+        return 2;
+    }
+    if (use_tls) {                          /* ws.h glue (TLS): the settings of every run */
+        tls_cfg.send = on_tls_send;
+        tls_cfg.on_data = on_tls_data;
+        tls_cfg.on_open = on_tls_open;
+        if (tls_client_files("echo_client", &tls_cfg, ca, insecure) != 0) return 2;
+    }
     url_host = host;
     url_port = port;
     setvbuf(stdout, NULL, _IOLBF, 0);       /* progress lines show up even in a log file */
-    if (check) return run_check(path);
-    snprintf(base, sizeof base, "%s", path);
-    for (size_t n = strlen(base); n > 0 && base[n - 1] == '/'; n--) base[n - 1] = '\0';
-    return run_cases(base, argc == 3 ? argv[2] : "ws.h");
+    if (check) {
+        r = run_check(path);
+    } else {
+        snprintf(base, sizeof base, "%s", path);
+        for (size_t n = strlen(base); n > 0 && base[n - 1] == '/'; n--) base[n - 1] = '\0';
+        r = run_cases(base, argc - i == 2 ? argv[i + 1] : "ws.h");
+    }
+    if (use_tls) ws_tls_config_free(&tls_cfg);
+    return r;
 }

@@ -15,11 +15,12 @@ SCALE_PORT ?= 8090
 # examples/NAME.c into $(BUILD)/NAME
 $(EXAMPLES:%=$(BUILD)/%): examples/outq.h examples/net.h examples/tls.h
 
-# https and wss (--cert/--key in the servers, wss:// in wscat) through ws.h's WS_MBEDTLS
-# layer, when mbedTLS's headers are there (Debian: apt-get install libmbedtls-dev). Without
-# them these build as the others do, and refuse --cert and wss:// with a line saying so.
+# https and wss (--cert/--key in the servers, wss:// in wscat and echo_client) through
+# ws.h's WS_MBEDTLS layer, when mbedTLS's headers are there (Debian: apt-get install
+# libmbedtls-dev). Without them these build as the others do, and refuse --cert and wss://
+# with a line saying so.
 WS_TLS      ?= $(if $(wildcard /usr/include/mbedtls/ssl.h),yes)
-TLS_EXAMPLES = echo_server chat_server shared_port wscat
+TLS_EXAMPLES = echo_server echo_client chat_server shared_port wscat
 TLS_FLAGS   ?= -DWS_MBEDTLS
 TLS_LIBS    ?= -lmbedtls -lmbedx509 -lmbedcrypto
 $(TLS_EXAMPLES:%=$(BUILD)/%): $(BUILD)/%: examples/%.c ws.h $(wildcard examples/*.h) | $(BUILD)

@@ -49,7 +49,7 @@ help_check() {     # PROGRAM WORD...: --help exits 0, on stdout, and names every
 }
 help_check minimal_server "usage:" PORT 0-65535 8080
 help_check echo_server "usage:" PORT PAGE ECHO_PING_MS 0-65535
-help_check echo_client "usage:" --check AGENT --help
+help_check echo_client "usage:" --check AGENT --help wss:// --ca --insecure
 help_check chat_server "usage:" PORT --ping-interval --ping-timeout --queue-limit --max-message --page --help
 help_check shared_port "usage:" PORT STATIC_DIR /ws /chat
 help_check wscat "usage:" --protocol --header --origin --binary --wait --keep-open --ping --timeout --help "Exit status"
@@ -79,6 +79,8 @@ bad_check echo_client "no URL"
 bad_check echo_client "unknown option '--chek'" --chek ws://127.0.0.1:1/
 bad_check echo_client "bad URL 'http://127.0.0.1/'" http://127.0.0.1/
 bad_check echo_client "bad port '0'" --check ws://127.0.0.1:0/
+bad_check echo_client "--ca is for wss:// only" --ca x.pem ws://127.0.0.1:1/
+bad_check echo_client "no FILE after '--ca'" --check --ca
 bad_check chat_server "--ping-interval 'soon'" --ping-interval soon
 bad_check chat_server "a value is missing after '--page'" --page
 bad_check chat_server "unknown option '--rooms'" --rooms 3
