@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # RFC 6455 conformance of ws.h's examples, with the project's own suite (tests/conformance/):
 #   1. build/echo_server on a free loopback port, driven by server_suite.py;
-#   2. client_suite.py on a free loopback port, driven by build/echo_client in runner mode.
-# Every process started here is killed by PID on exit; the whole run is bounded (~4 min at
-# worst, well under a minute normally). Ends with "N passed, N failed" summing both modes
-# (non-strict cases count as failed); exit status non-zero if anything failed.
+#   2. client_suite.py on a free loopback port, driven by build/echo_client in runner mode;
+#   3. and 4. the same over TLS (wss): echo_server --cert/--key driven by server_suite.py
+#      --tls-ca, and echo_client --ca against client_suite.py --tls-cert, with a test CA and
+#      certificate made here by tests/tls/make_certs.sh (openssl). They need the examples
+#      built with mbedTLS (libmbedtls-dev) and openssl; without them they are skipped.
+# Every process started here is killed by PID on exit; the whole run is bounded (~8 min at
+# worst, well under a minute normally). Ends with "N passed, N failed" summing the four
+# modes (non-strict cases count as failed; ", N skipped" when the TLS ones could not run);
+# exit status non-zero if anything failed.
 #   BUILD=dir   where echo_server / echo_client are (default build; built if missing)
 #   PYTHON=...  Python 3 to run the suites (stdlib only; default python3)
-#   CONFORMANCE_JSON=dir   also write server.json / client.json there
+#   CONFORMANCE_JSON=dir   also write server.json / client.json there (and server-tls.json,
+#                          client-tls.json)
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -68,56 +74,112 @@ if [ ! -x "$BUILD/echo_server" ] || [ ! -x "$BUILD/echo_client" ]; then
     exit 1
 fi
 
-json_s=() json_c=()
-if [ -n "${CONFORMANCE_JSON:-}" ]; then
-    mkdir -p "$CONFORMANCE_JSON"
-    json_s=(--json "$CONFORMANCE_JSON/server.json")
-    json_c=(--json "$CONFORMANCE_JSON/client.json")
-fi
+[ -n "${CONFORMANCE_JSON:-}" ] && mkdir -p "$CONFORMANCE_JSON"
+json() {    # server|client, mode name: the suite's --json argument, if asked for
+    [ -n "${CONFORMANCE_JSON:-}" ] || return 0
+    if [ "$2" = plain ]; then echo "--json $CONFORMANCE_JSON/$1.json"
+    else echo "--json $CONFORMANCE_JSON/$1-$2.json"; fi
+}
 
-# ---- 1. server mode
-port=$(free_port)
-timeout -k 2 150 "$BUILD/echo_server" "$port" >"$tmp/server.log" 2>&1 &
-srv=$!
-pids+=("$srv")
-echo "== server mode: $BUILD/echo_server $port"
-if wait_port "$port" "$srv"; then
-    timeout -k 2 140 "$PY" "$SUITE/server_suite.py" --port "$port" "${json_s[@]}" >"$tmp/s.out" 2>&1 &
-    sp=$!
-    pids+=("$sp")
-    wait "$sp"
-    cat "$tmp/s.out"
+# ---- the modes: server mode (echo_server driven by server_suite.py), client mode
+# (client_suite.py serving echo_client's runner); each writes $tmp/s-NAME.out, c-NAME.out
+server_mode() {     # name, "server args", label, "suite args"
+    local port srv sp
+    port=$(free_port)
+    # shellcheck disable=SC2086
+    timeout -k 2 150 "$BUILD/echo_server" $2 "$port" >"$tmp/server-$1.log" 2>&1 &
+    srv=$!
+    pids+=("$srv")
+    echo "== server mode$3: $BUILD/echo_server $2 $port"
+    if wait_port "$port" "$srv"; then
+        # shellcheck disable=SC2086
+        timeout -k 2 140 "$PY" "$SUITE/server_suite.py" --port "$port" $4 $(json server "$1") \
+            >"$tmp/s-$1.out" 2>&1 &
+        sp=$!
+        pids+=("$sp")
+        wait "$sp"
+        cat "$tmp/s-$1.out"
+    else
+        echo "echo_server did not listen on port $port:"
+        cat "$tmp/server-$1.log"
+        echo "0 passed, 1 failed" >"$tmp/s-$1.out"
+    fi
+    kill "$srv" 2>/dev/null
+    wait "$srv" 2>/dev/null
+}
+
+client_mode() {     # name, scheme://host, "client args", "suite args"
+    local cport cs cl i
+    cport=$(free_port)
+    echo
+    echo "== client mode: $BUILD/echo_client $3 $2:$cport ws.h"
+    # shellcheck disable=SC2086
+    timeout -k 2 100 "$PY" -u "$SUITE/client_suite.py" --port "$cport" --timeout 90 $4 \
+        $(json client "$1") >"$tmp/c-$1.out" 2>&1 &
+    cs=$!
+    pids+=("$cs")
+    for i in $(seq 1 100); do grep -q '^listening on' "$tmp/c-$1.out" 2>/dev/null && break; sleep 0.05; done
+    # shellcheck disable=SC2086
+    timeout -k 2 95 "$BUILD/echo_client" $3 "$2:$cport" ws.h >"$tmp/client-$1.log" 2>&1 &
+    cl=$!
+    pids+=("$cl")
+    wait "$cs"
+    kill "$cl" 2>/dev/null
+    wait "$cl" 2>/dev/null
+    cat "$tmp/c-$1.out"
+}
+
+# ---- 1. and 2. plain TCP
+server_mode plain "" "" ""
+client_mode plain ws://127.0.0.1 "" ""
+modes=(s-plain c-plain)
+
+# ---- 3. and 4. over TLS: what they need, else a skip (a failure under CI)
+skipped=0
+why=
+if ! command -v openssl >/dev/null 2>&1; then
+    why="no openssl (apt-get install openssl)"
+elif ! "$BUILD/echo_client" --help 2>/dev/null | grep -q '^  TLS: mbedTLS'; then
+    why="the examples are built without TLS (apt-get install libmbedtls-dev, then make examples)"
+elif ! "$PY" -c 'import ssl' 2>/dev/null; then
+    why="$PY has no ssl module"
+fi
+if [ -n "$why" ]; then
+    echo
+    if [ -n "${CI:-}" ]; then
+        echo "FAIL conformance over TLS: $why (CI installs it: tests/deps.sh)"
+        echo "0 passed, 1 failed" >"$tmp/s-tls.out"
+        modes+=(s-tls)
+    else
+        echo "SKIP conformance over TLS, server and client mode: $why"
+        skipped=2
+    fi
+elif ! bash tests/tls/make_certs.sh "$tmp/pki" >"$tmp/pki.log" 2>&1; then
+    echo
+    echo "FAIL tests/tls/make_certs.sh could not make the test certificates:"
+    cat "$tmp/pki.log"
+    echo "0 passed, 1 failed" >"$tmp/s-tls.out"
+    modes+=(s-tls)
 else
-    echo "echo_server did not listen on port $port:"
-    cat "$tmp/server.log"
-    echo "0 passed, 1 failed" >"$tmp/s.out"
+    echo
+    server_mode tls "--cert $tmp/pki/server.pem --key $tmp/pki/server.key" " over TLS" \
+        "--tls-ca $tmp/pki/ca.pem --tls-name localhost"
+    client_mode tls wss://localhost "--ca $tmp/pki/ca.pem" \
+        "--tls-cert $tmp/pki/server.pem --tls-key $tmp/pki/server.key"
+    modes+=(s-tls c-tls)
 fi
-kill "$srv" 2>/dev/null
-wait "$srv" 2>/dev/null
-
-# ---- 2. client mode
-cport=$(free_port)
-echo
-echo "== client mode: $BUILD/echo_client ws://127.0.0.1:$cport ws.h"
-timeout -k 2 100 "$PY" -u "$SUITE/client_suite.py" --port "$cport" --timeout 90 "${json_c[@]}" >"$tmp/c.out" 2>&1 &
-cs=$!
-pids+=("$cs")
-for i in $(seq 1 100); do grep -q '^listening on' "$tmp/c.out" 2>/dev/null && break; sleep 0.05; done
-timeout -k 2 95 "$BUILD/echo_client" "ws://127.0.0.1:$cport" ws.h >"$tmp/client.log" 2>&1 &
-cl=$!
-pids+=("$cl")
-wait "$cs"
-kill "$cl" 2>/dev/null
-wait "$cl" 2>/dev/null
-cat "$tmp/c.out"
 
 # ---- total
-read -r sp_ sf_ <<<"$(summary "$tmp/s.out")"
-read -r cp_ cf_ <<<"$(summary "$tmp/c.out")"
-ns=$(( $(nonstrict "$tmp/s.out") + $(nonstrict "$tmp/c.out") ))
+tp=0 tf=0 ns=0
 echo
-echo "server-mode: $sp_ passed, $sf_ failed"
-echo "client-mode: $cp_ passed, $cf_ failed"
+for m in "${modes[@]}"; do
+    read -r p_ f_ <<<"$(summary "$tmp/$m.out")"
+    case $m in s-*) label="server-mode" ;; *) label="client-mode" ;; esac
+    case $m in *-tls) label="$label over TLS" ;; esac
+    echo "$label: $p_ passed, $f_ failed"
+    tp=$((tp + p_)) tf=$((tf + f_)) ns=$((ns + $(nonstrict "$tmp/$m.out")))
+done
 echo "$ns non-strict (counted as failed)"
-echo "$((sp_ + cp_)) passed, $((sf_ + cf_)) failed"
-[ $((sf_ + cf_)) -eq 0 ]
+if [ "$skipped" -gt 0 ]; then echo "$tp passed, $tf failed, $skipped skipped"
+else echo "$tp passed, $tf failed"; fi
+[ "$tf" -eq 0 ]

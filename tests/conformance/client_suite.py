@@ -445,7 +445,11 @@ def main():
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--list", action="store_true")
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--tls-cert", default="", help="speak TLS (wss) with this certificate chain file")
+    ap.add_argument("--tls-key", default="", help="and this private key file")
     a = ap.parse_args()
+    if a.tls_cert:
+        wslib.tls_server(a.tls_cert, a.tls_key or a.tls_cert)
     for i, cs in enumerate(CASES, 1):
         cs["id"] = str(i)
     sel = CASES
@@ -467,7 +471,7 @@ def main():
     port = ls.getsockname()[1]
     rw = RunWide(a.host, port)
     print("# ws.h conformance suite, client mode: %d cases, random seed %d" % (len(sel), seed))
-    print("listening on ws://%s:%d" % (a.host, port))
+    print("listening on %s://%s:%d" % ("wss" if a.tls_cert else "ws", a.host, port))
     sys.stdout.flush()
     run_end = time.monotonic() + a.timeout
     results = {}
@@ -484,6 +488,12 @@ def main():
         except socket.timeout:
             continue
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            sock = wslib.accept_tls(sock, 5.0)
+        except OSError as e:
+            print("# TLS handshake with the client failed: %s" % e)
+            sock.close()
+            continue
         req, rest, why = wslib.read_http_head(sock, 5.0, 64 * 1024)
         if req is None:
             sock.close()

@@ -1434,7 +1434,11 @@ def main():
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--list", action="store_true", help="list the cases and exit")
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--tls-ca", default="", help="speak TLS (wss), trusting this CA file")
+    ap.add_argument("--tls-name", default="localhost", help="the server's name over TLS (SNI, checked)")
     a = ap.parse_args()
+    if a.tls_ca:
+        wslib.tls_client(a.tls_ca, a.tls_name)
     sel = select_cases(a.cases)
     if a.list:
         for cs in sel:
@@ -1447,8 +1451,8 @@ def main():
     if a.port is None:
         ap.error("--port is required")
     seed = a.seed if a.seed is not None else int.from_bytes(os.urandom(4), "big")
-    print("# ws.h conformance suite, server mode: %s:%d, %d cases, random seed %d (rerun with --seed %d)"
-          % (a.host, a.port, len(sel), seed, seed))
+    print("# ws.h conformance suite, server mode: %s:%d%s, %d cases, random seed %d (rerun with --seed %d)"
+          % (a.host, a.port, " over TLS (%s)" % a.tls_name if a.tls_ca else "", len(sel), seed, seed))
     sys.stdout.flush()
     results = []
     t_all = time.monotonic()

@@ -2,14 +2,18 @@
 
 Frame encoding with fast masking, a strict incremental UTF-8 validator that fails
 at the first byte that cannot start or continue a valid sequence, a bounded frame
-reader that checks every frame the peer sends, and small HTTP helpers.
+reader that checks every frame the peer sends, and small HTTP helpers. Over TLS
+(--tls-ca / --tls-cert in the suites) every connection is a TlsSock: the same socket
+calls with TLS between them and the wire.
 """
 
 import base64
 import codecs
 import hashlib
 import os
+import select
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -490,10 +494,179 @@ def read_http_head(sock, timeout, limit=256 * 1024, buf=b""):
         data += d
 
 
+class TlsSock:
+    """A TLS connection over a TCP socket, through ssl.MemoryBIO, with the socket calls the
+    suites make (recv, sendall, settimeout, setsockopt, shutdown, close) and their timeouts.
+    Unlike ssl.SSLSocket it may be read by one thread while another sends (the suites send
+    big messages from a thread), and shutdown(SHUT_WR) is TCP's half-close as in plain mode
+    (SSLSocket.shutdown drops TLS for the reads after it). TCP's end without close_notify
+    reads as the end (b""), as does close_notify; a TLS error is an OSError (ssl.SSLError),
+    which the suites take as a reset."""
+
+    def __init__(self, raw, ctx, server_side, server_hostname=None):
+        self.raw = raw
+        self.raw.setblocking(False)
+        self.inc, self.out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.obj = ctx.wrap_bio(self.inc, self.out, server_side=server_side,
+                                server_hostname=server_hostname)
+        self.lock = threading.Lock()    # the SSLObject and its BIOs
+        self.wlock = threading.Lock()   # ciphertext leaves in the order it was made
+        self.timeout = None
+        self.tcp_eof = False
+
+    def settimeout(self, t):
+        self.timeout = t
+
+    def gettimeout(self):
+        return self.timeout
+
+    def setsockopt(self, *a):
+        self.raw.setsockopt(*a)
+
+    def fileno(self):
+        return self.raw.fileno()
+
+    def _deadline(self):
+        return None if self.timeout is None else time.monotonic() + self.timeout
+
+    @staticmethod
+    def _left(deadline):
+        if deadline is None:
+            return None
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise socket.timeout("timed out")
+        return left
+
+    def _flush(self, deadline, wait=True):
+        """Sends what the SSLObject wrote (records, alerts, handshake messages). A reader
+        does not wait (wait=False) while a sender is at it: that sender sends what the
+        reader added too, before it lets go, and the reader goes on reading meanwhile
+        (else a big send to a peer that echoes would wait for the reads it holds up)."""
+        while True:
+            if not self.wlock.acquire(blocking=wait):
+                return
+            try:
+                while True:
+                    with self.lock:
+                        data = self.out.read()
+                    if not data:
+                        break
+                    mv = memoryview(data)
+                    while mv:
+                        _, w, _ = select.select([], [self.raw], [], self._left(deadline))
+                        if not w:
+                            raise socket.timeout("timed out")
+                        try:
+                            n = self.raw.send(mv)
+                        except (BlockingIOError, InterruptedError):
+                            continue
+                        mv = mv[n:]
+            finally:
+                self.wlock.release()
+            with self.lock:
+                if not self.out.pending:     # added after the last read: go round again
+                    return
+            wait = True
+
+    def _pull(self, deadline):
+        """Reads what TCP has into the SSLObject; False at TCP's end."""
+        if self.tcp_eof:
+            return False
+        r, _, _ = select.select([self.raw], [], [], self._left(deadline))
+        if not r:
+            raise socket.timeout("timed out")
+        try:
+            d = self.raw.recv(1 << 18)
+        except (BlockingIOError, InterruptedError):
+            return True
+        with self.lock:
+            if d:
+                self.inc.write(d)
+            else:
+                self.tcp_eof = True
+                self.inc.write_eof()
+        return bool(d)
+
+    def handshake(self, timeout):
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.lock:
+                try:
+                    self.obj.do_handshake()
+                    done = True
+                except ssl.SSLWantReadError:
+                    done = False
+            self._flush(deadline)
+            if done:
+                return self
+            if not self._pull(deadline):
+                raise ConnectionResetError("TCP closed during the TLS handshake")
+
+    def recv(self, n):
+        deadline = self._deadline()
+        while True:
+            with self.lock:
+                try:
+                    d = self.obj.read(n)
+                except ssl.SSLWantReadError:
+                    d = None
+                except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                    d = b""                     # close_notify, or TCP's end without it
+            self._flush(deadline, wait=False)
+            if d is not None:
+                return d
+            self._pull(deadline)
+
+    def sendall(self, data):
+        deadline = self._deadline()
+        with self.lock:
+            self.obj.write(data)
+        self._flush(deadline)
+
+    def shutdown(self, how):
+        self.raw.shutdown(how)
+
+    def close(self):
+        self.raw.close()
+
+
+# Over TLS: (ssl context, server name) of the server suite's connections, and the ssl
+# context of the client suite's accepted ones; None for plain TCP.
+TLS_CLIENT = None
+TLS_SERVER = None
+
+
+def tls_client(ca, name):
+    """The server suite's connections go through TLS, checking the server's certificate
+    against the CA file ca and the name (sent as SNI)."""
+    global TLS_CLIENT
+    ctx = ssl.create_default_context(cafile=ca)
+    ctx.set_alpn_protocols(["http/1.1"])
+    TLS_CLIENT = (ctx, name)
+
+
+def tls_server(cert, key):
+    """The client suite's accepted connections go through TLS with this certificate."""
+    global TLS_SERVER
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    ctx.set_alpn_protocols(["http/1.1"])
+    TLS_SERVER = ctx
+
+
 def connect(host, port, timeout=5.0):
     s = socket.create_connection((host, port), timeout=timeout)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if TLS_CLIENT:
+        ctx, name = TLS_CLIENT
+        s = TlsSock(s, ctx, False, name).handshake(timeout)
     return s
+
+
+def accept_tls(sock, timeout=5.0):
+    """The client suite's side of TLS on an accepted socket (when TLS_SERVER is set)."""
+    return TlsSock(sock, TLS_SERVER, True).handshake(timeout) if TLS_SERVER else sock
 
 
 def result_line(status, head, reason, note, seconds):
