@@ -5,6 +5,10 @@
 # from a client that reads nothing, invalid UTF-8 at every position of a long message, and
 # a server run out of file descriptors. Each time a good client must keep being served,
 # the server's memory must stay flat, and every bad connection must end the documented way.
+# Over TLS (echo_server --cert/--key, a wss good client, the test CA of tests/tls/
+# make_certs.sh): a TLS slowloris (300 ClientHellos trickled a byte at a time), 2000
+# half-finished TLS handshakes twice over, and the huge frame headers; skipped without
+# openssl or an mbedTLS build of the examples.
 # One line per check; the last line is "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
@@ -56,6 +60,20 @@ fi
 # the shared-port example's /ws echo (its HTTP side drops idle heads after 30 s: not waited for)
 if [ -x "$BUILD/shared_port" ] && start "$tmp/shared.log" "$BUILD/shared_port" PORT examples/www; then
     attack "shared_port /ws" /ws huge-lengths ping-flood utf8-everywhere
+fi
+# over TLS: the same server with a certificate, a wss good client
+if ! command -v openssl >/dev/null 2>&1; then
+    skip_check "echo_server over TLS: no openssl (apt-get install openssl)"
+elif ! "$BUILD/echo_server" --help 2>/dev/null | grep -q -- '--cert' ||
+        ! "$BUILD/wscat" --help 2>/dev/null | grep -q '^  TLS: mbedTLS'; then
+    skip_check "echo_server over TLS: the examples are built without TLS (apt-get install libmbedtls-dev)"
+elif ! bash tests/tls/make_certs.sh "$tmp/pki" >"$tmp/pki.log" 2>&1; then
+    ko "tests/tls/make_certs.sh could not make the test certificates"; show "$tmp/pki.log"
+elif start "$tmp/echo-tls.log" "$BUILD/echo_server" --cert "$tmp/pki/server.pem" \
+        --key "$tmp/pki/server.key" PORT; then
+    export ATTACK_TLS_CA=$tmp/pki/ca.pem
+    attack "echo_server over TLS" / tls-slowloris tls-half-handshakes huge-lengths
+    unset ATTACK_TLS_CA
 fi
 # the same server with 64 descriptors: accept() fails with EMFILE
 port=$(free_port)

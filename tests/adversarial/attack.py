@@ -2,7 +2,9 @@
 """Hostile clients against a running ws.h example server (build/echo_server by default).
 
 Usage: attack.py PORT SERVER_PID CHECK...
-Checks: half-handshakes, huge-lengths, ping-flood, utf8-everywhere, fd-exhaustion.
+Checks: half-handshakes, huge-lengths, ping-flood, utf8-everywhere, fd-exhaustion, and
+against a TLS server (ATTACK_TLS_CA=ca.pem: the good client speaks wss, checking the
+certificate for localhost) tls-slowloris and tls-half-handshakes.
 
 Each check attacks while a well-behaved client keeps echoing through the same server, and
 asserts three things a server operator cares about: the good client is still served (each
@@ -11,7 +13,9 @@ connection ends the documented way (HTTP/close code, or the connection dropped).
 Prints "ok ..." / "FAIL ..." per check (tests/run_adversarial.sh counts them).
 """
 import os
+import select
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -26,6 +30,12 @@ RSS_BOUND = 24 << 20        # bytes the server may grow by during one attack
 PATH = os.environ.get("ATTACK_PATH", "/")   # where the server takes WebSocket upgrades
 PORT = int(sys.argv[1])
 PID = int(sys.argv[2])
+TLS_CA = os.environ.get("ATTACK_TLS_CA")
+TLS_CONN_BOUND = 64 << 10   # bytes a half-finished TLS handshake may hold in the server
+TLS_ECHO_BOUND = 5.0        # seconds, while the server answers 200 ClientHellos at once
+TLS_WAVE_BOUND = 4 << 20    # bytes a second wave of them may leave beyond the first
+if TLS_CA:
+    wslib.tls_client(TLS_CA, "localhost")
 
 
 def ok(what):
@@ -36,12 +46,17 @@ def fail(what):
     print("FAIL " + what, flush=True)
 
 
-def rss():
+def rss(field="VmRSS"):
     with open("/proc/%d/status" % PID) as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) * 1024
     return 0
+
+
+def peak_rss():
+    """The most the server's memory has ever been (VmHWM)."""
+    return rss("VmHWM")
 
 
 def cpu_seconds():
@@ -92,7 +107,7 @@ class GoodClient:
             n += 1
             time.sleep(0.05)
 
-    def finish(self, name):
+    def finish(self, name, bound=ECHO_BOUND):
         until = time.monotonic() + 3
         while self.count < 5 and not self.errors and time.monotonic() < until:
             time.sleep(0.05)
@@ -102,9 +117,9 @@ class GoodClient:
             fail("%s: the good client failed: %s" % (name, self.errors[0]))
         elif self.count < 3:
             fail("%s: the good client got only %d echoes" % (name, self.count))
-        elif self.worst > ECHO_BOUND:
+        elif self.worst > bound:
             fail("%s: the good client waited %.2f s for an echo (bound %.1f s)"
-                 % (name, self.worst, ECHO_BOUND))
+                 % (name, self.worst, bound))
         else:
             ok("%s: a good client kept being served (%d echoes, slowest %.0f ms)"
                % (name, self.count, self.worst * 1000))
@@ -336,7 +351,193 @@ def fd_exhaustion(n=150):
         fail("%s: no new client served after recovery: %s %s" % (name, type(e).__name__, e))
 
 
+def client_hello():
+    """The bytes of a real ClientHello (Python's ssl, for localhost)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(inc, out, server_hostname="localhost")
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return out.read()
+
+
+def readable(socks, timeout):
+    """Those of socks that can be read within timeout seconds (poll: any descriptor)."""
+    p = select.poll()
+    by_fd = {}
+    for s in socks:
+        p.register(s, select.POLLIN)
+        by_fd[s.fileno()] = s
+    return [by_fd[fd] for fd, _ in p.poll(int(timeout * 1000))]
+
+
+def wait_dropped(name, socks, wait):
+    """Every socket must be closed by the server within wait seconds (what it sends before,
+    its half of a TLS handshake, is read and thrown away)."""
+    deadline = time.monotonic() + wait
+    closed = 0
+    for s in socks:
+        s.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            while s.recv(65536):
+                pass
+            closed += 1
+        except ConnectionResetError:
+            closed += 1
+        except OSError:
+            pass
+        s.close()
+    if closed == len(socks) and socks:
+        ok("%s: every one dropped by the server's handshake timeout" % name)
+    else:
+        fail("%s: %d of %d dropped within %.0f s" % (name, closed, len(socks), wait))
+
+
+def tls_slowloris(n=300, wait=14.0):
+    """n connections trickle a ClientHello one byte at a time, each byte every ~0.5 s, and
+    never finish it: the server's handshake timeout (10 s from accept, whatever arrives)
+    drops every one, while it keeps serving, stays flat and does not spin."""
+    name = "TLS slowloris (%d ClientHellos trickled)" % n
+    hello = client_hello()
+    before, cpu0 = rss(), cpu_seconds()
+    good = GoodClient()
+    socks = []
+    for _ in range(n):
+        s = socket.create_connection((HOST, PORT), timeout=5)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        socks.append(s)
+    t0 = time.monotonic()
+    sent = {s: 0 for s in socks}
+    open_ = set(socks)
+    dropped_at = []
+    peak = 0
+    while open_ and time.monotonic() - t0 < wait:
+        for s in list(open_):
+            if sent[s] < len(hello) - 1:        # the last byte never goes
+                try:
+                    s.send(hello[sent[s]:sent[s] + 1])
+                    sent[s] += 1
+                except OSError:
+                    pass
+        peak = max(peak, rss())
+        for s in readable(open_, 0.5):
+            try:
+                d = s.recv(4096)
+            except OSError:
+                d = b""
+            if not d:
+                open_.discard(s)
+                dropped_at.append(time.monotonic() - t0)
+    good.finish(name)
+    most = max(sent.values())
+    if open_:
+        fail("%s: %d of %d still open after %.0f s (up to %d of %d ClientHello bytes sent)"
+             % (name, len(open_), n, wait, most, len(hello)))
+    else:
+        ok("%s: every one dropped by the handshake timeout, %.1f-%.1f s after connecting, "
+           "after at most %d of its %d bytes" % (name, min(dropped_at), max(dropped_at), most, len(hello)))
+    if peak - before > RSS_BOUND:
+        fail("%s: server memory grew by %.1f MiB (bound %d MiB)" % (name, (peak - before) / 2**20, RSS_BOUND >> 20))
+    else:
+        ok("%s: server memory bounded (peak %+.1f MiB with %d open, bound %d MiB)"
+           % (name, (peak - before) / 2**20, n, RSS_BOUND >> 20))
+    cpu = cpu_seconds() - cpu0
+    bytes_in = sum(sent.values())
+    if cpu < 5.0:
+        ok("%s: server CPU %.2f s for %d trickled bytes (no busy loop)" % (name, cpu, bytes_in))
+    else:
+        fail("%s: server used %.1f s of CPU (spinning?)" % (name, cpu))
+    for s in socks:
+        s.close()
+
+
+def tls_half_handshakes(n=2000, whole_every=10, waves=2, wait=14.0):
+    """n TLS handshakes left half-finished: every whole_every-th connection sends a whole
+    ClientHello, which the server answers (ServerHello to ServerHelloDone: an ECDHE key and
+    a signature, a few ms of its one thread) before it waits for a key exchange that never
+    comes; the others send 300 of its bytes and stop, so the server holds a TLS connection
+    waiting for the rest of a record. The server keeps serving meanwhile (within
+    TLS_ECHO_BOUND), holds at most TLS_CONN_BOUND per connection, does not spin while they
+    wait, and drops every one at its handshake timeout. Twice: the second wave may not
+    take the server's memory higher than the first did (the allocator keeps what the first
+    freed, so flat means: reused, not grown)."""
+    hello = client_hello()
+    base = rss()
+    peaks = []
+    if peak_rss() > base + TLS_WAVE_BOUND:
+        print("# the server's memory peaked at %+.1f MiB before: the waves are measured from there"
+              % ((peak_rss() - base) / 2**20))
+    for wave in range(1, waves + 1):
+        name = "%d half-finished TLS handshakes (wave %d of %d)" % (n, wave, waves)
+        before, cpu0 = rss(), cpu_seconds()
+        good = GoodClient()
+        socks, whole = [], []
+        for i in range(n):
+            try:
+                s = socket.create_connection((HOST, PORT), timeout=5)
+                s.sendall(hello if i % whole_every == 0 else hello[:300])
+                socks.append(s)
+                if i % whole_every == 0:
+                    whole.append(s)
+            except OSError as e:
+                fail("%s: connection %d refused: %s" % (name, len(socks), e))
+                break
+        # the server's half of the whole ones: wait until it has answered every one
+        answered = set()
+        until = time.monotonic() + 8
+        while len(answered) < len(whole) and time.monotonic() < until:
+            for s in readable([s for s in whole if s not in answered], 0.5):
+                answered.add(s)
+        time.sleep(0.5)
+        t_answered = time.monotonic()
+        good.finish(name, TLS_ECHO_BOUND)
+        grew = rss() - before
+        if len(answered) < len(whole):
+            fail("%s: %d of %d whole ClientHellos answered" % (name, len(answered), len(whole)))
+        else:
+            ok("%s: %d waiting for a key exchange, %d for the rest of a ClientHello; server "
+               "memory %+.1f MiB by now" % (name, len(answered), len(socks) - len(whole), grew / 2**20))
+        # waiting costs nothing
+        cpu1 = cpu_seconds()
+        time.sleep(max(0.0, min(2.0, 9.0 - (time.monotonic() - t_answered))))
+        idle = cpu_seconds() - cpu1
+        if idle < 0.5:
+            ok("%s: server CPU %.2f s while they wait (no busy loop); %.2f s for the %d "
+               "connections before" % (name, idle, cpu1 - cpu0, len(socks)))
+        else:
+            fail("%s: server used %.1f s of CPU while the handshakes waited (spinning?)" % (name, idle))
+        wait_dropped(name, socks, wait)
+        peaks.append(peak_rss())
+        if wave == 1:
+            per = (peaks[0] - base) / max(1, len(socks))
+            if per > TLS_CONN_BOUND:
+                fail("%s: server memory peaked at %+.1f MiB, %.1f KiB per connection (bound %d KiB)"
+                     % (name, (peaks[0] - base) / 2**20, per / 1024, TLS_CONN_BOUND >> 10))
+            else:
+                ok("%s: server memory peaked at %+.1f MiB (VmHWM), %.1f KiB per connection "
+                   "(bound %d KiB)" % (name, (peaks[0] - base) / 2**20, per / 1024, TLS_CONN_BOUND >> 10))
+    if waves > 1:
+        name = "%d half-finished TLS handshakes" % n
+        extra = peaks[-1] - peaks[0]
+        line = ("its peak (VmHWM) %+.1f MiB from the start after wave 1, %+.1f MiB after wave %d; "
+                "%+.1f MiB once both were dropped" % ((peaks[0] - base) / 2**20,
+                                                      (peaks[-1] - base) / 2**20, waves,
+                                                      (rss() - base) / 2**20))
+        if extra > TLS_WAVE_BOUND:
+            fail("%s: %s: grew by %.1f MiB (bound %d MiB): a leak?" % (name, line, extra / 2**20,
+                                                                     TLS_WAVE_BOUND >> 20))
+        else:
+            ok("%s: server memory flat from wave to wave: %s (bound %d MiB)"
+               % (name, line, TLS_WAVE_BOUND >> 20))
+
+
 CHECKS = {"fd-exhaustion": fd_exhaustion,
+          "tls-slowloris": lambda: tls_slowloris(min(300, int(os.environ.get("HALF_N", "2000")))),
+          "tls-half-handshakes": lambda: tls_half_handshakes(int(os.environ.get("HALF_N", "2000"))),
           "half-handshakes": lambda: half_handshakes(int(os.environ.get("HALF_N", "2000"))),
           "huge-lengths": huge_lengths,
           "ping-flood": ping_flood,

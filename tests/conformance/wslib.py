@@ -529,6 +529,15 @@ class TlsSock:
     def _deadline(self):
         return None if self.timeout is None else time.monotonic() + self.timeout
 
+    def _ready(self, events, deadline):
+        """Waits until the socket can be read (or written), or raises socket.timeout (poll,
+        not select: descriptors past 1024 work too)."""
+        left = self._left(deadline)
+        p = select.poll()
+        p.register(self.raw, events)
+        if not p.poll(None if left is None else max(1, int(left * 1000))):
+            raise socket.timeout("timed out")
+
     @staticmethod
     def _left(deadline):
         if deadline is None:
@@ -554,9 +563,7 @@ class TlsSock:
                         break
                     mv = memoryview(data)
                     while mv:
-                        _, w, _ = select.select([], [self.raw], [], self._left(deadline))
-                        if not w:
-                            raise socket.timeout("timed out")
+                        self._ready(select.POLLOUT, deadline)
                         try:
                             n = self.raw.send(mv)
                         except (BlockingIOError, InterruptedError):
@@ -573,9 +580,7 @@ class TlsSock:
         """Reads what TCP has into the SSLObject; False at TCP's end."""
         if self.tcp_eof:
             return False
-        r, _, _ = select.select([self.raw], [], [], self._left(deadline))
-        if not r:
-            raise socket.timeout("timed out")
+        self._ready(select.POLLIN, deadline)
         try:
             d = self.raw.recv(1 << 18)
         except (BlockingIOError, InterruptedError):
