@@ -10,8 +10,16 @@
 #                           gcc and clang under ASan+UBSan, gcc -m32 (32-bit size_t) under
 #                           ASan+UBSan, and gcc -DWS_NO_SIMD under ASan+UBSan: one driver per
 #                           build, $(BUILD)/replay_gcc TARGET DIR (tests/run_fuzz_replay.sh)
+#
+# fuzz_tls (ws.h's TLS glue) needs mbedTLS: it is one of the targets where its headers are
+# (WS_TLS, examples/examples.mk), linked with TLS_LIBS, and has replay drivers of its own,
+# $(BUILD)/replay_tls_gcc, _clang and _nosimd DIR (its ws.h is built with WS_MBEDTLS; no
+# -m32: Debian has no 32-bit mbedTLS); elsewhere its replay skips
 
-FUZZERS      ?= request response frames_server frames_client conn split roundtrip calls
+FUZZERS      ?= request response frames_server frames_client conn split roundtrip calls proxy \
+                $(if $(WS_TLS),tls)
+FZ_REPLAY     = $(filter-out tls,$(FUZZERS))
+FUZZ_LIBS     = $(if $(filter tls,$*),$(TLS_LIBS))
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS   = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_DEPS     = ws.h fuzz/fuzz.h fuzz/http.h fuzz/frames.h tests/unit/wire.h
@@ -38,7 +46,7 @@ FZ_OBJS_gcc   = gcc
 FZ_OBJS_clang = clang
 FZ_OBJS_m32   = m32
 FZ_OBJS_nosimd = gcc
-FZ_TARGETS    = '-DFZ_TARGETS(X)=$(foreach t,$(FUZZERS),X($(t)))'
+FZ_TARGETS    = '-DFZ_TARGETS(X)=$(foreach t,$(FZ_REPLAY),X($(t)))'
 FZ_HDRS       = fuzz/fuzz.h fuzz/http.h fuzz/frames.h tests/unit/wire.h
 
 define fz_build
@@ -55,14 +63,23 @@ $(BUILD)/fz/$(1)/replay.o: fuzz/replay.c fuzz/fuzz.mk | $(BUILD)
 	$(FZ_CC_$(1)) $(FZ_TARGETS) -c fuzz/replay.c -o $$@
 
 $(BUILD)/replay_$(1): $(BUILD)/fz/$(1)/ws.o $(BUILD)/fz/$(1)/replay.o \
-                      $(FUZZERS:%=$(BUILD)/fz/$(FZ_OBJS_$(1))/fuzz_%.o)
+                      $(FZ_REPLAY:%=$(BUILD)/fz/$(FZ_OBJS_$(1))/fuzz_%.o)
 	$(FZ_CC_$(1)) $$^ -o $$@
 endef
 $(foreach b,$(FZ_BUILDS),$(eval $(call fz_build,$(b))))
 
+# fuzz_tls's own replay drivers, with its own WS_MBEDTLS implementation
+TEST_DEPS += $(if $(WS_TLS),$(BUILD)/replay_tls_gcc $(BUILD)/replay_tls_clang $(BUILD)/replay_tls_nosimd)
+$(BUILD)/replay_tls_gcc: fuzz/fuzz_tls.c fuzz/replay.c $(FUZZ_DEPS) | $(BUILD)
+	$(FZ_CC_gcc) -I. fuzz/replay.c $< -o $@ $(TLS_LIBS)
+$(BUILD)/replay_tls_clang: fuzz/fuzz_tls.c fuzz/replay.c $(FUZZ_DEPS) | $(BUILD)
+	$(FZ_CC_clang) -I. fuzz/replay.c $< -o $@ $(TLS_LIBS)
+$(BUILD)/replay_tls_nosimd: fuzz/fuzz_tls.c fuzz/replay.c $(FUZZ_DEPS) | $(BUILD)
+	$(FZ_CC_nosimd) -I. fuzz/replay.c $< -o $@ $(TLS_LIBS)
+
 # libFuzzer
 $(BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_DEPS) | $(BUILD)
-	$(CLANG) $(WARN) $(FUZZ_CFLAGS) -I. $< -o $@
+	$(CLANG) $(WARN) $(FUZZ_CFLAGS) -I. $< -o $@ $(FUZZ_LIBS)
 
 # HTTP heads may reach the 8 KiB default limit; frames do with libFuzzer's default 4 KiB
 fuzz: $(FUZZERS:%=$(BUILD)/fuzz_%)
@@ -88,14 +105,14 @@ fuzz-afl: $(FUZZERS:%=$(BUILD)/afl_%)
 
 $(BUILD)/afl_%: fuzz/fuzz_%.c $(FUZZ_DEPS) | $(BUILD)
 	@command -v $(AFL_CC) >/dev/null || { echo "$(AFL_CC) not found: apt-get install afl++"; exit 1; }
-	AFL_USE_ASAN=1 AFL_USE_UBSAN=1 AFL_QUIET=1 $(AFL_CC) $(WARN) -g -O1 -fsanitize=fuzzer -I. $< -o $@
+	AFL_USE_ASAN=1 AFL_USE_UBSAN=1 AFL_QUIET=1 $(AFL_CC) $(WARN) -g -O1 -fsanitize=fuzzer -I. $< -o $@ $(FUZZ_LIBS)
 
 # ws.h's line coverage by the committed corpora: one line per target, then all together
 fuzz-cov: | $(BUILD)
 	@rm -f $(BUILD)/cov_*.profraw
 	@for t in $(FUZZERS); do \
 	    $(CLANG) -O1 -g -fprofile-instr-generate -fcoverage-mapping -I. fuzz/replay.c \
-	        fuzz/fuzz_$$t.c -o $(BUILD)/cov_$$t || exit 1; \
+	        fuzz/fuzz_$$t.c -o $(BUILD)/cov_$$t $$([ $$t = tls ] && echo "$(TLS_LIBS)") || exit 1; \
 	    LLVM_PROFILE_FILE=$(BUILD)/cov_$$t.profraw $(BUILD)/cov_$$t fuzz/corpus/$$t \
 	        >/dev/null 2>&1 || { echo "cov_$$t failed on fuzz/corpus/$$t"; exit 1; }; \
 	    $(LLVM_PROFDATA) merge -o $(BUILD)/cov_$$t.profdata $(BUILD)/cov_$$t.profraw || exit 1; \

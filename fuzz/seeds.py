@@ -316,6 +316,51 @@ def main():
               msg(1, b"y" * 40, bytes([1, 0, 20])) + msg(0, b"bad \xc0\x80 text"))
         write("roundtrip", "large-%d" % role, bytes([role, 0, 0]) + pool + bytes([0x84, 1]))
 
+    # fuzz_proxy: [flags][room][port 2] host NUL credentials NUL, then the proxy's answer
+    px = lambda flags, host, user, answer, room=0, port=443: (
+        bytes([flags, room]) + struct.pack(">H", port) + host + b"\0" + user + b"\0" + answer)
+    write("proxy", "200-tunnel", px(0, b"example.com", b"", b"HTTP/1.1 200 Connection established\r\n"
+          b"\r\n\x16\x03\x01\x00\x05hello"))
+    write("proxy", "basic-auth", px(1, b"127.0.0.1", b"user:pa ss", b"HTTP/1.0 200 OK\r\n"
+          b"Proxy-Agent: tinyproxy/1.11.1\r\n\r\n", port=8443))
+    write("proxy", "407", px(1 | 4, b"[::1]", b"u:p", b"HTTP/1.1 407 Proxy Authentication Required\r\n"
+          b"Proxy-Authenticate: Basic realm=\"x\"\r\nContent-Length: 0\r\n\r\n"))
+    write("proxy", "403", px(2, b"host", b"", b"HTTP/1.1 403 Forbidden\r\nContent-Length: 5\r\n\r\nnope\n"))
+    write("proxy", "502", px(4, b"a.b", b"", b"HTTP/1.1 502 Bad Gateway\r\n\r\n", room=40))
+    write("proxy", "101", px(0, b"a", b"", b"HTTP/1.1 101 Switching Protocols\r\n\r\n"))
+    write("proxy", "bad-host", px(0, b"a b/c", b"", b"HTTP/1.1 200\r\n\r\n"))
+    write("proxy", "ctl-user", px(1, b"h", b"u\r\n:x", b"HTTP/1.1 299 X\r\n\r\n"))
+    write("proxy", "partial", px(0, b"h", b"", b"HTTP/1.1 200 OK\r\nX: y\r\n"))
+    write("proxy", "garbage", px(0, b"h", b"", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"))
+
+    # fuzz_tls, mode 2 (a pair): [flags][cap] then actions [op][arg]...; op bit 0 the side
+    # (0 client, 1 server), bits 1-6 mod 6: deliver arg*8 bytes (0: all; bit 7 byte by byte),
+    # send arg bytes, flip a queued byte (arg, xor), cut, close_notify, a big message.
+    # seed-server-flight and seed-client-flight (modes 1 and 0) were written by
+    # FZ_TLS_DUMP=fuzz/corpus/tls build/replay_tls_gcc fuzz/corpus/tls/seed-pair-basic
+    hs = bytes([0, 0, 1, 0, 0, 0, 1, 0])
+    send = lambda who, data: bytes([2 | who, len(data)]) + data
+    write("tls", "pair-basic", bytes([2, 255]) + hs + send(0, b"hello") + send(1, b"hey"))
+    write("tls", "pair-echo-verify", bytes([2 | 0x10 | 0x20, 255]) + hs + send(0, b"echo me") +
+          bytes([0, 0]) + send(0, b"again"))
+    write("tls", "pair-bytewise", bytes([2, 3]) + bytes([0x80, 0, 0x81, 0, 0x80, 0, 0x81, 0]) +
+          send(0, b"one byte at a time") + bytes([0x80, 0]))
+    write("tls", "pair-flip", bytes([2, 255]) + hs + send(0, b"tampered") + bytes([4, 9, 0x40]))
+    write("tls", "pair-flip-handshake", bytes([2, 255]) + bytes([0, 0, 1, 0]) + bytes([5, 80, 1]))
+    write("tls", "pair-cut", bytes([2, 255]) + hs + send(1, b"cut") + bytes([7, 0]))
+    write("tls", "pair-cut-handshake", bytes([2, 255]) + bytes([0, 0, 7, 0]))
+    write("tls", "pair-close", bytes([2, 255]) + hs + send(0, b"bye") + bytes([8, 0, 0, 0, 9, 0]) +
+          send(1, b"after"))
+    write("tls", "pair-big-small-cap", bytes([2, 0]) + hs + bytes([10, 200, 11, 255]))
+    write("tls", "pair-early-data", bytes([2, 255]) + send(0, b"too early") + hs)
+    # modes 0 and 1: a peer's bytes in chunks [len][bytes] (0: the rest)
+    write("tls", "server-plain-http", bytes([0, 255, 0]) + b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+    write("tls", "server-garbage", bytes([0x20, 255, 0]) + bytes(range(256)))
+    write("tls", "server-sslv2-hello", bytes([0, 255, 0]) + bytes([0x80, 0x2e, 0x01, 0x00, 0x02]) +
+          bytes(45))
+    write("tls", "client-plain-http", bytes([1, 255, 0]) + b"HTTP/1.1 400 Bad Request\r\n\r\n")
+    write("tls", "client-alert", bytes([1, 255, 0]) + bytes([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28]))
+
 
 if __name__ == "__main__":
     sys.exit(main())

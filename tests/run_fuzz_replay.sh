@@ -7,7 +7,9 @@
 # promise, so a regression fails here. `make test` builds the replay drivers (fuzz/fuzz.mk).
 # One check per target per build; the last line is "N passed, N failed" (", N skipped"
 # follows when a build cannot be made here, without clang or gcc-multilib: a skip, which
-# under CI is a failure).
+# under CI is a failure). fuzz/corpus/tls/ (ws.h's TLS glue, fuzz_tls) needs mbedTLS: its
+# own drivers, replay_tls_gcc, _clang and _nosimd DIR (no 32-bit mbedTLS on Debian),
+# skipped where mbedTLS's headers are not installed.
 set -u
 cd "$(dirname "$0")/.."
 . tests/lib.sh
@@ -31,18 +33,29 @@ for dir in fuzz/corpus/*/; do
     dir=${dir%/}
     t=$(basename "$dir")
     files=$(find "$dir" -maxdepth 1 -type f | wc -l)
-    for b in $builds; do
+    these=$builds
+    [ "$t" = tls ] && these="gcc clang nosimd"
+    for b in $these; do
         bin=$BUILD/replay_$b                # every target in one driver per build
+        args=("$t" "$dir")
+        want="$t: $files inputs"
+        if [ "$t" = tls ]; then             # fuzz_tls: drivers of its own
+            bin=$BUILD/replay_tls_$b
+            args=("$dir")
+            want="replay_tls_$b: $files inputs"
+        fi
         log=$tmp/$t-$b.log
         if [ ! -x "$bin" ]; then
             case $b in clang) why=$why_clang ;; m32) why=$why_m32 ;; *) why= ;; esac
+            [ "$t" = tls ] && [ ! -f /usr/include/mbedtls/ssl.h ] &&
+                why="no mbedTLS here (apt-get install libmbedtls-dev)"
             if [ -n "$why" ]; then skip_check "$t ($b): $why"
             else ko "$t ($b): $bin missing (make check builds it)"; fi
             continue
         fi
-        timeout 300 "$bin" "$t" "$dir" >"$log" 2>"$log.err"
+        timeout 300 "$bin" "${args[@]}" >"$log" 2>"$log.err"
         status=$?
-        if [ $status -eq 0 ] && grep -qx "$t: $files inputs" "$log" && [ "$files" -gt 0 ]; then
+        if [ $status -eq 0 ] && grep -qx "$want" "$log" && [ "$files" -gt 0 ]; then
             ok "$t ($b): $files inputs, every check held"
         else
             ko "$t ($b): exit $status at input $(grep -c '^fuzz/corpus/' "$log.err") of $files: $(grep '^fuzz/corpus/' "$log.err" | tail -n 1)"
