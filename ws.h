@@ -1080,9 +1080,9 @@ WS_API size_t ws_deflate_bound(size_t n);
    mbedTLS an arena of its own: an mbedTLS built with MBEDTLS_MEMORY_BUFFER_ALLOC_C, and
    mbedtls_memory_buffer_alloc_init(arena, size) once at start. ws.h itself still
    allocates nothing. The same contract as ws_conn: a call the TLS connection cannot take
-   inside its own mbedTLS callback (tc->send) returns WS_ERR_BUSY and changes nothing; do
-   not free a ws_tls inside its callbacks (a ws_conn in the same allocation: free both after
-   ws_tls_feed returns). */
+   inside its own mbedTLS callback (tc->send), or a feed inside a feed's callbacks, returns
+   WS_ERR_BUSY and changes nothing; do not free a ws_tls inside its callbacks (a ws_conn in
+   the same allocation: free both after ws_tls_feed returns). */
 
 typedef struct ws_tls ws_tls;
 
@@ -1148,6 +1148,7 @@ struct ws_tls {
     int8_t               _err;      /* sticky error */
     uint8_t              _state;    /* 0 handshake, 1 open, 2 closed by the peer, 3 failed */
     bool                 _busy;     /* inside an mbedTLS call */
+    bool                 _feeding;  /* inside ws_tls_feed (its on_data, on_open) */
     bool                 _self;     /* the peer's certificate is self-signed */
     char                 _name[256];/* server: the name the client asked for (SNI) */
 };
@@ -1168,7 +1169,8 @@ WS_API int ws_tls_init(ws_tls *t, const ws_tls_config *tc, const char *host, voi
    plain HTTP, a bad record, an alert; ws_tls_why says which), WS_ERR_TLS_CERT (the
    server's certificate was refused), WS_ERR_IO, WS_ERR_EOF once the peer sent
    close_notify (then call ws_conn_eof, or close), WS_ERR_BUSY inside an mbedTLS callback
-   of t (tc->send): queue the bytes and feed them later. Errors are sticky. */
+   of t (tc->send) or inside this feed's own callbacks (tc->on_data, tc->on_open): queue
+   the bytes and feed them later. Errors are sticky. */
 WS_API int ws_tls_feed(ws_tls *t, const void *data, size_t len);
 
 /* Encrypts bufs[0..n-1] and sends the records through tc->send: what a ws_conn's send
@@ -4559,9 +4561,10 @@ WS_API int ws_tls_init(ws_tls *t, const ws_tls_config *tc, const char *host, voi
 
 WS_API int ws_tls_feed(ws_tls *t, const void *data, size_t len) {
     if (t->_state == WS__TLS_FAILED) return t->_err;
-    if (t->_busy) return WS_ERR_BUSY;
+    if (t->_busy || t->_feeding) return WS_ERR_BUSY;   /* the outer feed's bytes are in use */
     if (t->_state == WS__TLS_EOF) return WS_ERR_EOF;
     if (len && !data) return WS_ERR_ARG;
+    t->_feeding = true;
     t->_in = (const uint8_t *)data;
     t->_in_len = len;
     for (;;) {
@@ -4589,6 +4592,7 @@ WS_API int ws_tls_feed(ws_tls *t, const void *data, size_t len) {
     }
     t->_in = NULL;
     t->_in_len = 0;
+    t->_feeding = false;
     return t->_state == WS__TLS_FAILED ? (int)t->_err
          : t->_state == WS__TLS_EOF ? (int)WS_ERR_EOF : (int)WS_OK;
 }

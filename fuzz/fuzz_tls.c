@@ -23,7 +23,7 @@
    WS_ERR_EOF, WS_ERR_STATE before the handshake ended); errors are sticky and ws_tls_why
    says something for them; nothing is decrypted before the handshake ended, or after a
    failure or close_notify; ws_tls_feed, ws_tls_send and ws_tls_close inside tc->send get
-   WS_ERR_BUSY and change nothing; in mode 2 the plaintext each side receives is exactly
+   WS_ERR_BUSY and change nothing, and so does ws_tls_feed inside on_data; in mode 2 the plaintext each side receives is exactly
    what the other sent (in any split and buffer size) when nothing was tampered with, and
    both handshakes finish; with a flipped byte or a cut, it is a prefix of what was sent
    (a record is never delivered altered), and a flipped byte ends in WS_ERR_TLS.
@@ -128,6 +128,10 @@ static void on_data(ws_tls *t, void *data, size_t len) {
     side *s = side_of(t);
     CHECK(s->ready && !s->failed && !s->eof && len > 0);
     CHECK((uint8_t *)data >= plain && (uint8_t *)data + len <= plain + sizeof plain);
+    {   /* a feed from inside on_data is refused: the outer feed's bytes are not dropped */
+        static const uint8_t junk[5] = { 0x17, 0x03, 0x03, 0x00, 0x10 };
+        CHECK(ws_tls_feed(t, junk, sizeof junk) == WS_ERR_BUSY);
+    }
     fz_put(&s->got, data, len);
     if (s->echo) send_plain(s, data, len);
 }

@@ -72,6 +72,7 @@ typedef struct end {
     bytes     got;                  /* messages received: "op:payload;" */
     uint8_t   buf[16384];
     int       opened, closes, upgraded;
+    int       nested, nested_busy;  /* feeds tried inside on_data, and refused */
     unsigned  close_code;
     char      sni[64];
     int       server;
@@ -110,6 +111,9 @@ static void e_on_open(ws_tls *t) {
 static void e_on_data(ws_tls *t, void *data, size_t len) {
     end *e = (end *)t->user;
     int r;
+    static const uint8_t record[5] = { 0x17, 0x03, 0x03, 0x00, 0x10 };
+    e->nested++;                    /* a feed inside a feed: refused, the outer one intact */
+    e->nested_busy += ws_tls_feed(t, record, sizeof record) == WS_ERR_BUSY;
     if (ws_conn_state(&e->ws) != WS_STATE_CONNECTING) {
         ws_conn_feed(&e->ws, data, len);
         return;
@@ -231,6 +235,8 @@ static void echo_over_tls(size_t step) {
               memcmp(c->got.p + 21, big, sizeof big) == 0,
               "step %zu: text and a 200000-byte binary message echoed through TLS", step);
     }
+    check(s->nested > 0 && s->nested_busy == s->nested && c->nested_busy == c->nested,
+          "step %zu: ws_tls_feed inside on_data: WS_ERR_BUSY all %d times", step, s->nested + c->nested);
     ws_conn_close(&c->ws, 1000, "bye", 3);
     pump(s, c, step);
     check(ws_conn_state(&s->ws) == WS_STATE_CLOSED && ws_conn_state(&c->ws) == WS_STATE_CLOSED &&
