@@ -33,7 +33,10 @@ PID = int(sys.argv[2])
 TLS_CA = os.environ.get("ATTACK_TLS_CA")
 TLS_CONN_BOUND = 64 << 10   # bytes a half-finished TLS handshake may hold in the server
 TLS_ECHO_BOUND = 5.0        # seconds, while the server answers 200 ClientHellos at once
-TLS_WAVE_BOUND = 4 << 20    # bytes a second wave of them may leave beyond the first
+TLS_WAVE_BOUND = 4 << 20    # bytes a second wave may peak above the first, or a quarter of
+                            # the first's growth if more (the allocator's reuse of what the
+                            # first freed varies with timing; a leak of each connection's TLS
+                            # state, ~30 KiB, would add ~60 MiB)
 if TLS_CA:
     wslib.tls_client(TLS_CA, "localhost")
 
@@ -523,16 +526,17 @@ def tls_half_handshakes(n=2000, whole_every=10, waves=2, wait=14.0):
     if waves > 1:
         name = "%d half-finished TLS handshakes" % n
         extra = peaks[-1] - peaks[0]
+        bound = max(TLS_WAVE_BOUND, (peaks[0] - base) // 4)
         line = ("its peak (VmHWM) %+.1f MiB from the start after wave 1, %+.1f MiB after wave %d; "
                 "%+.1f MiB once both were dropped" % ((peaks[0] - base) / 2**20,
                                                       (peaks[-1] - base) / 2**20, waves,
                                                       (rss() - base) / 2**20))
-        if extra > TLS_WAVE_BOUND:
-            fail("%s: %s: grew by %.1f MiB (bound %d MiB): a leak?" % (name, line, extra / 2**20,
-                                                                     TLS_WAVE_BOUND >> 20))
+        if extra > bound:
+            fail("%s: %s: grew by %.1f MiB (bound %.1f MiB): a leak?" % (name, line, extra / 2**20,
+                                                                       bound / 2**20))
         else:
-            ok("%s: server memory flat from wave to wave: %s (bound %d MiB)"
-               % (name, line, TLS_WAVE_BOUND >> 20))
+            ok("%s: server memory flat from wave to wave: %s (bound +%.1f MiB)"
+               % (name, line, bound / 2**20))
 
 
 CHECKS = {"fd-exhaustion": fd_exhaustion,
