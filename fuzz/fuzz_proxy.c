@@ -17,7 +17,6 @@
    whole and in two pieces; a complete head gives ws_proxy_check's verdict from its status
    alone (2xx the tunnel, 407 WS_ERR_PROXY_AUTH, anything else WS_ERR_PROXY), and the
    tunnel's bytes start at resp.size inside what was fed. */
-#define WS_IMPLEMENTATION
 #include "fuzz.h"
 
 enum { HOST_MAX = 300, USER_MAX = 300 };

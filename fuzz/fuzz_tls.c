@@ -31,7 +31,6 @@
    as inputs of modes 0 and 1, to DIR (how seed-server-* and seed-client-* were made).
    FZ_TLS_TRACE=1: one line per input on stderr, how far each side got. */
 #define _POSIX_C_SOURCE 200809L
-#define WS_IMPLEMENTATION
 #define WS_MBEDTLS
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/ecp.h>
