@@ -10,6 +10,19 @@ BENCH_BIN = $(BUILD)/bench_mem $(BUILD)/loadgen $(BUILD)/wslay_echo $(BUILD)/lws
 
 bench: bench-deps $(BENCH_BIN) $(BUILD)/echo_server $(BUILD)/chat_server node
 	@BUILD=$(BUILD) CC=$(CC) BENCH_RT=$(BENCH_RT) UWS_ECHO=$(UWS_ECHO) bash bench/run.sh
+	@$(if $(WS_TLS),$(MAKE) --no-print-directory bench-wss,echo "wss: skipped (no mbedTLS: apt-get install libmbedtls-dev)")
+
+# wss:// (bench/wss.sh): the echo servers over TLS under loadgen_tls (loadgen.c with ws.h's
+# TLS layer), and mbedTLS's ciphers alone; UWS_SSL_APP adds a local uWebSockets SSL build
+.PHONY: bench-wss
+bench-wss: $(BUILD)/loadgen_tls $(BUILD)/wss_cipher $(BUILD)/echo_server node
+	@BUILD=$(BUILD) CC=$(CC) BENCH_RT=$(BENCH_RT) bash bench/wss.sh
+
+$(BUILD)/loadgen_tls: bench/loadgen.c ws.h | $(BUILD)
+	$(CC) $(WARN) -O2 -g -DWS_MBEDTLS -I. $< -o $@ $(TLS_LIBS)
+
+$(BUILD)/wss_cipher: bench/wss_cipher.c | $(BUILD)
+	$(CC) $(WARN) -O2 -g $< -o $@ -lmbedcrypto
 
 bench-deps:
 	@for h in wslay/wslay.h libwebsockets.h; do \

@@ -18,6 +18,10 @@
            counts payload one way); exit status 1 and a reason on any error.
    --tcp:  no handshake, and frames go out unmasked, so that a plain TCP echo server (bench/
            peers/tcp_echo.c) sends back what the parser expects: the machine's limit.
+   --handshakes N: open N connections one after another (connect, the upgrade, close) and
+           print "handshakes/s=... ms=..." (the mean time of one).
+   wss://  build/loadgen_tls only (this file built with -DWS_MBEDTLS, bench/bench.mk):
+           every connection through ws.h's TLS layer, certificate not checked (a benchmark).
    --idle: only connect and complete the handshakes, print "idle: N connections in S s",
            hold them open for SECONDS, then exit (for measuring a server's memory per
            connection, and how long it takes to accept them: they are opened one after
@@ -40,6 +44,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +59,12 @@ enum { KIND_BINARY, KIND_TEXT, KIND_MIXED };
 
 typedef struct conn {
     int       fd;
+#ifdef WS_MBEDTLS
+    ws_tls    tls;              /* wss:// */
+    uint8_t  *tq;               /* ciphertext not yet written */
+    size_t    tq_pos, tq_len, tq_cap;
+    bool      upgraded;         /* the 101 came: what TLS decrypts is frames now */
+#endif
     uint64_t  sent, done;       /* messages sent, echoes checked */
     uint64_t *sent_at;          /* [in_flight]: ns of the wake-up that sent message i */
     uint8_t  *out;              /* frames not yet written */
@@ -71,6 +82,8 @@ typedef struct conn {
 static int      nconns = 100, in_flight = 16, kind = KIND_BINARY;
 static size_t   size = 16;
 static double   seconds = 5, warmup = 1, idle_seconds = -1;
+static bool     use_tls;        /* wss:// (loadgen_tls) */
+static long     handshakes;     /* --handshakes N */
 static bool     raw_tcp;
 static const char *fanout_msg;  /* --fanout */        /* --tcp: no handshake, unmasked frames, for a TCP echo */
 static uint8_t *pattern;        /* the expected payload, bytes SEQ_DIGITS.. */
@@ -156,7 +169,11 @@ static void queue_message(conn *c) {
     c->sent++;
 }
 
+static void on_bytes(conn *c, const uint8_t *p, size_t n);
+static bool tls_flush(conn *c);
+
 static void flush(conn *c) {
+    if (use_tls && tls_flush(c)) return;
     while (c->out_pos < c->out_len) {
         ssize_t n = send(c->fd, c->out + c->out_pos, c->out_len - c->out_pos, MSG_NOSIGNAL);
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
@@ -243,6 +260,135 @@ static void on_bytes(conn *c, const uint8_t *p, size_t n) {
     }
 }
 
+/* ---- wss:// (loadgen_tls) -------------------------------------------------------- */
+/* Frames are queued as plaintext in c->out, as for ws://; flush() encrypts what is there
+   through ws_tls_send (records into c->tq) and writes c->tq. What arrives goes through
+   ws_tls_feed; on_tls_data hands the plaintext to on_bytes, or during the connect to the
+   response parser. */
+
+static bool has_out(const conn *c) {
+#ifdef WS_MBEDTLS
+    if (c->tq_len > c->tq_pos) return true;
+#endif
+    return c->out_len > c->out_pos;
+}
+
+#ifdef WS_MBEDTLS
+static ws_tls_config tls_cfg;
+static uint8_t tls_plain[16384];
+static char  tls_resp[4096];        /* the upgrade response, during a connect */
+static size_t tls_resp_len;
+
+static int on_tls_send(ws_tls *t, const void *data, size_t len) {
+    conn *c = (conn *)t->user;
+    if (c->tq_pos == c->tq_len) c->tq_pos = c->tq_len = 0;
+    if (c->tq_cap - c->tq_len < len) {
+        size_t cap = c->tq_cap ? c->tq_cap : 1 << 16;
+        uint8_t *q;
+        while (cap - c->tq_len < len) cap *= 2;
+        if (!(q = (uint8_t *)realloc(c->tq, cap))) fail(c, "out of memory");
+        c->tq = q;
+        c->tq_cap = cap;
+    }
+    memcpy(c->tq + c->tq_len, data, len);
+    c->tq_len += len;
+    return 0;
+}
+
+static void on_tls_data(ws_tls *t, void *data, size_t len) {
+    conn *c = (conn *)t->user;
+    if (c->upgraded) { on_bytes(c, (const uint8_t *)data, len); return; }
+    if (len > sizeof tls_resp - tls_resp_len) fail(c, "upgrade response too long");
+    memcpy(tls_resp + tls_resp_len, data, len);
+    tls_resp_len += len;
+}
+
+/* Encrypts the frames queued, writes what it can; true (the TLS path took it). */
+static bool tls_flush(conn *c) {
+    if (c->out_len > c->out_pos) {
+        ws_buf b;
+        b.data = c->out + c->out_pos;
+        b.len = c->out_len - c->out_pos;
+        if (ws_tls_send(&c->tls, &b, 1) != WS_OK) fail(c, ws_tls_why(&c->tls));
+        c->out_pos = c->out_len = 0;
+    }
+    while (c->tq_pos < c->tq_len) {
+        ssize_t n = send(c->fd, c->tq + c->tq_pos, c->tq_len - c->tq_pos, MSG_NOSIGNAL);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) fail(c, "send failed");
+        c->tq_pos += (size_t)n;
+    }
+    return true;
+}
+
+static void tls_feed(conn *c, const uint8_t *p, size_t n) {
+    int r = ws_tls_feed(&c->tls, p, n);
+    if (r != WS_OK) fail(c, r == WS_ERR_EOF ? "the server closed TLS" : ws_tls_why(&c->tls));
+}
+
+/* The TLS handshake and the upgrade through it, on c->fd (non-blocking): 10 s at most. */
+static void tls_connect(conn *c, const char *host, uint16_t port, const char *path) {
+    char req[1024], key[25];
+    uint8_t nonce[16], buf[16384];
+    size_t len;
+    int i, r = WS_HS_PARTIAL;
+    bool sent = false;
+    ws_client_opts o;
+    ws_http h;
+    uint64_t until = clock_ns() + 10000000000ull;
+    tls_resp_len = 0;
+    c->upgraded = false;
+    if (ws_tls_init(&c->tls, &tls_cfg, "localhost", tls_plain, sizeof tls_plain, c) != WS_OK)
+        fail(c, "ws_tls_init");
+    for (i = 0; i < 16; i++) nonce[i] = (uint8_t)rand();
+    ws_handshake_key(nonce, key);
+    memset(&o, 0, sizeof o);
+    o.host = host;
+    o.port = port;
+    o.path = path;
+    if (ws_handshake_request(req, sizeof req, &len, &o, key) != WS_OK) fail(NULL, "request");
+    ws_http_init(&h, sizeof tls_resp);
+    while (r == WS_HS_PARTIAL) {
+        struct pollfd pfd;
+        ssize_t n;
+        if (!sent && ws_tls_ready(&c->tls)) {          /* TLS is up: the upgrade request */
+            ws_buf b;
+            b.data = req;
+            b.len = len;
+            if (ws_tls_send(&c->tls, &b, 1) != WS_OK) fail(c, "sending the handshake");
+            sent = true;
+        }
+        tls_flush(c);
+        pfd.fd = c->fd;
+        pfd.events = (short)(POLLIN | (c->tq_len > c->tq_pos ? POLLOUT : 0));
+        if (clock_ns() > until) fail(c, "TLS handshake or upgrade timed out");
+        if (poll(&pfd, 1, 100) <= 0 || !(pfd.revents & (POLLIN | POLLHUP | POLLERR))) continue;
+        n = recv(c->fd, buf, sizeof buf, 0);
+        if (n == 0) fail(c, "the server closed the connection during the handshake");
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) continue;
+            fail(c, "recv failed");
+        }
+        tls_feed(c, buf, (size_t)n);
+        if (tls_resp_len) r = ws_http_parse_response(&h, tls_resp, tls_resp_len);
+    }
+    if (r != WS_HS_UPGRADE || ws_handshake_check(&h, key, NULL, NULL) != WS_OK)
+        fail(c, "the server refused the upgrade");
+    if (tls_resp_len != h.size) fail(c, "frames before the first message");
+    c->upgraded = true;
+}
+
+static void tls_setup(void) {
+    tls_cfg.send = on_tls_send;
+    tls_cfg.on_data = on_tls_data;
+    if (ws_tls_client_setup(&tls_cfg, NULL, 0, WS_TLS_INSECURE_NO_VERIFY) != WS_OK)
+        fail(NULL, "ws_tls_client_setup");
+}
+#else
+static bool tls_flush(conn *c) { (void)c; return false; }
+#endif
+
 /* ---- connecting ------------------------------------------------------------------- */
 
 static int connect_one(int index, const struct sockaddr_in *addr, const char *host,
@@ -274,7 +420,7 @@ static int connect_one(int index, const struct sockaddr_in *addr, const char *ho
         exit(1);
     }
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (raw_tcp) {
+    if (raw_tcp || use_tls) {           /* wss://: tls_connect does the rest */
         fcntl(fd, F_SETFL, O_NONBLOCK);
         return fd;
     }
@@ -384,10 +530,16 @@ static int fanout(int epfd, uint64_t t_connect) {
     return 0;
 }
 
+#ifdef WS_MBEDTLS
+#define LOADGEN_WSS " (or wss://)"
+#else
+#define LOADGEN_WSS ""
+#endif
+
 static void usage(void) {
     fprintf(stderr, "usage: loadgen [-c CONNS] [-p IN_FLIGHT] [-s SIZE] [-t binary|text|mixed]"
                     " [-d SECONDS] [-w WARMUP] [--idle SECONDS] [--fanout MESSAGE] [--tcp]"
-                    " ws://127.0.0.1:PORT/\n");
+                    " [--handshakes N] ws://127.0.0.1:PORT/" LOADGEN_WSS "\n");
     exit(2);
 }
 
@@ -408,6 +560,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[a], "-w") && v) warmup = atof(argv[++a]);
         else if (!strcmp(argv[a], "--idle") && v) idle_seconds = atof(argv[++a]);
         else if (!strcmp(argv[a], "--tcp")) raw_tcp = true;
+        else if (!strcmp(argv[a], "--handshakes") && v) handshakes = atol(argv[++a]);
         else if (!strcmp(argv[a], "--fanout") && v) fanout_msg = argv[++a];
         else if (!strcmp(argv[a], "-t") && v) {
             a++;
@@ -415,10 +568,14 @@ int main(int argc, char **argv) {
                  : !strcmp(v, "mixed") ? KIND_MIXED : -1;
             if (kind < 0) usage();
         } else if (!strncmp(argv[a], "ws://", 5)) url = argv[a];
+#ifdef WS_MBEDTLS
+        else if (!strncmp(argv[a], "wss://", 6)) url = argv[a], use_tls = true;
+#endif
         else usage();
     }
-    if (!url || nconns < 1 || in_flight < 1 || seconds <= 0 ||
-        sscanf(url, "ws://%63[^:/]:%u%255s", host, &port, path) < 2 || port > 65535)
+    if (!url || nconns < 1 || in_flight < 1 || seconds <= 0 || (use_tls && (raw_tcp || fanout_msg)) ||
+        sscanf(url, use_tls ? "wss://%63[^:/]:%u%255s" : "ws://%63[^:/]:%u%255s", host, &port,
+               path) < 2 || port > 65535)
         usage();
     memset(&addr, 0, sizeof addr);
     addr.sin_family = AF_INET;
@@ -428,9 +585,35 @@ int main(int argc, char **argv) {
     srand((unsigned)clock_ns());
     conns = (conn *)calloc((size_t)nconns, sizeof *conns);
     if (!conns) fail(NULL, "out of memory");
+#ifdef WS_MBEDTLS
+    if (use_tls) tls_setup();
+#endif
+    if (handshakes > 0) {               /* one after another: connect, upgrade, close */
+        uint64_t t0 = clock_ns();
+        double sec;
+        long k;
+        for (k = 0; k < handshakes; k++) {
+            conns[0].fd = connect_one(0, &addr, host, (uint16_t)port, path);
+#ifdef WS_MBEDTLS
+            if (use_tls) {
+                tls_connect(&conns[0], host, (uint16_t)port, path);
+                ws_tls_free(&conns[0].tls);
+            }
+#endif
+            close(conns[0].fd);
+        }
+        sec = (double)(clock_ns() - t0) / 1e9;
+        printf("handshakes/s=%.0f ms=%.3f handshakes=%ld\n", (double)handshakes / sec,
+               sec * 1000 / (double)handshakes, handshakes);
+        return 0;
+    }
     t_start = clock_ns();
-    for (i = 0; i < nconns; i++)
+    for (i = 0; i < nconns; i++) {
         conns[i].fd = connect_one(i, &addr, host, (uint16_t)port, path);
+#ifdef WS_MBEDTLS
+        if (use_tls) tls_connect(&conns[i], host, (uint16_t)port, path);
+#endif
+    }
     if (fanout_msg) return fanout(epfd_new(), t_start);
     if (idle_seconds >= 0) {
         printf("idle: %d connections in %.2f s\n", nconns, (double)(clock_ns() - t_start) / 1e9);
@@ -487,18 +670,22 @@ int main(int argc, char **argv) {
                     if (r == 0) fail(c, "the server closed the connection");
                     if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
                         fail(c, "recv failed");
+#ifdef WS_MBEDTLS
+                    if (r > 0 && use_tls) tls_feed(c, buf, (size_t)r);
+                    else
+#endif
                     if (r > 0) on_bytes(c, buf, (size_t)r);
                 } else if (evs[i].events & (EPOLLERR | EPOLLHUP)) {
                     fail(c, "connection error");
                 }
-                if (c->out_len > c->out_pos) dirty[ndirty++] = c;
+                if (has_out(c)) dirty[ndirty++] = c;
             }
             for (i = 0; i < (int)ndirty; i++) {     /* one send() per connection */
                 conn *c = dirty[i];
                 struct epoll_event ev;
                 bool blocked;
                 flush(c);
-                blocked = c->out_len > c->out_pos;
+                blocked = has_out(c);
                 if (blocked != c->want_out) {       /* socket full: wait for room */
                     c->want_out = blocked;
                     ev.data.ptr = c;
