@@ -1072,7 +1072,7 @@ WS_API size_t ws_deflate_bound(size_t n);
    then ws_conn_feed;  ws_conn's cfg.send -> ws_tls_send -> tc->send -> your socket queue.
    Call ws_conn_init when the socket is accepted and tick it: the TLS handshake happens
    while the ws_conn is CONNECTING, so handshake_timeout_ms bounds it too.
-   Memory: sizeof(ws_tls) is 1056 bytes on x86-64, and mbedTLS allocates its record buffers
+   Memory: sizeof(ws_tls) is 1312 bytes on x86-64, and mbedTLS allocates its record buffers
    and handshake state: 35.8 KB of heap per open connection with Debian's mbedTLS 2.28
    (tests/run_tls.sh measures it). They shrink with a smaller MBEDTLS_SSL_IN_CONTENT_LEN
    and MBEDTLS_SSL_OUT_CONTENT_LEN in your mbedTLS build (the peer must then send smaller
@@ -1150,6 +1150,8 @@ struct ws_tls {
     bool                 _busy;     /* inside an mbedTLS call */
     bool                 _feeding;  /* inside ws_tls_feed (its on_data, on_open) */
     bool                 _self;     /* the peer's certificate is self-signed */
+    uint16_t             _pend_len;
+    uint8_t              _pend[256];/* small plaintext waiting to share a record */
     char                 _name[256];/* server: the name the client asked for (SNI) */
 };
 
@@ -1174,8 +1176,12 @@ WS_API int ws_tls_init(ws_tls *t, const ws_tls_config *tc, const char *host, voi
 WS_API int ws_tls_feed(ws_tls *t, const void *data, size_t len);
 
 /* Encrypts bufs[0..n-1] and sends the records through tc->send: what a ws_conn's send
-   callback calls. Small pieces share a record. Returns WS_OK, WS_ERR_STATE (the handshake
-   is not done), WS_ERR_BUSY (inside tc->send), WS_ERR_TLS, WS_ERR_IO, the sticky error. */
+   callback calls. Pieces under 256 bytes share a record. Called inside ws_tls_feed's
+   callbacks (an echo, a pong, the 101 sent while what arrived is handled), small pieces
+   wait in t and go out together when that feed returns, so the replies to one read take
+   one record instead of one or two each; elsewhere everything goes out before it returns.
+   Returns WS_OK, WS_ERR_STATE (the handshake is not done), WS_ERR_BUSY (inside tc->send),
+   WS_ERR_TLS, WS_ERR_IO, the sticky error (a failure of what waited is ws_tls_feed's). */
 WS_API int ws_tls_send(ws_tls *t, const ws_buf *bufs, size_t n);
 
 /* Sends close_notify (after the WebSocket close handshake, before you close TCP). */
@@ -4559,6 +4565,27 @@ WS_API int ws_tls_init(ws_tls *t, const ws_tls_config *tc, const char *host, voi
     return WS_OK;
 }
 
+/* Writes p[0..n-1] as records. */
+static int ws__tls_write(ws_tls *t, const uint8_t *p, size_t n) {
+    while (n) {
+        int r;
+        t->_busy = true;
+        r = mbedtls_ssl_write(&t->_ssl, p, n);
+        t->_busy = false;
+        if (r < 0) return ws__tls_fail(t, WS_ERR_TLS, r);
+        p += r;
+        n -= (size_t)r;
+    }
+    return WS_OK;
+}
+
+/* Sends the small pieces that wait in t, as one record. */
+static int ws__tls_flush(ws_tls *t) {
+    size_t n = t->_pend_len;
+    t->_pend_len = 0;
+    return n ? ws__tls_write(t, t->_pend, n) : WS_OK;
+}
+
 WS_API int ws_tls_feed(ws_tls *t, const void *data, size_t len) {
     if (t->_state == WS__TLS_FAILED) return t->_err;
     if (t->_busy || t->_feeding) return WS_ERR_BUSY;   /* the outer feed's bytes are in use */
@@ -4593,27 +4620,14 @@ WS_API int ws_tls_feed(ws_tls *t, const void *data, size_t len) {
     t->_in = NULL;
     t->_in_len = 0;
     t->_feeding = false;
+    /* the replies made in its callbacks, together (after close_notify too: TLS allows it) */
+    if (t->_pend_len && t->_state != WS__TLS_FAILED) (void)ws__tls_flush(t);
     return t->_state == WS__TLS_FAILED ? (int)t->_err
          : t->_state == WS__TLS_EOF ? (int)WS_ERR_EOF : (int)WS_OK;
 }
 
-/* Writes p[0..n-1] as records. */
-static int ws__tls_write(ws_tls *t, const uint8_t *p, size_t n) {
-    while (n) {
-        int r;
-        t->_busy = true;
-        r = mbedtls_ssl_write(&t->_ssl, p, n);
-        t->_busy = false;
-        if (r < 0) return ws__tls_fail(t, WS_ERR_TLS, r);
-        p += r;
-        n -= (size_t)r;
-    }
-    return WS_OK;
-}
-
 WS_API int ws_tls_send(ws_tls *t, const ws_buf *bufs, size_t n) {
-    uint8_t chunk[256];                 /* small pieces (frame headers) share a record */
-    size_t used = 0, i;
+    size_t i;
     int err = WS_OK;
     if (t->_state == WS__TLS_FAILED) return t->_err;
     if (t->_busy) return WS_ERR_BUSY;
@@ -4621,25 +4635,17 @@ WS_API int ws_tls_send(ws_tls *t, const ws_buf *bufs, size_t n) {
     for (i = 0; i < n && !err; i++) {
         const uint8_t *p = (const uint8_t *)bufs[i].data;
         size_t len = bufs[i].len;
-        while (len && !err) {
-            if (!used && len >= sizeof chunk) {
-                err = ws__tls_write(t, p, len);
-                break;
-            }
-            {
-                size_t k = WS__MIN(len, sizeof chunk - used);
-                WS_MEMCPY(chunk + used, p, k);
-                used += k;
-                p += k;
-                len -= k;
-            }
-            if (used == sizeof chunk) {
-                err = ws__tls_write(t, chunk, used);
-                used = 0;
-            }
+        if (len >= sizeof t->_pend) {              /* big: what waits, then this at once */
+            if ((err = ws__tls_flush(t)) == WS_OK) err = ws__tls_write(t, p, len);
+            continue;
+        }
+        if (len > sizeof t->_pend - t->_pend_len) err = ws__tls_flush(t);
+        if (!err && len) {
+            WS_MEMCPY(t->_pend + t->_pend_len, p, len);
+            t->_pend_len = (uint16_t)(t->_pend_len + len);
         }
     }
-    if (!err && used) err = ws__tls_write(t, chunk, used);
+    if (!err && !t->_feeding) err = ws__tls_flush(t);  /* the feed sends it as it returns */
     return err;
 }
 
@@ -4648,6 +4654,7 @@ WS_API int ws_tls_close(ws_tls *t) {
     if (t->_state == WS__TLS_FAILED) return t->_err;
     if (t->_busy) return WS_ERR_BUSY;
     if (t->_state == WS__TLS_HANDSHAKE) return WS_ERR_STATE;
+    if ((r = ws__tls_flush(t)) != WS_OK) return r;      /* what waits goes first */
     t->_busy = true;
     r = mbedtls_ssl_close_notify(&t->_ssl);
     t->_busy = false;
