@@ -643,6 +643,9 @@ struct ws_conn {
                                        then its protocols and extensions pointers) */
 #ifdef WS_DEFLATE
     struct ws_inflate *_z;          /* permessage-deflate's decoder (ws_conn_set_inflate) */
+    struct ws_deflate *_zd;         /* its encoder's memory (ws_conn_set_deflate) */
+    uint8_t   _zbits;               /* the window the encoder may use */
+    uint8_t   _ztx;                 /* the fragmented message we send is compressed */
 #endif
 };
 
@@ -778,6 +781,11 @@ typedef struct ws_client_opts {
     const char *protocols;          /* NULL or "chat, superchat": offered subprotocols */
     const char *extensions;         /* NULL or offered extensions (you implement them) */
     const char *headers;            /* NULL or extra lines, each ending in "\r\n" */
+#ifdef WS_DEFLATE
+    struct ws_deflate_client *deflate; /* NULL, or permessage-deflate to offer and use
+                                       (then extensions must be NULL): see
+                                       ws_deflate_client. Kept until ws_conn_connected */
+#endif
 } ws_client_opts;
 
 /* Writes the upgrade request to out[0..cap-1] and its length to *len. key is the
@@ -1058,6 +1066,61 @@ WS_API int ws_deflate_message(const void *data, size_t n, unsigned window_bits,
 
 /* A cap that ws_deflate_message always has room in: n + n/8 + 16. */
 WS_API size_t ws_deflate_bound(size_t n);
+
+/* The encoder's memory for what connections send (ws_conn_set_deflate). Nothing is kept
+   in it between calls, so one ws_deflate may serve every connection of a thread. Fill in
+   the public fields, zero the table once, and leave _busy at 0. */
+typedef struct ws_deflate {
+    uint32_t *table;                /* 2^table_bits entries of scratch, zeroed once */
+    unsigned  table_bits;           /* 8..20 (12: 16 KiB, plenty for chat) */
+    uint8_t  *out;                  /* where a message is compressed before it goes out */
+    size_t    out_cap;              /* bytes of out, 64 or more. A message larger than
+                                       about 8/9 of it goes out compressed in several
+                                       frames (fragments) of at most out_cap bytes */
+    size_t    min_size;             /* messages shorter than this go uncompressed;
+                                       0 = default (WS_DEFLATE_MIN_SIZE) */
+    /* private: do not touch */
+    uint8_t   _busy;                /* a connection is compressing into out */
+} ws_deflate;
+
+#define WS_DEFLATE_MIN_SIZE 64
+
+/* ORed into the opcode given to ws_conn_send or ws_conn_send_begin: this message goes
+   uncompressed although the connection compresses (RFC 7692 allows any message to). */
+#define WS_NO_COMPRESS 0x100u
+
+/* Gives c the encoder's memory (d NULL: send uncompressed from now on) and the window it
+   may use, window_bits (8..15): the agreed server_max_window_bits for a server,
+   client_max_window_bits for a client. From then on ws_conn_send and ws_conn_send_begin/
+   _continue/_end compress each data message: RSV1 on its first frame, no context taken
+   over from one message to the next (every message stands alone, whatever was agreed).
+   A message goes uncompressed when it is shorter than d->min_size, when compressing its
+   first 8/9 of out_cap bytes does not make it smaller (ws_conn_send), when op carries
+   WS_NO_COMPRESS or RSV1 (yours: already compressed), or when d is busy compressing for
+   another connection (from inside that one's send callback). A fragmented message is
+   compressed fragment by fragment (each may go out as several frames), and must go on
+   through ws_conn_send_continue/_end: ws_conn_send_header or ws_conn_send_raw with a
+   continuation frame get WS_ERR_STATE inside it, and _continue gets WS_ERR_BUSY when d
+   is busy. Frames streamed with ws_conn_send_header go uncompressed. Call it between
+   messages. Returns WS_OK, WS_ERR_ARG, WS_ERR_STATE (inside a fragmented message we
+   send), or the sticky error. */
+WS_API int ws_conn_set_deflate(ws_conn *c, ws_deflate *d, unsigned window_bits);
+
+/* A client's permessage-deflate, for ws_client_opts.deflate: ws_conn_connect offers
+   `offer` (ws_deflate_offer), ws_conn_connected checks the answer (ws_deflate_check: an
+   answer the offer did not allow fails the handshake with WS_ERR_HS_EXTENSION) and, when
+   the server agreed, sets the connection up with `inflate` and `deflate`: what arrives
+   compressed is inflated, what goes out is compressed. Keep it for the connection's life. */
+typedef struct ws_deflate_client {
+    ws_deflate_params offer;        /* what to offer; window bits 8..15 (15: the default) */
+    ws_inflate *inflate;            /* required: a decoder, ws_inflate_init'ed with a
+                                       window of 2^offer.server_max_window_bits bytes */
+    ws_deflate *deflate;            /* the encoder's memory, or NULL: send uncompressed */
+    ws_deflate_params agreed;       /* written by ws_conn_connected */
+    bool        on;                 /* written by ws_conn_connected: the server agreed */
+    /* private: do not touch */
+    char        _offer[128];        /* the offer's text, for the request */
+} ws_deflate_client;
 #endif /* WS_DEFLATE */
 
 /* ---- TLS (wss://, with WS_MBEDTLS) ---------------------------------------- */
@@ -2724,6 +2787,14 @@ WS_API void ws_handshake_key(const uint8_t nonce[16], char key[25]) {
 }
 
 
+/* The extensions the request offers: permessage-deflate's, written by ws__pmd_offer */
+#ifdef WS_DEFLATE
+#  define WS__OFFER(o) ((o)->deflate ? (const char *)(o)->deflate->_offer : (o)->extensions)
+static int ws__pmd_offer(const ws_client_opts *o);
+#else
+#  define WS__OFFER(o) ((o)->extensions)
+#endif
+
 /* The pieces of the upgrade request; port must hold 24 bytes. Returns the count or error. */
 static int ws__request_pieces(ws_buf *b, char *port, const ws_client_opts *o, const char *key) {
     int n = 0;
@@ -2758,9 +2829,9 @@ static int ws__request_pieces(ws_buf *b, char *port, const ws_client_opts *o, co
         b[n++] = ws__z(o->protocols);
         b[n++] = ws__z("\r\n");
     }
-    if (o->extensions) {
+    if (WS__OFFER(o)) {
         b[n++] = ws__z("Sec-WebSocket-Extensions: ");
-        b[n++] = ws__z(o->extensions);
+        b[n++] = ws__z(WS__OFFER(o));
         b[n++] = ws__z("\r\n");
     }
     if (o->headers) b[n++] = ws__z(o->headers);
@@ -2776,6 +2847,9 @@ WS_API int ws_handshake_request(char *out, size_t cap, size_t *len,
     char port[8];                                       /* ":65535" */
     int n;
     if (!out || !len || !key) return WS_ERR_ARG;
+#ifdef WS_DEFLATE
+    if ((n = ws__pmd_offer(opts)) < 0) return n;
+#endif
     if ((n = ws__request_pieces(b, port, opts, key)) < 0) return n;
     return ws__concat(out, cap, len, b, (size_t)n);
 }
@@ -3219,6 +3293,9 @@ WS__NOINLINE static int ws__connect_send(ws_conn *c, const ws_buf *b, size_t n,
     /* for ws_conn_connected (ws__hs_get) */
     WS_MEMCPY(c->_pong + 25, &opts->protocols, sizeof opts->protocols);
     WS_MEMCPY(c->_pong + 25 + sizeof opts->protocols, &opts->extensions, sizeof opts->extensions);
+#ifdef WS_DEFLATE
+    WS_MEMCPY(c->_pong + 25 + 2 * sizeof opts->protocols, &opts->deflate, sizeof opts->deflate);
+#endif
     WS__SET(c, WS__F_HS_SENT | WS__F_TX);
     err = ws__write(c, b, n);                   /* nothing can be owed before OPEN */
     WS__CLR(c, WS__F_TX);
@@ -3233,7 +3310,11 @@ WS_API int ws_conn_connect(ws_conn *c, const ws_client_opts *opts) {
     if (err) return err;
     if (c->_state != WS_STATE_CONNECTING || !ws__client(c) || (c->_flags & WS__F_HS_SENT)) {
         err = WS_ERR_STATE;
-    } else if ((n = ws__request_pieces(b, port, opts, WS__HS_KEY(c))) < 0) {
+    } else if (
+#ifdef WS_DEFLATE
+               (n = ws__pmd_offer(opts)) < 0 ||       /* permessage-deflate's, first */
+#endif
+               (n = ws__request_pieces(b, port, opts, WS__HS_KEY(c))) < 0) {
         err = n;                        /* bad opts: no callback, nothing sent or changed */
     } else {
         err = ws__connect_send(c, b, (size_t)n, opts);
@@ -3241,14 +3322,31 @@ WS_API int ws_conn_connect(ws_conn *c, const ws_client_opts *opts) {
     return ws__leave(c, err);
 }
 
+#ifdef WS_DEFLATE
+/* opts->deflate, kept after the protocols and extensions pointers */
+static struct ws_deflate_client *ws__hs_pmd(const ws_conn *c) {
+    struct ws_deflate_client *d;
+    WS_MEMCPY(&d, c->_pong + 25 + 2 * sizeof(const char *), sizeof d);
+    return d;
+}
+#  define WS__HS_EXTENSIONS(c) (ws__hs_pmd(c) ? "permessage-deflate" : ws__hs_get((c), 1))
+static int ws__pmd_connected(ws_conn *c, const ws_http *resp);
+#else
+#  define WS__HS_EXTENSIONS(c) ws__hs_get((c), 1)
+#endif
+
 WS_API int ws_conn_connected(ws_conn *c, const ws_http *resp) {
     int err = ws__enter(c, WS__F_TX);
     if (err) return err;
     if (c->_state != WS_STATE_CONNECTING || !ws__client(c) ||
         (resp && !(c->_flags & WS__F_HS_SENT)))
         err = WS_ERR_STATE;
-    else if (resp && (err = ws_handshake_check(resp, WS__HS_KEY(c), ws__hs_get(c, 0),
-                                               ws__hs_get(c, 1))) < 0)
+    else if (resp && ((err = ws_handshake_check(resp, WS__HS_KEY(c), ws__hs_get(c, 0),
+                                                WS__HS_EXTENSIONS(c))) < 0
+#ifdef WS_DEFLATE
+                      || (ws__hs_pmd(c) && (err = ws__pmd_connected(c, resp)) < 0)
+#endif
+                      ))
         ws__set_failed(c, err, "");
     else
         ws__open(c);
@@ -3450,6 +3548,17 @@ WS__NOINLINE static int ws__zdata(ws_conn *c, const uint8_t *in, size_t n, const
     }
 }
 
+WS_API int ws_conn_set_deflate(ws_conn *c, ws_deflate *d, unsigned window_bits) {
+    if (c->_state == WS_STATE_FAILED) return c->_err;
+    if (d && (!d->table || !d->out || d->out_cap < 64 || d->table_bits < 8 ||
+              d->table_bits > 20 || window_bits < 8 || window_bits > 15))
+        return WS_ERR_ARG;
+    if (c->_flags & WS__F_TX_FRAG) return WS_ERR_STATE;
+    c->_zd = d;
+    c->_zbits = (uint8_t)window_bits;
+    return WS_OK;
+}
+
 WS_API int ws_conn_set_inflate(ws_conn *c, ws_inflate *z, bool reset_each_message) {
     if (c->_state == WS_STATE_FAILED) return c->_err;
     if (c->_msg_op) return WS_ERR_STATE;
@@ -3592,7 +3701,10 @@ WS__INLINE int ws__send_check(ws_conn *c, unsigned op, bool fin, size_t len) {
     unsigned allowed = c->_cfg->rsv_allowed;
     if (c->_state != WS_STATE_OPEN || c->_tx_remaining) return WS_ERR_STATE;
 #ifdef WS_DEFLATE
-    if (c->_z) allowed |= WS_RSV1;              /* permessage-deflate was agreed */
+    if (c->_z || c->_zd) allowed |= WS_RSV1;    /* permessage-deflate was agreed */
+    /* a message we compress goes on through ws_conn_send_continue/_end only (bit 2:
+       ws__send_msg is asking) */
+    if (c->_ztx == 1 && (op & 0x0Fu) == WS_OP_CONT) return WS_ERR_STATE;
 #endif
     if ((op & ~0x7Fu) || (rsv & ~allowed)) return WS_ERR_ARG;
     op &= 0x0Fu;
@@ -3605,6 +3717,114 @@ WS__INLINE int ws__send_check(ws_conn *c, unsigned op, bool fin, size_t len) {
     c->_flags = (uint16_t)((c->_flags & ~WS__F_TX_FRAG) | (fin ? 0 : WS__F_TX_FRAG));
     return WS_OK;
 }
+
+#ifdef WS_DEFLATE
+/* Stored blocks (RFC 1951 3.2.4) of in[0..n-1] at out: n bytes and 5 per 65535. */
+static size_t ws__z_stored(const uint8_t *in, size_t n, uint8_t *out) {
+    size_t k = 0;
+    while (n) {
+        size_t m = WS__MIN(n, 65535u);
+        out[k] = 0;
+        out[k + 1] = (uint8_t)m;
+        out[k + 2] = (uint8_t)(m >> 8);
+        out[k + 3] = (uint8_t)~m;
+        out[k + 4] = (uint8_t)(~m >> 8);
+        WS_MEMCPY(out + k + 5, in, m);
+        k += 5 + m;
+        in += m;
+        n -= m;
+    }
+    return k;
+}
+
+/* One frame's payload of a compressed message: in[0..m-1] compressed into d->out (or
+   stored, when that is shorter), ending as permessage-deflate wants: the last frame
+   without the 00 00 FF FF of its sync flush, the others with it (or byte-aligned by
+   stored blocks), so that every frame stands alone. Returns its length. */
+WS__NOINLINE static size_t ws__z_chunk(const ws_conn *c, ws_deflate *d, const uint8_t *in,
+                                       size_t m, bool last) {
+    size_t k = 0, st = m + 5 * ((m + 65534u) / 65535u) + (last ? 1u : 0u);
+    if (ws_deflate_message(in, m, c->_zbits, d->table, d->table_bits, d->out, d->out_cap - 4,
+                           &k) != WS_OK)
+        k = st;
+    else if (!last) {
+        d->out[k] = d->out[k + 1] = 0;
+        d->out[k + 2] = d->out[k + 3] = 0xFF;
+        k += 4;
+    }
+    if (k >= st) {                              /* stored, and the flush's header if last */
+        k = ws__z_stored(in, m, d->out);
+        if (last) d->out[k++] = 0;
+    }
+    return k;
+}
+
+/* A compressed frame out[0..k-1], a client's masked in place (out is the encoder's). */
+WS__NOINLINE static int ws__z_frame(ws_conn *c, bool fin, unsigned op, uint8_t *out, size_t k) {
+    uint8_t hdr[14], key[4];
+    ws_buf b[2];
+    bool client = ws__client(c);
+    if (client && c->_cfg->random(c, key, 4) < 0) return WS_ERR_RANDOM;
+    b[0] = ws__b(hdr, ws_frame_header(hdr, fin, (ws_opcode)op, k, client ? key : NULL));
+    if (client) ws_mask(out, k, key, 0);
+    b[1] = ws__b(out, k);
+    return ws__write(c, b, k ? 2 : 1);
+}
+
+/* A frame of ours sent as it is by the encoder (its first piece did not shrink), a
+   client's masked through d->out, which is ours while d is busy. */
+WS__NOINLINE static int ws__z_plain(ws_conn *c, ws_deflate *d, bool fin, unsigned op,
+                                    const uint8_t *p, size_t len) {
+    uint8_t hdr[14], key[4];
+    ws_buf b[2];
+    size_t pos = 0;
+    bool client = ws__client(c);
+    if (client && c->_cfg->random(c, key, 4) < 0) return WS_ERR_RANDOM;
+    b[0] = ws__b(hdr, ws_frame_header(hdr, fin, (ws_opcode)op, len, client ? key : NULL));
+    b[1] = ws__b(p, len);
+    if (!client) return ws__write(c, b, len ? 2 : 1);
+    if (ws__write(c, b, 1) < 0) return WS_ERR_IO;
+    while (pos < len) {
+        size_t m = WS__MIN(len - pos, d->out_cap);
+        WS_MEMCPY(d->out, p + pos, m);
+        ws_mask(d->out, m, key, pos);
+        b[0] = ws__b(d->out, m);
+        if (ws__write(c, b, 1) < 0) return WS_ERR_IO;
+        pos += m;
+    }
+    return WS_OK;
+}
+
+/* A data frame of ws_conn_send or _send_begin/_continue/_end in a message that
+   ws__send_check_msg chose to compress (op: the opcode). Its data goes out in frames of
+   at most d->out_cap bytes, a client's masked in place in d->out, so that no masking chunk
+   is stacked on this frame; as it is when its first piece does not shrink. */
+WS__NOINLINE static int ws__zsend(ws_conn *c, unsigned op, bool fin, const uint8_t *p,
+                                  size_t len) {
+    ws_deflate *d = c->_zd;
+    unsigned base = op & 0x0Fu;
+    size_t chunk = (d->out_cap - 20) / 9 * 8;
+    int err = WS_OK;
+    d->_busy = 1;
+    do {
+        size_t m = WS__MIN(len, chunk), k;
+        bool last = fin && m == len;
+        k = ws__z_chunk(c, d, p, m, last);
+        if (base != WS_OP_CONT && k >= m) {     /* it does not shrink: the message goes */
+            c->_ztx = 0;                        /* as it is */
+            err = ws__z_plain(c, d, fin, base, p, len);
+            break;
+        }
+        err = ws__z_frame(c, last, base != WS_OP_CONT ? base | WS_RSV1 : 0u, d->out, k);
+        base = WS_OP_CONT;
+        if (m) p += m;
+        len -= m;
+    } while (!err && len);
+    d->_busy = 0;
+    if (fin) c->_ztx = 0;
+    return err;
+}
+#endif
 
 static int ws__send_msg(ws_conn *c, bool arg_ok, unsigned op, bool fin, const void *data,
                         size_t len) {
@@ -3620,21 +3840,73 @@ static int ws__send_msg(ws_conn *c, bool arg_ok, unsigned op, bool fin, const vo
     return ws__leave(c, err);
 }
 
+#ifdef WS_DEFLATE
+/* ws__send_msg for a data frame that goes through the encoder: the first frame of a
+   message that ws_conn_send or _send_begin chose to compress (WS__Z_NEW), or the next one
+   of it (_continue, _end). Apart from ws__send_msg, so that its plain path, which a client
+   masks through a stack chunk, has nothing more on the stack. */
+WS__NOINLINE static int ws__zsend_msg(ws_conn *c, bool arg_ok, unsigned op, bool fin,
+                                      const void *data, size_t len) {
+    int err = ws__enter(c, WS__F_TX);
+    if (err) return err;
+    if (!arg_ok || (len && !data)) {
+        err = WS_ERR_ARG;
+    } else if ((op & 0x0Fu) == WS_OP_CONT && c->_zd->_busy) {
+        err = WS_ERR_BUSY;                      /* its encoder is at work elsewhere */
+    } else {
+        c->_ztx |= 2;                           /* (ws__send_check: it is us) */
+        err = ws__send_check(c, op, fin, len);
+        c->_ztx &= 1;
+        if (err == WS_OK) {
+            c->_ztx = 1;
+            WS__SET(c, WS__F_TX);
+            err = ws__tx_end(c, ws__zsend(c, op, fin, (const uint8_t *)data, len));
+        }
+    }
+    return ws__leave(c, err);
+}
+
+/* Does a message begin compressed? (d set and free, not refused by op, long enough) */
+#  define WS__Z_NEW(c, op, fin, len)                                                      \
+    ((c)->_zd && !(c)->_zd->_busy && ((op) & 0x0Fu) < 8 &&                                \
+     !((op) & (WS_NO_COMPRESS | WS_RSV1)) &&                                              \
+     (!(fin) || (len) >= ((c)->_zd->min_size ? (c)->_zd->min_size : WS_DEFLATE_MIN_SIZE)))
+#  define WS__Z_STRIP(op) ((op) & ~WS_NO_COMPRESS)
+#else
+#  define WS__Z_STRIP(op) (op)
+#endif
+
 WS_API int ws_conn_send(ws_conn *c, ws_opcode op, const void *data, size_t len) {
-    return ws__send_msg(c, ((unsigned)op & 0x0Fu) != WS_OP_CONT, (unsigned)op, true, data, len);
+#ifdef WS_DEFLATE
+    if (WS__Z_NEW(c, (unsigned)op, true, len))
+        return ws__zsend_msg(c, ((unsigned)op & 0x0Fu) != WS_OP_CONT, (unsigned)op, true, data, len);
+#endif
+    return ws__send_msg(c, ((unsigned)op & 0x0Fu) != WS_OP_CONT, WS__Z_STRIP((unsigned)op), true,
+                        data, len);
 }
 
 WS_API int ws_conn_send_begin(ws_conn *c, ws_opcode op, const void *data, size_t len) {
     unsigned base = (unsigned)op & 0x0Fu;
-    return ws__send_msg(c, base == WS_OP_TEXT || base == WS_OP_BINARY, (unsigned)op, false, data,
-                        len);
+#ifdef WS_DEFLATE
+    if (WS__Z_NEW(c, (unsigned)op, false, len))
+        return ws__zsend_msg(c, base == WS_OP_TEXT || base == WS_OP_BINARY, (unsigned)op, false,
+                             data, len);
+#endif
+    return ws__send_msg(c, base == WS_OP_TEXT || base == WS_OP_BINARY, WS__Z_STRIP((unsigned)op),
+                        false, data, len);
 }
 
 WS_API int ws_conn_send_continue(ws_conn *c, const void *data, size_t len) {
+#ifdef WS_DEFLATE
+    if (c->_ztx) return ws__zsend_msg(c, true, WS_OP_CONT, false, data, len);
+#endif
     return ws__send_msg(c, true, WS_OP_CONT, false, data, len);
 }
 
 WS_API int ws_conn_send_end(ws_conn *c, const void *data, size_t len) {
+#ifdef WS_DEFLATE
+    if (c->_ztx) return ws__zsend_msg(c, true, WS_OP_CONT, true, data, len);
+#endif
     return ws__send_msg(c, true, WS_OP_CONT, true, data, len);
 }
 
@@ -4256,6 +4528,59 @@ WS_API int ws_deflate_check(const ws_http *resp, const ws_deflate_params *offere
         }
     }
     return found;
+}
+
+/* Appends the NUL-terminated s at out + n; returns the new length. */
+static size_t ws__pmd_cat(char *out, size_t n, const char *s) {
+    while (*s) out[n++] = *s++;
+    return n;
+}
+
+/* Appends "=bits" (8..15). */
+static size_t ws__pmd_bits(char *out, size_t n, unsigned bits) {
+    out[n++] = '=';
+    if (bits >= 10) out[n++] = '1';
+    out[n++] = (char)('0' + bits % 10);
+    return n;
+}
+
+/* ws_conn_connect's and ws_handshake_request's offer, as ws_deflate_offer writes it, into
+   o->deflate->_offer (128 bytes: the longest offer is 126), with a small frame of its own:
+   it is stacked on the request's pieces. */
+WS__NOINLINE static int ws__pmd_offer(const ws_client_opts *o) {
+    ws_deflate_client *d;
+    const ws_deflate_params *w;
+    size_t n;
+    if (!o || !o->deflate) return WS_OK;
+    d = o->deflate;
+    w = &d->offer;
+    if (o->extensions || !d->inflate || w->server_max_window_bits < 8 ||
+        w->server_max_window_bits > 15 || w->client_max_window_bits < 8 ||
+        w->client_max_window_bits > 15)
+        return WS_ERR_ARG;
+    d->on = false;
+    n = ws__pmd_cat(d->_offer, 0, "permessage-deflate");
+    if (w->server_no_context_takeover) n = ws__pmd_cat(d->_offer, n, "; server_no_context_takeover");
+    if (w->client_no_context_takeover) n = ws__pmd_cat(d->_offer, n, "; client_no_context_takeover");
+    if (w->server_max_window_bits != 15) {
+        n = ws__pmd_cat(d->_offer, n, "; server_max_window_bits");
+        n = ws__pmd_bits(d->_offer, n, w->server_max_window_bits);
+    }
+    n = ws__pmd_cat(d->_offer, n, "; client_max_window_bits");
+    if (w->client_max_window_bits != 15) n = ws__pmd_bits(d->_offer, n, w->client_max_window_bits);
+    d->_offer[n] = 0;
+    return WS_OK;
+}
+
+/* The server's answer to the offer: the connection set up when it agreed. */
+WS__NOINLINE static int ws__pmd_connected(ws_conn *c, const ws_http *resp) {
+    ws_deflate_client *d = ws__hs_pmd(c);
+    int r = ws_deflate_check(resp, &d->offer, &d->agreed);
+    if (r <= 0) return r;
+    d->on = true;
+    if ((r = ws_conn_set_inflate(c, d->inflate, d->agreed.server_no_context_takeover)) == WS_OK)
+        r = ws_conn_set_deflate(c, d->deflate, d->agreed.client_max_window_bits);
+    return r;
 }
 #endif
 /* ---- permessage-deflate: the encoder ------------------------------------------

@@ -100,6 +100,12 @@ typedef struct client {
 
 static volatile sig_atomic_t stop;
 static bool      deflate_on = true; /* --no-deflate: decline permessage-deflate */
+/* permessage-deflate's encoder memory, one for every connection (nothing is kept in it
+   between messages: each echo is compressed on its own): a 64 KiB hash table and room for
+   a 64 KiB piece compressed, in which longer echoes go out */
+static uint32_t  zd_table[1 << 14];
+static uint8_t   zd_out[72 * 1024];
+static ws_deflate zd = { zd_table, 14, zd_out, sizeof zd_out, 0, 0 };
 static client   *clients;
 static int       epfd, lfd;     /* epoll, and the listening socket */
 static uint64_t  accept_resume; /* when not 0: the listener is paused until then */
@@ -276,8 +282,9 @@ static void echo_failed(client *cl, int err, const char *what) {
 }
 
 /* The echo, streamed: what arrives goes straight back out, and nothing is held whole.
-   - Binary of known size (it came in one frame): one frame header now, then the payload
-     chunk by chunk with ws_conn_send_payload.
+   - Binary of known size (it came in one frame, uncompressed, and compression was not
+     agreed): one frame header now, then the payload chunk by chunk with
+     ws_conn_send_payload.
    - Anything else (text, or a fragmented message) goes back as one frame when it arrives
      in one chunk (the usual case), else in fragments. Text is validated as it arrives and
      may turn bad halfway; ws.h must then send close 1007, which it can between fragments
@@ -293,7 +300,8 @@ static void on_begin(ws_conn *c, ws_opcode op, uint64_t size) {
     cl->echo = ECHO_WAIT;
     cl->echo_op = (uint8_t)op;
     cl->echo_left = size < UINT32_MAX ? (uint32_t)size : UINT32_MAX;
-    if (op == WS_OP_BINARY && size != WS_SIZE_UNKNOWN) {
+    /* (not when permessage-deflate was agreed: ws_conn_send_header's frames go as they are) */
+    if (op == WS_OP_BINARY && size != WS_SIZE_UNKNOWN && !cl->inflate) {
         int r = ws_conn_send_header(c, true, op, size);
         if (r != WS_OK) echo_failed(cl, r, "echo header");
         cl->echo = ECHO_FRAME;
@@ -527,7 +535,9 @@ static void read_handshake(client *cl, char *data, size_t len) {
     }
     /* ws.h glue (permessage-deflate): take the client's offer when there is one. Messages
        it compresses are inflated as they arrive (a 2^bits window per connection); the
-       echoes go out as they are, which RFC 7692 allows, so the server keeps no context */
+       echoes are compressed each on its own (no context kept: server_no_context_takeover)
+       with the encoder memory every connection shares, except those under 64 bytes or
+       that do not shrink, which go as they are (RFC 7692 allows it) */
     ws_accept_opts opts = { NULL, NULL, NULL };
     ws_deflate_params pmd;
     char ext[128];
@@ -542,6 +552,8 @@ static void read_handshake(client *cl, char *data, size_t len) {
     r = ws_conn_accept_opts(&cl->ws, req, &opts);      /* the 101 goes to the queue */
     if (r == WS_OK && opts.extensions)
         r = ws_conn_set_inflate(&cl->ws, cl->inflate, pmd.client_no_context_takeover);
+    if (r == WS_OK && opts.extensions)
+        r = ws_conn_set_deflate(&cl->ws, &zd, pmd.server_max_window_bits);
     if (r != WS_OK) { echo_failed(cl, r, "ws_conn_accept"); return; }
     cl->upgraded = true;
     if (b->head_len > req->size)                        /* frames sent right behind it */

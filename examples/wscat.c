@@ -12,7 +12,8 @@
    the upgrade request and response, feed, tick and close; for wss:// its TLS layer
    (ws_tls_init once connected, the upgrade sent from on_open, ws_tls_feed for what arrives,
    ws_tls_send under the send callback), and for --proxy the CONNECT request and its answer
-   (ws_proxy_request, ws_proxy_check). examples/outq.h is the output queue, examples/net.h
+   (ws_proxy_request, ws_proxy_check); for --deflate the ws_deflate_client given to the
+   request (the decoder's window and the encoder's memory). examples/outq.h is the output queue, examples/net.h
    the connect (non-blocking, TCP_NODELAY), examples/tls.h the CA file.
 
    Build:  make examples
@@ -31,6 +32,9 @@
      --ca FILE            wss://: trust the CAs in FILE (PEM or DER) instead of the system's
      --insecure           wss://: check no certificate at all (tests only: says so loudly)
      --proxy URL          through an HTTP proxy, http://[USER:PASS@]HOST:PORT (CONNECT)
+     --deflate            offer permessage-deflate (RFC 7692): what the server compresses is
+                          inflated, what wscat sends compressed; "connected" says whether
+                          the server agreed, and with which windows
      -h, --help           this list
    Try:    echo hello | ./build/wscat ws://127.0.0.1:8082/       (with build/echo_server 8082)
            prints "hello", then exits 0.
@@ -44,6 +48,7 @@
      5  the server's certificate was refused (expired, another name, unknown CA, ...)
 */
 #define _POSIX_C_SOURCE 200809L
+#define WS_DEFLATE                      /* --deflate: permessage-deflate */
 #define WS_IMPLEMENTATION
 #include "ws.h"
 #include "outq.h"
@@ -86,6 +91,15 @@ static struct {
     uint64_t got;
     uint8_t  shown[HEX_SHOWN];
 } S;
+
+/* --deflate (ws.h glue): the decoder with its 32 KiB window, the encoder's memory (a 16 KiB
+   table, a 64 KiB buffer: a longer line goes out in several compressed frames) */
+static ws_deflate_client pmd;
+static ws_inflate pmd_inflate;
+static uint8_t pmd_window[1 << 15];
+static uint32_t pmd_table[1 << 12];
+static uint8_t pmd_out[64 * 1024];
+static ws_deflate pmd_deflate = { pmd_table, 12, pmd_out, sizeof pmd_out, 0, 0 };
 
 static volatile sig_atomic_t interrupted;
 static bool binary, keep_open;
@@ -360,8 +374,16 @@ static int read_handshake(char *data, size_t len) {
         return -1;
     }
     S.upgraded = true;
-    fprintf(stderr, "wscat: connected%s%.*s%s\n", S.resp.protocol.ptr ? " (subprotocol " : "",
+    fprintf(stderr, "wscat: connected%s%.*s%s", S.resp.protocol.ptr ? " (subprotocol " : "",
             (int)S.resp.protocol.len, S.resp.protocol.ptr, S.resp.protocol.ptr ? ")" : "");
+    if (S.opts.deflate && pmd.on)
+        fprintf(stderr, " (permessage-deflate, windows 2^%u from the server, 2^%u to it%s%s)",
+                pmd.agreed.server_max_window_bits, pmd.agreed.client_max_window_bits,
+                pmd.agreed.server_no_context_takeover ? ", server_no_context_takeover" : "",
+                pmd.agreed.client_no_context_takeover ? ", client_no_context_takeover" : "");
+    else if (S.opts.deflate)
+        fprintf(stderr, " (no permessage-deflate: the server declined it)");
+    fputc('\n', stderr);
     if (S.head_len > S.resp.size) got_bytes(S.head + S.resp.size, S.head_len - S.resp.size);
     if (take < len) got_bytes(data + take, len - take);
     return 0;
@@ -438,6 +460,8 @@ static const char usage[] =
     "                        on the way can read and change the connection)\n"
     "      --proxy URL       connect through an HTTP proxy: http://[USER:PASS@]HOST:PORT\n"
     "                        (CONNECT, then TLS or plain WebSocket through the tunnel)\n"
+    "      --deflate         offer permessage-deflate: messages compressed both ways when\n"
+    "                        the server agrees (\"connected\" says so)\n"
     "  -h, --help            this text\n"
     "  Ctrl-C closes with 1000; a second one quits at once (status 130).\n"
     "  Exit status: 0 a clean close (1000 or 1001); 1 no connection (name, connect, TLS,\n"
@@ -518,6 +542,12 @@ int main(int argc, char **argv) {
             insecure = true;
         } else if (opt(a, "--proxy", "--proxy")) {
             proxy = argv[++i];
+        } else if (opt(a, "--deflate", "--deflate")) {  /* ws.h glue: offer 15/15, bare */
+            pmd.offer.server_max_window_bits = pmd.offer.client_max_window_bits = 15;
+            ws_inflate_init(&pmd_inflate, pmd_window, sizeof pmd_window);
+            pmd.inflate = &pmd_inflate;
+            pmd.deflate = &pmd_deflate;
+            S.opts.deflate = &pmd;
         } else if (a[0] == '-') {
             return bad_usage("unknown option", a);
         } else if (url) {

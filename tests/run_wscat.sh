@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # build/wscat (examples/wscat.c), the command-line client, as a user would run it:
 #   - against build/echo_server: lines in, the same lines out (UTF-8, empty, 100 KB, 2000 of
-#     them, a last line without newline), binary shown as hex, clean close: exit 0;
+#     them, a last line without newline), binary shown as hex, clean close: exit 0; the same
+#     with --deflate (compressed both ways);
 #   - against a Python `websockets` server (tests/wscat/peers.py): echo, the subprotocol
 #     offered and chosen, an extra header, binary from the server, the server closing with
 #     1001 (exit 0), 4000 or dropping TCP (exit 3);
@@ -70,6 +71,11 @@ else fail_show "echo_server: invalid UTF-8 line" utf8; fi
 if run localhost 0 "$tmp/hello.in" "ws://localhost:$port/" && [ "$(cat "$tmp/localhost.out")" = hello ]; then
     ok "echo_server: a host name (localhost) is resolved and connected"
 else fail_show "echo_server: ws://localhost" localhost; fi
+
+if run deflate 0 "$tmp/lines.in" --deflate "$url" && same "$tmp/deflate.out" "$tmp/lines.want" &&
+        says deflate "connected (permessage-deflate, windows 2^15 from the server, 2^15 to it, server_no_context_takeover)"; then
+    ok "echo_server: --deflate agreed (wscat says so), the 5 lines compressed both ways came back byte for byte"
+else fail_show "echo_server: --deflate" deflate; fi
 
 # Ctrl-C while connected (-k: stays after the end of input): close 1000, exit 0
 "$WSCAT" -k "$url" </dev/null >"$tmp/int.out" 2>"$tmp/int.err" &
@@ -200,7 +206,7 @@ fi
 timeout 5 "$WSCAT" --help >"$tmp/help.out" 2>&1
 status=$?
 missing=""
-for o in --protocol --header --origin --binary --wait --keep-open --ping --timeout --ca --insecure --proxy --help "Exit status" "4 the proxy refused" "5 the server's certificate"; do
+for o in --protocol --header --origin --binary --wait --keep-open --ping --timeout --ca --insecure --proxy --deflate --help "Exit status" "4 the proxy refused" "5 the server's certificate"; do
     grep -q -- "$o" "$tmp/help.out" || missing="$missing $o"
 done
 if [ $status -eq 0 ] && [ -z "$missing" ]; then ok "--help: exit 0, every option and the exit statuses explained ($(wc -l <"$tmp/help.out") lines)"

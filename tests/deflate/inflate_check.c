@@ -595,6 +595,7 @@ typedef struct zconn {
     ws_inflate z;
     uint8_t   win[32768];
     buf       got;                  /* what on_data or on_message delivered, in order */
+    size_t    gotcap;
     int       messages, closes;
     unsigned  code;
     uint8_t   mbuf[70000];
@@ -602,7 +603,10 @@ typedef struct zconn {
 
 static int zc_send(ws_conn *c, const ws_buf *b, size_t n) { (void)c; (void)b; (void)n; return 0; }
 static void zc_put(zconn *z, const void *p, size_t n) {
-    z->got.p = (uint8_t *)realloc(z->got.p, z->got.len + n + 1);
+    if (z->got.len + n + 1 > z->gotcap) {
+        while (z->got.len + n + 1 > z->gotcap) z->gotcap = z->gotcap ? 2 * z->gotcap : 4096;
+        z->got.p = (uint8_t *)realloc(z->got.p, z->gotcap);
+    }
     memcpy(z->got.p + z->got.len, p, n);
     z->got.len += n;
 }
@@ -783,6 +787,488 @@ static void connection(void) {
     }
 }
 
+
+/* ---- sending compressed through a connection --------------------------------------- */
+
+typedef struct wire { buf out; size_t cap; } wire;
+
+static int wire_send(ws_conn *c, const ws_buf *b, size_t n) {
+    wire *w = (wire *)c->user;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        if (w->out.len + b[i].len + 1 > w->cap) {        /* doubling: 1 MB in 64-byte frames */
+            while (w->out.len + b[i].len + 1 > w->cap) w->cap = w->cap ? 2 * w->cap : 4096;
+            w->out.p = (uint8_t *)realloc(w->out.p, w->cap);
+        }
+        if (b[i].len) memcpy(w->out.p + w->out.len, b[i].data, b[i].len);
+        w->out.len += b[i].len;
+    }
+    return 0;
+}
+static int wire_random(ws_conn *c, void *out, size_t n) {
+    size_t i;
+    (void)c;
+    for (i = 0; i < n; i++) ((uint8_t *)out)[i] = (uint8_t)rnd();
+    return 0;
+}
+
+/* The messages in w->out (frames of a server, or masked ones of a client), checked frame by
+   frame: RSV1 on a message's first frame only; each message's payload, with 00 00 FF FF
+   behind it, inflated by zlib (window 2^wbits) when RSV1 is on. Returns how many messages,
+   their bytes in *all (concatenated) and how many were compressed in *nz; -1 if bad. */
+static int wire_messages(const buf *w, int wbits, buf *all, int *nz, size_t *frames) {
+    size_t i = 0;
+    int count = 0, rsv = -1;
+    buf msg = {0, 0};
+    *nz = 0;
+    *frames = 0;
+    all->p = NULL;
+    all->len = 0;
+    while (i < w->len) {
+        const uint8_t *h = w->p + i;
+        size_t hl = 2, n = h[1] & 0x7F, k;
+        int fin = h[0] >> 7, r1 = (h[0] >> 6) & 1, op = h[0] & 15;
+        const uint8_t *key = NULL;
+        if (n == 126) { n = (size_t)h[2] << 8 | h[3]; hl = 4; }
+        else if (n == 127) { n = 0; for (k = 0; k < 8; k++) n = n << 8 | h[2 + k]; hl = 10; }
+        if (h[1] & 0x80) { key = h + hl; hl += 4; }
+        if (op >= 8) { i += hl + n; continue; }
+        (*frames)++;
+        if ((op == 0) != (rsv >= 0) || (op == 0 && r1) || (h[0] & 0x30)) { free(msg.p); return -1; }
+        if (op) rsv = r1;
+        msg.p = (uint8_t *)realloc(msg.p, msg.len + n + 4);
+        for (k = 0; k < n; k++) msg.p[msg.len + k] = (uint8_t)(h[hl + k] ^ (key ? key[k & 3] : 0));
+        msg.len += n;
+        i += hl + n;
+        if (!fin) continue;
+        if (rsv) {
+            buf out;
+            memcpy(msg.p + msg.len, "\0\0\xff\xff", 4);
+            if (zinflate(msg.p, msg.len + 4, wbits, &out, 64u << 20) < 0) { free(msg.p); return -1; }
+            free(msg.p);
+            msg = out;
+            (*nz)++;
+        }
+        all->p = (uint8_t *)realloc(all->p, all->len + msg.len + 1);
+        if (msg.len) memcpy(all->p + all->len, msg.p, msg.len);
+        all->len += msg.len;
+        free(msg.p);
+        msg.p = NULL;
+        msg.len = 0;
+        rsv = -1;
+        count++;
+    }
+    free(msg.p);
+    return i == w->len ? count : -1;
+}
+
+
+
+static ws_conn *nested_peer;
+static const uint8_t *nested_src;
+static int nested_rc[2], nested_mode;
+static int nested_send(ws_conn *c, const ws_buf *b, size_t n) {
+    if (nested_mode == 0) nested_rc[0] = ws_conn_send(nested_peer, WS_OP_TEXT, nested_src, 1000);
+    if (nested_mode == 1) nested_rc[1] = ws_conn_send_continue(nested_peer, nested_src, 1000);
+    nested_mode = 2;
+    return wire_send(c, b, n);
+}
+
+static void sender(void) {
+    static uint32_t table[1 << 12];
+    static const size_t caps[] = {64, 1000, 70000, 3u << 20};
+    const size_t sizes[] = {0, 10, 63, 64, 200, 5000, 100000, 1u << 20};
+    int role, frag;
+    size_t ci;
+    uint8_t *src = (uint8_t *)malloc(1u << 20), *rnd_bytes = (uint8_t *)malloc(1u << 20);
+    size_t i;
+    /* the source: chat JSON repeated, then the seeds' text; random bytes apart */
+    for (i = 0; i < (1u << 20); i++) {
+        src[i] = inputs[3].p[i % inputs[3].len];
+        rnd_bytes[i] = (uint8_t)rnd();
+    }
+    for (role = 0; role < 2; role++) {
+        for (ci = 0; ci < sizeof caps / sizeof caps[0]; ci++) {
+            for (frag = 0; frag < 2; frag++) {
+                ws_config cfg;
+                ws_conn c;
+                wire w;
+                ws_deflate d;
+                buf all, want = {0, 0};
+                int wbits = ci == 0 ? 8 : ci == 1 ? 10 : 15, nz = 0, count, rc = WS_OK, want_nz = 0;
+                size_t si, frames = 0;
+                memset(&cfg, 0, sizeof cfg);
+                memset(&w, 0, sizeof w);
+                memset(&d, 0, sizeof d);
+                cfg.role = role ? WS_ROLE_CLIENT : WS_ROLE_SERVER;
+                cfg.send = wire_send;
+                cfg.random = wire_random;
+                d.table = table;
+                d.table_bits = 12;
+                d.out_cap = caps[ci];
+                d.out = (uint8_t *)malloc(d.out_cap);
+                ws_conn_init(&c, &cfg, &w);
+                if (role) { c._state = WS_STATE_OPEN; c._flags |= 0x0080u; }   /* as if connected */
+                else ws_conn_accept(&c, NULL, NULL);
+                if (ws_conn_set_deflate(&c, &d, (unsigned)wbits) != WS_OK) rc = -100;
+                for (si = 0; si < sizeof sizes / sizeof sizes[0] && rc == WS_OK; si++) {
+                    int r;
+                    for (r = 0; r < 2 && rc == WS_OK; r++) {       /* text-like, then random */
+                        const uint8_t *m = r ? rnd_bytes : src;
+                        size_t n = sizes[si], a = n / 3, b = 2 * n / 3;
+                        ws_opcode op = WS_OP_BINARY;
+                        if (!frag) rc = ws_conn_send(&c, op, m, n);
+                        else if ((rc = ws_conn_send_begin(&c, op, m, a)) == WS_OK &&
+                                 (rc = ws_conn_send_continue(&c, m + a, b - a)) == WS_OK)
+                            rc = ws_conn_send_end(&c, m + b, n - b);
+                        want.p = (uint8_t *)realloc(want.p, want.len + n + 1);
+                        memcpy(want.p + want.len, m, n);
+                        want.len += n;
+                        /* compressed: text of 64 bytes or more, and fragmented text */
+                        if (!r && (frag ? n > 3 : n >= 64)) want_nz++;
+                    }
+                }
+                count = wire_messages(&w.out, wbits, &all, &nz, &frames);
+                /* whole: exactly the text of 64 bytes or more compresses (with room to);
+                   fragmented: the text whose first fragment shrinks, at least the 3 largest;
+                   out_cap 64 leaves 32 bytes a frame, which may not shrink */
+                check(rc == WS_OK && count == 16 && same(&all, want.p, want.len) &&
+                      (ci == 0 ? nz <= want_nz : frag ? nz >= 3 && nz <= want_nz : nz == want_nz),
+                      "%s sends 16 messages (0 B-1 MB, text and random)%s, out_cap %zu, window "
+                      "2^%d: %zu frames, %d compressed (of %d candidates), inflated by zlib to what "
+                      "was sent (rc %d, %d messages)", role ? "a client" : "a server",
+                      frag ? " in 3 fragments each" : "", caps[ci], wbits, frames, nz, want_nz,
+                      rc, count);
+                /* and a ws.h connection on the other side takes them all */
+                {
+                    zconn *z = zc_open(0, 1, 0);
+                    int fr;
+                    if (!role) { z->cfg.role = WS_ROLE_CLIENT; z->cfg.random = wire_random;
+                                 z->c._state = WS_STATE_OPEN; }
+                    ws_inflate_init(&z->z, z->win, (size_t)1 << wbits);
+                    fr = ws_conn_feed(&z->c, w.out.p, w.out.len);
+                    check(fr == WS_OK && z->messages == 16 && same(&z->got, want.p, want.len),
+                          "... and ws.h's decoder (window 2^%d) gives them back (%s, %d messages)",
+                          wbits, ws_strerror(fr), z->messages);
+                    free(z->got.p);
+                    free(z);
+                }
+                free(all.p); free(want.p); free(w.out.p); free(d.out);
+            }
+        }
+    }
+    /* what does not compress, and the rules */
+    {
+        ws_config cfg;
+        ws_conn c, c2;
+        wire w, w2;
+        ws_deflate d;
+        buf all;
+        int nz, count;
+        size_t frames;
+        memset(&cfg, 0, sizeof cfg);
+        memset(&w, 0, sizeof w);
+        memset(&w2, 0, sizeof w2);
+        memset(&d, 0, sizeof d);
+        cfg.send = wire_send;
+        d.table = table;
+        d.table_bits = 12;
+        d.out_cap = 4096;
+        d.out = (uint8_t *)malloc(d.out_cap);
+        ws_conn_init(&c, &cfg, &w);
+        ws_conn_accept(&c, NULL, NULL);
+        check(ws_conn_set_deflate(&c, &d, 16) == WS_ERR_ARG && ws_conn_set_deflate(&c, &d, 7) == WS_ERR_ARG,
+              "ws_conn_set_deflate: windows 2^7 and 2^16 refused");
+        d.out_cap = 63;
+        check(ws_conn_set_deflate(&c, &d, 15) == WS_ERR_ARG, "ws_conn_set_deflate: out_cap 63 refused");
+        d.out_cap = 4096;
+        check(ws_conn_set_deflate(&c, &d, 15) == WS_OK, "ws_conn_set_deflate: 2^15, 4096 bytes");
+        ws_conn_send(&c, WS_OP_TEXT, src, 1000);
+        ws_conn_send(&c, (ws_opcode)(WS_OP_TEXT | WS_NO_COMPRESS), src, 1000);
+        ws_conn_send(&c, WS_OP_BINARY, rnd_bytes, 1000);
+        ws_conn_send(&c, WS_OP_TEXT, src, 63);
+        d.min_size = 10;
+        ws_conn_send(&c, WS_OP_TEXT, src, 63);
+        count = wire_messages(&w.out, 15, &all, &nz, &frames);
+        check(count == 5 && nz == 2,
+              "of 1000 bytes of JSON, the same with WS_NO_COMPRESS, 1000 random bytes, 63 bytes "
+              "of JSON, and 63 once min_size is 10: the first and the last compressed (%d)", nz);
+        free(all.p);
+        check(ws_conn_send_begin(&c, WS_OP_TEXT, src, 100) == WS_OK &&
+              ws_conn_send_header(&c, true, WS_OP_CONT, 10) == WS_ERR_STATE &&
+              ws_conn_set_deflate(&c, NULL, 15) == WS_ERR_STATE &&
+              ws_conn_send_end(&c, src, 100) == WS_OK,
+              "inside a compressed message: ws_conn_send_header (a continuation) and "
+              "ws_conn_set_deflate get WS_ERR_STATE, ws_conn_send_end goes on");
+        check(ws_conn_send_begin(&c, (ws_opcode)(WS_OP_TEXT | WS_NO_COMPRESS), src, 100) == WS_OK &&
+              ws_conn_send_header(&c, true, WS_OP_CONT, 1) == WS_OK &&
+              ws_conn_send_payload(&c, "x", 1) == WS_OK,
+              "an uncompressed one may end with ws_conn_send_header");
+        /* one ws_deflate for two connections: a send on the second from inside the first's
+           send callback finds it busy and goes uncompressed */
+        ws_conn_init(&c2, &cfg, &w2);
+        ws_conn_accept(&c2, NULL, NULL);
+        ws_conn_set_deflate(&c2, &d, 15);
+        free(w.out.p);
+        free(w2.out.p);
+        memset(&w, 0, sizeof w);
+        memset(&w2, 0, sizeof w2);
+        {
+            ws_config cfg2 = cfg;
+            buf a2;
+            int nz2 = 0, n1, n2, r1, r2;
+            cfg2.send = nested_send;
+            nested_peer = &c2;
+            nested_src = src;
+            c._cfg = &cfg2;
+            nested_mode = 0;                    /* c2 sends a whole message from inside */
+            ws_conn_send(&c, WS_OP_TEXT, src, 1000);
+            r1 = ws_conn_send_begin(&c2, WS_OP_TEXT, src, 1000);    /* compressed */
+            nested_mode = 1;                    /* c2 goes on with it from inside */
+            ws_conn_send(&c, WS_OP_TEXT, src, 1000);
+            r2 = ws_conn_send_end(&c2, src, 1000);
+            c._cfg = &cfg;
+            n1 = wire_messages(&w.out, 15, &all, &nz, &frames);
+            n2 = wire_messages(&w2.out, 15, &a2, &nz2, &frames);
+            check(n1 == 2 && nz == 2 && n2 == 2 && nz2 == 1 && nested_rc[0] == WS_OK &&
+                  nested_rc[1] == WS_ERR_BUSY && r1 == WS_OK && r2 == WS_OK && a2.len == 3000 &&
+                  !memcmp(a2.p, src, 1000) && !memcmp(a2.p + 1000, src, 1000) &&
+                  !memcmp(a2.p + 2000, src, 1000),
+                  "one ws_deflate for two connections: found busy from inside the first's send "
+                  "callback, the second's message goes uncompressed, and its compressed "
+                  "fragmented message gets WS_ERR_BUSY there, then goes on after (%d of %d "
+                  "compressed; %s)", nz2, n2, ws_strerror(nested_rc[1]));
+            free(all.p);
+            free(a2.p);
+        }
+        free(w.out.p);
+        free(w2.out.p);
+        free(d.out);
+    }
+    free(src);
+    free(rnd_bytes);
+}
+
+
+/* ---- the client side: ws_client_opts.deflate ----------------------------------------- */
+
+typedef struct pair_end { wire w; zconn *z; } pair_end;
+
+/* A ws.h client offering `offer` to a ws.h server that accepts with a decoder of 2^sbits
+   (max_client_bits) and answers server_no_context_takeover; then messages both ways.
+   Returns 1 when everything arrived as sent, compressed where it should be. */
+static int client_pair(const ws_deflate_params *offer, unsigned max_client_bits, char *why,
+                       size_t why_len, ws_deflate_params *agreed) {
+    static uint32_t ctable[1 << 12], stable[1 << 12];
+    static uint8_t cout[8192], sout[8192], cwin[32768];
+    ws_config ccfg, scfg;
+    ws_conn cc, sc;
+    wire cw, sw;
+    ws_inflate ci;
+    ws_deflate cd = {ctable, 12, cout, sizeof cout, 0, 0}, sd = {stable, 12, sout, sizeof sout, 0, 0};
+    ws_deflate_client dc;
+    ws_client_opts o;
+    ws_http req, resp;
+    ws_deflate_params sp;
+    char ext[160], *head;
+    size_t ext_len = 0, k;
+    int r, ok = 1, nz = 0, count;
+    zconn *server_rx, *client_rx;
+    buf all, want = {0, 0};
+    size_t frames;
+    memset(&ccfg, 0, sizeof ccfg); memset(&scfg, 0, sizeof scfg);
+    memset(&cw, 0, sizeof cw); memset(&sw, 0, sizeof sw);
+    memset(&dc, 0, sizeof dc); memset(&o, 0, sizeof o);
+    ccfg.role = WS_ROLE_CLIENT; ccfg.send = wire_send; ccfg.random = wire_random;
+    scfg.send = wire_send;
+    ws_conn_init(&cc, &ccfg, &cw);
+    ws_conn_init(&sc, &scfg, &sw);
+    ws_inflate_init(&ci, cwin, (size_t)1 << offer->server_max_window_bits);
+    dc.offer = *offer; dc.inflate = &ci; dc.deflate = &cd;
+    o.host = "127.0.0.1"; o.deflate = &dc;
+    if ((r = ws_conn_connect(&cc, &o)) != WS_OK) { snprintf(why, why_len, "connect: %s", ws_strerror(r)); return 0; }
+    head = (char *)malloc(cw.out.len + 1);
+    memcpy(head, cw.out.p, cw.out.len);
+    head[cw.out.len] = 0;
+    parse_head(&req, head, 0);
+    r = ws_deflate_accept(&req, max_client_bits, true, &sp, ext, sizeof ext, &ext_len);
+    {
+        ws_accept_opts ao = {NULL, r == 1 ? ext : NULL, NULL};
+        ws_conn_accept_opts(&sc, &req, &ao);
+    }
+    /* the server's decoder, window 2^client_max_window_bits, and its encoder */
+    server_rx = zc_open(0, 0, 0);
+    if (r == 1) {
+        ws_inflate_init(&server_rx->z, server_rx->win, (size_t)1 << sp.client_max_window_bits);
+        ws_conn_set_inflate(&sc, &server_rx->z, sp.client_no_context_takeover);
+        ws_conn_set_deflate(&sc, &sd, sp.server_max_window_bits);
+    }
+    {
+        char *rh = (char *)malloc(sw.out.len + 1);
+        memcpy(rh, sw.out.p, sw.out.len);
+        rh[sw.out.len] = 0;
+        parse_head(&resp, rh, 1);
+        r = ws_conn_connected(&cc, &resp);
+        free(rh);
+    }
+    free(head);
+    if (r != WS_OK || ws_conn_state(&cc) != WS_STATE_OPEN) {
+        snprintf(why, why_len, "connected: %s", ws_strerror(r));
+        free(server_rx); return 0;
+    }
+    *agreed = dc.agreed;
+    snprintf(why, why_len, "%s; offer \"%s\", answer \"%s\"", dc.on ? "agreed" : "declined",
+             dc._offer, r == WS_OK && ext_len ? ext : "");
+    /* messages both ways: the client's go to a ws.h server connection that has the
+       server's decoder, the server's to a client connection with the client's */
+    free(cw.out.p); free(sw.out.p);
+    memset(&cw, 0, sizeof cw); memset(&sw, 0, sizeof sw);
+    for (k = 0; k < 4; k++) {
+        size_t n = k == 0 ? 10 : k == 1 ? 200 : k == 2 ? 20000 : 300000;
+        uint8_t *m = (uint8_t *)malloc(n);
+        size_t i;
+        for (i = 0; i < n; i++) m[i] = inputs[3].p[i % inputs[3].len];
+        ok &= ws_conn_send(&cc, WS_OP_BINARY, m, n) == WS_OK;
+        ok &= ws_conn_send(&sc, WS_OP_BINARY, m, n) == WS_OK;
+        want.p = (uint8_t *)realloc(want.p, want.len + n);
+        memcpy(want.p + want.len, m, n);
+        want.len += n;
+        free(m);
+    }
+    /* each side's frames, checked and inflated by zlib with the agreed window */
+    count = wire_messages(&cw.out, dc.on ? dc.agreed.client_max_window_bits : 15, &all, &nz, &frames);
+    ok &= count == 4 && same(&all, want.p, want.len) && nz == (dc.on ? 3 : 0);
+    free(all.p);
+    count = wire_messages(&sw.out, dc.on ? dc.agreed.server_max_window_bits : 15, &all, &nz, &frames);
+    ok &= count == 4 && same(&all, want.p, want.len) && nz == (dc.on ? 3 : 0);
+    free(all.p);
+    /* and ws.h takes them: the server's decoder the client's, the client's the server's */
+    ok &= ws_conn_feed(&sc, cw.out.p, cw.out.len) == WS_OK;
+    ok &= server_rx->messages == 0;             /* (sc has no callbacks: fed for errors) */
+    client_rx = zc_open(0, 0, 0);
+    client_rx->cfg.role = WS_ROLE_CLIENT;
+    client_rx->cfg.random = wire_random;
+    client_rx->c._state = WS_STATE_OPEN;
+    ws_inflate_init(&client_rx->z, client_rx->win, (size_t)1 << (dc.on ? dc.agreed.server_max_window_bits : 15));
+    ok &= ws_conn_feed(&client_rx->c, sw.out.p, sw.out.len) == WS_OK && client_rx->messages == 4 &&
+          same(&client_rx->got, want.p, want.len);
+    free(client_rx->got.p); free(client_rx);
+    free(server_rx->got.p); free(server_rx);
+    free(cw.out.p); free(sw.out.p); free(want.p);
+    return ok;
+}
+
+/* The client's check of a server's answer, through ws_conn_connected. */
+static int client_answer(const ws_deflate_params *offer, const char *answer, ws_deflate_client *dc) {
+    ws_config cfg;
+    ws_conn c;
+    wire w;
+    ws_client_opts o;
+    ws_http resp;
+    static uint8_t win[32768];
+    static ws_inflate zi;
+    char acc[29], text[512];
+    int r;
+    memset(&cfg, 0, sizeof cfg); memset(&w, 0, sizeof w); memset(&o, 0, sizeof o);
+    memset(dc, 0, sizeof *dc);
+    cfg.role = WS_ROLE_CLIENT; cfg.send = wire_send; cfg.random = wire_random;
+    ws_conn_init(&c, &cfg, &w);
+    ws_inflate_init(&zi, win, sizeof win);
+    dc->offer = *offer; dc->inflate = &zi;
+    o.host = "h"; o.deflate = dc;
+    if (ws_conn_connect(&c, &o) != WS_OK) return -100;
+    ws_accept_key(c._u.hs.key, 24, acc);
+    snprintf(text, sizeof text, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+             "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n%s%s%s\r\n", acc,
+             answer ? "Sec-WebSocket-Extensions: " : "", answer ? answer : "", answer ? "\r\n" : "");
+    parse_head(&resp, text, 1);
+    r = ws_conn_connected(&c, &resp);
+    free(w.out.p);
+    return r;
+}
+
+static void client_side(void) {
+    static const struct { uint8_t sb, cb; bool snc, cnc; unsigned max; } offers[] = {
+        {15, 15, false, false, 15}, {15, 15, false, false, 10}, {10, 15, false, false, 15},
+        {9, 9, true, true, 15}, {8, 12, false, true, 9}, {15, 8, true, false, 15},
+    };
+    static const struct { const char *answer; int rc; int on; } answers[] = {
+        {NULL, WS_OK, 0},
+        {"permessage-deflate", WS_ERR_HS_EXTENSION, 0},           /* 15 > the 12 offered */
+        {"permessage-deflate; server_no_context_takeover; server_max_window_bits=12; "
+         "client_max_window_bits=10", WS_OK, 1},
+        {"permessage-deflate; server_max_window_bits=10", WS_OK, 1},
+        {"permessage-deflate; server_max_window_bits=13", WS_ERR_HS_EXTENSION, 0}, /* > offer 12 */
+        {"permessage-deflate; client_max_window_bits", WS_ERR_HS_EXTENSION, 0},   /* no value */
+        {"permessage-deflate; client_max_window_bits=16", WS_ERR_HS_EXTENSION, 0},
+        {"permessage-deflate; foo", WS_ERR_HS_EXTENSION, 0},
+        {"permessage-deflate; server_no_context_takeover; server_no_context_takeover",
+         WS_ERR_HS_EXTENSION, 0},
+        {"permessage-deflate, permessage-deflate", WS_ERR_HS_EXTENSION, 0},
+        {"x-webkit-deflate-frame", WS_ERR_HS_EXTENSION, 0},
+        {"permessage-deflate; server_max_window_bits=\"10\"", WS_OK, 1},
+    };
+    size_t i;
+    for (i = 0; i < sizeof offers / sizeof offers[0]; i++) {
+        ws_deflate_params p, agreed;
+        char why[400];
+        int ok;
+        memset(&p, 0, sizeof p);
+        memset(&agreed, 0, sizeof agreed);
+        p.server_max_window_bits = offers[i].sb;
+        p.client_max_window_bits = offers[i].cb;
+        p.server_no_context_takeover = offers[i].snc;
+        p.client_no_context_takeover = offers[i].cnc;
+        ok = client_pair(&p, offers[i].max, why, sizeof why, &agreed);
+        check(ok, "a ws.h client and server (decoder 2^%u): %s; windows %u/%u; 4 messages of "
+              "10 B-300 kB each way, compressed from 200 B on, inflated by zlib and by ws.h",
+              offers[i].max, why, agreed.server_max_window_bits, agreed.client_max_window_bits);
+    }
+    for (i = 0; i < sizeof answers / sizeof answers[0]; i++) {
+        ws_deflate_params p;
+        ws_deflate_client dc;
+        int r;
+        memset(&p, 0, sizeof p);
+        p.server_max_window_bits = 12;
+        p.client_max_window_bits = 15;
+        r = client_answer(&p, answers[i].answer, &dc);
+        check(r == answers[i].rc && dc.on == answers[i].on,
+              "client offering server_max_window_bits=12, answer %s%s%s: %s, %s", answers[i].answer ? "\"" : "",
+              answers[i].answer ? answers[i].answer : "without the extension", answers[i].answer ? "\"" : "",
+              ws_strerror(r), dc.on ? "on" : "off");
+    }
+    /* bad options */
+    {
+        ws_deflate_params p = {15, 15, false, false};
+        ws_deflate_client dc;
+        ws_config cfg;
+        ws_conn c;
+        wire w;
+        ws_client_opts o;
+        int r1, r2, r3;
+        static uint8_t win[1024];
+        static ws_inflate zi;
+        memset(&cfg, 0, sizeof cfg); memset(&w, 0, sizeof w); memset(&o, 0, sizeof o);
+        memset(&dc, 0, sizeof dc);
+        cfg.role = WS_ROLE_CLIENT; cfg.send = wire_send; cfg.random = wire_random;
+        ws_conn_init(&c, &cfg, &w);
+        dc.offer = p;
+        o.host = "h"; o.deflate = &dc;
+        r1 = ws_conn_connect(&c, &o);                       /* no decoder */
+        ws_inflate_init(&zi, win, sizeof win);
+        dc.inflate = &zi;
+        o.extensions = "permessage-deflate";
+        r2 = ws_conn_connect(&c, &o);                       /* and extensions too */
+        o.extensions = NULL;
+        dc.offer.server_max_window_bits = 7;
+        r3 = ws_conn_connect(&c, &o);
+        check(r1 == WS_ERR_ARG && r2 == WS_ERR_ARG && r3 == WS_ERR_ARG && w.out.len == 0,
+              "ws_conn_connect with deflate: no decoder, extensions as well, a 2^7 window: "
+              "WS_ERR_ARG, nothing sent");
+        free(w.out.p);
+    }
+}
+
 /* ---- the encoder ------------------------------------------------------------------ */
 
 static void encoder(void) {
@@ -870,6 +1356,8 @@ int main(int argc, char **argv) {
     negotiation();
     connection();
     encoder();
+    sender();
+    client_side();
     for (i = 0; i < ninputs; i++) free(inputs[i].p);
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;

@@ -1,10 +1,17 @@
 """permessage-deflate with a real peer: Python websockets (its default compression, a zlib
 client with context takeover) against build/echo_server, which takes the offer, inflates
-what the client compresses and echoes it uncompressed.
+what the client compresses and echoes it compressed (each message on its own); then a raw
+socket client that reads the echoes' frames: RSV1 on those of 64 bytes or more that shrink,
+their payloads inflated by zlib (window 2^bits as agreed), the small ones as they are.
     python3 tests/deflate/pmd_peer.py PORT
 Prints "ok ..." / "FAIL ..." lines."""
 import asyncio
+import base64
+import os
+import socket
+import struct
 import sys
+import zlib
 
 import websockets
 
@@ -44,4 +51,83 @@ async def main():
         say(await ws.recv() == "plain", "plain messages still echoed")
 
 
+def raw(bits):
+    """A raw client offering server_max_window_bits=bits: the echoes' frames, checked."""
+    s = socket.create_connection(("127.0.0.1", PORT), timeout=20)
+    key = base64.b64encode(os.urandom(16)).decode()
+    offer = "permessage-deflate; client_max_window_bits; server_max_window_bits=%d" % bits
+    s.sendall(("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
+               "Sec-WebSocket-Extensions: %s\r\n\r\n" % (key, offer)).encode())
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        buf += s.recv(4096)
+    head, buf = buf.split(b"\r\n\r\n", 1)
+    ext = [l for l in head.decode().split("\r\n") if l.lower().startswith("sec-websocket-extensions")]
+    say(ext and (("server_max_window_bits=%d" % bits) in ext[0] or
+                 (bits == 15 and "server_max_window_bits" not in ext[0])),
+        "raw offer of a 2^%d server window answered: %r" % (bits, ext))
+
+    def recv_exact(n):
+        nonlocal buf
+        while len(buf) < n:
+            more = s.recv(1 << 16)
+            if not more:
+                raise EOFError
+            buf += more
+        out, buf = buf[:n], buf[n:]
+        return out
+
+    def read_message():
+        frames, payload, rsv1 = 0, b"", None
+        while True:
+            b0, b1 = recv_exact(2)
+            n = b1 & 0x7F
+            if n == 126:
+                n = struct.unpack("!H", recv_exact(2))[0]
+            elif n == 127:
+                n = struct.unpack("!Q", recv_exact(8))[0]
+            if b1 & 0x80 or (b0 & 0x30) or (frames and b0 & 0x40):
+                raise ValueError("bad frame header %02x %02x" % (b0, b1))
+            if rsv1 is None:
+                rsv1 = bool(b0 & 0x40)
+            payload += recv_exact(n)
+            frames += 1
+            if b0 & 0x80:
+                break
+        if rsv1:
+            d = zlib.decompressobj(-bits)
+            payload = d.decompress(payload + b"\x00\x00\xff\xff")
+        return rsv1, payload, frames
+
+    chat = ('{"type":"message","room":"lobby","user":"alice","text":"hello everyone, '
+            'how is it going?","ts":1733100000}').encode()
+    cases = [(b"short", False), (chat, True), (chat * 300, True), (os.urandom(3000), False),
+             ("websocket是基于TCP的一种新的网络协议，".encode() * 20000, True), (b"x" * 1000000, True)]
+    ok = True
+    for msg, want in cases:
+        k = os.urandom(4)
+        n = len(msg)
+        hdr = bytes([0x82, 0x80 | (n if n < 126 else 126 if n < 65536 else 127)])
+        hdr += struct.pack("!H", n) if 126 <= n < 65536 else struct.pack("!Q", n) if n >= 65536 else b""
+        masked = bytes(b ^ k[i & 3] for i, b in enumerate(msg)) if n < 100000 else \
+            (int.from_bytes(msg, "little") ^ int.from_bytes((k * (n // 4 + 1))[:n], "little")).to_bytes(n, "little")
+        s.sendall(hdr + k + masked)
+        try:
+            rsv1, back, frames = read_message()
+        except (ValueError, EOFError, zlib.error, OSError) as e:
+            say(False, "echo of %d bytes: %s" % (n, e))
+            return
+        good = back == msg and rsv1 == want
+        ok &= good
+        if not good:
+            say(False, "echo of %d bytes: compressed %s (expected %s), %s" % (n, rsv1, want,
+                "same bytes" if back == msg else "different bytes"))
+    say(ok, "2^%d: 6 echoes, RSV1 exactly on the 4 of 64 bytes or more that shrink (up to 1 MB), "
+        "each inflated by zlib to what was sent" % bits)
+    s.close()
+
+
 asyncio.run(main())
+for b in (15, 9):
+    raw(b)
