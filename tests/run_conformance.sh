@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # RFC 6455 conformance of ws.h's examples, with the project's own suite (tests/conformance/):
-#   1. build/echo_server on a free loopback port, driven by server_suite.py;
+#   1. build/echo_server on a free loopback port, driven by server_suite.py, with the
+#      compression cases (RFC 7692, --deflate: tests/conformance/pmd.py);
 #   2. client_suite.py on a free loopback port, driven by build/echo_client in runner mode;
 #   3. and 4. the same over TLS (wss): echo_server --cert/--key driven by server_suite.py
 #      --tls-ca, and echo_client --ca against client_suite.py --tls-cert, with a test CA and
@@ -130,7 +131,7 @@ client_mode() {     # name, scheme://host, "client args", "suite args"
 }
 
 # ---- 1. and 2. plain TCP
-server_mode plain "" "" ""
+server_mode plain "" "" "--deflate"      # with the compression cases (RFC 7692: pmd.py)
 client_mode plain ws://127.0.0.1 "" ""
 modes=(s-plain c-plain)
 

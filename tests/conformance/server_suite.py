@@ -381,7 +381,7 @@ class Case:
 
 CASES = []
 GROUPS = ["handshake", "framing", "pingpong", "rsv", "opcodes", "fragmentation", "utf8", "close",
-          "masking", "throughput", "misc"]
+          "masking", "throughput", "misc", "compression"]
 
 
 def add(cid, group, rfc, desc, timeout=10.0):
@@ -1364,6 +1364,13 @@ case("10.2", "misc", "7.1.1", "two connections open at once", two_conns)
 case("10.3", "misc", "4.2.1", "server still serves after a garbage connection", server_survives)
 
 
+# ================================================================== 12.x, 13.x compression (RFC 7692)
+# tests/conformance/pmd.py; run with --deflate (or --cases compression)
+
+import pmd  # noqa: E402
+pmd.add_server_cases(case, Fail, NonStrict, Pass, S, check_101, wslib)
+
+
 # ------------------------------------------------------------------ runner
 
 def select_cases(pattern):
@@ -1436,10 +1443,13 @@ def main():
     ap.add_argument("--verbose", action="store_true")
     ap.add_argument("--tls-ca", default="", help="speak TLS (wss), trusting this CA file")
     ap.add_argument("--tls-name", default="localhost", help="the server's name over TLS (SNI, checked)")
+    ap.add_argument("--deflate", action="store_true", help="with the compression cases (RFC 7692)")
     a = ap.parse_args()
     if a.tls_ca:
         wslib.tls_client(a.tls_ca, a.tls_name)
     sel = select_cases(a.cases)
+    if not a.deflate and not a.cases:
+        sel = [cs for cs in sel if cs.group != "compression"]
     if a.list:
         for cs in sel:
             print("%-8s %-14s [%s] %s" % (cs.id, cs.group, cs.rfc, cs.desc))

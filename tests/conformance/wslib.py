@@ -190,12 +190,13 @@ class Timeout(Exception):
     pass
 
 
-def check_frame(f, expect_masked):
-    """RFC 6455 5.2 checks of one frame a peer sent; returns a list of violation strings."""
+def check_frame(f, expect_masked, rsv_ok=0):
+    """RFC 6455 5.2 checks of one frame a peer sent; returns a list of violation strings.
+    rsv_ok: the RSV bits an agreed extension allows on this frame (4: RSV1, permessage-deflate)."""
     v = []
     if f.masked != expect_masked:
         v.append("frame %s %s (RFC 5.1)" % (opname(f.opcode), "masked" if f.masked else "not masked"))
-    if f.rsv:
+    if f.rsv & ~rsv_ok:
         v.append("frame %s has RSV bits %d set (RFC 5.2)" % (opname(f.opcode), f.rsv))
     if f.opcode not in VALID_OPCODES:
         v.append("reserved opcode 0x%X (RFC 5.2)" % f.opcode)
@@ -243,6 +244,7 @@ class Peer:
         self._threads = []
         self.send_error = None
         self.mask_keys = []
+        self.rsv1_ok = False      # permessage-deflate agreed: RSV1 allowed on a message's first frame
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:
@@ -386,7 +388,8 @@ class Peer:
         f = Frame(bool(b0 & 0x80), (b0 >> 4) & 7, b0 & 0xF, masked, key, payload, ln, form)
         if self.got_close is not None:
             self.violations.append("%s frame sent after a close frame (RFC 5.5.1)" % opname(f.opcode))
-        self.violations.extend(check_frame(f, expect_masked=(self.role == "server")))
+        self.violations.extend(check_frame(f, expect_masked=(self.role == "server"), rsv_ok=(
+            4 if self.rsv1_ok and f.opcode in (OP_TEXT, OP_BINARY) else 0)))
         if f.opcode == OP_CLOSE and self.got_close is None:
             self.got_close = f
         self._track(f)
@@ -399,7 +402,8 @@ class Peer:
             if self.in_msg is not None:
                 self.violations.append("new %s frame inside an unfinished fragmented message (RFC 5.4)" % opname(op))
             self.in_msg = op
-            self.utf8 = Utf8Validator() if op == OP_TEXT else None
+            self.utf8 = Utf8Validator() if op == OP_TEXT and not f.rsv & 4 else None  # compressed:
+            # its text is checked once inflated (pmd.py)
         elif op == OP_CONT:
             if self.in_msg is None:
                 self.violations.append("continuation frame with no message to continue (RFC 5.4)")
