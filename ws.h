@@ -1119,7 +1119,7 @@ typedef struct ws_deflate_client {
     ws_deflate_params agreed;       /* written by ws_conn_connected */
     bool        on;                 /* written by ws_conn_connected: the server agreed */
     /* private: do not touch */
-    char        _offer[128];        /* the offer's text, for the request */
+    char        _offer[136];        /* the offer's text, for the request (129 at most) */
 } ws_deflate_client;
 #endif /* WS_DEFLATE */
 
@@ -4545,7 +4545,8 @@ static size_t ws__pmd_bits(char *out, size_t n, unsigned bits) {
 }
 
 /* ws_conn_connect's and ws_handshake_request's offer, as ws_deflate_offer writes it, into
-   o->deflate->_offer (128 bytes: the longest offer is 126), with a small frame of its own:
+   o->deflate->_offer (136 bytes: the longest offer is 128 and a NUL; fuzz_pmd found it
+   overrunning a 128-byte one), with a small frame of its own:
    it is stacked on the request's pieces. */
 WS__NOINLINE static int ws__pmd_offer(const ws_client_opts *o) {
     ws_deflate_client *d;

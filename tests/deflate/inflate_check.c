@@ -1191,6 +1191,7 @@ static void client_side(void) {
     static const struct { uint8_t sb, cb; bool snc, cnc; unsigned max; } offers[] = {
         {15, 15, false, false, 15}, {15, 15, false, false, 10}, {10, 15, false, false, 15},
         {9, 9, true, true, 15}, {8, 12, false, true, 9}, {15, 8, true, false, 15},
+        {10, 10, true, true, 15},                   /* the longest offer: 128 bytes */
     };
     static const struct { const char *answer; int rc; int on; } answers[] = {
         {NULL, WS_OK, 0},
