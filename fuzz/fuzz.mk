@@ -16,7 +16,7 @@
 # $(BUILD)/replay_tls_gcc, _clang and _nosimd DIR (its ws.h is built with WS_MBEDTLS; no
 # -m32: Debian has no 32-bit mbedTLS); elsewhere its replay skips
 
-FUZZERS      ?= request response frames_server frames_client conn split roundtrip calls proxy \
+FUZZERS      ?= request response frames_server frames_client conn split roundtrip calls proxy inflate pmd \
                 $(if $(WS_TLS),tls)
 FZ_REPLAY     = $(filter-out tls,$(FUZZERS))
 FUZZ_LIBS     = $(if $(filter tls,$*),$(TLS_LIBS))
