@@ -235,8 +235,8 @@
          default, readable reasons for a refused certificate). See "TLS" below.
 
    WHAT IT DOESN'T
-       Sockets, threads, timers, extensions (permessage-deflate). RSV bits can be handed
-       to your own extension with ws_config.rsv_allowed.
+       Sockets, threads, timers, extensions other than permessage-deflate (WS_DEFLATE,
+       below). RSV bits can be handed to your own extension with ws_config.rsv_allowed.
 
    CONFIGURATION (macros)
        WS_IMPLEMENTATION   emit the code                                 one .c file
@@ -265,6 +265,9 @@
                            build targets SSSE3); implies WS_NO_AVX2
        WS_NO_AVX2          no AVX2 UTF-8 check and text unmasking        implementation file
                            chosen at run time
+       WS_DEFLATE          permessage-deflate (ws_inflate, ws_deflate,   everywhere
+                           ws_conn_set_inflate/_set_deflate, the
+                           negotiation), with no zlib
        WS_MBEDTLS          the TLS layer (ws_tls_*), over mbedTLS 2.28   every file that uses
                            or 3.x; link -lmbedtls -lmbedx509            ws_tls
                            -lmbedcrypto. Without it no mbedTLS header
@@ -289,6 +292,10 @@
        message (all fragments)   16 MiB      ws_config.max_message_size    close 1009
          whole-message mode      buffer cap  ws_conn_set_buffer(c, b, cap) close 1009
        frames in one message     131072      ws_config.max_fragments       close 1009
+       inflated message          16 MiB      max_message_size, the buffer  close 1009 (counted
+         (WS_DEFLATE)                                                    as it comes out)
+       compressed frame          frame size  max_frame_size + 1/8 + 64     close 1009
+       decoder output per call   cap         ws_inflate_feed(..., cap)     (stops there)
        control frame payload     125 bytes   RFC 6455 (fixed)              close 1002
        opening handshake         10 s        ws_config.handshake_timeout_ms WS_ERR_TIMEOUT
        close handshake           5 s         ws_config.close_timeout_ms    WS_ERR_TIMEOUT
@@ -965,12 +972,19 @@ WS_API unsigned ws_conn_message_rsv(const ws_conn *c);
 
 /* ---- permessage-deflate (WS_DEFLATE) ---------------------------------------- */
 #ifdef WS_DEFLATE
-/* The raw DEFLATE decoder of permessage-deflate (RFC 7692 over RFC 1951), in memory you
-   give it: no allocation, about 1.1 KiB of state plus the window. It takes its input in any
-   split and writes at most cap bytes a call, so a decompression bomb costs the caller no
-   more than the output it asks for. Negotiation (ws_deflate_accept, _offer, _check)
-   follows it. The connection's use of them, and the encoder, come next; until then this
-   part is compiled only with WS_DEFLATE. */
+/* permessage-deflate (RFC 7692), compiled only with WS_DEFLATE (define it in every file:
+   it adds fields to ws_conn and ws_client_opts), in memory you give it, without zlib:
+   - the raw DEFLATE decoder (ws_inflate: about 1.1 KiB of state plus the window): any
+     split of its input, at most cap bytes out a call, so a decompression bomb costs no
+     more than the output asked for;
+   - negotiation: ws_deflate_accept (server), ws_deflate_offer and ws_deflate_check
+     (client), or ws_client_opts.deflate (ws_deflate_client) for ws_conn_connect;
+   - the encoder (ws_deflate_message: LZ77 and fixed codes, each message alone);
+   - the connection's use of both: ws_conn_set_inflate (what arrives compressed is
+     inflated and checked), ws_conn_set_deflate (what is sent is compressed).
+   A server: ws_deflate_accept, the answer in ws_accept_opts.extensions, then
+   ws_conn_set_inflate and ws_conn_set_deflate (examples/echo_server.c). A client:
+   ws_client_opts.deflate (examples/wscat.c --deflate). */
 typedef struct ws_inflate {
     const char *why;                /* why it failed, in a few words; "" while it has not */
     /* private: do not touch */
@@ -4104,14 +4118,31 @@ static unsigned ws__z_take(ws_inflate *z, unsigned n) {
     return v;
 }
 
+/* Could the len-1 bits of code (shifted left once) still begin a code of len bits or more,
+   whose first code of len bits is first? Canonical codes are consecutive: the prefixes of
+   the longer codes run from first to that of the last code. */
+static bool ws__z_prefix(const uint16_t *count, unsigned len, unsigned code, unsigned first) {
+    unsigned l, last = 0;
+    bool any = false;
+    for (l = len; l <= 15; l++) {
+        if (count[l]) {
+            last = (first + count[l] - 1u) >> (l - len);
+            any = true;
+        }
+        first = (first + count[l]) << 1;
+    }
+    return any && (code >> 1) <= (last >> 1);
+}
+
 /* Decodes one symbol of the code (count[1..15], symbols sorted by code) from the bit
    buffer. Returns the symbol, -1 when the input ran out first (nothing consumed), -2 for a
-   code that is not in the table. */
+   code that is not in the table: as soon as its bits so far begin no code (an incomplete
+   code), as zlib does, not once 15 bits are in. */
 static int ws__z_decode(ws_inflate *z, const uint16_t *count, const uint16_t *symbol) {
     unsigned len, code = 0, first = 0, index = 0;
     (void)ws__z_bits(z, 15);
     for (len = 1; len <= 15; len++) {
-        if (len > z->_nbits) return -1;
+        if (len > z->_nbits) return ws__z_prefix(count, len, code, first) ? -1 : -2;
         code |= (unsigned)(z->_bits >> (len - 1)) & 1u;
         if (code < first + count[len]) {
             z->_bits >>= len;
