@@ -55,3 +55,12 @@ bench-scale: $(BUILD)/fanout $(BUILD)/chat_server node
 
 $(BUILD)/fanout: bench/fanout.c | $(BUILD)
 	$(CC) $(WARN) -D_GNU_SOURCE -O2 -g $< -o $@
+
+# bench-deflate: ws.h's permessage-deflate codec beside zlib in memory (bench/bench_deflate.c;
+# zlib1g-dev: zlib is the peer here, never part of ws.h). Not part of `make bench`'s run.sh.
+.PHONY: bench-deflate
+bench-deflate: $(BUILD)/bench_deflate
+	$(BUILD)/bench_deflate
+
+$(BUILD)/bench_deflate: bench/bench_deflate.c ws.h | $(BUILD)
+	$(CC) $(WARN) -O2 -g -I. $< -lz -o $@
