@@ -4266,15 +4266,34 @@ WS_API int ws_inflate_feed(ws_inflate *z, const void *in, size_t in_len, size_t 
             z->_copy = len;
             z->_state = len ? WS__Z_STORED : (z->_last ? WS__Z_END : WS__Z_HEADER);
         } else if (z->_state == WS__Z_STORED) {
-            /* bytes still in the bit buffer come first, then the input itself */
-            while (z->_copy && o < oe) {
-                uint8_t b;
-                if (z->_nbits >= 8) b = (uint8_t)ws__z_take(z, 8);
-                else if (z->_in < z->_in_end) b = *z->_in++;
-                else break;
+            /* bytes still in the bit buffer come first, then the input itself, in runs */
+            while (z->_copy && o < oe && z->_nbits >= 8) {
+                uint8_t b = (uint8_t)ws__z_take(z, 8);
                 *o++ = b;
                 ws__z_put(z, b);
                 z->_copy--;
+            }
+            while (z->_copy && o < oe && z->_nbits < 8 && z->_in < z->_in_end) {
+                size_t k = WS__MIN(WS__MIN((size_t)z->_copy, (size_t)(oe - o)),
+                                   (size_t)(z->_in_end - z->_in));
+                size_t w = WS__MIN(k, z->_wsize - z->_wpos);    /* the window, as it wraps */
+                WS_MEMCPY(o, z->_in, k);
+                if (k >= z->_wsize) {                   /* only its last _wsize bytes stay */
+                    WS_MEMCPY(z->_win, z->_in + k - z->_wsize, z->_wsize);
+                    z->_wpos = 0;
+                    z->_full = 1;
+                } else {
+                    WS_MEMCPY(z->_win + z->_wpos, z->_in, w);
+                    if (w < k) WS_MEMCPY(z->_win, z->_in + w, k - w);
+                    z->_wpos += k;
+                    if (z->_wpos >= z->_wsize) {
+                        z->_wpos -= z->_wsize;
+                        z->_full = 1;
+                    }
+                }
+                o += k;
+                z->_in += k;
+                z->_copy -= (uint32_t)k;
             }
             if (z->_copy) break;                    /* out of input or of room */
             z->_state = z->_last ? WS__Z_END : WS__Z_HEADER;
