@@ -21,7 +21,8 @@
    - the encoder: the input compressed with ws_deflate_message at the same window (the
      bytes within ws_deflate_bound), then inflated by ws.h, gives the input back. */
 #define WS_DEFLATE
-#define WS_IMPLEMENTATION
+#define WS_STATIC                   /* a private copy, with WS_DEFLATE: the replay drivers */
+#define WS_IMPLEMENTATION           /* link the other targets with one built without it */
 #include "ws.h"
 #include "fuzz.h"
 #ifdef FZ_ZLIB

@@ -17,7 +17,8 @@
      ws_conn_connected either fails with a handshake error, or opens the connection, set up
      to inflate exactly when the server agreed. */
 #define WS_DEFLATE
-#define WS_IMPLEMENTATION
+#define WS_STATIC                   /* a private copy, with WS_DEFLATE: the replay drivers */
+#define WS_IMPLEMENTATION           /* link the other targets with one built without it */
 #include "ws.h"
 #include "fuzz.h"
 
