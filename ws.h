@@ -3308,7 +3308,10 @@ WS__NOINLINE static int ws__connect_send(ws_conn *c, const ws_buf *b, size_t n,
     WS_MEMCPY(c->_pong + 25, &opts->protocols, sizeof opts->protocols);
     WS_MEMCPY(c->_pong + 25 + sizeof opts->protocols, &opts->extensions, sizeof opts->extensions);
 #ifdef WS_DEFLATE
-    WS_MEMCPY(c->_pong + 25 + 2 * sizeof opts->protocols, &opts->deflate, sizeof opts->deflate);
+    {                                   /* and opts->deflate after them (ws__hs_pmd) */
+        uintptr_t d = (uintptr_t)(void *)opts->deflate;
+        WS_MEMCPY(c->_pong + 25 + 2 * sizeof opts->protocols, &d, sizeof d);
+    }
 #endif
     WS__SET(c, WS__F_HS_SENT | WS__F_TX);
     err = ws__write(c, b, n);                   /* nothing can be owed before OPEN */
@@ -3339,9 +3342,9 @@ WS_API int ws_conn_connect(ws_conn *c, const ws_client_opts *opts) {
 #ifdef WS_DEFLATE
 /* opts->deflate, kept after the protocols and extensions pointers */
 static struct ws_deflate_client *ws__hs_pmd(const ws_conn *c) {
-    struct ws_deflate_client *d;
+    uintptr_t d;
     WS_MEMCPY(&d, c->_pong + 25 + 2 * sizeof(const char *), sizeof d);
-    return d;
+    return (struct ws_deflate_client *)(void *)d;
 }
 #  define WS__HS_EXTENSIONS(c) (ws__hs_pmd(c) ? "permessage-deflate" : ws__hs_get((c), 1))
 static int ws__pmd_connected(ws_conn *c, const ws_http *resp);
