@@ -11,12 +11,16 @@ mkdir -p "$BUILD"
 printf '#define WS_DEFLATE\n#define WS_IMPLEMENTATION\n#include "ws.h"\n' >"$tmp/impl.c"
 strict="-std=c99 -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wcast-qual -Wundef -Wconversion -Wsign-conversion"
 for cc in gcc clang; do
-    command -v $cc >/dev/null || continue
+    if ! command -v $cc >/dev/null; then
+        skip_check "WS_DEFLATE under $cc's strict warnings: no $cc (apt-get install $cc)"; continue
+    fi
     if $cc $strict -I. -c "$tmp/impl.c" -o "$tmp/impl_$cc.o" 2>"$tmp/strict.log"; then
         ok "WS_DEFLATE builds under $cc's strictest warnings"
     else ko "WS_DEFLATE under $cc's strict warnings"; show "$tmp/strict.log"; fi
 done
-if g++ -x c++ -std=c++11 -Wall -Wextra -Werror -I. -c "$tmp/impl.c" -o "$tmp/impl_cpp.o" 2>"$tmp/cpp.log"; then
+if ! command -v "${CXX:-g++}" >/dev/null; then
+    skip_check "WS_DEFLATE as C++11: no ${CXX:-g++} (apt-get install g++)"
+elif "${CXX:-g++}" -x c++ -std=c++11 -Wall -Wextra -Werror -I. -c "$tmp/impl.c" -o "$tmp/impl_cpp.o" 2>"$tmp/cpp.log"; then
     ok "WS_DEFLATE compiles as C++11"
 else ko "WS_DEFLATE as C++11"; show "$tmp/cpp.log"; fi
 if ! gcc -std=c99 -Wall -Wextra -Wpedantic -Werror -O1 -g -fsanitize=address,undefined \
