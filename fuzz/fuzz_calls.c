@@ -78,7 +78,7 @@
 #endif
 
 /* A third (reported): a client's pong is masked after the random callback that draws its
-   key, from c->_u.pong with the length taken before it; a ping fed inside that callback
+   key, from c->_pong with the length taken before it; a ping fed inside that callback
    (or inside the send callback of a pong's first 64-byte chunk) replaces the owed pong
    meanwhile, so the pong on the wire carries neither ping's payload ("BBAA" for pings
    "AAAA" then "BB"). Until fixed (-DFZ_PONG_FIXED=1), no hook runs inside the random

@@ -23,7 +23,7 @@ M4="-mcpu=cortex-m4 -mthumb -ffunction-sections -fdata-sections -ffreestanding -
 
 # label | compiler | size tool | flags
 BUILDS=(
-    "x86-64, $($CC -dumpversion 2>/dev/null | sed 's/^/gcc /') \`-O2\` (SSE2 and run-time SSSE3 fast paths)|$CC|size|-O2"
+    "x86-64, $($CC -dumpversion 2>/dev/null | sed 's/^/gcc /') \`-O2\` (SSE2 and run-time SSSE3 and AVX2 fast paths)|$CC|size|-O2"
     "x86-64, $($CC -dumpversion 2>/dev/null | sed 's/^/gcc /') \`-Os\`|$CC|size|-Os"
     "Cortex-M4, $($FW_CC -dumpversion 2>/dev/null | sed 's/^/arm-none-eabi-gcc /') \`-Os -mthumb -ffunction-sections\`, \`WS_FREESTANDING\`|$FW_CC|arm-none-eabi-size|-Os $M4"
     "the same, firmware configuration (\`WS_NO_ERROR_STRINGS\` added)|$FW_CC|arm-none-eabi-size|-Os $M4 -DWS_NO_ERROR_STRINGS"
