@@ -40,8 +40,7 @@ extern char fw_heap_start[], fw_heap_end[];
 unsigned long fw_heap_calls;
 size_t fw_heap_peak;
 
-static void fw_heap_check(const char *what, void *caller)
-{
+static void fw_heap_check(const char *what, void *caller) {
     if (!fw_in_ws((uintptr_t)caller))
         return;
     fw_puts("\nFAIL heap: ");
@@ -52,35 +51,30 @@ static void fw_heap_check(const char *what, void *caller)
     fw_exit(71);
 }
 
-void *malloc(size_t n)
-{
+void *malloc(size_t n) {
     fw_heap_check("malloc", __builtin_return_address(0));
     fw_heap_calls++;
     return _malloc_r(_REENT, n);
 }
 
-void *calloc(size_t n, size_t size)
-{
+void *calloc(size_t n, size_t size) {
     fw_heap_check("calloc", __builtin_return_address(0));
     fw_heap_calls++;
     return _calloc_r(_REENT, n, size);
 }
 
-void *realloc(void *p, size_t n)
-{
+void *realloc(void *p, size_t n) {
     fw_heap_check("realloc", __builtin_return_address(0));
     fw_heap_calls++;
     return _realloc_r(_REENT, p, n);
 }
 
-void free(void *p)
-{
+void free(void *p) {
     fw_heap_check("free", __builtin_return_address(0));
     _free_r(_REENT, p);
 }
 
-void *_sbrk(ptrdiff_t incr)
-{
+void *_sbrk(ptrdiff_t incr) {
     static char *brk = fw_heap_start;
     char *old = brk;
     if (incr > fw_heap_end - brk || incr < fw_heap_start - brk) {

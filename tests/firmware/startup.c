@@ -51,21 +51,18 @@ extern uint32_t fw_stack_bottom[], fw_stack_top[];
 
 /* ---- semihosting ---------------------------------------------------------------- */
 
-static int fw_semihost(int op, void *arg)
-{
+static int fw_semihost(int op, void *arg) {
     register int r0 __asm__("r0") = op;
     register void *r1 __asm__("r1") = arg;
     __asm__ volatile("bkpt 0xab" : "+r"(r0) : "r"(r1) : "memory");
     return r0;
 }
 
-void fw_puts(const char *s)
-{
+void fw_puts(const char *s) {
     fw_semihost(0x04, (void *)(uintptr_t)s);     /* SYS_WRITE0 */
 }
 
-void fw_put_hex(uint32_t v)
-{
+void fw_put_hex(uint32_t v) {
     char b[11];
     int i;
     b[0] = '0';
@@ -76,16 +73,14 @@ void fw_put_hex(uint32_t v)
     fw_puts(b);
 }
 
-void fw_put_dec(uint32_t v)
-{
+void fw_put_dec(uint32_t v) {
     char b[11], *p = b + sizeof b - 1;
     *p = 0;
     do *--p = (char)('0' + v % 10); while (v /= 10);
     fw_puts(p);
 }
 
-void fw_exit(int status)
-{
+void fw_exit(int status) {
     uint32_t block[2];
     block[0] = 0x20026u;                /* ADP_Stopped_ApplicationExit */
     block[1] = (uint32_t)status;
@@ -94,13 +89,11 @@ void fw_exit(int status)
 }
 
 /* librdimon's exit path ends here (exit() flushes stdio first) */
-void _exit(int status)
-{
+void _exit(int status) {
     fw_exit(status);
 }
 
-int fw_in_ws(uintptr_t a)
-{
+int fw_in_ws(uintptr_t a) {
     a &= ~(uintptr_t)1;
     return a >= (uintptr_t)fw_ws_text_start && a < (uintptr_t)fw_ws_text_end;
 }
@@ -109,8 +102,7 @@ int fw_in_ws(uintptr_t a)
 
 /* frame: r0 r1 r2 r3 r12 lr pc xpsr, as the core stacked them */
 void fw_fault_report(const uint32_t *frame, uint32_t exc_return);
-void fw_fault_report(const uint32_t *frame, uint32_t exc_return)
-{
+void fw_fault_report(const uint32_t *frame, uint32_t exc_return) {
     static const char *const names[] = {"thread", "reset", "NMI", "HardFault", "MemManage",
                                         "BusFault", "UsageFault"};
     uint32_t ipsr, cfsr = FW_CFSR;
@@ -146,8 +138,7 @@ void fw_fault_report(const uint32_t *frame, uint32_t exc_return)
     fw_exit(70);
 }
 
-__attribute__((naked)) static void fw_fault(void)
-{
+__attribute__((naked)) static void fw_fault(void) {
     __asm__ volatile("tst lr, #4\n\t"
                      "ite eq\n\t"
                      "mrseq r0, msp\n\t"
@@ -180,8 +171,7 @@ __attribute__((section(".vectors"), used)) static const uintptr_t fw_vectors[16]
 static char fw_cmdline[1024];
 static char *fw_argv[66];
 
-static int fw_args(void)
-{
+static int fw_args(void) {
     struct { char *buf; int len; } block;
     int argc = 0;
     char *p = fw_cmdline;
@@ -210,8 +200,7 @@ static int fw_args(void)
     return argc;
 }
 
-static void fw_report(void)
-{
+static void fw_report(void) {
     const uint32_t *w = fw_stack_bottom;
     size_t painted = (size_t)((char *)fw_stack_top - (char *)fw_stack_bottom), used;
     while (w < fw_stack_top && *w == FW_PAINT) w++;
@@ -234,16 +223,15 @@ static void fw_report(void)
 /* A stand-in for ws.h's code calling the heap: mps2.ld puts it in ws.h's range. Not a
    tail call (the trap reads the return address), and kept out of line. */
 static void *volatile fw_sink;
-__attribute__((noinline, used, section(".text.ws__fw_probe_heap"))) static void ws__fw_probe_heap(void)
-{
+__attribute__((noinline, used, section(".text.ws__fw_probe_heap")))
+static void ws__fw_probe_heap(void) {
     fw_sink = malloc(16);
     fw_sink = (char *)fw_sink + 1;          /* work after the call: no tail call */
 }
 
 /* One access of the kind named on an odd address: the fault handler ends the run (status
    70, "UNALIGNED") if the core traps it, else this says so and exits 0. */
-static void fw_probe(const char *what)
-{
+static void fw_probe(const char *what) {
     static uint32_t words[4];
     uint8_t *odd = (uint8_t *)words + 1;
     /* fixed registers (ascending lists); the address comes in another one */
@@ -269,8 +257,7 @@ static void fw_probe(const char *what)
 
 /* Runs on the initial stack; everything it calls is below it, so the paint reaches up to
    just under this frame. */
-__attribute__((noreturn)) void fw_reset(void)
-{
+__attribute__((noreturn)) void fw_reset(void) {
     uint32_t *d, *s, *sp;
     int argc, rc;
     FW_SHCSR |= (1u << 16) | (1u << 17) | (1u << 18);   /* MemManage, BusFault, UsageFault */
