@@ -4279,15 +4279,19 @@ WS_API int ws_inflate_feed(ws_inflate *z, const void *in, size_t in_len, size_t 
             while (z->_copy && o < oe && z->_nbits < 8 && z->_in < z->_in_end) {
                 size_t k = WS__MIN(WS__MIN((size_t)z->_copy, (size_t)(oe - o)),
                                    (size_t)(z->_in_end - z->_in));
-                size_t w = WS__MIN(k, z->_wsize - z->_wpos);    /* the window, as it wraps */
                 WS_MEMCPY(o, z->_in, k);
                 if (k >= z->_wsize) {                   /* only its last _wsize bytes stay */
                     WS_MEMCPY(z->_win, z->_in + k - z->_wsize, z->_wsize);
                     z->_wpos = 0;
                     z->_full = 1;
-                } else {
-                    WS_MEMCPY(z->_win + z->_wpos, z->_in, w);
-                    if (w < k) WS_MEMCPY(z->_win, z->_in + w, k - w);
+                } else {                                /* into the window, as it wraps */
+                    size_t room = z->_wsize - z->_wpos;
+                    if (k <= room) {
+                        WS_MEMCPY(z->_win + z->_wpos, z->_in, k);
+                    } else {
+                        WS_MEMCPY(z->_win + z->_wpos, z->_in, room);
+                        WS_MEMCPY(z->_win, z->_in + room, k - room);
+                    }
                     z->_wpos += k;
                     if (z->_wpos >= z->_wsize) {
                         z->_wpos -= z->_wsize;
