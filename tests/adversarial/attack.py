@@ -180,23 +180,7 @@ def half_handshakes(n=2000, wait=14.0):
     good.finish(name)
     check_rss(name, before)
     # all of them must be closed by the server, within its handshake timeout and a margin
-    deadline = time.monotonic() + wait
-    closed = 0
-    for s in socks:
-        s.settimeout(max(0.01, deadline - time.monotonic()))
-        try:
-            while s.recv(4096):
-                pass
-            closed += 1
-        except ConnectionResetError:
-            closed += 1
-        except OSError:
-            pass
-        s.close()
-    if closed == len(socks) and socks:
-        ok("%s: every one dropped by the server's handshake timeout" % name)
-    else:
-        fail("%s: %d of %d dropped within %.0f s" % (name, closed, len(socks), wait))
+    wait_dropped(name, socks, wait)
     cpu = cpu_seconds() - cpu0
     if cpu < 5.0:
         ok("%s: server CPU %.2f s in all (no busy loop)" % (name, cpu))
