@@ -273,6 +273,23 @@ static bool has_out(const conn *c) {
     return c->out_len > c->out_pos;
 }
 
+/* The upgrade request, with a fresh key in key (checked against the 101 later). */
+static size_t upgrade_request(char *req, size_t cap, char key[25], const char *host,
+                              uint16_t port, const char *path) {
+    uint8_t nonce[16];
+    size_t len;
+    ws_client_opts o;
+    int i;
+    for (i = 0; i < 16; i++) nonce[i] = (uint8_t)rand();
+    ws_handshake_key(nonce, key);
+    memset(&o, 0, sizeof o);
+    o.host = host;
+    o.port = port;
+    o.path = path;
+    if (ws_handshake_request(req, cap, &len, &o, key) != WS_OK) fail(NULL, "request");
+    return len;
+}
+
 #ifdef WS_MBEDTLS
 static ws_tls_config tls_cfg;
 static uint8_t tls_plain[16384];
@@ -330,24 +347,17 @@ static void tls_feed(conn *c, const uint8_t *p, size_t n) {
 /* The TLS handshake and the upgrade through it, on c->fd (non-blocking): 10 s at most. */
 static void tls_connect(conn *c, const char *host, uint16_t port, const char *path) {
     char req[1024], key[25];
-    uint8_t nonce[16], buf[16384];
+    uint8_t buf[16384];
     size_t len;
-    int i, r = WS_HS_PARTIAL;
+    int r = WS_HS_PARTIAL;
     bool sent = false;
-    ws_client_opts o;
     ws_http h;
     uint64_t until = clock_ns() + 10000000000ull;
     tls_resp_len = 0;
     c->upgraded = false;
     if (ws_tls_init(&c->tls, &tls_cfg, "localhost", tls_plain, sizeof tls_plain, c) != WS_OK)
         fail(c, "ws_tls_init");
-    for (i = 0; i < 16; i++) nonce[i] = (uint8_t)rand();
-    ws_handshake_key(nonce, key);
-    memset(&o, 0, sizeof o);
-    o.host = host;
-    o.port = port;
-    o.path = path;
-    if (ws_handshake_request(req, sizeof req, &len, &o, key) != WS_OK) fail(NULL, "request");
+    len = upgrade_request(req, sizeof req, key, host, port, path);
     ws_http_init(&h, sizeof tls_resp);
     while (r == WS_HS_PARTIAL) {
         struct pollfd pfd;
@@ -394,10 +404,8 @@ static bool tls_flush(conn *c) { (void)c; return false; }
 static int connect_one(int index, const struct sockaddr_in *addr, const char *host,
                        uint16_t port, const char *path) {
     char req[1024], resp[4096], key[25];
-    uint8_t nonce[16];
     size_t len, got = 0;
-    int one = 1, r, i;
-    ws_client_opts o;
+    int one = 1, r;
     ws_http h;
     struct timeval tv = { 10, 0 };
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -425,13 +433,7 @@ static int connect_one(int index, const struct sockaddr_in *addr, const char *ho
         return fd;
     }
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    for (i = 0; i < 16; i++) nonce[i] = (uint8_t)rand();
-    ws_handshake_key(nonce, key);
-    memset(&o, 0, sizeof o);
-    o.host = host;
-    o.port = port;
-    o.path = path;
-    if (ws_handshake_request(req, sizeof req, &len, &o, key) != WS_OK) fail(NULL, "request");
+    len = upgrade_request(req, sizeof req, key, host, port, path);
     if (send(fd, req, len, MSG_NOSIGNAL) != (ssize_t)len) fail(NULL, "sending the handshake");
     ws_http_init(&h, sizeof resp);
     for (;;) {
