@@ -29,6 +29,7 @@ BUILDS=(
     "the same, firmware configuration (\`WS_NO_ERROR_STRINGS\` added)|$FW_CC|arm-none-eabi-size|-Os $M4 -DWS_NO_ERROR_STRINGS"
     "x86-64 \`-Os\` with the DEFLATE codec and negotiation (\`WS_DEFLATE\`)|$CC|size|-Os -DWS_DEFLATE"
     "Cortex-M4 \`-Os\`, \`WS_FREESTANDING\`, with \`WS_DEFLATE\`|$FW_CC|arm-none-eabi-size|-Os $M4 -DWS_DEFLATE"
+    "x86-64 \`-O2\` with the TLS layer (\`WS_MBEDTLS\`; mbedTLS itself not counted)|$CC|size|-O2 -DWS_MBEDTLS"
 )
 ROLES=("|server + client" "-DWS_NO_CLIENT|server only (\`WS_NO_CLIENT\`)" "-DWS_NO_SERVER|client only (\`WS_NO_SERVER\`)")
 
