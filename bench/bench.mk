@@ -45,6 +45,14 @@ $(BUILD)/lws_echo: bench/peers/lws_echo.c | $(BUILD)
 $(BUILD)/tcp_echo: bench/peers/tcp_echo.c | $(BUILD)
 	$(CC) $(WARN) -O2 -g $< -o $@
 
+# make bench-many (bench/many.sh, also run by make bench): MANY_CONNS (100,000) idle
+# connections over as many echo_server / chat_server --redis processes as the per-process
+# descriptor limit needs, then a broadcast to all of them through Redis
+.PHONY: bench-many
+bench: bench-many
+bench-many: $(BUILD)/loadgen $(BUILD)/echo_server $(BUILD)/chat_server
+	@BUILD=$(BUILD) bash bench/many.sh
+
 # make bench-scale (bench/scale/run.sh, also run by make bench): the chat's fan-out over 2
 # processes behind nginx, chat_server --redis beside socket.io with its Redis adapter, under
 # build/fanout; needs redis-server, nginx-light, libhiredis-dev and `make node`

@@ -12,7 +12,7 @@
 
    Usage:  loadgen [-c CONNS] [-p IN_FLIGHT] [-s SIZE] [-t binary|text|mixed]
                    [-d SECONDS] [-w WARMUP_SECONDS] [--idle SECONDS] [--fanout MESSAGE]
-                   [--tcp]
+                   [--await SECONDS] [--src K] [--tcp]
                    ws://127.0.0.1:PORT/
    Prints: one line "msgs/s=... MB/s=... p50_us=... p99_us=... msgs=... conns=..." (MB/s
            counts payload one way); exit status 1 and a reason on any error.
@@ -30,8 +30,17 @@
            connection and time until every other connection has received bytes: a
            broadcast's fan-out (examples/chat_server.c: {"event":"broadcast","data":"hi"}).
            Prints "fanout: N connections in MS ms". Bytes a server sends on its own (a
-           welcome) are read and dropped before the message goes.
-   Connections past the 20,000th come from 127.0.0.2, 127.0.0.3, ... (20,000 each), so that
+           welcome) are read and dropped before the message goes. Also prints "sent: T"
+           (the CLOCK_MONOTONIC ns the message went), for --await in other processes.
+   --await SECONDS: connect as --idle (printing "connected: N connections in S s"), read
+           and drop what the server sends on its own for 0.5 s, print "ready", then wait up to SECONDS until every
+           connection has received bytes (a broadcast sent by another process, e.g. a
+           --fanout -c 1 to another chat_server sharing rooms through Redis) and print
+           "received: N connections, first F last L" (CLOCK_MONOTONIC ns). For more
+           connections than one process may hold open (bench/many.sh).
+   --src K: the first source address is 127.0.0.K (1), so that several load generators
+           use addresses of their own.
+   Connections past the 20,000th come from 127.0.0.K+1, 127.0.0.K+2, ... (20,000 each), so that
    100,000 of them do not run out of ephemeral ports on one source address.
 */
 #define _POSIX_C_SOURCE 200809L
@@ -85,7 +94,9 @@ static double   seconds = 5, warmup = 1, idle_seconds = -1;
 static bool     use_tls;        /* wss:// (loadgen_tls) */
 static long     handshakes;     /* --handshakes N */
 static bool     raw_tcp;
-static const char *fanout_msg;  /* --fanout */        /* --tcp: no handshake, unmasked frames, for a TCP echo */
+static const char *fanout_msg;  /* --fanout */
+static double   await_seconds = -1;                 /* --await */
+static int      src_base = 1;                       /* --src: 127.0.0.src_base first */        /* --tcp: no handshake, unmasked frames, for a TCP echo */
 static uint8_t *pattern;        /* the expected payload, bytes SEQ_DIGITS.. */
 static conn    *conns;
 static uint64_t now_ns;
@@ -410,11 +421,11 @@ static int connect_one(int index, const struct sockaddr_in *addr, const char *ho
     struct timeval tv = { 10, 0 };
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0) { perror("loadgen: socket"); exit(1); }
-    if (index >= 20000) {               /* 127.0.0.2 and on, the port chosen at connect() */
+    if (index >= 20000 || src_base != 1) {  /* 127.0.0.2 and on, the port chosen at connect() */
         struct sockaddr_in src;
         memset(&src, 0, sizeof src);
         src.sin_family = AF_INET;
-        src.sin_addr.s_addr = htonl(0x7F000001u + (uint32_t)(index / 20000));
+        src.sin_addr.s_addr = htonl(0x7F000000u + (uint32_t)(src_base + index / 20000));
 #ifdef IP_BIND_ADDRESS_NO_PORT
         setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
 #endif
@@ -445,7 +456,7 @@ static int connect_one(int index, const struct sockaddr_in *addr, const char *ho
     }
     if (r != WS_HS_UPGRADE || ws_handshake_check(&h, key, NULL, NULL) != WS_OK)
         fail(NULL, "the server refused the upgrade");
-    if (got != h.size && idle_seconds < 0 && !fanout_msg)
+    if (got != h.size && idle_seconds < 0 && !fanout_msg && await_seconds < 0)
         fail(NULL, "frames before the first message");
     fcntl(fd, F_SETFL, O_NONBLOCK);
     return fd;
@@ -492,9 +503,9 @@ static int fanout(int epfd, uint64_t t_connect) {
     static uint8_t buf[1 << 16];
     struct epoll_event evs[256];
     uint8_t frame[14 + 1024], key[4] = { 1, 2, 3, 4 };
-    size_t len = strlen(fanout_msg), hl;
-    int i, waiting = nconns - 1;
-    uint64_t t0, until;
+    size_t len = fanout_msg ? strlen(fanout_msg) : 0, hl;
+    int i, waiting = fanout_msg ? nconns - 1 : nconns;    /* --await: all of them */
+    uint64_t t0, until, first = 0, last = 0;
     printf("connected: %d connections in %.2f s\n", nconns,
            (double)(clock_ns() - t_connect) / 1e9);
     fflush(stdout);
@@ -510,25 +521,44 @@ static int fanout(int epfd, uint64_t t_connect) {
         for (i = 0; i < n; i++)
             while (recv(((conn *)evs[i].data.ptr)->fd, buf, sizeof buf, 0) > 0) {}
     }
-    hl = ws_frame_header(frame, true, WS_OP_TEXT, len, key);
-    memcpy(frame + hl, fanout_msg, len);
-    ws_mask(frame + hl, len, key, 0);
     t0 = clock_ns();
-    if (send(conns[0].fd, frame, hl + len, MSG_NOSIGNAL) != (ssize_t)(hl + len))
-        fail(&conns[0], "send failed");
-    until = t0 + 60000000000u;
+    if (fanout_msg) {
+        hl = ws_frame_header(frame, true, WS_OP_TEXT, len, key);
+        memcpy(frame + hl, fanout_msg, len);
+        ws_mask(frame + hl, len, key, 0);
+        t0 = clock_ns();
+        if (send(conns[0].fd, frame, hl + len, MSG_NOSIGNAL) != (ssize_t)(hl + len))
+            fail(&conns[0], "send failed");
+        printf("sent: %llu\n", (unsigned long long)t0);
+        fflush(stdout);
+    } else {
+        printf("ready\n");            /* welcomes dropped: the broadcast may go */
+        fflush(stdout);
+    }
+    until = t0 + (fanout_msg ? 60000000000u : (uint64_t)(await_seconds * 1e9));
     while (waiting > 0 && clock_ns() < until) {
         int n = epoll_wait(epfd, evs, 256, 100);
         for (i = 0; i < n; i++) {
             conn *c = (conn *)evs[i].data.ptr;
             ssize_t r;
             while ((r = recv(c->fd, buf, sizeof buf, 0)) > 0)
-                if (c != &conns[0] && c->done++ == 0) waiting--;
+                if ((!fanout_msg || c != &conns[0]) && c->done++ == 0) {
+                    last = clock_ns();
+                    if (!first) first = last;
+                    waiting--;
+                }
             if (r == 0) fail(c, "the server closed the connection");
         }
     }
-    if (waiting > 0) fail(NULL, "fanout: not every connection got the message in 60 s");
-    printf("fanout: %d connections in %.1f ms\n", nconns - 1, (double)(clock_ns() - t0) / 1e6);
+    if (waiting > 0) {
+        fprintf(stderr, "loadgen: %d of %d connections got nothing\n", waiting, nconns);
+        fail(NULL, "fanout: not every connection got the message in time");
+    }
+    if (fanout_msg)
+        printf("fanout: %d connections in %.1f ms\n", nconns - 1, (double)(clock_ns() - t0) / 1e6);
+    else
+        printf("received: %d connections, first %llu last %llu\n", nconns,
+               (unsigned long long)first, (unsigned long long)last);
     return 0;
 }
 
@@ -540,7 +570,8 @@ static int fanout(int epfd, uint64_t t_connect) {
 
 static void usage(void) {
     fprintf(stderr, "usage: loadgen [-c CONNS] [-p IN_FLIGHT] [-s SIZE] [-t binary|text|mixed]"
-                    " [-d SECONDS] [-w WARMUP] [--idle SECONDS] [--fanout MESSAGE] [--tcp]"
+                    " [-d SECONDS] [-w WARMUP] [--idle SECONDS] [--fanout MESSAGE] [--await SECONDS]"
+                    " [--src K] [--tcp]"
                     " [--handshakes N] ws://127.0.0.1:PORT/" LOADGEN_WSS "\n");
     exit(2);
 }
@@ -564,6 +595,8 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[a], "--tcp")) raw_tcp = true;
         else if (!strcmp(argv[a], "--handshakes") && v) handshakes = atol(argv[++a]);
         else if (!strcmp(argv[a], "--fanout") && v) fanout_msg = argv[++a];
+        else if (!strcmp(argv[a], "--await") && v) await_seconds = atof(argv[++a]);
+        else if (!strcmp(argv[a], "--src") && v) src_base = atoi(argv[++a]);
         else if (!strcmp(argv[a], "-t") && v) {
             a++;
             kind = !strcmp(v, "binary") ? KIND_BINARY : !strcmp(v, "text") ? KIND_TEXT
@@ -575,7 +608,8 @@ int main(int argc, char **argv) {
 #endif
         else usage();
     }
-    if (!url || nconns < 1 || in_flight < 1 || seconds <= 0 || (use_tls && (raw_tcp || fanout_msg)) ||
+    if (!url || nconns < 1 || in_flight < 1 || seconds <= 0 || (use_tls && (raw_tcp || fanout_msg || await_seconds >= 0)) ||
+        src_base < 1 || src_base > 250 ||
         sscanf(url, use_tls ? "wss://%63[^:/]:%u%255s" : "ws://%63[^:/]:%u%255s", host, &port,
                path) < 2 || port > 65535)
         usage();
@@ -616,7 +650,7 @@ int main(int argc, char **argv) {
         if (use_tls) tls_connect(&conns[i], host, (uint16_t)port, path);
 #endif
     }
-    if (fanout_msg) return fanout(epfd_new(), t_start);
+    if (fanout_msg || await_seconds >= 0) return fanout(epfd_new(), t_start);
     if (idle_seconds >= 0) {
         printf("idle: %d connections in %.2f s\n", nconns, (double)(clock_ns() - t_start) / 1e9);
         fflush(stdout);
