@@ -4495,8 +4495,9 @@ static int ws__pmd_parse(ws_str e, ws_deflate_params *p, unsigned *has) {
 }
 
 /* Writes "permessage-deflate" and the parameters of p that differ from the default;
-   client_max_window_bits as cmwb says: 0 not at all, 1 bare when 15 (an offer), 2 always
-   with its value (an answer). */
+   client_max_window_bits as cmwb & 3 says: 0 not at all, 1 bare when 15 (an offer), 2
+   always with its value (an answer); server_max_window_bits even at 15 with cmwb & 4 (an
+   answer to an offer that has it: RFC 7692 7.1.2.1). */
 static int ws__pmd_write(const ws_deflate_params *p, unsigned cmwb, char *out, size_t cap,
                          size_t *len) {
     ws_buf b[9];
@@ -4505,13 +4506,13 @@ static int ws__pmd_write(const ws_deflate_params *p, unsigned cmwb, char *out, s
     b[n++] = ws__z("permessage-deflate");
     if (p->server_no_context_takeover) b[n++] = ws__z("; server_no_context_takeover");
     if (p->client_no_context_takeover) b[n++] = ws__z("; client_no_context_takeover");
-    if (p->server_max_window_bits != 15) {
+    if (p->server_max_window_bits != 15 || (cmwb & 4)) {
         b[n++] = ws__z("; server_max_window_bits=");
         b[n++] = ws__b(num, ws__utoa(p->server_max_window_bits, num));
     }
-    if (cmwb) {
+    if (cmwb & 3) {
         b[n++] = ws__z("; client_max_window_bits");
-        if (cmwb == 2 || p->client_max_window_bits != 15) {
+        if ((cmwb & 3) == 2 || p->client_max_window_bits != 15) {
             b[n++] = ws__z("=");
             b[n++] = ws__b(num + 4, ws__utoa(p->client_max_window_bits, num + 4));
         }
@@ -4540,7 +4541,9 @@ WS_API int ws_deflate_accept(const ws_http *req, unsigned max_client_bits,
             if (o.client_max_window_bits > max_client_bits)
                 o.client_max_window_bits = (uint8_t)max_client_bits;
             if (server_no_context) o.server_no_context_takeover = true;
-            if ((r = ws__pmd_write(&o, has & WS__PMD_CMWB ? 2u : 0u, out, cap, len)) < 0) return r;
+            r = ws__pmd_write(&o, (has & WS__PMD_CMWB ? 2u : 0u) | (has & WS__PMD_SMWB ? 4u : 0u),
+                              out, cap, len);
+            if (r < 0) return r;
             *p = o;
             return 1;
         }

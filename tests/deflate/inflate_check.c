@@ -262,6 +262,37 @@ static void against_zlib(void) {
     }
 }
 
+/* zlib refuses a raw deflate window of 2^8 (since 1.2.9; before, it took 2^9 in its place),
+   so a zlib peer that agreed to 8 bits compresses with 9: Node's zlib and Chromium do. Its
+   distances stay within 2^9 - 262 = 250 bytes (zlib's MAX_DIST), so ws.h's decoder with a
+   256-byte window, what an agreed 8 asks for, takes those streams. */
+static void zlib_8_bit_window(void) {
+    static const int levels[] = {1, 6, 9};
+    z_stream zs;
+    int i, l, bad = 0, runs = 0, refused;
+    memset(&zs, 0, sizeof zs);
+    refused = deflateInit2(&zs, 6, Z_DEFLATED, -8, 8, Z_DEFAULT_STRATEGY) != Z_OK;
+    if (!refused) deflateEnd(&zs);
+    printf("    zlib %s: a raw window of 2^8 %s\n", zlibVersion(), refused ? "refused" : "taken");
+    for (i = 0; i < ninputs; i++) {
+        for (l = 0; l < 3; l++) {
+            buf z = zdeflate(inputs[i].p, inputs[i].len, levels[l], 9, Z_DEFAULT_STRATEGY,
+                             Z_SYNC_FLUSH), out;
+            int r = winflate(z.p, z.len, 256, 0, 0, &out, inputs[i].len + 16, NULL);
+            if (r != WS_OK || !same(&out, inputs[i].p, inputs[i].len)) {
+                if (!bad++)
+                    printf("    %s, level %d: rc %d, %zu of %zu bytes\n", names[i], levels[l], r,
+                           out.len, inputs[i].len);
+            }
+            runs++;
+            free(z.p);
+            free(out.p);
+        }
+    }
+    check(bad == 0, "zlib's 8-bit window quirk: %d zlib streams of window 2^9 (what a zlib peer "
+          "sends for an agreed 8; levels 1/6/9) decode in a 256-byte window", runs);
+}
+
 static void in_pieces(void) {
     int i;
     for (i = 0; i < ninputs; i++) {
@@ -512,6 +543,13 @@ static void negotiation(void) {
          "permessage-deflate; client_max_window_bits=8"},
         {"permessage-deflate; server_max_window_bits=8", 15, 0, 1,
          "permessage-deflate; server_max_window_bits=8"},
+        /* offered, so answered even at 15 (RFC 7692 7.1.2.1; the conformance suite's
+           13.13.8 found it left out) */
+        {"permessage-deflate; server_max_window_bits=15", 15, 0, 1,
+         "permessage-deflate; server_max_window_bits=15"},
+        {"permessage-deflate; server_no_context_takeover; server_max_window_bits=15; "
+         "client_max_window_bits", 15, 0, 1, "permessage-deflate; server_no_context_takeover; "
+         "server_max_window_bits=15; client_max_window_bits=15"},
         {"x-other", 15, 0, 0, ""},
     };
     static const struct { int smwb, cmwb, snct, cnct; const char *answer; int rc; int acmwb; }
@@ -1349,6 +1387,7 @@ int main(int argc, char **argv) {
     int i;
     make_inputs(argc > 1 ? argv[1] : NULL);
     against_zlib();
+    zlib_8_bit_window();
     in_pieces();
     stored_and_distances();
     corrupt();
