@@ -31,9 +31,14 @@
    from on_open, ws_tls_feed for what arrives, ws_tls_send under the send callback,
    ws_tls_close after the close handshake); examples/outq.h is the output queue,
    examples/net.h the connect (non-blocking, TCP_NODELAY), examples/tls.h the CA file.
+   --deflate offers permessage-deflate (RFC 7692) on every connection: what the server
+   compresses is inflated, echoes and checks go out compressed; --check then says what was
+   agreed, and fails when the server declined it.
+
    ./build/echo_client --help says all this in short.
 */
 #define _POSIX_C_SOURCE 200809L
+#define WS_DEFLATE                      /* --deflate: permessage-deflate */
 #define WS_IMPLEMENTATION
 #include "ws.h"
 #include "outq.h"
@@ -81,6 +86,17 @@ static char readbuf[READ_SIZE];
 static bool use_tls;                /* wss:// */
 static ws_tls_config tls_cfg;
 static char plain[TLS_RECORD];      /* what TLS decrypts, used up in on_tls_data */
+
+/* --deflate (ws.h glue): offered on every connection (windows 2^15 both ways, any window
+   and context setting the server picks); the decoder with its 32 KiB window, made fresh
+   for each connection; the encoder's memory (a 16 KiB table, a 64 KiB buffer) */
+static bool use_deflate;
+static ws_deflate_client pmd;
+static ws_inflate pmd_inflate;
+static uint8_t pmd_window[1 << 15];
+static uint32_t pmd_table[1 << 12];
+static uint8_t pmd_out[64 * 1024];
+static ws_deflate pmd_deflate = { pmd_table, 12, pmd_out, sizeof pmd_out, 0, 0 };
 
 /* ---- ws.h glue: randomness for masks and keys, the send callback ------------------ */
 
@@ -253,6 +269,13 @@ static int run(session *s, const ws_config *cfg, const char *path, uint64_t dead
     s->opts.host = url_host;
     s->opts.port = (uint16_t)atoi(url_port);
     s->opts.path = path;
+    if (use_deflate) {                  /* ws.h glue: offer it, with a fresh decoder */
+        ws_inflate_init(&pmd_inflate, pmd_window, sizeof pmd_window);
+        pmd.offer.server_max_window_bits = pmd.offer.client_max_window_bits = 15;
+        pmd.inflate = &pmd_inflate;
+        pmd.deflate = &pmd_deflate;
+        s->opts.deflate = &pmd;
+    }
     r = ws_conn_init(&s->ws, cfg, s);
     if (r == WS_OK) r = ws_conn_tick(&s->ws, now_ms());     /* handshake clock starts */
     if (r == WS_OK && s->msgbuf) r = ws_conn_set_buffer(&s->ws, s->msgbuf, s->msgcap);
@@ -628,6 +651,20 @@ static void check_step(session *s) {
     if (ck.failed) return;
     if (!ck.started) {                      /* just connected */
         ck.started = true;
+        if (use_deflate && !pmd.on) {
+            printf("FAIL permessage-deflate: offered, the server declined it\n");
+            ck.failed++;
+            s->eof = true;
+            return;
+        }
+        if (use_deflate) {
+            printf("ok   permessage-deflate agreed: server window 2^%u%s, client window 2^%u%s\n",
+                   pmd.agreed.server_max_window_bits,
+                   pmd.agreed.server_no_context_takeover ? " (no context takeover)" : "",
+                   pmd.agreed.client_max_window_bits,
+                   pmd.agreed.client_no_context_takeover ? " (no context takeover)" : "");
+            ck.passed++;
+        }
         start_step(s);
         return;
     }
@@ -690,6 +727,7 @@ static const char usage[] =
     "  wss:// instead of ws:// speaks TLS; TLS options:\n"
     "  --ca FILE    the CA certificates to trust (PEM or DER; default: the system's)\n"
     "  --insecure   accept any certificate and name (tests only)\n"
+    "  --deflate    offer permessage-deflate; --check fails when the server declines it\n"
     "  -h, --help   this text\n"
 #if TLS_BUILT
     "  TLS: mbedTLS " MBEDTLS_VERSION_STRING "\n";
@@ -710,6 +748,8 @@ int main(int argc, char **argv) {
             check = true;
         } else if (strcmp(argv[i], "--insecure") == 0) {
             insecure = true;
+        } else if (strcmp(argv[i], "--deflate") == 0) {
+            use_deflate = true;
         } else if (strcmp(argv[i], "--ca") == 0 && i + 1 < argc) {
             ca = argv[++i];
         } else {
