@@ -2,9 +2,13 @@
 # RFC 6455 conformance of ws.h's examples, with the project's own suite (tests/conformance/):
 #   1. build/echo_server on a free loopback port, driven by server_suite.py, with the
 #      compression cases (RFC 7692, --deflate: tests/conformance/pmd.py);
-#   2. client_suite.py on a free loopback port, driven by build/echo_client in runner mode;
-#   3. and 4. the same over TLS (wss): echo_server --cert/--key driven by server_suite.py
-#      --tls-ca, and echo_client --ca against client_suite.py --tls-cert, with a test CA and
+#   2. client_suite.py on a free loopback port, driven by build/echo_client in runner mode,
+#      both with the compression cases (--deflate; echo_client offers permessage-deflate);
+#      and once more echo_client without --deflate against the compression cases, which
+#      must then be NON-STRICT (the check that they can fail: one check);
+#   3. and 4. the same over TLS (wss), compression cases too: echo_server --cert/--key
+#      driven by server_suite.py --tls-ca, and echo_client --ca against client_suite.py
+#      --tls-cert, with a test CA and
 #      certificate made here by tests/tls/make_certs.sh (openssl). They need the examples
 #      built with mbedTLS (libmbedtls-dev) and openssl; without them they are skipped.
 # Every process started here is killed by PID on exit; the whole run is bounded (~8 min at
@@ -132,8 +136,22 @@ client_mode() {     # name, scheme://host, "client args", "suite args"
 
 # ---- 1. and 2. plain TCP
 server_mode plain "" "" "--deflate"      # with the compression cases (RFC 7692: pmd.py)
-client_mode plain ws://127.0.0.1 "" ""
+client_mode plain ws://127.0.0.1 "--deflate" "--deflate"
 modes=(s-plain c-plain)
+
+# the compression cases can fail: a client that offers no compression is NON-STRICT there
+client_mode nodeflate ws://127.0.0.1 "" "--deflate --cases compression" >/dev/null
+read -r ns_ <<<"$(nonstrict "$tmp/c-nodeflate.out")"
+echo
+if [ "$ns_" -gt 0 ] && grep -q '^NON-STRICT .* the client offered no permessage-deflate' "$tmp/c-nodeflate.out"; then
+    echo "PASS echo_client without --deflate: $ns_ compression cases NON-STRICT (no offer)"
+    echo "1 passed, 0 failed" >"$tmp/x-nodeflate.out"
+else
+    echo "FAIL echo_client without --deflate: the compression cases did not say NON-STRICT:"
+    tail -n 5 "$tmp/c-nodeflate.out"
+    echo "0 passed, 1 failed" >"$tmp/x-nodeflate.out"
+fi
+modes+=(x-nodeflate)
 
 # ---- 3. and 4. over TLS: what they need, else a skip (a failure under CI)
 skipped=0
@@ -164,9 +182,9 @@ elif ! bash tests/tls/make_certs.sh "$tmp/pki" >"$tmp/pki.log" 2>&1; then
 else
     echo
     server_mode tls "--cert $tmp/pki/server.pem --key $tmp/pki/server.key" " over TLS" \
-        "--tls-ca $tmp/pki/ca.pem --tls-name localhost"
-    client_mode tls wss://localhost "--ca $tmp/pki/ca.pem" \
-        "--tls-cert $tmp/pki/server.pem --tls-key $tmp/pki/server.key"
+        "--deflate --tls-ca $tmp/pki/ca.pem --tls-name localhost"
+    client_mode tls wss://localhost "--deflate --ca $tmp/pki/ca.pem" \
+        "--deflate --tls-cert $tmp/pki/server.pem --tls-key $tmp/pki/server.key"
     modes+=(s-tls c-tls)
 fi
 
@@ -175,7 +193,8 @@ tp=0 tf=0 ns=0
 echo
 for m in "${modes[@]}"; do
     read -r p_ f_ <<<"$(summary "$tmp/$m.out")"
-    case $m in s-*) label="server-mode" ;; *) label="client-mode" ;; esac
+    case $m in s-*) label="server-mode" ;; x-*) label="client-mode without compression" ;;
+        *) label="client-mode" ;; esac
     case $m in *-tls) label="$label over TLS" ;; esac
     echo "$label: $p_ passed, $f_ failed"
     tp=$((tp + p_)) tf=$((tf + f_)) ns=$((ns + $(nonstrict "$tmp/$m.out")))

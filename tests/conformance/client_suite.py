@@ -8,6 +8,11 @@ A test server speaking the usual runner scheme:
 The client under test must echo every message with its own opcode.
 
     client_suite.py --port P [--host 127.0.0.1] [--timeout 120] [--cases PATTERN] [--json out.json]
+                    [--deflate]
+
+--deflate adds the compression cases (RFC 7692, tests/conformance/pmd.py): the suite answers
+the client's permessage-deflate offer with the parameters of each case, sends compressed
+messages and checks the echoes; a client that offers no permessage-deflate gets NON-STRICT.
 
 --port 0 picks a free port; the line "listening on ws://HOST:PORT" tells which.
 Besides the cases, run-wide checks look at every request (Host, Upgrade, Connection, a
@@ -49,7 +54,7 @@ def echo_close(s, msgs, pongs=(), timeout=None):
 # ------------------------------------------------------------------ cases
 
 CASES = []   # (group, rfc, desc, fn, kind) ; kind 'ws' (after a good 101) or 'hs' (bad handshake)
-GROUPS = ["echo", "pingpong", "protocol", "utf8", "close", "handshake", "run-wide"]
+GROUPS = ["echo", "pingpong", "protocol", "utf8", "close", "handshake", "compression", "run-wide"]
 
 
 def case(group, rfc, desc, kind="ws", timeout=6.0):
@@ -294,6 +299,12 @@ case(H, "4.1", "status 200 instead of 101 -> client fails", kind="hs")(
     hs_bad(lambda st, h, r: ("HTTP/1.1 200 OK", h + [("Content-Length", "0")]), "status 200 (Content-Length: 0)"))
 
 
+# ------------------------------------------------------------------ compression (RFC 7692)
+# tests/conformance/pmd.py; run with --deflate
+import pmd  # noqa: E402
+pmd.add_client_cases(case, hs_bad, Fail, NonStrict, Pass, S, wslib)
+
+
 # ------------------------------------------------------------------ the server
 
 
@@ -389,6 +400,8 @@ def run_case(cs, sock, req, rest, key, rng, rw, verbose):
     try:
         if cs["kind"] == "hs":
             r = cs["fn"](sock, req, key, ctx)
+        elif cs["kind"] == "pmd":           # answers the upgrade itself (pmd.py)
+            r = cs["fn"](sock, req, rest, key, ctx)
         else:
             respond_101(sock, key)
             s = S(ctx, wslib.Peer(sock, "server", rest))
@@ -447,7 +460,10 @@ def main():
     ap.add_argument("--verbose", action="store_true")
     ap.add_argument("--tls-cert", default="", help="speak TLS (wss) with this certificate chain file")
     ap.add_argument("--tls-key", default="", help="and this private key file")
+    ap.add_argument("--deflate", action="store_true", help="with the compression cases (RFC 7692)")
     a = ap.parse_args()
+    if not a.deflate:
+        CASES[:] = [cs for cs in CASES if cs["group"] != "compression"]
     if a.tls_cert:
         wslib.tls_server(a.tls_cert, a.tls_key or a.tls_cert)
     for i, cs in enumerate(CASES, 1):
@@ -562,6 +578,14 @@ def main():
     print("%s R.9 [-] run-wide: the client finished with /updateReports%s" % (st, "" if finished else " -- " + rfail))
     rows.append({"id": "R.9", "group": "run-wide", "rfc": "-", "description": "the client finished with /updateReports",
                  "status": st, "reason": rfail, "note": "", "seconds": 0})
+    if a.deflate:       # RFC 7692 lets a sender compress nothing; a client that offers it should
+        z, n = pmd.ECHOES["compressed"], pmd.ECHOES["all"]
+        st = "PASS" if z else "NON-STRICT"
+        why = "" if z else "offered permessage-deflate but compressed none of its %d echoes" % n
+        desc = "the client compressed some of its echoes"
+        print("%s R.10 [7692 7.2.1] run-wide: %s%s (%d of %d)" % (st, desc, " -- " + why if why else "", z, n))
+        rows.append({"id": "R.10", "group": "run-wide", "rfc": "7692 7.2.1", "description": desc, "status": st,
+                     "reason": why, "note": "%d of %d" % (z, n), "seconds": 0})
     print()
     print("# summary per group")
     for g in GROUPS:

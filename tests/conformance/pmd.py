@@ -110,7 +110,10 @@ class Codec:
     """One side's compression: what we send (ours) and what the peer sends (theirs)."""
 
     def __init__(self, our_bits, our_nct, their_bits, their_nct):
-        self.our_bits = max(9, our_bits)      # zlib's raw deflate cannot do 8 (it takes 9)
+        # zlib's raw deflate refuses an 8-bit window (since 1.2.9; before, it took 9 in its
+        # place): for 8, 9 as Node's zlib and Chromium do, whose distances stay within
+        # 2^9 - 262 = 250 bytes (zlib's MAX_DIST), inside the agreed 256
+        self.our_bits = max(9, our_bits)
         self.our_nct, self.their_bits, self.their_nct = our_nct, their_bits, their_nct
         self.c = None
         self.d = None
@@ -255,6 +258,46 @@ OFFERS = [
 PARAM_SIZES = [16, 1024, 65536]
 
 
+# ---- both modes ----------------------------------------------------------------------------
+
+def exchange(Fail, s, codec, msgs, mode="whole", fragments=1, timeout=10.0):
+    """Sends msgs [(op, data)] compressed (RSV1; in `fragments` frames each) and checks
+    the echoes (either mode: s.f masks as the role wants). Returns how many echoes came
+    back compressed."""
+    out = []
+    for op, data in msgs:
+        comp = codec.compress(data)
+        if fragments == 1:
+            out.append(s.f(op, comp, rsv=4))
+        else:
+            k = max(1, len(comp) // fragments)
+            cuts = [comp[i * k:(i + 1) * k] for i in range(fragments - 1)] + [comp[(fragments - 1) * k:]]
+            for i, part in enumerate(cuts):
+                out.append(s.f(op if i == 0 else OP_CONT, part, fin=i == fragments - 1, rsv=4 if i == 0 else 0))
+    data = b"".join(out)
+    if len(data) > 65536:
+        s.p.send_async(data, chunk=1 << 18, timeout=timeout)
+    else:
+        s.send_frames([data], mode)
+    zcount = 0
+    deadline = time.monotonic() + timeout
+    for i, (op, want) in enumerate(msgs):
+        try:
+            gop, got, z, _ = read_message(s.p, codec, deadline)
+        except Timeout:
+            raise Fail("timed out waiting for echo %d of %d" % (i + 1, len(msgs)))
+        except (Eof, Reset):
+            raise Fail("TCP closed while we waited for echo %d of %d" % (i + 1, len(msgs)))
+        except ValueError as e:
+            raise Fail("echo %d: %s" % (i + 1, e))
+        if gop != op or got != want:
+            raise Fail("echo %d of %d: %s of %d bytes, expected %s of %d" % (
+                i + 1, len(msgs), opname(gop), len(got), opname(op), len(want)))
+        zcount += z
+    s.p.join_senders(5)
+    return zcount
+
+
 # ---- server mode ---------------------------------------------------------------------------
 
 def add_server_cases(case, Fail, NonStrict, Pass, S, check_101, wslib):
@@ -279,49 +322,13 @@ def add_server_cases(case, Fail, NonStrict, Pass, S, check_101, wslib):
         codec = Codec(ag["client_bits"], ag["client_nct"], ag["server_bits"], ag["server_nct"]) if ag else None
         return s, codec, answer
 
-    def exchange(s, codec, msgs, mode="whole", fragments=1, timeout=10.0):
-        """Sends msgs [(op, data)] compressed (RSV1; in `fragments` frames each) and checks
-        the echoes. Returns how many echoes came back compressed."""
-        out = []
-        for op, data in msgs:
-            comp = codec.compress(data)
-            if fragments == 1:
-                out.append(s.f(op, comp, rsv=4))
-            else:
-                k = max(1, len(comp) // fragments)
-                cuts = [comp[i * k:(i + 1) * k] for i in range(fragments - 1)] + [comp[(fragments - 1) * k:]]
-                for i, part in enumerate(cuts):
-                    out.append(s.f(op if i == 0 else OP_CONT, part, fin=i == fragments - 1, rsv=4 if i == 0 else 0))
-        data = b"".join(out)
-        if len(data) > 65536:
-            s.p.send_async(data, chunk=1 << 18, timeout=timeout)
-        else:
-            s.send_frames([data], mode)
-        zcount = 0
-        deadline = time.monotonic() + timeout
-        for i, (op, want) in enumerate(msgs):
-            try:
-                gop, got, z, _ = read_message(s.p, codec, deadline)
-            except Timeout:
-                raise Fail("timed out waiting for echo %d of %d" % (i + 1, len(msgs)))
-            except (Eof, Reset):
-                raise Fail("TCP closed while we waited for echo %d of %d" % (i + 1, len(msgs)))
-            except ValueError as e:
-                raise Fail("echo %d: %s" % (i + 1, e))
-            if gop != op or got != want:
-                raise Fail("echo %d of %d: %s of %d bytes, expected %s of %d" % (
-                    i + 1, len(msgs), opname(gop), len(got), opname(op), len(want)))
-            zcount += z
-        s.p.join_senders(5)
-        return zcount
-
     def echo(offer, kind, op, n, count=10, mode="whole", fragments=1):
         def run(c):
             s, codec, answer = open_pmd(c, offer)
             if codec is None:
                 raise NonStrict("permessage-deflate declined (offer %r)" % offer)
             msgs = [(op, payload(kind, n, c.rng)) for _ in range(count)]
-            z = exchange(s, codec, msgs, mode, fragments)
+            z = exchange(Fail, s, codec, msgs, mode, fragments)
             s.close_ok()
             return Pass("answer %r; %d of %d echoes compressed" % (answer, z, count))
         return run
@@ -346,6 +353,15 @@ def add_server_cases(case, Fail, NonStrict, Pass, S, check_101, wslib):
         for j, n in enumerate(PARAM_SIZES, 1):
             case("13.%d.%d" % (k, j), "compression", "7692 7.1", "offer %s: 10 x %d bytes of chat JSON"
                  % (what, n), echo(offer, "json", OP_TEXT, n), timeout=20)
+
+    # 13.13.* and 13.14.*: each window size both sides may ask for, with and without context
+    for k, side in ((13, "server"), (14, "client")):
+        for j, (bits, nct) in enumerate([(b, x) for x in (False, True) for b in range(8, 16)], 1):
+            offer = "permessage-deflate; %s%s_max_window_bits=%d" % (
+                "%s_no_context_takeover; " % side if nct else "", side, bits)
+            case("13.%d.%d" % (k, j), "compression", "7692 7.1.2", "offer %s_max_window_bits=%d%s: 10 x 4096 "
+                 "bytes of chat JSON" % (side, bits, ", %s_no_context_takeover" % side if nct else ""),
+                 echo(offer, "json", OP_TEXT, 4096), timeout=20)
 
     # 12.7.*: what must fail
     def bad(build, codes, offer=OFFERS[1][0]):
@@ -373,3 +389,154 @@ def add_server_cases(case, Fail, NonStrict, Pass, S, check_101, wslib):
     ]
     for j, (what, build, codes, offer) in enumerate(fails, 1):
         case("12.%d.%d" % (k, j), "compression", "7692 6.2", what, bad(build, codes, offer))
+
+
+# ---- client mode ---------------------------------------------------------------------------
+
+def answer_text(a):
+    """{param: value or True} -> the Sec-WebSocket-Extensions value of an answer."""
+    out = "permessage-deflate"
+    for k in PARAMS:
+        if k in a:
+            out += "; %s" % k if a[k] is True else "; %s=%d" % (k, a[k])
+    return out
+
+
+ECHOES = {"compressed": 0, "all": 0}     # client mode: the echoes of the compressed cases
+
+
+def add_client_cases(case, hs_bad, Fail, NonStrict, Pass, S, wslib):
+    """Registers the compression cases (group 'compression') in client_suite.py: the suite is
+    the server, picks the parameters of each case within the client's offer, compresses with
+    zlib and checks the echoes as server mode does."""
+
+    def open_pmd(sock, req, rest, key, ctx, want):
+        """want: the answer's parameters, or None to decline. Sends the 101 -> (s, codec, answer)."""
+        offer = ", ".join(req.get_all("Sec-WebSocket-Extensions"))
+        offers = []
+        for e in offer.split(","):
+            try:
+                name, o = parse_element(e)
+            except ValueError:
+                continue
+            if name == "permessage-deflate":
+                offers.append(o)
+        if not offers:
+            raise NonStrict("the client offered no permessage-deflate (Sec-WebSocket-Extensions: %r)" % offer)
+        answer, ag = None, None
+        if want is not None:
+            for o in offers:
+                if fits(o, want) == "" and (o.get("client_max_window_bits") is not None or
+                                            "client_max_window_bits" not in want):
+                    answer, ag = answer_text(want), agreed(o, want)
+                    break
+            else:
+                raise NonStrict("the client's offer %r does not allow the answer %r" % (offer, answer_text(want)))
+        ext = "Sec-WebSocket-Extensions: %s\r\n" % answer if answer else ""
+        sock.sendall(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                      "Sec-WebSocket-Accept: %s\r\n%s\r\n" % (wslib.accept_key(key), ext)).encode())
+        peer = wslib.Peer(sock, "server", rest)
+        peer.rsv1_ok = ag is not None
+        s = S(ctx, peer)
+        s.peer_closes_tcp = False
+        codec = Codec(ag["server_bits"], ag["server_nct"], ag["client_bits"], ag["client_nct"]) if ag else None
+        return s, codec, answer
+
+    def echo(want, kind, op, n, count=10, mode="whole", fragments=1):
+        def run(sock, req, rest, key, ctx):
+            s, codec, answer = open_pmd(sock, req, rest, key, ctx, want)
+            msgs = [(op, payload(kind, n, ctx.rng)) for _ in range(count)]
+            z = exchange(Fail, s, codec, msgs, mode, fragments)
+            s.close_ok()
+            ECHOES["compressed"] += z
+            ECHOES["all"] += count
+            return Pass("answer %r; %d of %d echoes compressed" % (answer, z, count))
+        return run
+
+    def reg(cid, rfc, desc, fn, kind="pmd", timeout=20.0):
+        case("compression", rfc, "%s %s" % (cid, desc), kind=kind, timeout=timeout)(fn)
+
+    # 12.*: the payloads at every size; the server compresses with context taken over
+    for k, (kind, op, what) in enumerate(KINDS, 1):
+        for j, n in enumerate(SIZES, 1):
+            reg("12.%d.%d" % (k, j), "7692 7", "%s, 10 messages of %d bytes, compressed, context taken over"
+                % (what, n), echo({}, kind, op, n))
+    k = len(KINDS) + 1
+    for j, (kind, op, n, frags, mode) in enumerate([
+            ("json", OP_TEXT, 1024, 3, "whole"), ("json", OP_TEXT, 65536, 8, "chunks"),
+            ("random", OP_BINARY, 131072, 5, "whole"), ("cjk", OP_TEXT, 4096, 4, "chunks"),
+            ("json", OP_TEXT, 256, 2, "bytes")], 1):
+        reg("12.%d.%d" % (k, j), "7692 6.1", "%d bytes of %s compressed, in %d fragments (RSV1 on the first), %s"
+            % (n, kind, frags, {"whole": "one write", "chunks": "random chunks", "bytes": "one byte per write"}[mode]),
+            echo({}, kind, op, n, count=3, mode=mode, fragments=frags))
+
+    # 13.*: the parameters the server may answer, each window size with and without context
+    for k, side in ((1, "server"), (2, "client")):
+        for j, (bits, nct) in enumerate([(b, x) for x in (False, True) for b in range(8, 16)], 1):
+            want = {"%s_max_window_bits" % side: bits}
+            if nct:
+                want["%s_no_context_takeover" % side] = True
+            reg("13.%d.%d" % (k, j), "7692 7.1", "answer %s: 10 x 4096 bytes of chat JSON" % answer_text(want),
+                echo(want, "json", OP_TEXT, 4096))
+    for j, want in enumerate([
+            {"server_max_window_bits": 9, "server_no_context_takeover": True, "client_max_window_bits": 9,
+             "client_no_context_takeover": True},
+            {"server_no_context_takeover": True, "client_max_window_bits": 8},
+            {"server_max_window_bits": 8, "client_no_context_takeover": True},
+            {"server_max_window_bits": 12, "client_max_window_bits": 11}], 1):
+        reg("13.3.%d" % j, "7692 7.1", "answer %s: 10 x 65536 bytes of chat JSON" % answer_text(want),
+            echo(want, "json", OP_TEXT, 65536))
+
+    @case("compression", "7692 5", "13.4.1 offer declined (no extension in the 101): echoes uncompressed, "
+          "no RSV1", kind="pmd")
+    def declined(sock, req, rest, key, ctx):
+        s, codec, answer = open_pmd(sock, req, rest, key, ctx, None)
+        msgs = [(OP_TEXT, chat_json(2000)), (OP_BINARY, b"\x00" * 3000)]
+        s.send(b"".join(s.f(op, d) for op, d in msgs))
+        s.expect(msgs)
+        s.close_ok()
+        return Pass()
+
+    # 12.7.*: what must fail
+    def bad(build, codes, decline=False, prefix=b""):
+        def run(sock, req, rest, key, ctx):
+            s, codec, answer = open_pmd(sock, req, rest, key, ctx, None if decline else {})
+            s.send(build(s, codec) + s.f(OP_PING, b"after"))
+            return s.expect_fail(codes=codes, prefix=prefix)
+        return run
+
+    k = len(KINDS) + 2
+    fails = [
+        ("compressed data that is not DEFLATE -> 1007", lambda s, z: s.f(OP_BINARY, b"\xff\xff\xff\xff", rsv=4),
+         (1007, 1002), False),
+        ("RSV1 on a continuation frame -> 1002 (the first fragment's abc may be echoed)",
+         lambda s, z: s.f(OP_TEXT, z.compress(b"abc"), fin=False, rsv=4) + s.f(OP_CONT, z.compress(b"def"), rsv=4),
+         (1002,), False),
+        ("RSV1 on a ping -> 1002", lambda s, z: s.f(OP_PING, b"x", rsv=4), (1002,), False),
+        ("compressed text inflating to invalid UTF-8 -> 1007",
+         lambda s, z: s.f(OP_TEXT, z.compress(b"valid, then \xed\xa0\x80 not"), rsv=4), (1007,), False),
+        ("RSV1 when the server declined permessage-deflate -> 1002",
+         lambda s, z: s.f(OP_TEXT, Codec(15, True, 15, True).compress(b"x" * 100), rsv=4), (1002,), True),
+        ("a distance before the start of the window -> 1007",
+         lambda s, z: s.f(OP_BINARY, far_distance(), rsv=4), (1007, 1002), False),
+    ]
+    for j, (what, build, codes, decline) in enumerate(fails, 1):
+        reg("12.%d.%d" % (k, j), "7692 6.2", what, bad(build, codes, decline, b"abc" if j == 2 else b""), timeout=6.0)
+
+    # 13.5.*: answers the offer did not allow: the client fails the connection (RFC 7692 5, 7.1)
+    def _ext(value):
+        def m(status, hdr, req):
+            return status, [(a, b) for a, b in hdr if a.lower() != "sec-websocket-extensions"] + \
+                [("Sec-WebSocket-Extensions", value)]
+        return m
+    for j, (value, why) in enumerate([
+            ("permessage-deflate; mystery=1", "an unknown parameter"),
+            ("permessage-deflate; client_max_window_bits=16", "a window of 2^16"),
+            ("permessage-deflate; server_max_window_bits=7", "a window of 2^7"),
+            ("permessage-deflate; server_max_window_bits", "server_max_window_bits with no value"),
+            ("permessage-deflate; client_max_window_bits=abc", "a window that is not a number"),
+            ("permessage-deflate; server_no_context_takeover; server_no_context_takeover", "a repeated parameter"),
+            ("permessage-deflate; server_no_context_takeover=1", "server_no_context_takeover with a value"),
+            ("permessage-deflate, permessage-deflate", "permessage-deflate twice")], 1):
+        case("compression", "7692 7.1", "13.5.%d answer %r -> client fails" % (j, value), kind="hs", timeout=12.0)(
+            hs_bad(_ext(value), why))
