@@ -53,3 +53,21 @@ lines() {
         esac
     done <"$1"
 }
+# start_relay TARGET_PORT LOG: tests/interop/relay.py between a peer and 127.0.0.1:TARGET_PORT,
+# watching the frames (RSV1) both ways; sets relay_port (empty if it did not start). Check
+# its LOG with `python3 tests/interop/relay.py check LOG LABEL [N]` once the peers are done.
+start_relay() {
+    relay_port=
+    timeout 170 python3 tests/interop/relay.py "$1" 160 >"$2" 2>&1 &
+    pids+=("$!")
+    wait_for listening "$2" && relay_port=$(sed -n 's/^listening //p' "$2" | head -n 1)
+}
+# relay_check LOG LABEL [N]: N connection lines (default 1) in LOG, then relay.py check's
+# lines as checks
+relay_check() {
+    local i n=${3:-1}
+    for i in $(seq 100); do [ "$(grep -c '^{' "$1")" -ge "$n" ] && break; sleep 0.1; done
+    python3 tests/interop/relay.py check "$1" "$2" "$n" >"$1.check" 2>&1
+    lines "$1.check" ""
+    grep -q '^ok ' "$1.check" || { ko "$2: relay.py check printed no result"; show "$1.check"; }
+}

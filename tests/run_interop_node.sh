@@ -2,7 +2,11 @@
 # Interop of the echo examples with Node's `ws` (tests/interop/, installed by `make node`):
 #   - a Node ws client against build/echo_server (tests/interop/node_client.mjs);
 #   - build/echo_client --check against a Node ws echo server (tests/interop/node_server.mjs);
-#   - build/echo_client's runner mode against a Node ws runner (tests/interop/node_runner.mjs).
+#   - build/echo_client's runner mode against a Node ws runner (tests/interop/node_runner.mjs);
+#   - permessage-deflate (tests/interop/node_pmd.mjs, perMessageDeflate on, threshold 0): a
+#     Node ws client against build/echo_server, and build/echo_client --deflate --check
+#     against a Node ws server, each through tests/interop/relay.py, which checks on the
+#     wire that the extension was agreed and messages went compressed (RSV1) both ways.
 # Only 127.0.0.1, free ports, every process bounded by `timeout` and killed by PID on exit.
 # One line per check; the last line is "N passed, N failed" (", 1 skipped" without Node).
 set -u
@@ -69,6 +73,39 @@ if wait_for listening "$tmp/runner.log"; then
     fi
 else
     ko "node runner did not start"; show "$tmp/runner.log"
+fi
+
+# ---- permessage-deflate: Node ws client -> relay -> build/echo_server -----------------------
+port=$(free_port)
+timeout 120 "$BUILD/echo_server" "$port" >"$tmp/zserver.log" 2>&1 &
+pids+=("$!")
+if wait_for listening "$tmp/zserver.log" && start_relay "$port" "$tmp/zrelay.log" && [ -n "$relay_port" ]; then
+    timeout 90 node tests/interop/node_pmd.mjs client "ws://127.0.0.1:$relay_port/" >"$tmp/zclient.log" 2>&1
+    status=$?
+    lines "$tmp/zclient.log" "node client (perMessageDeflate) -> echo_server: "
+    if [ $status -ne 0 ] || ! grep -qE '^[1-9][0-9]* passed, 0 failed$' "$tmp/zclient.log"; then
+        ko "node client (perMessageDeflate) -> echo_server: exit $status"; show "$tmp/zclient.log"
+    fi
+    relay_check "$tmp/zrelay.log" "wire, node client -> echo_server"
+else
+    ko "echo_server or the relay did not start"; show "$tmp/zserver.log"; show "$tmp/zrelay.log"
+fi
+
+# ---- permessage-deflate: build/echo_client --deflate --check -> relay -> Node ws server -----
+nport=$(free_port)
+timeout 120 node tests/interop/node_pmd.mjs server "$nport" >"$tmp/znserver.log" 2>&1 &
+pids+=("$!")
+if wait_for listening "$tmp/znserver.log" && start_relay "$nport" "$tmp/znrelay.log" && [ -n "$relay_port" ]; then
+    timeout 90 "$BUILD/echo_client" --deflate --check "ws://127.0.0.1:$relay_port/" >"$tmp/zcheck.log" 2>&1
+    status=$?
+    if [ $status -eq 0 ]; then
+        ok "echo_client --deflate --check -> node server (perMessageDeflate): $(grep -c '^ok' "$tmp/zcheck.log") checks matched, $(sed -n 's/^ok   permessage-deflate //p' "$tmp/zcheck.log")"
+    else
+        ko "echo_client --deflate --check -> node server (perMessageDeflate), exit $status"; show "$tmp/zcheck.log"
+    fi
+    relay_check "$tmp/znrelay.log" "wire, echo_client -> node server"
+else
+    ko "node pmd server or the relay did not start"; show "$tmp/znserver.log"; show "$tmp/znrelay.log"
 fi
 
 finish

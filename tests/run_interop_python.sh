@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Interop of the echo examples with Python's `websockets` (Debian's python3-websockets):
 #   - a websockets client against build/echo_server (tests/interop/python_client.py);
-#   - build/echo_client --check against a websockets echo server.
+#   - build/echo_client --check against a websockets echo server;
+#   - build/echo_client --deflate --check against a websockets echo server with its default
+#     compression (permessage-deflate, zlib), through tests/interop/relay.py, which checks on
+#     the wire that the extension was agreed and messages went compressed (RSV1) both ways.
 # Only 127.0.0.1, free ports, every process bounded by `timeout` and killed by PID on exit.
 # One line per check; the last line is "N passed, N failed" (", 1 skipped" without websockets).
 set -u
@@ -41,5 +44,21 @@ if wait_for listening "$tmp/pyserver.log"; then
     fi
 else
     ko "websockets echo server did not start"; show "$tmp/pyserver.log"
+fi
+
+# 3. build/echo_client --deflate --check -> relay -> websockets server, default compression
+timeout 180 "$PY" tests/conformance/peers/py_echo_server.py 0 170 deflate >"$tmp/pyzserver.log" 2>&1 &
+pids+=("$!")
+if wait_for listening "$tmp/pyzserver.log" &&
+        start_relay "$(sed -n 's/^listening //p' "$tmp/pyzserver.log" | head -n 1)" "$tmp/zrelay.log" &&
+        [ -n "$relay_port" ]; then
+    if timeout 150 "$BUILD/echo_client" --deflate --check "ws://127.0.0.1:$relay_port/" >"$tmp/zcheck.log" 2>&1; then
+        ok "echo_client --deflate --check against websockets server (compression on): $(tail -n 1 "$tmp/zcheck.log"), $(sed -n 's/^ok   permessage-deflate //p' "$tmp/zcheck.log")"
+    else
+        ko "echo_client --deflate --check against websockets server (compression on)"; show "$tmp/zcheck.log"
+    fi
+    relay_check "$tmp/zrelay.log" "wire, echo_client -> websockets server"
+else
+    ko "websockets server (compression on) or the relay did not start"; show "$tmp/pyzserver.log"
 fi
 finish
