@@ -6,9 +6,9 @@
 #      both with the compression cases (--deflate; echo_client offers permessage-deflate);
 #      and once more echo_client without --deflate against the compression cases, which
 #      must then be NON-STRICT (the check that they can fail: one check);
-#   3. and 4. the same over TLS (wss), compression cases too: echo_server --cert/--key
-#      driven by server_suite.py --tls-ca, and echo_client --ca against client_suite.py
-#      --tls-cert, with a test CA and
+#   3. and 4. the same over TLS (wss), the compression cases in server mode only (they cost
+#      a few seconds a mode): echo_server --cert/--key driven by server_suite.py --tls-ca,
+#      and echo_client --ca against client_suite.py --tls-cert, with a test CA and
 #      certificate made here by tests/tls/make_certs.sh (openssl). They need the examples
 #      built with mbedTLS (libmbedtls-dev) and openssl; without them they are skipped.
 # Every process started here is killed by PID on exit; the whole run is bounded (~8 min at
@@ -183,8 +183,8 @@ else
     echo
     server_mode tls "--cert $tmp/pki/server.pem --key $tmp/pki/server.key" " over TLS" \
         "--deflate --tls-ca $tmp/pki/ca.pem --tls-name localhost"
-    client_mode tls wss://localhost "--deflate --ca $tmp/pki/ca.pem" \
-        "--deflate --tls-cert $tmp/pki/server.pem --tls-key $tmp/pki/server.key"
+    client_mode tls wss://localhost "--ca $tmp/pki/ca.pem" \
+        "--tls-cert $tmp/pki/server.pem --tls-key $tmp/pki/server.key"
     modes+=(s-tls c-tls)
 fi
 

@@ -234,7 +234,7 @@ def payload(kind, n, rng):
 
 KINDS = [("json", OP_TEXT, "chat JSON text"), ("cjk", OP_TEXT, "Chinese text"),
          ("random", OP_BINARY, "random binary"), ("zeros", OP_BINARY, "binary zeros")]
-SIZES = [16, 64, 256, 1024, 4096, 16384, 65536, 131072]
+SIZES = [16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072]
 
 # 13.*: the parameter sets (offer; what it asks for)
 OFFERS = [
