@@ -4,17 +4,18 @@
 //       build/echo_server: the extension agreed, and text with CJK, binary, large and empty
 //       messages echoed exactly, twice over (context taken over by ws's compressor);
 //       prints "ok ..." / "FAIL ..." per check, then "N passed, N failed";
-//   node tests/interop/node_pmd.mjs server PORT
-//       a ws echo server with perMessageDeflate (threshold 0, context takeover) on
-//       127.0.0.1:PORT, for build/echo_client --deflate --check; prints "listening" once up
-//       and the offer of each connection.
+//   node tests/interop/node_pmd.mjs server PORT [OPTIONS_JSON]
+//       a ws echo server with perMessageDeflate (threshold 0, context takeover, or what
+//       OPTIONS_JSON adds: {"serverMaxWindowBits": 8, ...}) on 127.0.0.1:PORT, for
+//       build/echo_client --deflate --check; prints "listening" once up and the offer of
+//       each connection.
 // What went on the wire (RSV1 frames each way) is checked by tests/interop/relay.py between
 // the two, not taken from ws.
 import { WebSocket, WebSocketServer } from 'ws';
 import { randomBytes } from 'node:crypto';
 
-const [mode, arg] = process.argv.slice(2);
-const pmd = { threshold: 0 };
+const [mode, arg, extra] = process.argv.slice(2);
+const pmd = { threshold: 0, ...(extra ? JSON.parse(extra) : {}) };
 
 if (mode === 'server') {
   const wss = new WebSocketServer({ host: '127.0.0.1', port: Number(arg), perMessageDeflate: pmd,
