@@ -974,9 +974,9 @@ WS_API unsigned ws_conn_message_rsv(const ws_conn *c);
 #ifdef WS_DEFLATE
 /* permessage-deflate (RFC 7692), compiled only with WS_DEFLATE (define it in every file:
    it adds fields to ws_conn and ws_client_opts), in memory you give it, without zlib:
-   - the raw DEFLATE decoder (ws_inflate: about 1.1 KiB of state plus the window): any
-     split of its input, at most cap bytes out a call, so a decompression bomb costs no
-     more than the output asked for;
+   - the raw DEFLATE decoder (ws_inflate: 2640 bytes of state on x86-64, 2608 on 32-bit
+     targets, plus the window): any split of its input, at most cap bytes out a call, so
+     a decompression bomb costs no more than the output asked for;
    - negotiation: ws_deflate_accept (server), ws_deflate_offer and ws_deflate_check
      (client), or ws_client_opts.deflate (ws_deflate_client) for ws_conn_connect;
    - the encoder (ws_deflate_message: LZ77 and fixed codes, each message alone);
@@ -995,8 +995,12 @@ typedef struct ws_inflate {
     uint32_t  _copy;                /* bytes left of a match or a stored block */
     uint32_t  _nbits;               /* how many of _bits */
     uint16_t  _nlit, _sym, _have;
-    uint8_t   _ndist, _nclen, _state, _last, _full;
+    uint8_t   _ndist, _nclen, _state, _last, _full, _fixed;
+    /* the codes: counts and sorted symbols (canonical), and first-level lookup tables of
+       9 bits (literal/length) and 8 (distance) beside them: symbol << 4 | length, 0 for a
+       longer code */
     uint16_t  _lcount[16], _lsym[288], _dcount[16], _dsym[30];
+    uint16_t  _lfast[1 << 9], _dfast[1 << 8];
     uint8_t   _lens[286 + 30];      /* code lengths while a dynamic block's tables arrive */
 } ws_inflate;
 
@@ -4085,15 +4089,24 @@ WS_API unsigned ws_conn_message_rsv(const ws_conn *c) { return c->_rsv; }
    Raw DEFLATE (RFC 1951), streaming over any split of the input, into any amount of output
    at a time. Every step that reads bits is all or nothing: when the input runs out in the
    middle of one, its bits stay in the bit buffer and the state says where to go on, so a
-   peer's bytes can be fed as they come. Huffman codes are decoded canonically from code
-   counts and sorted symbols (puff's method: 640 bytes of tables, no lookup table to build),
-   the window is memory the caller gave. Checked against zlib in tests/run_deflate.sh. */
+   peer's bytes can be fed as they come. Huffman codes are kept canonically, as code counts
+   and sorted symbols (puff's method), with a first-level lookup table beside each (9 bits
+   of literal/length code, 8 of distance): a code that fits is one look-up, a longer one is
+   decoded canonically. While at least 8 bytes of input and 258 of room are left,
+   ws__z_fast decodes with a 64-bit bit buffer refilled a word at a time (from bytes: no
+   unaligned loads) and copies matches in runs; near the ends the careful path below goes
+   on byte by byte, to the exact bit. A call writes its output only to out; matches that
+   reach back before it are copied from the window, which takes the call's last bytes when
+   it returns (out may be the window itself at its write position: ws__zdata streams so).
+   Checked against zlib in tests/run_deflate.sh. */
 
 enum {
     WS__Z_HEADER, WS__Z_STORED_LEN, WS__Z_STORED, WS__Z_TABLE, WS__Z_CLENS, WS__Z_LENS,
     WS__Z_CODES, WS__Z_LEN_EXTRA, WS__Z_DIST, WS__Z_DIST_EXTRA, WS__Z_COPY, WS__Z_END,
     WS__Z_BAD
 };
+#define WS__Z_LBITS 9                   /* the first-level tables' bits */
+#define WS__Z_DBITS 8
 
 /* Takes bytes into the bit buffer until it holds need bits or the input is gone. */
 static bool ws__z_bits(ws_inflate *z, unsigned need) {
@@ -4103,15 +4116,6 @@ static bool ws__z_bits(ws_inflate *z, unsigned need) {
         z->_nbits += 8;
     }
     return true;
-}
-
-/* A byte of output into the window. */
-static void ws__z_put(ws_inflate *z, uint8_t b) {
-    z->_win[z->_wpos] = b;
-    if (++z->_wpos == z->_wsize) {
-        z->_wpos = 0;
-        z->_full = 1;
-    }
 }
 
 static unsigned ws__z_take(ws_inflate *z, unsigned n) {
@@ -4137,13 +4141,20 @@ static bool ws__z_prefix(const uint16_t *count, unsigned len, unsigned code, uns
     return any && (code >> 1) <= (last >> 1);
 }
 
-/* Decodes one symbol of the code (count[1..15], symbols sorted by code) from the bit
-   buffer. Returns the symbol, -1 when the input ran out first (nothing consumed), -2 for a
-   code that is not in the table: as soon as its bits so far begin no code (an incomplete
-   code), as zlib does, not once 15 bits are in. */
-static int ws__z_decode(ws_inflate *z, const uint16_t *count, const uint16_t *symbol) {
-    unsigned len, code = 0, first = 0, index = 0;
+/* Decodes one symbol of the code (fast: its first-level table of fbits bits; count[1..15],
+   symbols sorted by code) from the bit buffer. Returns the symbol, -1 when the input ran
+   out first (nothing consumed), -2 for a code that is not in the table: as soon as its bits
+   so far begin no code (an incomplete code), as zlib does, not once 15 bits are in. */
+static int ws__z_decode(ws_inflate *z, const uint16_t *fast, unsigned fbits,
+                        const uint16_t *count, const uint16_t *symbol) {
+    unsigned len, code = 0, first = 0, index = 0, e;
     (void)ws__z_bits(z, 15);
+    e = fast[z->_bits & ((1u << fbits) - 1)];
+    if (e & 15u && (e & 15u) <= z->_nbits) {        /* all its bits are in: found */
+        z->_bits >>= e & 15u;
+        z->_nbits -= e & 15u;
+        return (int)(e >> 4);
+    }
     for (len = 1; len <= 15; len++) {
         if (len > z->_nbits) return ws__z_prefix(count, len, code, first) ? -1 : -2;
         code |= (unsigned)(z->_bits >> (len - 1)) & 1u;
@@ -4179,6 +4190,24 @@ static int ws__z_build(uint16_t *count, uint16_t *symbol, const uint8_t *lengths
     return left;
 }
 
+/* The first-level table of fbits bits of a code that is not over-subscribed: each code of
+   fbits bits or fewer in every entry whose low bits are that code (bit-reversed: DEFLATE
+   sends codes from their first bit); 0 in the rest. */
+static void ws__z_fill(uint16_t *fast, unsigned fbits, const uint16_t *count,
+                       const uint16_t *symbol) {
+    unsigned len, i, j, k = 0, code = 0, size = 1u << fbits;
+    for (i = 0; i < size; i++) fast[i] = 0;
+    for (len = 1; len <= fbits; len++) {
+        for (i = 0; i < count[len]; i++, code++) {
+            unsigned r = 0, c = code;
+            for (j = 0; j < len; j++, c >>= 1) r = (r << 1) | (c & 1u);
+            for (j = r; j < size; j += 1u << len) fast[j] = (uint16_t)((unsigned)symbol[k + i] << 4 | len);
+        }
+        k += count[len];
+        code <<= 1;
+    }
+}
+
 static const uint16_t ws__z_len_base[29] = {
     3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115,
     131, 163, 195, 227, 258 };
@@ -4200,13 +4229,18 @@ static bool ws__z_tables(ws_inflate *z, const uint8_t *lengths, unsigned nlit, u
     if (r < 0 || (r > 0 && !(z->_lcount[1] == 1 && nlit - z->_lcount[0] == 1)) || !lengths[256])
         return false;
     r = ws__z_build(z->_dcount, z->_dsym, lengths + nlit, ndist);
-    return r >= 0 && (r == 0 || (z->_dcount[1] == 1 && ndist - z->_dcount[0] == 1));
+    if (r < 0 || (r > 0 && !(z->_dcount[1] == 1 && ndist - z->_dcount[0] == 1))) return false;
+    ws__z_fill(z->_lfast, WS__Z_LBITS, z->_lcount, z->_lsym);
+    ws__z_fill(z->_dfast, WS__Z_DBITS, z->_dcount, z->_dsym);
+    return true;
 }
 
 /* The fixed codes (RFC 1951 3.2.6) as ws__z_build would make them, with no lengths array on
-   the stack: 7 bits for 256-279, 8 for 0-143 and 280-287, 9 for 144-255; 5 for distances. */
+   the stack: 7 bits for 256-279, 8 for 0-143 and 280-287, 9 for 144-255; 5 for distances.
+   They stay until a dynamic block replaces them (_fixed). */
 static void ws__z_fixed(ws_inflate *z) {
     unsigned i, k = 0;
+    if (z->_fixed) return;
     for (i = 0; i < 16; i++) z->_lcount[i] = z->_dcount[i] = 0;
     z->_lcount[7] = 24;
     z->_lcount[8] = 152;
@@ -4217,6 +4251,9 @@ static void ws__z_fixed(ws_inflate *z) {
     for (i = 280; i < 288; i++) z->_lsym[k++] = (uint16_t)i;
     for (i = 144; i < 256; i++) z->_lsym[k++] = (uint16_t)i;
     for (i = 0; i < 30; i++) z->_dsym[i] = (uint16_t)i;
+    ws__z_fill(z->_lfast, WS__Z_LBITS, z->_lcount, z->_lsym);
+    ws__z_fill(z->_dfast, WS__Z_DBITS, z->_dcount, z->_dsym);
+    z->_fixed = 1;
 }
 
 static int ws__z_fail(ws_inflate *z, const char *why) {
@@ -4225,8 +4262,151 @@ static int ws__z_fail(ws_inflate *z, const char *why) {
     return WS_ERR_INFLATE;
 }
 
+/* How far back a match may reach when this call has made `made` bytes: the window's
+   history before the call and those, at most the window. */
+static size_t ws__z_reach(const ws_inflate *z, size_t made) {
+    size_t h = (z->_full ? z->_wsize : z->_wpos) + made;
+    return h < z->_wsize ? h : z->_wsize;
+}
+
+/* Writes the n bytes of a match at distance d (within reach) at o, where this call's output
+   began at out: first what is still in the window (from before the call), then from out,
+   byte by byte where the two overlap. Returns o + n. */
+static uint8_t *ws__z_copy(const ws_inflate *z, const uint8_t *out, uint8_t *o, size_t d,
+                           size_t n) {
+    size_t made = (size_t)(o - out);
+    const uint8_t *s;
+    if (d > made) {                             /* it begins before this call */
+        size_t back = d - made, from = z->_wpos >= back ? z->_wpos - back
+                                                        : z->_wpos + z->_wsize - back;
+        size_t k = WS__MIN(n, back), i;
+        n -= k;
+        s = z->_win + from;
+        /* out may be the window at _wpos (ws__zdata): then o never passes s, and a byte
+           loop is exact where they overlap */
+        for (i = 0; i < k; i++) {
+            *o++ = *s++;
+            if (s == z->_win + z->_wsize) s = z->_win;
+        }
+    }
+    s = o - d;
+#ifndef WS_FREESTANDING
+    if (d >= 8)
+        for (; n >= 8; n -= 8, o += 8, s += 8) WS_MEMCPY(o, s, 8);
+#endif
+    while (n--) *o++ = *s++;
+    return o;
+}
+
+/* The call's output out[0..made-1] into the window, which keeps its last _wsize bytes. */
+static void ws__z_keep(ws_inflate *z, const uint8_t *out, size_t made) {
+    size_t room = z->_wsize - z->_wpos;
+    if (out != z->_win + z->_wpos) {            /* (else it is there already) */
+        if (made >= z->_wsize) {
+            WS_MEMCPY(z->_win, out + made - z->_wsize, z->_wsize);
+            z->_wpos = 0;
+            z->_full = 1;
+            return;
+        }
+        if (made <= room) {
+            WS_MEMCPY(z->_win + z->_wpos, out, made);
+        } else {
+            WS_MEMCPY(z->_win + z->_wpos, out, room);
+            WS_MEMCPY(z->_win, out + room, made - room);
+        }
+    }
+    z->_wpos += made;
+    if (z->_wpos >= z->_wsize) {
+        z->_wpos -= z->_wsize;
+        z->_full = 1;
+    }
+}
+
+/* The fast path of a Huffman block: whole symbols (a literal, or a length and distance
+   with their extra bits: 48 bits at most) while 8 bytes of input and 258 of room are left,
+   from a bit buffer of 56 bits or more. Returns with the state WS__Z_CODES when it is near
+   an end, the next block's or an error. */
+WS__NOINLINE static int ws__z_fast(ws_inflate *z, const uint8_t *out, uint8_t **po,
+                                   const uint8_t *oe) {
+    const uint8_t *in = z->_in, *ie = z->_in_end;
+    uint8_t *o = *po;
+    uint64_t bits = z->_bits;
+    unsigned nbits = z->_nbits, e, n, ne;
+    int err = WS_OK, sym;
+    while (ie - in >= 8 && oe - o >= 258) {
+        size_t d;
+        /* 7 or 8 bytes in, the last of them perhaps in part; the part left out comes in
+           again, the same bits, at the next refill */
+        bits |= ((uint64_t)in[0] | (uint64_t)in[1] << 8 | (uint64_t)in[2] << 16 |
+                 (uint64_t)in[3] << 24 | (uint64_t)in[4] << 32 | (uint64_t)in[5] << 40 |
+                 (uint64_t)in[6] << 48 | (uint64_t)in[7] << 56) << nbits;
+        in += (63 - nbits) >> 3;
+        nbits |= 56;
+        e = z->_lfast[bits & ((1u << WS__Z_LBITS) - 1)];
+        if (e & 15u) {
+            bits >>= e & 15u;
+            nbits -= e & 15u;
+            sym = (int)(e >> 4);
+        } else {                                /* longer, or not a code */
+            z->_bits = bits;
+            z->_nbits = nbits;
+            sym = ws__z_decode(z, z->_lfast, WS__Z_LBITS, z->_lcount, z->_lsym);
+            bits = z->_bits;
+            nbits = z->_nbits;
+            if (sym < 0) { err = ws__z_fail(z, "bad literal/length code"); break; }
+        }
+        if (sym < 256) {
+            *o++ = (uint8_t)sym;
+            continue;
+        }
+        if (sym == 256) {
+            z->_state = z->_last ? WS__Z_END : WS__Z_HEADER;
+            break;
+        }
+        if (sym > 285) { err = ws__z_fail(z, "bad length symbol"); break; }
+        sym -= 257;
+        ne = ws__z_len_extra[sym];
+        n = ws__z_len_base[sym] + (unsigned)(bits & ((1u << ne) - 1));
+        bits >>= ne;
+        nbits -= ne;
+        e = z->_dfast[bits & ((1u << WS__Z_DBITS) - 1)];
+        if (e & 15u) {
+            bits >>= e & 15u;
+            nbits -= e & 15u;
+            sym = (int)(e >> 4);
+        } else {
+            z->_bits = bits;
+            z->_nbits = nbits;
+            sym = ws__z_decode(z, z->_dfast, WS__Z_DBITS, z->_dcount, z->_dsym);
+            bits = z->_bits;
+            nbits = z->_nbits;
+        }
+        if (sym < 0 || sym > 29) { err = ws__z_fail(z, "bad distance code"); break; }
+        ne = ws__z_dist_extra[sym];
+        d = ws__z_dist_base[sym] + (size_t)(bits & ((1u << ne) - 1));
+        bits >>= ne;
+        nbits -= ne;
+        if (d > ws__z_reach(z, (size_t)(o - out))) {
+            err = ws__z_fail(z, "distance beyond the window");
+            break;
+        }
+        if (d <= (size_t)(o - out) && d >= n) {  /* apart, in this call's output */
+            WS_MEMCPY(o, o - d, n);
+            o += n;
+        } else {
+            o = ws__z_copy(z, out, o, d, n);
+        }
+    }
+    z->_bits = bits & (((uint64_t)1 << nbits) - 1);
+    z->_nbits = nbits;
+    z->_in = in;
+    *po = o;
+    return err;
+}
+
 WS_API void ws_inflate_init(ws_inflate *z, void *window, size_t window_size) {
-    WS_MEMSET(z, 0, sizeof *z);
+    /* the tables are built before they are used: only what comes before them is cleared */
+    WS_MEMSET(z, 0, (size_t)((char *)z->_lcount - (char *)z));
     z->_win = (uint8_t *)window;
     z->_wsize = window_size;
     z->why = "";
@@ -4270,34 +4450,15 @@ WS_API int ws_inflate_feed(ws_inflate *z, const void *in, size_t in_len, size_t 
             z->_state = len ? WS__Z_STORED : (z->_last ? WS__Z_END : WS__Z_HEADER);
         } else if (z->_state == WS__Z_STORED) {
             /* bytes still in the bit buffer come first, then the input itself, in runs */
+            size_t k;
             while (z->_copy && o < oe && z->_nbits >= 8) {
-                uint8_t b = (uint8_t)ws__z_take(z, 8);
-                *o++ = b;
-                ws__z_put(z, b);
+                *o++ = (uint8_t)ws__z_take(z, 8);
                 z->_copy--;
             }
-            while (z->_copy && o < oe && z->_nbits < 8 && z->_in < z->_in_end) {
-                size_t k = WS__MIN(WS__MIN((size_t)z->_copy, (size_t)(oe - o)),
-                                   (size_t)(z->_in_end - z->_in));
+            k = WS__MIN(WS__MIN((size_t)z->_copy, (size_t)(oe - o)),
+                        (size_t)(z->_in_end - z->_in));
+            if (z->_nbits < 8 && k) {
                 WS_MEMCPY(o, z->_in, k);
-                if (k >= z->_wsize) {                   /* only its last _wsize bytes stay */
-                    WS_MEMCPY(z->_win, z->_in + k - z->_wsize, z->_wsize);
-                    z->_wpos = 0;
-                    z->_full = 1;
-                } else {                                /* into the window, as it wraps */
-                    size_t room = z->_wsize - z->_wpos;
-                    if (k <= room) {
-                        WS_MEMCPY(z->_win + z->_wpos, z->_in, k);
-                    } else {
-                        WS_MEMCPY(z->_win + z->_wpos, z->_in, room);
-                        WS_MEMCPY(z->_win, z->_in + room, k - room);
-                    }
-                    z->_wpos += k;
-                    if (z->_wpos >= z->_wsize) {
-                        z->_wpos -= z->_wsize;
-                        z->_full = 1;
-                    }
-                }
                 o += k;
                 z->_in += k;
                 z->_copy -= (uint32_t)k;
@@ -4311,6 +4472,7 @@ WS_API int ws_inflate_feed(ws_inflate *z, const void *in, size_t in_len, size_t 
             z->_nclen = (uint8_t)(ws__z_take(z, 4) + 4);
             if (z->_nlit > 286 || z->_ndist > 30) { err = ws__z_fail(z, "too many codes"); break; }
             z->_have = 0;
+            z->_fixed = 0;                          /* the tables are this block's from now */
             WS_MEMSET(z->_lens, 0, sizeof z->_lens);
             z->_state = WS__Z_CLENS;
         } else if (z->_state == WS__Z_CLENS) {
@@ -4322,6 +4484,7 @@ WS_API int ws_inflate_feed(ws_inflate *z, const void *in, size_t in_len, size_t 
                 err = ws__z_fail(z, "bad code-length code");
                 break;
             }
+            ws__z_fill(z->_dfast, WS__Z_DBITS, z->_dcount, z->_dsym);
             WS_MEMSET(z->_lens, 0, sizeof z->_lens);
             z->_have = 0;
             z->_sym = 0;
@@ -4331,7 +4494,7 @@ WS_API int ws_inflate_feed(ws_inflate *z, const void *in, size_t in_len, size_t 
             while (z->_have < total) {
                 unsigned rep, val = 0, ne;
                 if (!z->_sym) {                     /* no repeat waiting for its bits */
-                    sym = ws__z_decode(z, z->_dcount, z->_dsym);
+                    sym = ws__z_decode(z, z->_dfast, WS__Z_DBITS, z->_dcount, z->_dsym);
                     if (sym == -2) { err = ws__z_fail(z, "bad code length"); break; }
                     if (sym < 0) break;
                     if (sym < 16) {
@@ -4361,12 +4524,15 @@ WS_API int ws_inflate_feed(ws_inflate *z, const void *in, size_t in_len, size_t 
             z->_state = WS__Z_CODES;
         } else if (z->_state == WS__Z_CODES) {
             if (o == oe) break;
-            sym = ws__z_decode(z, z->_lcount, z->_lsym);
+            if (z->_in_end - z->_in >= 8 && oe - o >= 258) {
+                err = ws__z_fast(z, (uint8_t *)out, &o, oe);
+                continue;
+            }
+            sym = ws__z_decode(z, z->_lfast, WS__Z_LBITS, z->_lcount, z->_lsym);
             if (sym == -1) break;
             if (sym < 0) { err = ws__z_fail(z, "bad literal/length code"); break; }
             if (sym < 256) {
                 *o++ = (uint8_t)sym;
-                ws__z_put(z, (uint8_t)sym);
             } else if (sym == 256) {
                 z->_state = z->_last ? WS__Z_END : WS__Z_HEADER;
             } else if (sym > 285) {
@@ -4381,7 +4547,7 @@ WS_API int ws_inflate_feed(ws_inflate *z, const void *in, size_t in_len, size_t 
             z->_copy = ws__z_len_base[z->_sym] + ws__z_take(z, ne);
             z->_state = WS__Z_DIST;
         } else if (z->_state == WS__Z_DIST) {
-            sym = ws__z_decode(z, z->_dcount, z->_dsym);
+            sym = ws__z_decode(z, z->_dfast, WS__Z_DBITS, z->_dcount, z->_dsym);
             if (sym == -1) break;
             if (sym < 0 || sym > 29) { err = ws__z_fail(z, "bad distance code"); break; }
             z->_sym = (uint16_t)sym;
@@ -4391,28 +4557,23 @@ WS_API int ws_inflate_feed(ws_inflate *z, const void *in, size_t in_len, size_t 
             size_t d;
             if (!ws__z_bits(z, ne)) break;
             d = ws__z_dist_base[z->_sym] + ws__z_take(z, ne);
-            if (d > (z->_full ? z->_wsize : z->_wpos)) {
+            if (d > ws__z_reach(z, (size_t)(o - (uint8_t *)out))) {
                 err = ws__z_fail(z, "distance beyond the window");
                 break;
             }
             z->_dist = d;
             z->_state = WS__Z_COPY;
         } else if (z->_state == WS__Z_COPY) {
-            size_t from = z->_wpos >= z->_dist ? z->_wpos - z->_dist
-                                               : z->_wpos + z->_wsize - z->_dist;
-            while (z->_copy && o < oe) {
-                uint8_t b = z->_win[from];
-                if (++from == z->_wsize) from = 0;
-                *o++ = b;
-                ws__z_put(z, b);
-                z->_copy--;
-            }
+            size_t k = WS__MIN((size_t)z->_copy, (size_t)(oe - o));
+            o = ws__z_copy(z, (uint8_t *)out, o, z->_dist, k);
+            z->_copy -= (uint32_t)k;
             if (z->_copy) break;
             z->_state = WS__Z_CODES;
         }
     }
     *used = (size_t)(z->_in - start);
     *produced = (size_t)(o - (uint8_t *)out);
+    ws__z_keep(z, (uint8_t *)out, *produced);
     if (err) return err;
     return z->_state == WS__Z_END ? WS_INFLATE_END : WS_OK;
 }
