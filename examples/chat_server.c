@@ -12,8 +12,20 @@
      - heartbeats: a ping after --ping-interval ms of silence; a client that sends nothing
        back within --ping-timeout ms more is dropped (ws_conn_tick, ws_conn_deadline) and
        its rooms are told;
-     - whole messages (ws_conn_set_buffer; over --max-message bytes: close 1009) read by a
-       small JSON scanner that answers anything it does not expect with an error event;
+     - whole messages, gathered from on_begin/on_data/on_end in a buffer the client holds
+       only while one is arriving (over --max-message bytes: close 1009), read by a small
+       JSON scanner that answers anything it does not expect with an error event;
+     - permessage-deflate (RFC 7692), agreed when a client offers it (browsers do; not with
+       --no-deflate) and always with server_no_context_takeover: each event is compressed
+       once (ws_deflate_message) and the same bytes go to every member that agreed it,
+       plain to the others. What a member sends compressed is inflated by its own decoder
+       (ws_conn_set_inflate: 1.1 KiB and a 1 KiB window, 32 KiB for an offer that lets the
+       server choose no window, as Firefox's); a compression bomb is closed with 1009 once
+       it inflates past --max-message;
+     - an idle client costs its struct alone (about 500 bytes with ws_conn; examples/README.md
+       has the measure): what it needs for a while (the request head, a message, output
+       waiting, a close under way) is allocated then and freed after, and the loop touches
+       only the clients that had something happen (run_todo) or whose timer is due (a heap);
      - with --cert and --key, the page over https and the chat over wss on the same port
        (ws.h's TLS layer under the same code);
      - with --redis HOST:PORT, rooms shared by any number of processes behind a load
@@ -31,7 +43,7 @@
    Then:   open http://127.0.0.1:8080/ in two windows, pick names, chat. WebSocket clients
            connect to ws://127.0.0.1:8080/chat. Listens on 127.0.0.1 only.
    Options: --ping-interval MS (25000; 0 = no pings)   --ping-timeout MS (20000)
-            --queue-limit BYTES (262144)   --max-message BYTES (65536)
+            --queue-limit BYTES (262144)   --max-message BYTES (65536)   --no-deflate
             --page FILE (examples/chat.html, served at /)
             --cert FILE --key FILE (https://, wss://; built with TLS when mbedTLS is there)
             --redis HOST:PORT --redis-ttl MS (5000) (built with it when hiredis is there)
@@ -42,7 +54,8 @@
    A request with an id is answered {"event":"ack","id":N} when it succeeded. A failed one
    is answered {"event":"error","id":N,"data":"why"} (no "id" if it had none).
    Client to server:
-     nick       data: the new name: 1-24 bytes of letters, digits, - _ . or non-ASCII
+     nick       data: the new name: 1-24 bytes of letters, digits, - _ . or non-ASCII, not
+                beginning with guest- (the server gives those, one each)
      join       room: a name, as for nicks; a client is in at most 8 rooms at once
      leave      room
      message    room (one you joined), data: text; goes to the room's other members
@@ -63,6 +76,7 @@
 */
 #define _POSIX_C_SOURCE 200809L
 #define WS_IMPLEMENTATION
+#define WS_DEFLATE                      /* permessage-deflate: what browsers offer */
 #include "ws.h"
 #include "outq.h"
 #include "net.h"
@@ -77,34 +91,59 @@
 #endif
 
 enum { READ_SIZE = 64 * 1024, HEAD_MAX = 8192, PAGE_MAX = 256 * 1024, CLOSE_MS = 5000,
-       NAME_LEN = 24, ROOMS = 8, LIST_MAX = 100 };
+       NAME_LEN = 24, ROOMS = 8, LIST_MAX = 100,
+       CLIENT_BITS = 10 };                 /* the window asked of compressing clients */
 
-typedef struct client {
-    struct client *prev, *next;
-    int      fd;
-    uint32_t events;                    /* what epoll watches for now */
-    ws_conn  ws;
-    bool     upgraded, in_chat;         /* handshake done; welcomed and not yet parted */
-    bool     too_slow, kicked;          /* queue over the limit; close 1008 sent */
-    bool     closing, fin_sent, dead;   /* send what is queued then close; close now */
-    uint64_t close_by;
+/* What a client holds only while it needs it: the request head during the handshake, a
+   message while it is half received, output the socket did not take yet, the close under
+   way. Allocated when first needed and freed when none of these is left, so an idle
+   client is the struct below alone (with its decoder, when it agreed compression). */
+typedef struct busy {
+    outq     out;                       /* what the kernel did not take yet (outq.h) */
     char    *head;                      /* the request head, during the handshake only */
     size_t   head_len, head_cap;
-    ws_http *req;
-    char    *msg;                       /* whole-message buffer, --max-message bytes */
-    outq     out;                       /* what the kernel did not take yet (outq.h) */
-    ws_tls  *tls;                       /* with --cert: TLS under it all; NULL: plain */
-    bool     tls_closed;                /* close_notify sent */
-    char     nick[NAME_LEN + 1];
-    char     rooms[ROOMS][NAME_LEN + 1];    /* "" = free slot */
-    /* with --redis (the scale-out section below) */
+    ws_http *req;                       /* its parse (1.2 KiB), during the handshake only */
+    char    *msg;                       /* the message being received, msg[0..msg_len-1]: */
+    size_t   msg_len, msg_cap;          /* grows as it arrives, freed once it is served */
+    uint8_t  msg_op;                    /* its opcode */
+    uint64_t close_by;                  /* once closing: when to give up on the client */
+} busy;
+
+/* --redis: a client's state there (the scale-out section), allocated with the client */
+typedef struct rclient {
     uint64_t cid;                       /* its number in this process */
     struct rop *op;                     /* the request Redis has now, or NULL */
     char    *rq;                        /* its requests waiting behind that one */
     size_t   rq_pos, rq_len, rq_cap;
-    bool     paused;                    /* not read while too many wait */
-    bool     parted;                    /* Redis told it is gone */
     bool     joining[ROOMS];            /* joined, until Redis's "joined" comes back */
+} rclient;
+
+typedef struct client {
+    struct client *prev, *next;         /* every client */
+    struct client *todo;                /* the next with work to finish (run_todo) */
+    busy    *b;                         /* NULL while idle */
+    ws_tls  *tls;                       /* with --cert: TLS under it all; NULL: plain */
+    ws_inflate *inflate;                /* permessage-deflate agreed: its decoder, the
+                                           window behind it (2^client_max_window_bits) */
+    char   (*rooms)[NAME_LEN + 1];      /* ROOMS names, "" = free slot; no_rooms (shared,
+                                           all free) until it joins one */
+    rclient *rc;                        /* --redis only */
+    uint64_t due;                       /* when its timer is due, while in the heap */
+    uint32_t heap;                      /* its place in the timer heap; 0: not there */
+    uint32_t events;                    /* what epoll watches for now */
+    int      fd;
+    uint8_t  zbits;                     /* compression agreed: the window of what it gets
+                                           compressed (server_max_window_bits); 0: none */
+    bool     upgraded : 1, in_chat : 1; /* handshake done; welcomed and not yet parted */
+    bool     too_slow : 1, kicked : 1;  /* queue over the limit; close 1008 sent */
+    bool     closing : 1, fin_sent : 1, dead : 1;   /* send what is queued then close;
+                                           FIN sent; close now */
+    bool     tls_closed : 1;            /* close_notify sent */
+    bool     paused : 1;                /* --redis: not read while too many requests wait */
+    bool     parted : 1;                /* --redis: Redis told it is gone */
+    bool     listed : 1, freed : 1;     /* on the todo list; being freed */
+    char     nick[NAME_LEN + 1];
+    ws_conn  ws;
 } client;
 
 typedef struct request {
@@ -135,6 +174,24 @@ static size_t    json_len, json_cap, frame_len;
 static ws_tls_config tls_cfg;           /* with --cert: shared by every TLS connection */
 static bool      use_tls;
 static char      plain[TLS_RECORD];     /* what TLS decrypts, used up in on_tls_data */
+static client   *todo, **todo_end = &todo;  /* clients with work to finish (run_todo) */
+static client  **heap;                  /* timers: heap[1..heap_n], the earliest first */
+static size_t    heap_n, heap_cap;
+static char      no_rooms[ROOMS][NAME_LEN + 1];    /* the rooms of a client in none: only
+                                                       ever zeros (own_rooms before a join) */
+/* permessage-deflate: each event is compressed once for every member that agreed it
+   (once per window size agreed), and the same bytes go to each (server_no_context_takeover,
+   so no member's compressor state is involved). The encoder's memory is this process's. */
+static bool      deflate_on = true;     /* --no-deflate: decline it */
+static uint32_t  z_table[1 << 12];      /* ws_deflate_message's scratch, 16 KiB, zeroed */
+static uint8_t  *zdata;                 /* an event compressed, ws_deflate_bound(json_cap) */
+static size_t    zdata_cap;
+static struct zframe { char *frame; size_t len; unsigned gen; bool plain; } zframes[16];
+static unsigned  ev_gen;                /* the event in ev_*: its number, for zframes[] */
+static const char *ev_json, *ev_frame;  /* the event being sent: its JSON and plain frame */
+static size_t    ev_len, ev_frame_len;
+static unsigned long long z_frames, z_bytes, z_plain;  /* compressed frames sent, their
+                                                           bytes, the plain frames' bytes */
 
 static void on_signal(int sig) { (void)sig; stop = 1; }
 
@@ -144,21 +201,93 @@ static bool is(ws_str s, const char *lit) {
 
 /* ---- output: non-blocking writes, the rest queued, the queue bounded ------------------ */
 
+/* ---- clients with work, and timers: the loop touches only these ------------------------ */
+
+/* cl has something to finish after this pass (settle, free, its timer): run_todo does it */
+static void mark(client *cl) {
+    if (cl->listed || cl->freed) return;
+    cl->listed = true;
+    cl->todo = NULL;
+    *todo_end = cl;
+    todo_end = &cl->todo;
+}
+static void set_dead(client *cl) {
+    cl->dead = true;
+    mark(cl);
+}
+
+/* The timer heap, keyed by cl->due: heap[1] is the earliest. */
+static void heap_put(size_t i, client *cl) { heap[i] = cl; cl->heap = (uint32_t)i; }
+static void heap_fix(size_t i) {
+    client *cl = heap[i];
+    while (i > 1 && heap[i / 2]->due > cl->due) { heap_put(i, heap[i / 2]); i /= 2; }
+    for (;;) {
+        size_t c = 2 * i;
+        if (c > heap_n) break;
+        if (c < heap_n && heap[c + 1]->due < heap[c]->due) c++;
+        if (heap[c]->due >= cl->due) break;
+        heap_put(i, heap[c]);
+        i = c;
+    }
+    heap_put(i, cl);
+}
+static void heap_del(client *cl) {
+    size_t i = cl->heap;
+    if (!i) return;
+    cl->heap = 0;
+    client *last = heap[heap_n--];
+    if (last != cl) { heap_put(i, last); heap_fix(i); }
+}
+/* Puts cl in the heap at due (UINT64_MAX: out of it). False when out of memory. */
+static bool heap_set(client *cl, uint64_t due) {
+    if (due == UINT64_MAX) { heap_del(cl); return true; }
+    if (!cl->heap) {
+        if (heap_n + 1 >= heap_cap) {
+            size_t cap = heap_cap ? heap_cap * 2 : 1024;
+            client **h = (client **)realloc(heap, cap * sizeof *h);
+            if (!h) return false;
+            heap = h;
+            heap_cap = cap;
+        }
+        heap_put(++heap_n, cl);
+    }
+    cl->due = due;
+    heap_fix(cl->heap);
+    return true;
+}
+
+/* The client's busy part, allocated when first needed. NULL when out of memory. */
+static busy *need_busy(client *cl) {
+    if (!cl->b && !(cl->b = (busy *)calloc(1, sizeof *cl->b))) set_dead(cl);
+    return cl->b;
+}
+static size_t unsent(const client *cl) { return cl->b ? outq_pending(&cl->b->out) : 0; }
+
+/* The output queue's limit: the page before the upgrade, --queue-limit after it (with TLS
+   the queue itself holds a little more: what TLS adds to the frames on_send let through,
+   29 bytes or so per record), and room for the close frame once it is kicked. */
+static size_t queue_limit(const client *cl) {
+    if (!cl->upgraded) return PAGE_MAX + 4096;
+    return (size_t)opt.queue_limit + (cl->tls ? (size_t)opt.queue_limit / 64 + 4096 : 0) +
+           (cl->kicked ? 256 : 0);
+}
+
 static void watch(client *cl, uint32_t events) {
     struct epoll_event ev = { .events = events, .data.ptr = cl };
     if (cl->events == events) return;
     if (epoll_ctl(epfd, EPOLL_CTL_MOD, cl->fd, &ev) != 0) {
         perror("chat_server: epoll_ctl");
-        cl->dead = true;
+        set_dead(cl);
     }
     cl->events = events;
 }
 
 /* Sends what waits (at most one send()), then watches for EPOLLOUT while some still does. */
 static void write_queue(client *cl) {
-    if (!cl->dead && outq_flush(&cl->out, cl->fd) != 0) cl->dead = true;
+    mark(cl);                               /* its busy part may go, or its FIN */
+    if (!cl->dead && cl->b && outq_flush(&cl->b->out, cl->fd) != 0) set_dead(cl);
     if (!cl->dead)
-        watch(cl, (cl->paused ? 0 : EPOLLIN) | (outq_pending(&cl->out) ? EPOLLOUT : 0));
+        watch(cl, (cl->paused ? 0 : EPOLLIN) | (unsent(cl) ? EPOLLOUT : 0));
 }
 
 /* ---- ws.h glue: the send callback --------------------------------------------------------- */
@@ -171,15 +300,18 @@ static void write_queue(client *cl) {
 static int on_send(ws_conn *c, const ws_buf *bufs, size_t n) {
     client *cl = (client *)c->user;
     size_t total = 0;
+    mark(cl);                               /* its timer may have moved */
     if (cl->dead || (cl->too_slow && !cl->kicked)) return 0;            /* dropped whole */
     for (size_t i = 0; i < n; i++) total += bufs[i].len;
-    size_t limit = (size_t)opt.queue_limit, queued = outq_pending(&cl->out);
+    size_t limit = (size_t)opt.queue_limit, queued = unsent(cl);
     if (cl->upgraded && !cl->kicked && (queued > limit || total > limit - queued)) {
         cl->too_slow = slow_pending = true;
         return 0;
     }
-    if ((cl->tls ? ws_tls_send(cl->tls, bufs, n) : outq_push_bufs(&cl->out, bufs, n)) != 0) {
-        cl->dead = true;                    /* out of memory, or no room for its close */
+    if (!need_busy(cl)) return 0;
+    cl->b->out.limit = queue_limit(cl);
+    if ((cl->tls ? ws_tls_send(cl->tls, bufs, n) : outq_push_bufs(&cl->b->out, bufs, n)) != 0) {
+        set_dead(cl);                    /* out of memory, or no room for its close */
         return 0;
     }
     write_queue(cl);
@@ -190,7 +322,9 @@ static int on_send(ws_conn *c, const ws_buf *bufs, size_t n) {
    leaves room for what TLS adds to the frame on_send let through. */
 static int on_tls_send(ws_tls *t, const void *data, size_t len) {
     client *cl = (client *)t->user;
-    return outq_push(&cl->out, data, len);
+    if (!need_busy(cl)) return -1;
+    cl->b->out.limit = queue_limit(cl);
+    return outq_push(&cl->b->out, data, len);
 }
 
 /* ---- JSON out: events are built in json[], then framed once in frame[] ---------------- */
@@ -227,15 +361,75 @@ static void begin(const char *event, const char *room) {
     puts_("\"");
     if (room) { puts_(",\"room\":"); put_str(room, strlen(room)); }
 }
+/* The event that send_frame sends from now on: its JSON and its frame, plain. */
+static void event(const char *data, size_t len, const char *plain_frame, size_t plain_len) {
+    ev_json = data;
+    ev_len = len;
+    ev_frame = plain_frame;
+    ev_frame_len = plain_len;
+    ev_gen++;                           /* compressed again, when first needed */
+}
 static bool seal(void) {                /* closes the object and encodes the frame */
     puts_("}");
-    return json_len < json_cap && ws_frame_encode(frame, json_cap + 14, &frame_len, true,
-                                                  WS_OP_TEXT, json, json_len, NULL) == WS_OK;
+    if (json_len >= json_cap || ws_frame_encode(frame, json_cap + 14, &frame_len, true,
+                                                WS_OP_TEXT, json, json_len, NULL) != WS_OK)
+        return false;
+    event(json, json_len, frame, frame_len);
+    return true;
 }
-static void send_frame(client *to) {    /* the same bytes to each recipient */
+
+/* ws.h glue (permessage-deflate): the event compressed with a window of 2^bits, framed
+   with RSV1, once for every member that agreed that window; z->plain when it does not
+   shrink (RFC 7692 lets any message go uncompressed). */
+static struct zframe *compressed(unsigned bits) {
+    struct zframe *z = &zframes[bits];
+    size_t n = 0;
+    if (z->gen == ev_gen) return z;
+    z->gen = ev_gen;
+    z->plain = true;
+    if (!z->frame && !(z->frame = (char *)malloc(zdata_cap + 14))) return z;
+    if (ws_deflate_message(ev_json, ev_len, bits, z_table, 12, zdata, zdata_cap, &n) == WS_OK &&
+        n < ev_len &&
+        ws_frame_encode(z->frame, zdata_cap + 14, &z->len, true, (ws_opcode)(WS_OP_TEXT | WS_RSV1),
+                        zdata, n, NULL) == WS_OK)
+        z->plain = false;
+    return z;
+}
+
+/* The event to one recipient: the same bytes to each (compressed for those that agreed
+   it, when it is 64 bytes or more: smaller ones seldom shrink). */
+static void send_frame(client *to) {
+    const char *f = ev_frame;
+    size_t n = ev_frame_len;
     if (!to->in_chat || ws_conn_state(&to->ws) != WS_STATE_OPEN) return;
-    int r = ws_conn_send_raw(&to->ws, frame, frame_len);
+    if (to->zbits && ev_len >= WS_DEFLATE_MIN_SIZE) {
+        struct zframe *z = compressed(to->zbits);
+        if (!z->plain) {
+            f = z->frame;
+            n = z->len;
+            z_frames++;
+            z_bytes += n;
+            z_plain += ev_frame_len;
+        }
+    }
+    int r = ws_conn_send_raw(&to->ws, f, n);
     if (r != WS_OK) fprintf(stderr, "chat_server: fd %d: send: %s\n", to->fd, ws_strerror(r));
+}
+
+/* Before a client's rooms are written to: its own (it shared no_rooms until now). */
+static bool own_rooms(client *cl) {
+    if (cl->rooms != no_rooms) return true;
+    char (*r)[NAME_LEN + 1] = (char (*)[NAME_LEN + 1])calloc(ROOMS, sizeof *r);
+    if (!r) return false;
+    cl->rooms = r;
+    return true;
+}
+/* After it left rooms: in none, it goes back to no_rooms. */
+static void tidy_rooms(client *cl) {
+    if (cl->rooms == no_rooms) return;
+    for (int i = 0; i < ROOMS; i++) if (cl->rooms[i][0]) return;
+    free(cl->rooms);
+    cl->rooms = no_rooms;
 }
 
 static int room_slot(const client *cl, const char *room) {
@@ -284,6 +478,7 @@ static void leave(client *cl, int slot, const char *why) {
     char room[NAME_LEN + 1];
     memcpy(room, cl->rooms[slot], sizeof room);
     cl->rooms[slot][0] = '\0';
+    tidy_rooms(cl);
     notice("left", room, cl, "why", why);
     send_members(room);
 }
@@ -320,10 +515,9 @@ static void kick_slow(void) {
         slow_pending = false;
         for (client *cl = clients; cl; cl = cl->next) {
             if (!cl->too_slow || cl->kicked) continue;
-            cl->kicked = true;
-            cl->out.limit += 256;               /* room for the close frame */
+            cl->kicked = true;                  /* queue_limit: room for the close frame */
             int r = ws_conn_close(&cl->ws, WS_CLOSE_POLICY, "too slow", 8);
-            if (r != WS_OK) cl->dead = true;
+            if (r != WS_OK) set_dead(cl);
             part(cl, "too slow");       /* may push others over the limit: loop again */
         }
     }
@@ -472,6 +666,8 @@ static const char *handle(client *cl, const request *rq) {
     if (is(rq->event, "nick")) {
         if (!rq->data.ptr || !valid_name(rq->data))
             return "nick: 1-24 letters, digits, - _ . or non-ASCII";
+        if (rq->data.len >= 6 && memcmp(rq->data.ptr, "guest-", 6) == 0)
+            return "nick: guest- names are given by the server";
         if (redis_on) {                 /* taken or not: Redis knows every process's names */
             char nick[NAME_LEN + 1];
             memcpy(nick, rq->data.ptr, rq->data.len);
@@ -491,6 +687,7 @@ static const char *handle(client *cl, const request *rq) {
         if (!room[0]) return "join: which room?";
         if (slot < 0) {
             if ((slot = room_slot(cl, "")) < 0) return "in too many rooms";
+            if (!own_rooms(cl)) return "out of memory";
             if (redis_on) return r_join(cl, slot, room, rq->id);
             memcpy(cl->rooms[slot], room, sizeof room);
             notice("joined", room, cl, NULL, NULL);
@@ -533,14 +730,56 @@ static void serve(client *cl, ws_opcode op, const void *data, size_t len) {
     if (err && err != pending) reply(cl, "error", op == WS_OP_TEXT ? rq.id : -1, err);
 }
 
-static void on_message(ws_conn *c, ws_opcode op, const void *data, size_t len) {
-    client *cl = (client *)c->user;
-    if (redis_on && (cl->op || cl->rq_pos < cl->rq_len)) {     /* in order, one at a time */
+static void on_message(client *cl, ws_opcode op, const void *data, size_t len) {
+    if (redis_on && (cl->rc->op || cl->rc->rq_pos < cl->rc->rq_len)) {     /* in order, one at a time */
         r_queue(cl, op, data, len);
         return;
     }
     if (!cl->in_chat) return;                   /* on its way out */
     serve(cl, op, data, len);
+}
+
+/* ws.h glue: a message arrives in pieces (on_begin, on_data, on_end), unmasked, its text
+   checked, inflated if it came compressed, at most --max-message bytes in all (ws.h closes
+   with 1009 past that: cfg.max_message_size). The pieces are gathered in the client's busy
+   part, which grows as they come and is freed once the message is served: an idle client
+   holds no buffer. */
+static void on_begin(ws_conn *c, ws_opcode op, uint64_t size) {
+    client *cl = (client *)c->user;
+    busy *b = need_busy(cl);
+    (void)size;
+    if (!b) return;
+    b->msg_op = (uint8_t)op;
+    b->msg_len = 0;
+}
+
+static void on_data(ws_conn *c, const void *data, size_t len) {
+    client *cl = (client *)c->user;
+    busy *b = cl->b;
+    if (!b || cl->dead || len == 0) return;
+    if (len > b->msg_cap - b->msg_len) {
+        size_t cap = b->msg_cap ? b->msg_cap : 256;
+        while (cap - b->msg_len < len) cap *= 2;
+        char *p = (char *)realloc(b->msg, cap);
+        if (!p) { set_dead(cl); return; }          /* out of memory */
+        b->msg = p;
+        b->msg_cap = cap;
+    }
+    memcpy(b->msg + b->msg_len, data, len);
+    b->msg_len += len;
+}
+
+static void on_end(ws_conn *c) {
+    client *cl = (client *)c->user;
+    busy *b = cl->b;
+    if (!b || cl->dead) return;
+    char *msg = b->msg;
+    size_t len = b->msg_len;
+    b->msg = NULL;                      /* served from here: the busy part may go */
+    b->msg_len = b->msg_cap = 0;
+    mark(cl);
+    on_message(cl, (ws_opcode)b->msg_op, msg ? msg : "", len);
+    free(msg);
 }
 
 static void on_close(ws_conn *c, unsigned code, const char *reason, size_t len) {
@@ -797,7 +1036,7 @@ static bool r_send(rop *op, const char *script, int argc, const char **argv, con
         rop **t = &ops;
         while (*t) t = &(*t)->next;
         *t = op;
-        if (op->cl) op->cl->op = op;
+        if (op->cl) op->cl->rc->op = op;
     }
     return true;
 }
@@ -806,7 +1045,7 @@ static rop *r_op(client *cl, int kind, long id) {
     rop *op = (rop *)calloc(1, sizeof *op);
     if (!op) return NULL;
     op->cl = cl;
-    op->cid = cl ? cl->cid : 0;
+    op->cid = cl ? cl->rc->cid : 0;
     op->kind = kind;
     op->id = id;
     op->seq = ++op_seq;
@@ -841,16 +1080,16 @@ static void op_end(rop *op, const char *why) {
     client *cl = op->cl;
     op->cl = NULL;
     if (!cl) return;
-    cl->op = NULL;
+    cl->rc->op = NULL;
     if (op->slot >= 0 && op->kind == OP_JOIN && why) {      /* the join did not happen */
         cl->rooms[op->slot][0] = '\0';
-        cl->joining[op->slot] = false;
+        cl->rc->joining[op->slot] = false;
     }
     if (op->kind == OP_GUEST) {
         if (why) {                      /* no name: no chat; it may try again later */
             fprintf(stderr, "chat_server: fd %d: no guest name: %s\n", cl->fd, why);
             if (ws_conn_close(&cl->ws, WS_CLOSE_TRY_AGAIN_LATER, "redis unavailable", 17) != WS_OK)
-                cl->dead = true;
+                set_dead(cl);
             return;
         }
         memcpy(cl->nick, op->nick, sizeof cl->nick);
@@ -923,7 +1162,7 @@ static void r_register(bool fresh) {
     r_send(NULL, fresh ? lua_register : lua_heartbeat, 2, a, NULL);
     for (client *cl = clients; cl; cl = cl->next) {
         if (!cl->in_chat) continue;
-        int k = r_head(a, b, cl->cid, 0) - 1;         /* P CID NICK ROOM... */
+        int k = r_head(a, b, cl->rc->cid, 0) - 1;         /* P CID NICK ROOM... */
         a[k++] = cl->nick;
         for (int i = 0; i < ROOMS; i++) if (cl->rooms[i][0]) a[k++] = cl->rooms[i];
         r_send(NULL, lua_rejoin, k, a, NULL);
@@ -972,10 +1211,10 @@ static void deliver(const char *line, size_t len, const char *from, uint64_t cid
     room[rlen] = '\0';
     for (client *m = clients; m; m = m->next) {
         if (!m->in_chat || ws_conn_state(&m->ws) != WS_STATE_OPEN) continue;
-        if (but && mine && m->cid == cid) continue;
+        if (but && mine && m->rc->cid == cid) continue;
         if (!all) {
             int s = room_slot(m, room);
-            if (s < 0 || m->joining[s]) continue;
+            if (s < 0 || m->rc->joining[s]) continue;
         }
         if (!framed) {                  /* once per process, the same bytes to each */
             if (ws_frame_encode(rframe, json_cap + 14, &flen, true, WS_OP_TEXT, json_, jlen, NULL) != WS_OK) return;
@@ -1005,7 +1244,7 @@ static void on_published(redisAsyncContext *ac, void *reply, void *priv) {
     if (strcmp(from, proc_id) == 0)     /* ours: its request is done once this is out */
         for (op = ops; op && op->seq != seq; op = op->next) {}
     if (op && op->kind == OP_JOIN && op->cl && !op->failed)
-        op->cl->joining[op->slot] = false;      /* in the room from this point on */
+        op->cl->rc->joining[op->slot] = false;      /* in the room from this point on */
     for (p = nl + 1; p < end; p = nl + 1) {
         if (!(nl = memchr(p, '\n', (size_t)(end - p)))) nl = end;
         deliver(p, (size_t)(nl - p), from, cid);
@@ -1022,7 +1261,7 @@ static const char *r_nick(client *cl, const char *nick, long id) {
     if (!r_ready()) return unavailable;
     if (!(op = r_op(cl, OP_NICK, id))) return "out of memory";
     snprintf(op->nick, sizeof op->nick, "%s", nick);
-    int k = r_head(a, b, cl->cid, op->seq);
+    int k = r_head(a, b, cl->rc->cid, op->seq);
     a[k++] = op->nick;
     a[k++] = cl->nick;
     for (int i = 0; i < ROOMS; i++) if (cl->rooms[i][0]) a[k++] = cl->rooms[i];
@@ -1037,13 +1276,13 @@ static const char *r_join(client *cl, int slot, const char *room, long id) {
     if (!(op = r_op(cl, OP_JOIN, id))) return "out of memory";
     op->slot = slot;
     snprintf(cl->rooms[slot], sizeof cl->rooms[slot], "%s", room);
-    cl->joining[slot] = true;           /* a member once its "joined" comes back */
-    int k = r_head(a, b, cl->cid, op->seq);
+    cl->rc->joining[slot] = true;           /* a member once its "joined" comes back */
+    int k = r_head(a, b, cl->rc->cid, op->seq);
     a[k++] = cl->rooms[slot];
     a[k++] = cl->nick;
     if (r_send(op, lua_join, k, a, NULL)) return pending;
     cl->rooms[slot][0] = '\0';
-    cl->joining[slot] = false;
+    cl->rc->joining[slot] = false;
     return unavailable;
 }
 
@@ -1054,7 +1293,7 @@ static const char *r_leave(client *cl, int slot, long id) {
     if (!r_ready()) return unavailable;
     if (!(op = r_op(cl, OP_LEAVE, id))) return "out of memory";
     memcpy(room, cl->rooms[slot], sizeof room);
-    int k = r_head(a, b, cl->cid, op->seq);
+    int k = r_head(a, b, cl->rc->cid, op->seq);
     a[k++] = "left";
     a[k++] = cl->nick;
     a[k++] = "";
@@ -1071,7 +1310,7 @@ static const char *r_publish(client *cl, const char *room, long id) {
     rop *op;
     if (!r_ready()) return unavailable;
     if (!(op = r_op(cl, OP_PUB, id))) return "out of memory";
-    int h = snprintf(rpub, 128, "%s %llu %llu\nx %s ", proc_id, (unsigned long long)cl->cid,
+    int h = snprintf(rpub, 128, "%s %llu %llu\nx %s ", proc_id, (unsigned long long)cl->rc->cid,
                      (unsigned long long)op->seq, room ? room : "*");
     memcpy(rpub + h, json, json_len);
     rpub[h + (int)json_len] = '\n';
@@ -1086,7 +1325,7 @@ static bool r_ping(client *cl, long id) {
     rop *op;
     if (!r_ready() || !(op = r_op(cl, OP_PING, id))) return false;
     snprintf(chan, sizeof chan, "chat:%s", proc_id);
-    snprintf(head, sizeof head, "%s %llu %llu\n", proc_id, (unsigned long long)cl->cid,
+    snprintf(head, sizeof head, "%s %llu %llu\n", proc_id, (unsigned long long)cl->rc->cid,
              (unsigned long long)op->seq);
     const char *a[3] = { "PUBLISH", chan, head };
     return r_send(op, NULL, 3, a, NULL);
@@ -1096,14 +1335,14 @@ static void r_welcome(client *cl) {
     const char *a[ARGS];
     char b[2][24];
     rop *op;
-    cl->cid = ++cids;
+    cl->rc->cid = ++cids;
     if (!r_ready() || !(op = r_op(cl, OP_GUEST, -1))) {
         fprintf(stderr, "chat_server: fd %d: %s\n", cl->fd, unavailable);
         if (ws_conn_close(&cl->ws, WS_CLOSE_TRY_AGAIN_LATER, "redis unavailable", 17) != WS_OK)
-            cl->dead = true;
+            set_dead(cl);
         return;
     }
-    if (!r_send(op, lua_guest, r_head(a, b, cl->cid, op->seq), a, NULL)) cl->dead = true;
+    if (!r_send(op, lua_guest, r_head(a, b, cl->rc->cid, op->seq), a, NULL)) set_dead(cl);
 }
 
 /* The client is out: Redis frees its names and tells its rooms (if Redis is there; if
@@ -1112,14 +1351,14 @@ static void r_part(client *cl, const char *why) {
     const char *a[ARGS];
     char b[2][24];
     bool was = cl->in_chat;
-    if (cl->parted || (!cl->in_chat && !cl->op)) return;
+    if (cl->parted || (!cl->in_chat && !cl->rc->op)) return;
     cl->in_chat = false;
     cl->parted = true;
     if (rcmd.ac && rcmd.up) {
-        int k = r_head(a, b, cl->cid, 0);
+        int k = r_head(a, b, cl->rc->cid, 0);
         a[k++] = why;
         a[k++] = cl->nick;
-        a[k++] = cl->op && cl->op->kind == OP_NICK ? cl->op->nick : "-";
+        a[k++] = cl->rc->op && cl->rc->op->kind == OP_NICK ? cl->rc->op->nick : "-";
         for (int i = 0; i < ROOMS; i++) if (cl->rooms[i][0]) a[k++] = cl->rooms[i];
         r_send(NULL, lua_part, k, a, NULL);
     }
@@ -1129,46 +1368,46 @@ static void r_part(client *cl, const char *why) {
 
 static void r_forget(client *cl) {
     if (!redis_on) return;
-    if (cl->op) cl->op->cl = NULL;      /* its answer finds nobody */
-    cl->op = NULL;
-    free(cl->rq);
-    cl->rq = NULL;
+    if (cl->rc->op) cl->rc->op->cl = NULL;      /* its answer finds nobody */
+    cl->rc->op = NULL;
+    free(cl->rc->rq);
+    cl->rc->rq = NULL;
 }
 
 /* -- a client's requests, one at a time -- */
 
 static void r_queue(client *cl, ws_opcode op, const void *data, size_t len) {
-    size_t need = cl->rq_len + 5 + len;
-    if (need > cl->rq_cap) {
-        size_t cap = cl->rq_cap ? cl->rq_cap : 4096;
+    size_t need = cl->rc->rq_len + 5 + len;
+    if (need > cl->rc->rq_cap) {
+        size_t cap = cl->rc->rq_cap ? cl->rc->rq_cap : 4096;
         while (cap < need) cap *= 2;
-        char *p = (char *)realloc(cl->rq, cap);
+        char *p = (char *)realloc(cl->rc->rq, cap);
         if (!p) { reply(cl, "error", -1, "out of memory"); return; }
-        cl->rq = p;
-        cl->rq_cap = cap;
+        cl->rc->rq = p;
+        cl->rc->rq_cap = cap;
     }
     uint32_t n = (uint32_t)len;
-    cl->rq[cl->rq_len] = (char)op;
-    memcpy(cl->rq + cl->rq_len + 1, &n, 4);
-    memcpy(cl->rq + cl->rq_len + 5, data, len);
-    cl->rq_len = need;
-    if (cl->rq_len - cl->rq_pos > RQ_LIMIT && !cl->paused) {   /* stop reading it for now */
+    cl->rc->rq[cl->rc->rq_len] = (char)op;
+    memcpy(cl->rc->rq + cl->rc->rq_len + 1, &n, 4);
+    memcpy(cl->rc->rq + cl->rc->rq_len + 5, data, len);
+    cl->rc->rq_len = need;
+    if (cl->rc->rq_len - cl->rc->rq_pos > RQ_LIMIT && !cl->paused) {   /* stop reading it for now */
         cl->paused = true;
         write_queue(cl);
     }
 }
 
 static void drain(client *cl) {
-    while (!cl->op && cl->rq_pos < cl->rq_len) {
+    while (!cl->rc->op && cl->rc->rq_pos < cl->rc->rq_len) {
         uint32_t n;
-        ws_opcode op = (ws_opcode)(unsigned char)cl->rq[cl->rq_pos];
-        memcpy(&n, cl->rq + cl->rq_pos + 1, 4);
-        const char *data = cl->rq + cl->rq_pos + 5;
-        cl->rq_pos += 5 + n;
+        ws_opcode op = (ws_opcode)(unsigned char)cl->rc->rq[cl->rc->rq_pos];
+        memcpy(&n, cl->rc->rq + cl->rc->rq_pos + 1, 4);
+        const char *data = cl->rc->rq + cl->rc->rq_pos + 5;
+        cl->rc->rq_pos += 5 + n;
         if (cl->in_chat && ws_conn_state(&cl->ws) == WS_STATE_OPEN) serve(cl, op, data, n);
     }
-    if (cl->rq_pos == cl->rq_len) cl->rq_pos = cl->rq_len = 0;
-    if (cl->paused && cl->rq_len - cl->rq_pos <= RQ_LIMIT / 2) {
+    if (cl->rc->rq_pos == cl->rc->rq_len) cl->rc->rq_pos = cl->rc->rq_len = 0;
+    if (cl->paused && cl->rc->rq_len - cl->rc->rq_pos <= RQ_LIMIT / 2) {
         cl->paused = false;
         write_queue(cl);
     }
@@ -1278,7 +1517,7 @@ static void redis_stop(void) {
             fprintf(stderr, "chat_server: Redis did not answer in %d ms; the other processes "
                             "will reap this one within %ld ms\n", STOP_MS, rttl * 5 / 4);
     }
-    for (client *cl = clients; cl; cl = cl->next) { if (cl->op) cl->op->cl = NULL; cl->op = NULL; }
+    for (client *cl = clients; cl; cl = cl->next) { if (cl->rc->op) cl->rc->op->cl = NULL; cl->rc->op = NULL; }
     if (rcmd.ac) redisAsyncFree(rcmd.ac);
     if (rsub.ac) redisAsyncFree(rsub.ac);
     while (ops) op_unlink(ops);
@@ -1301,16 +1540,29 @@ static void redis_stop(void) {}
 
 /* ---- connections: handshake, page, reads, timers -------------------------------------- */
 
+static void busy_free(client *cl) {
+    busy *b = cl->b;
+    if (!b) return;
+    outq_free(&b->out);
+    free(b->head);
+    free(b->req);
+    free(b->msg);
+    free(b);
+    cl->b = NULL;
+}
+
 static void client_free(client *cl) {
+    cl->freed = true;                   /* on no list again */
     part(cl, "connection lost");
     r_forget(cl);
+    heap_del(cl);
     if (cl->prev) cl->prev->next = cl->next; else clients = cl->next;
     if (cl->next) cl->next->prev = cl->prev;
     close(cl->fd);
-    outq_free(&cl->out);
-    free(cl->head);
-    free(cl->req);
-    free(cl->msg);
+    busy_free(cl);
+    if (cl->rooms != no_rooms) free(cl->rooms);
+    free(cl->rc);
+    free(cl->inflate);
     if (cl->tls) {
         ws_tls_free(cl->tls);               /* mbedTLS's buffers for this connection */
         free(cl->tls);
@@ -1335,10 +1587,15 @@ static void accept_clients(int lfd) {
         }
         cl->fd = fd;
         cl->events = EPOLLIN;
+        cl->rooms = no_rooms;
         cl->next = clients;
         if (clients) clients->prev = cl;
         clients = cl;
-        cl->out.limit = PAGE_MAX + 4096;    /* the page; --queue-limit once upgraded */
+        mark(cl);                           /* its handshake timer */
+        if (redis_on && !(cl->rc = (rclient *)calloc(1, sizeof *cl->rc))) {
+            set_dead(cl);
+            continue;
+        }
         int r = ws_conn_init(&cl->ws, &cfg, cl);                /* ws.h glue: */
         if (r == WS_OK) r = ws_conn_tick(&cl->ws, now_ms());    /* the handshake clock starts */
         if (r == WS_OK && use_tls) {        /* ws.h glue (TLS): it waits for a ClientHello */
@@ -1346,7 +1603,7 @@ static void accept_clients(int lfd) {
             r = cl->tls ? ws_tls_init(cl->tls, &tls_cfg, NULL, plain, sizeof plain, cl)
                         : WS_ERR_NOSPACE;
         }
-        if (r != WS_OK) { fprintf(stderr, "chat_server: %s\n", ws_strerror(r)); cl->dead = true; }
+        if (r != WS_OK) { fprintf(stderr, "chat_server: %s\n", ws_strerror(r)); set_dead(cl); }
     }
 }
 
@@ -1380,24 +1637,26 @@ static void got_bytes(client *cl, char *data, size_t len);
 
 /* ws.h glue: the request head, collected in a buffer that grows; then the upgrade. */
 static void read_handshake(client *cl, char *data, size_t len) {
-    if (!cl->req) {
-        if (!(cl->req = (ws_http *)malloc(sizeof *cl->req))) { cl->dead = true; return; }
-        ws_http_init(cl->req, HEAD_MAX);
+    busy *b = need_busy(cl);
+    if (!b) return;
+    if (!b->req) {
+        if (!(b->req = (ws_http *)malloc(sizeof *b->req))) { set_dead(cl); return; }
+        ws_http_init(b->req, HEAD_MAX);
     }
-    size_t take = len < HEAD_MAX - cl->head_len ? len : HEAD_MAX - cl->head_len;
-    if (cl->head_len + take > cl->head_cap) {
-        size_t cap = cl->head_cap ? cl->head_cap : 1024;
-        while (cap < cl->head_len + take) cap *= 2;
-        char *p = (char *)realloc(cl->head, cap);
-        if (!p) { cl->dead = true; return; }
-        cl->head = p;
-        cl->head_cap = cap;
+    size_t take = len < HEAD_MAX - b->head_len ? len : HEAD_MAX - b->head_len;
+    if (b->head_len + take > b->head_cap) {
+        size_t cap = b->head_cap ? b->head_cap : 1024;
+        while (cap < b->head_len + take) cap *= 2;
+        char *p = (char *)realloc(b->head, cap);
+        if (!p) { set_dead(cl); return; }
+        b->head = p;
+        b->head_cap = cap;
     }
-    memcpy(cl->head + cl->head_len, data, take);
-    cl->head_len += take;
-    ws_http *req = cl->req;
-    int r = ws_http_parse_request(req, cl->head, cl->head_len);
-    if (r == WS_HS_PARTIAL && cl->head_len < HEAD_MAX) return;
+    memcpy(b->head + b->head_len, data, take);
+    b->head_len += take;
+    ws_http *req = b->req;
+    int r = ws_http_parse_request(req, b->head, b->head_len);
+    if (r == WS_HS_PARTIAL && b->head_len < HEAD_MAX) return;
     if (r == WS_HS_PARTIAL) r = WS_ERR_HS_TOO_BIG;
     bool get = r > 0 && (is(req->method, "GET") || is(req->method, "HEAD"));
     if (r == WS_HS_HTTP && get && is(req->path, "/") && page_len) {
@@ -1413,36 +1672,55 @@ static void read_handshake(client *cl, char *data, size_t len) {
         char resp[256];
         size_t n;
         fprintf(stderr, "chat_server: fd %d: bad handshake: %s\n", cl->fd, ws_strerror(r));
-        if (ws_handshake_reject(resp, sizeof resp, &n, r) != WS_OK) { cl->dead = true; return; }
+        if (ws_handshake_reject(resp, sizeof resp, &n, r) != WS_OK) { set_dead(cl); return; }
         ws_buf b = { resp, n };
         on_send(&cl->ws, &b, 1);
         cl->closing = true;
         return;
     }
-    if (!(cl->msg = (char *)malloc((size_t)opt.max_message))) { cl->dead = true; return; }
-    /* --queue-limit, checked by on_send; with TLS the queue itself holds a little more:
-       what TLS adds to the frames let through (29 bytes or so per record) */
-    cl->out.limit = (size_t)opt.queue_limit + (cl->tls ? (size_t)opt.queue_limit / 64 + 4096 : 0);
-    r = ws_conn_set_buffer(&cl->ws, cl->msg, (size_t)opt.max_message);    /* whole messages */
-    if (r == WS_OK) r = ws_conn_accept(&cl->ws, req, NULL);
+    /* ws.h glue (permessage-deflate): take the client's offer when there is one, always
+       with server_no_context_takeover, so that one compressed event can go to every member
+       (compressed()). What it compresses is inflated as it arrives, by a decoder of its
+       own: about 1.1 KiB and a window of 2^client_max_window_bits bytes, asked down to
+       2^CLIENT_BITS (1 KiB) when the offer lets the server choose (Chromium's, Python
+       websockets'), else 32 KiB (Firefox offers no client_max_window_bits) */
+    ws_accept_opts opts = { NULL, NULL, NULL };
+    ws_deflate_params pmd;
+    char ext[128];
+    size_t ext_len = 0;
+    if (deflate_on && (ws_deflate_accept(req, CLIENT_BITS, true, &pmd, ext, sizeof ext, &ext_len) == 1 ||
+                       ws_deflate_accept(req, 15, true, &pmd, ext, sizeof ext, &ext_len) == 1)) {
+        size_t win = (size_t)1 << pmd.client_max_window_bits;
+        if ((cl->inflate = (ws_inflate *)malloc(sizeof *cl->inflate + win)) != NULL) {
+            ws_inflate_init(cl->inflate, cl->inflate + 1, win);
+            opts.extensions = ext;
+        }
+    }
+    r = ws_conn_accept_opts(&cl->ws, req, &opts);
+    if (r == WS_OK && opts.extensions) {
+        r = ws_conn_set_inflate(&cl->ws, cl->inflate, pmd.client_no_context_takeover);
+        cl->zbits = pmd.server_max_window_bits;
+    }
     if (r != WS_OK) {
         fprintf(stderr, "chat_server: fd %d: %s\n", cl->fd, ws_strerror(r));
-        cl->dead = true;
+        set_dead(cl);
         return;
     }
     cl->upgraded = true;
     if (redis_on) r_welcome(cl);        /* after Redis gave it a name no process has */
     else {
         cl->in_chat = true;
-        do snprintf(cl->nick, sizeof cl->nick, "guest-%u", ++guests); while (nick_taken(cl->nick, cl));
+        /* a guest- name no one has: only the server gives them (handle()), one each */
+        snprintf(cl->nick, sizeof cl->nick, "guest-%u", ++guests);
         welcome(cl);
     }
-    if (cl->head_len > req->size)               /* frames sent right behind the request */
-        got_bytes(cl, cl->head + req->size, cl->head_len - req->size);
-    free(cl->head);
-    free(cl->req);
-    cl->head = NULL;
-    cl->req = NULL;
+    if (b->head_len > req->size)               /* frames sent right behind the request */
+        got_bytes(cl, b->head + req->size, b->head_len - req->size);
+    free(b->head);
+    free(b->req);
+    b->head = NULL;
+    b->req = NULL;
+    b->head_len = b->head_cap = 0;
     if (take < len) got_bytes(cl, data + take, len - take);
 }
 
@@ -1474,11 +1752,12 @@ static void on_tls_data(ws_tls *t, void *data, size_t len) {
 }
 
 static void read_client(client *cl) {
+    mark(cl);
     ssize_t n = recv(cl->fd, readbuf, sizeof readbuf, 0);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
     if (n <= 0) {                   /* EOF or reset: on_close tells the rooms, if it was open */
         ws_conn_eof(&cl->ws);       /* ws.h glue: FAILED (1006) unless the close was done */
-        cl->dead = true;
+        set_dead(cl);
         return;
     }
     if (cl->closing) return;                        /* done: discard */
@@ -1500,42 +1779,58 @@ static void settle(client *cl) {
     ws_state s = ws_conn_state(&cl->ws);
     if (cl->dead) return;
     if (s == WS_STATE_CLOSED || s == WS_STATE_FAILED) cl->closing = true;
-    if (cl->closing && !cl->close_by) cl->close_by = now_ms() + CLOSE_MS;
-    if (cl->closing && cl->tls && !cl->tls_closed) {
+    if (!cl->closing) return;
+    if (!need_busy(cl)) return;             /* it holds the time to give up at */
+    if (!cl->b->close_by) cl->b->close_by = now_ms() + CLOSE_MS;
+    if (cl->tls && !cl->tls_closed) {
         cl->tls_closed = true;
         if (ws_tls_ready(cl->tls) && ws_tls_close(cl->tls) == WS_OK)   /* ws.h glue (TLS): */
             write_queue(cl);                                            /* close_notify */
     }
-    if (cl->closing && !outq_pending(&cl->out) && !cl->fin_sent) {
+    if (!unsent(cl) && !cl->fin_sent) {
         shutdown(cl->fd, SHUT_WR);      /* the server closes TCP first (RFC 6455 7.1.1) */
         cl->fin_sent = true;
+    }
+}
+
+/* The clients marked this pass (mark): each settled, then freed if it is dead, else its
+   busy part freed if it holds nothing, and its timer put where it now is. Kicks the slow
+   ones first: what they cause (leave notices) marks others, which come after. */
+static void run_todo(void) {
+    for (;;) {
+        kick_slow();
+        client *cl = todo;
+        if (!cl) break;
+        if (!(todo = cl->todo)) todo_end = &todo;
+        cl->listed = false;
+        settle(cl);
+        if (cl->dead) { client_free(cl); continue; }
+        busy *b = cl->b;
+        if (b && !b->head && !b->req && !b->msg && !outq_pending(&b->out) && !cl->closing)
+            busy_free(cl);
+        uint64_t due = cl->b && cl->b->close_by ? cl->b->close_by : ws_conn_deadline(&cl->ws);
+        if (!heap_set(cl, due)) set_dead(cl);          /* out of memory: comes round again */
     }
 }
 
 /* Runs the timers that are due (pings, timeouts); returns the epoll timeout to the next. */
 static int run_timers(void) {
     uint64_t now = now_ms(), next = UINT64_MAX;
-    for (client *cl = clients; cl; cl = cl->next) {
-        uint64_t due = cl->close_by ? cl->close_by : ws_conn_deadline(&cl->ws);
-        if (due > now || cl->dead) { if (due < next) next = due; continue; }
-        if (cl->close_by) { cl->dead = true; continue; }
+    while (heap_n && heap[1]->due <= now) {
+        client *cl = heap[1];
+        heap_del(cl);                   /* run_todo puts it back where it is due next */
+        mark(cl);
+        if (cl->b && cl->b->close_by) { set_dead(cl); continue; }
         int r = ws_conn_tick(&cl->ws, now);        /* ws.h glue: pings, timeouts */
-        if (r == WS_ERR_TIMEOUT) cl->dead = true;  /* gone: on_close told its rooms */
+        if (r == WS_ERR_TIMEOUT) set_dead(cl);     /* gone: on_close told its rooms */
         else if (r != WS_OK) fprintf(stderr, "chat_server: %s: %s\n", cl->nick, ws_strerror(r));
-        settle(cl);
-        due = cl->close_by ? cl->close_by : ws_conn_deadline(&cl->ws);
-        if (due < next) next = due;
     }
-    do {                                /* a leave notice can push others over the limit */
-        kick_slow();
-        for (client *cl = clients, *nx; cl; cl = nx) {
-            nx = cl->next;
-            if (cl->dead) client_free(cl);
-        }
-    } while (slow_pending);
+    run_todo();
+    if (heap_n) next = heap[1]->due;
     uint64_t rdue = redis_tick(now_ms());       /* --redis: heartbeat, reconnection */
     if (rdue < next) next = rdue;
     if (next == UINT64_MAX) return -1;
+    now = now_ms();
     return next <= now ? 0 : next - now > 60000 ? 60000 : (int)(next - now);
 }
 
@@ -1556,6 +1851,8 @@ static const char usage[] =
     "  --redis HOST:PORT    share rooms, names and members with every chat_server using\n"
     "                       this Redis (behind a load balancer: examples/README.md);\n"
     "                       exits 1 if it cannot reach it at start\n"
+    "  --no-deflate         decline permessage-deflate (default: agreed when a client\n"
+    "                       offers it, as browsers do)\n"
     "  --redis-ttl MS       a process that stops sending heartbeats (every quarter of this)\n"
     "                       is dropped from the rooms within 5/4 of this (5000)\n"
     "  --help               this text\n";
@@ -1586,6 +1883,7 @@ int main(int argc, char **argv) {
             fputs(usage, stdout);
             return 0;
         }
+        if (strcmp(a, "--no-deflate") == 0) { deflate_on = false; continue; }
         if (strcmp(a, "--ping-interval") == 0) opt.ping_interval = number(a, v, 0, 3600000), i++;
         else if (strcmp(a, "--ping-timeout") == 0) opt.ping_timeout = number(a, v, 0, 3600000), i++;
         else if (strcmp(a, "--queue-limit") == 0)
@@ -1634,10 +1932,14 @@ int main(int argc, char **argv) {
     text = (char *)malloc((size_t)opt.max_message);
     json = (char *)malloc(json_cap);
     frame = (char *)malloc(json_cap + 14);
-    if (!text || !json || !frame) { perror("chat_server: malloc"); return 1; }
+    zdata_cap = ws_deflate_bound(json_cap);
+    zdata = (uint8_t *)malloc(zdata_cap);
+    if (!text || !json || !frame || !zdata) { perror("chat_server: malloc"); return 1; }
 
     cfg.send = on_send;                 /* ws.h glue: the settings every connection shares */
-    cfg.on_message = on_message;
+    cfg.on_begin = on_begin;            /* whole messages gathered by on_data */
+    cfg.on_data = on_data;
+    cfg.on_end = on_end;
     cfg.on_close = on_close;
     cfg.max_message_size = (uint64_t)opt.max_message;
     cfg.handshake_timeout_ms = 10000;
@@ -1688,11 +1990,13 @@ int main(int argc, char **argv) {
             if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) read_client(cl);
             if (evs[i].events & EPOLLOUT) write_queue(cl);
         }
-        kick_slow();
-        for (client *cl = clients; cl; cl = cl->next) settle(cl);
+        run_todo();                     /* only the clients touched by this pass */
     }
 
     printf("chat_server: shutting down\n");
+    if (z_frames)
+        printf("chat_server: permessage-deflate: %llu frames sent compressed, %llu bytes "
+               "(%llu uncompressed)\n", z_frames, z_bytes, z_plain);
     for (client *cl = clients; cl; cl = cl->next) {     /* best effort: a close frame each */
         cl->in_chat = false;            /* no leave notices to people about to go too */
         if (cl->upgraded && ws_conn_state(&cl->ws) == WS_STATE_OPEN &&

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # examples/chat_server.c and its page, as users would check them (all on 127.0.0.1):
 #   1. the JSON protocol, a slow reader and the Origin check (tests/chat/chat_check.py, Python
-#      websockets and raw sockets) against a server with default options;
+#      websockets and raw sockets) against a server with default options, with members that
+#      agreed permessage-deflate and members that did not: compressed broadcasts checked on
+#      the wire, a compression bomb;
 #   2. heartbeats against a server with --ping-interval 200 --ping-timeout 400: a silent
 #      client is dropped in time, a live one stays; build/wscat --ping notices a server that
 #      stopped (SIGSTOP) and exits 3;
@@ -47,6 +49,9 @@ if [ "${CHAT_ONLY:-}" != browser ]; then
             kill -0 "$spid" 2>/dev/null && ok "chat: server still running" || ko "chat: server died"
             kill "$spid"; wait "$tpid"
             [ $? -eq 0 ] && ok "chat: SIGTERM: server exits 0" || ko "chat: SIGTERM: server exits 0"
+            grep -qE '^chat_server: permessage-deflate: [1-9][0-9]* frames sent compressed' "$tmp/chat.log" \
+                && ok "chat: the server counts the frames it sent compressed ($(grep -o '[0-9]* frames sent compressed.*' "$tmp/chat.log"))" \
+                || { ko "chat: the server counts the frames it sent compressed"; show "$tmp/chat.log"; }
         fi
         # 2. heartbeats
         if start_server heartbeat --ping-interval 200 --ping-timeout 400; then

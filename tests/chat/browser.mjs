@@ -138,6 +138,13 @@ try {
   let bob, ann, cid;
   await check('bob opens the page, connects and renames himself', async () => { bob = await user('bob'); });
   await check('ann does the same', async () => { ann = await user('ann'); });
+  await check("Chromium's default offer: permessage-deflate agreed, with server_no_context_takeover and a 1 KiB window for what it compresses", async () => {
+    for (const page of [bob, ann]) {
+      const ext = await page.evaluate(() => ws && ws.extensions);
+      if (ext !== 'permessage-deflate; server_no_context_takeover; client_max_window_bits=10')
+        throw new Error(`Sec-WebSocket-Extensions: ${JSON.stringify(ext)}`);
+    }
+  });
   await check('bob sees ann join #lobby and take her name', async () => {
     await bob.waitForFunction(() => [...document.querySelectorAll('li.notice')].some((li) =>
       /^guest-\d+ joined #lobby$/.test(li.textContent)));

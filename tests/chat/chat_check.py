@@ -14,6 +14,7 @@ import socket
 import struct
 import sys
 import time
+import zlib
 
 import websockets
 
@@ -31,7 +32,8 @@ class Chat:
     @classmethod
     async def open(cls, url, nick=None, **kw):
         self = cls()
-        self.ws = await websockets.connect(url, ping_interval=None, compression=None, **kw)
+        kw.setdefault("compression", None)     # compression="deflate": permessage-deflate
+        self.ws = await websockets.connect(url, ping_interval=None, **kw)
         self.seen = []
         self.welcome = await self.wait("welcome")
         self.nick = self.welcome["data"]["nick"]
@@ -78,15 +80,16 @@ class Chat:
 
 # ---- a raw client: handshake by hand, frames by hand, reads only when told ----
 
-def masked(op, payload):
+def masked(op, payload, rsv=0):
     key = os.urandom(4)
     n = len(payload)
-    head = bytes([0x80 | op]) + (bytes([0x80 | n]) if n < 126 else bytes([0xFE]) + struct.pack(">H", n))
+    head = bytes([0x80 | rsv | op]) + (bytes([0x80 | n]) if n < 126 else bytes([0xFE]) + struct.pack(">H", n))
     return head + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
 
 
-def frames(buf):
-    """Splits server frames off buf: ([(op, payload)], rest)."""
+def frames(buf, whole=False):
+    """Splits server frames off buf: ([(op, payload)], rest); whole: ([(first byte, payload,
+    frame length)], rest)."""
     out = []
     while len(buf) >= 2:
         n, at = buf[1] & 0x7F, 2
@@ -100,12 +103,19 @@ def frames(buf):
             n, at = struct.unpack(">Q", buf[2:10])[0], 10
         if len(buf) < at + n:
             break
-        out.append((buf[0] & 0x0F, buf[at:at + n]))
+        out.append((buf[0], buf[at:at + n], at + n) if whole else (buf[0] & 0x0F, buf[at:at + n]))
         buf = buf[at + n:]
     return out, buf
 
 
-async def raw_client(port, rcvbuf=None):
+def inflate(payload):
+    """A permessage-deflate message inflated alone (a fresh decoder: no context taken over)."""
+    return zlib.decompressobj(-15).decompress(payload + b"\x00\x00\xff\xff")
+
+
+async def raw_client(port, rcvbuf=None, ext=None, heads=None):
+    """A client by hand: (reader, writer, nick, bytes after the welcome). ext: the
+    Sec-WebSocket-Extensions to offer; heads: a list the server's 101 is appended to."""
     s = socket.socket()
     if rcvbuf:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
@@ -114,17 +124,21 @@ async def raw_client(port, rcvbuf=None):
     r, w = await asyncio.open_connection(sock=s, limit=1 << 20)
     key = base64.b64encode(os.urandom(16)).decode()
     w.write(("GET /chat HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-             "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n" % (port, key)).encode())
+             "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n%s\r\n"
+             % (port, key, "Sec-WebSocket-Extensions: %s\r\n" % ext if ext else "")).encode())
     head = await asyncio.wait_for(r.readuntil(b"\r\n\r\n"), 5)
     assert head.startswith(b"HTTP/1.1 101"), head
+    if heads is not None:
+        heads.append(head.decode())
     # the welcome frame, to learn the nick
     buf = b""
     while True:
-        got, buf = frames(buf)
+        got, buf = frames(buf, whole=True)
         if got:
             break
         buf += await asyncio.wait_for(r.read(4096), 5)
-    return r, w, json.loads(got[0][1])["data"]["nick"], buf
+    b0, payload, _ = got[0]
+    return r, w, json.loads(inflate(payload) if b0 & 0x40 else payload)["data"]["nick"], buf
 
 
 async def http(port, request):
@@ -169,7 +183,7 @@ async def read_until_eof(r, buf, timeout):
 
 async def chat(port, pid):
     url = "ws://127.0.0.1:%d/chat" % port
-    ann = await Chat.open(url)
+    ann = await Chat.open(url, compression="deflate")   # compressing (bob and cid do not)
     w = ann.welcome["data"]
     check(ann.nick.startswith("guest-") and w.get("ping_interval") == 25000 and w.get("ping_timeout") == 20000,
           "welcome: a guest nick and the heartbeat intervals", repr(ann.welcome))
@@ -262,6 +276,14 @@ async def chat(port, pid):
         pass
     check(big.ws.close_code == 1009, "a message over --max-message (64 KiB) is closed with 1009",
           "close code %s" % big.ws.close_code)
+    big = await Chat.open(url, max_size=None, compression="deflate")
+    await big.ws.send(json.dumps({"event": "ping", "data": "x" * 70000}))   # 200 bytes compressed
+    try:
+        await asyncio.wait_for(big.ws.wait_closed(), 5)
+    except asyncio.TimeoutError:
+        pass
+    check(big.ws.close_code == 1009, "compressed, it is too: closed with 1009 once it inflates past 64 KiB",
+          "close code %s" % big.ws.close_code)
 
     try:
         await websockets.connect(url, origin="http://evil.example")
@@ -278,6 +300,7 @@ async def chat(port, pid):
         check(e.status_code == 404, "an upgrade on another path gets 404", "status %d" % e.status_code)
 
     await page(port)
+    await compression(port, url, pid)
     await mutations(url)
     await slow_reader(port, pid, url)
     await ann.ws.close()
@@ -317,6 +340,94 @@ async def mutations(url, count=2000):
     except Exception as e:
         check(False, "%d mutated requests (seed %d, CHAT_SEED=%d to replay)" % (count, seed, seed), repr(e))
     await fz.ws.close()
+
+
+async def raw_read(r, buf, want, timeout=5):
+    """Reads frames (first byte, payload, length) until want(frames) holds."""
+    got, end = [], time.monotonic() + timeout
+    while True:
+        new, buf = frames(buf, whole=True)
+        got += new
+        if want(got):
+            return got, buf
+        buf += await asyncio.wait_for(r.read(65536), max(0.01, end - time.monotonic()))
+
+
+async def compression(port, url, pid):
+    """permessage-deflate: agreed with server_no_context_takeover; each broadcast compressed
+    once, the same bytes to every member that agreed it, plain to the others; a bomb is 1009."""
+    zed = await Chat.open(url, "zed", compression="deflate")
+    ext = zed.ws.response_headers.get("Sec-WebSocket-Extensions")
+    check(ext == "permessage-deflate; server_no_context_takeover; client_max_window_bits=10",
+          "python websockets' offer: agreed, with server_no_context_takeover and a 1 KiB client window", repr(ext))
+    pat = await Chat.open(url, "pat")
+    check("Sec-WebSocket-Extensions" not in pat.ws.response_headers, "a client that offers nothing gets nothing",
+          repr(pat.ws.response_headers.get("Sec-WebSocket-Extensions")))
+    heads = []
+    rz, wz, zn, zbuf = await raw_client(port, ext="permessage-deflate; client_max_window_bits", heads=heads)
+    rp, wp, pn, pbuf = await raw_client(port, heads=heads)
+    rf, wf, fn, fbuf = await raw_client(port, ext="permessage-deflate", heads=heads)   # Firefox's offer
+    wants = ["Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_max_window_bits=10\r\n",
+             None, "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover\r\n"]
+    got = [next((l + "\r\n" for l in h.split("\r\n") if l.lower().startswith("sec-websocket-extensions")), None)
+           for h in heads]
+    check(got == wants, "raw offers: Chromium's (a 1 KiB client window asked), none, Firefox's bare one "
+          "(its 32 KiB window taken)", repr(got))
+    for w in (wz, wp, wf):
+        w.write(masked(1, b'{"event":"join","room":"z"}'))
+    await zed.request("join", room="z")
+    await pat.request("join", room="z")
+    text = json.dumps({"user": "zed", "says": "the same words again and again, " * 8, "n": 1})
+    n = 3
+    for _ in range(n):          # the same text: an encoder that kept context would refer back
+        await zed.request("message", room="z", data=text)
+    def msgs(got):
+        return [f for f in got if f[0] & 0x0F == 1 and b'"message"' in (inflate(f[1]) if f[0] & 0x40 else f[1])]
+    gz, zbuf = await raw_read(rz, zbuf, lambda g: len(msgs(g)) >= n)
+    gp, pbuf = await raw_read(rp, pbuf, lambda g: len(msgs(g)) >= n)
+    gf, fbuf = await raw_read(rf, fbuf, lambda g: len(msgs(g)) >= n)
+    mz, mp, mf = msgs(gz), msgs(gp), msgs(gf)
+    check(all(f[0] == 0xC1 for f in mz + mf) and all(f[0] == 0x81 for f in mp),
+          "on the wire: the messages to compressing members have RSV1, to the other not",
+          repr([hex(f[0]) for f in mz + mp + mf]))
+    check(all(inflate(a[1]) == b[1] for a, b in zip(mz + mf, mp + mp)),
+          "each inflates alone (no context taken over) to the plain frame's payload, byte for byte")
+    check(len(set(f[1] for f in mz + mf)) == 1, "the same compressed bytes to each member, each time (compressed once)")
+    zs, ps = sum(f[2] for f in mz), sum(f[2] for f in mp)
+    check(zs < ps / 3, "and smaller: %d messages in %d bytes on the wire instead of %d" % (n, zs, ps))
+    m = await pat.wait("message", room="z")
+    check(m["data"] == {"from": "zed", "text": text}, "a member that did not agree gets it as it was")
+    wz.write(masked(1, b'{"event":"ping","id":7}'))
+    gz, zbuf = await raw_read(rz, zbuf, lambda g: any(b'"pong"' in f[1] for f in g))
+    pong = [f for f in gz if b'"pong"' in f[1]]
+    check(pong and pong[0][0] == 0x81, "an event under 64 bytes goes plain (a pong)", repr(pong))
+    # what the raw members send compressed (RSV1, a 2^10 window as agreed) is inflated
+    c = zlib.compressobj(wbits=-10)
+    body = c.compress(json.dumps({"event": "message", "room": "z", "data": "from raw " * 20}).encode())
+    wz.write(masked(1, body + c.flush(zlib.Z_SYNC_FLUSH)[:-4], rsv=0x40))
+    m = await zed.wait("message", room="z")
+    check(m["data"] == {"from": zn, "text": "from raw " * 20}, "a compressed message from a member is inflated and served")
+    # a bomb: 16 MiB of zeros in 16 KiB: closed with 1009 after 64 KiB of output, the others go on
+    rss0 = rss_kib(pid)
+    c = zlib.compressobj(wbits=-10)
+    body = c.compress(b'{"event":"message","room":"z","data":"' + b"0" * (16 << 20))
+    wf.write(masked(1, body + c.flush(zlib.Z_SYNC_FLUSH)[:-4], rsv=0x40))
+    t0 = time.monotonic()
+    got, _, eof = await read_until_eof(rf, fbuf, 5)
+    close = [f for f in got if f[0] == 8]
+    check(eof and close and struct.unpack(">H", close[-1][1][:2])[0] == 1009,
+          "a member that sends a compression bomb (%d KiB, 16 MiB inflated) is closed with 1009 in %.0f ms"
+          % (len(body) >> 10, (time.monotonic() - t0) * 1000), repr(close))
+    check(rss_kib(pid) - rss0 < 2048, "the server's memory did not follow the bomb (RSS grew %d KiB)"
+          % (rss_kib(pid) - rss0))
+    await zed.request("message", room="z", data=text)
+    gp, pbuf = await raw_read(rp, pbuf, lambda g: len(msgs(g)) >= 1)
+    m = await pat.wait("message", room="z")
+    check(m["data"]["text"] == text and msgs(gp), "the others go on: zed's next message reaches them")
+    for w in (wz, wp, wf):
+        w.close()
+    await zed.ws.close()
+    await pat.ws.close()
 
 
 def rss_kib(pid):
