@@ -1673,8 +1673,8 @@ static void read_handshake(client *cl, char *data, size_t len) {
         size_t n;
         fprintf(stderr, "chat_server: fd %d: bad handshake: %s\n", cl->fd, ws_strerror(r));
         if (ws_handshake_reject(resp, sizeof resp, &n, r) != WS_OK) { set_dead(cl); return; }
-        ws_buf b = { resp, n };
-        on_send(&cl->ws, &b, 1);
+        ws_buf out = { resp, n };
+        on_send(&cl->ws, &out, 1);
         cl->closing = true;
         return;
     }
