@@ -19,7 +19,7 @@ bench-wss: $(BUILD)/loadgen_tls $(BUILD)/wss_cipher $(BUILD)/echo_server node
 	@BUILD=$(BUILD) CC=$(CC) BENCH_RT=$(BENCH_RT) bash bench/wss.sh
 
 $(BUILD)/loadgen_tls: bench/loadgen.c ws.h | $(BUILD)
-	$(CC) $(WARN) -O2 -g -DWS_MBEDTLS -I. $< -o $@ $(TLS_LIBS)
+	$(CC) $(WARN) -O2 -g -DWS_MBEDTLS -I. $< -o $@ $(TLS_LIBS) -lz
 
 $(BUILD)/wss_cipher: bench/wss_cipher.c | $(BUILD)
 	$(CC) $(WARN) -O2 -g $< -o $@ -lmbedcrypto
@@ -34,7 +34,7 @@ $(BUILD)/bench_mem: bench/bench_mem.c ws.h | $(BUILD)
 	$(CC) $(WARN) -O2 -g -I. $< -lwslay -o $@
 
 $(BUILD)/loadgen: bench/loadgen.c ws.h | $(BUILD)
-	$(CC) $(WARN) -O2 -g -I. $< -o $@
+	$(CC) $(WARN) -O2 -g -I. $< -o $@ -lz
 
 $(BUILD)/wslay_echo: bench/peers/wslay_echo.c ws.h | $(BUILD)
 	$(CC) $(WARN) -O2 -g -I. $< -lwslay -o $@

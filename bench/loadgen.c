@@ -10,9 +10,9 @@
    out in one send() per connection. Latency is from the wake-up that sent a message to the
    one that saw its echo complete.
 
-   Usage:  loadgen [-c CONNS] [-p IN_FLIGHT] [-s SIZE] [-t binary|text|mixed]
+   Usage:  loadgen [-c CONNS] [-p IN_FLIGHT] [-s SIZE] [-t binary|text|mixed|json]
                    [-d SECONDS] [-w WARMUP_SECONDS] [--idle SECONDS] [--fanout MESSAGE]
-                   [--await SECONDS] [--src K] [--tcp]
+                   [--await SECONDS] [--src K] [--tcp] [--deflate]
                    ws://127.0.0.1:PORT/
    Prints: one line "msgs/s=... MB/s=... p50_us=... p99_us=... msgs=... conns=..." (MB/s
            counts payload one way); exit status 1 and a reason on any error.
@@ -40,6 +40,16 @@
            connections than one process may hold open (bench/many.sh).
    --src K: the first source address is 127.0.0.K (1), so that several load generators
            use addresses of their own.
+   --deflate: offer permessage-deflate (client_no_context_takeover), fail unless the server
+           agrees it, send every message compressed and inflate what comes back compressed
+           (zlib, one stream per connection: the server may keep its context) before
+           checking it. A message's sequence number goes in a stored block, the rest of it
+           (the same in every message) compressed once by zlib at level 6 in the window the
+           server allows, so that sending costs a copy and the server's inflate has real
+           compressed data to work on.
+           With --idle, each connection has one message echoed first, so that a server's
+           compression state for it exists when its memory is measured.
+   -t json: chat-JSON messages: after the sequence number, {"event":"message",...} objects.
    Connections past the 20,000th come from 127.0.0.K+1, 127.0.0.K+2, ... (20,000 each), so that
    100,000 of them do not run out of ephemeral ports on one source address.
 */
@@ -62,9 +72,10 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>                   /* --deflate: a benchmark tool may (ws.h never does) */
 
 enum { SEQ_DIGITS = 16, HIST_BUCKETS = 64 + 58 * 32 };  /* latency in ns, within 3% */
-enum { KIND_BINARY, KIND_TEXT, KIND_MIXED };
+enum { KIND_BINARY, KIND_TEXT, KIND_MIXED, KIND_JSON };
 
 typedef struct conn {
     int       fd;
@@ -85,6 +96,8 @@ typedef struct conn {
     uint64_t  msg_off;          /* bytes of the current message so far */
     bool      in_msg, frame_fin, in_payload;
     bool      want_out;         /* EPOLLOUT is on */
+    bool      zmsg;             /* --deflate: the echo being received is compressed */
+    z_stream *zin;              /* --deflate: inflates the echoes */
     uint64_t  rng;
 } conn;
 
@@ -93,10 +106,15 @@ static size_t   size = 16;
 static double   seconds = 5, warmup = 1, idle_seconds = -1;
 static bool     use_tls;        /* wss:// (loadgen_tls) */
 static long     handshakes;     /* --handshakes N */
-static bool     raw_tcp;
+static bool     raw_tcp;        /* --tcp: no handshake, unmasked frames, for a TCP echo */
 static const char *fanout_msg;  /* --fanout */
 static double   await_seconds = -1;                 /* --await */
-static int      src_base = 1;                       /* --src: 127.0.0.src_base first */        /* --tcp: no handshake, unmasked frames, for a TCP echo */
+static int      src_base = 1;                       /* --src: 127.0.0.src_base first */
+static bool     deflate_on;     /* --deflate */
+static int      zbits = 15;     /* the window the server lets us compress with */
+static uint8_t *zrest;          /* the message after its sequence number, compressed */
+static size_t   zrest_len;
+static uint8_t  zinflated[1 << 16];     /* what inflate gives, checked as it comes */
 static uint8_t *pattern;        /* the expected payload, bytes SEQ_DIGITS.. */
 static conn    *conns;
 static uint64_t now_ns;
@@ -135,6 +153,9 @@ static void make_pattern(void) {
         "\xe3\x82\xbd\xe3\x82\xb1\xe3\x83\x83\xe3\x83\x88, \xec\x9b\xb9\xec\x86\x8c\xec\xbc"
         "\x93 ok \xf0\x9f\x98\x80 caf\xc3\xa9. ";
     static const char ascii[] = "The quick brown fox jumps over the lazy dog. ";
+    static const char chat[] = "{\"event\":\"message\",\"room\":\"lobby\",\"data\":{\"from\":"
+        "\"ann\",\"text\":\"See you at the stand-up in ten minutes, bring the notes\"},"
+        "\"id\":1234}";
     size_t i = SEQ_DIGITS, j = 0;
     uint32_t r = 12345;
     pattern = (uint8_t *)malloc(size + SEQ_DIGITS);
@@ -144,7 +165,7 @@ static void make_pattern(void) {
             r = r * 1103515245u + 12345u;
             pattern[i++] = (uint8_t)(r >> 23);
         } else {
-            const char *s = kind == KIND_TEXT ? ascii : mixed;
+            const char *s = kind == KIND_TEXT ? ascii : kind == KIND_JSON ? chat : mixed;
             size_t slen = strlen(s);
             uint8_t b = (uint8_t)s[j];
             size_t clen = b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
@@ -164,18 +185,32 @@ static void queue_message(conn *c) {
     uint64_t r = xorshift(&c->rng);
     size_t hl, i, n = size < SEQ_DIGITS ? size : SEQ_DIGITS;
     memcpy(key, &r, 4);
-    if (c->out_cap - c->out_len < size + 14) {         /* reclaim what was sent */
+    if (c->out_cap - c->out_len < size + size / 8 + 96) {  /* reclaim what was sent */
         memmove(c->out, c->out + c->out_pos, c->out_len - c->out_pos);
         c->out_len -= c->out_pos;
         c->out_pos = 0;
     }
     f = c->out + c->out_len;
-    hl = ws_frame_header(f, true, kind == KIND_BINARY ? WS_OP_BINARY : WS_OP_TEXT, size,
-                         raw_tcp ? NULL : key);
-    for (i = 0; i < n; i++) f[hl + i] = seq_byte(c->sent, i);
-    if (size > n) memcpy(f + hl + n, pattern + n, size - n);
-    if (!raw_tcp) ws_mask(f + hl, size, key, 0);
-    c->out_len += hl + size;
+    if (deflate_on) {                   /* a stored block of 16 bytes, then the rest */
+        size_t zlen = 5 + SEQ_DIGITS + zrest_len;
+        uint8_t *z;
+        hl = ws_frame_header(f, true, (ws_opcode)((kind == KIND_BINARY ? WS_OP_BINARY : WS_OP_TEXT) |
+                                                   WS_RSV1), zlen, key);
+        z = f + hl;
+        z[0] = 0;                       /* BFINAL 0, BTYPE 00 (stored), padded to the byte */
+        z[1] = SEQ_DIGITS; z[2] = 0; z[3] = (uint8_t)~SEQ_DIGITS; z[4] = 0xFF;
+        for (i = 0; i < SEQ_DIGITS; i++) z[5 + i] = seq_byte(c->sent, i);
+        memcpy(z + 5 + SEQ_DIGITS, zrest, zrest_len);
+        ws_mask(z, zlen, key, 0);
+        c->out_len += hl + zlen;
+    } else {
+        hl = ws_frame_header(f, true, kind == KIND_BINARY ? WS_OP_BINARY : WS_OP_TEXT, size,
+                             raw_tcp ? NULL : key);
+        for (i = 0; i < n; i++) f[hl + i] = seq_byte(c->sent, i);
+        if (size > n) memcpy(f + hl + n, pattern + n, size - n);
+        if (!raw_tcp) ws_mask(f + hl, size, key, 0);
+        c->out_len += hl + size;
+    }
     c->sent_at[c->sent % (uint64_t)in_flight] = now_ns;
     c->sent++;
 }
@@ -223,7 +258,23 @@ static void check_payload(conn *c, const uint8_t *p, size_t n) {
     c->msg_off = off + n;
 }
 
+/* --deflate: compressed payload p[0..n-1] of the echo, inflated and checked */
+static void inflate_payload(conn *c, const uint8_t *p, size_t n) {
+    z_stream *z = c->zin;
+    z->next_in = (Bytef *)(uintptr_t)p;
+    z->avail_in = (uInt)n;
+    do {
+        int r;
+        z->next_out = zinflated;
+        z->avail_out = sizeof zinflated;
+        r = inflate(z, Z_SYNC_FLUSH);
+        if (r != Z_OK && r != Z_BUF_ERROR) fail(c, "echo does not inflate");
+        check_payload(c, zinflated, sizeof zinflated - z->avail_out);
+    } while (z->avail_in > 0 || z->avail_out == 0);
+}
+
 static void on_bytes(conn *c, const uint8_t *p, size_t n) {
+    static const uint8_t tail[4] = { 0, 0, 0xFF, 0xFF };
     while (n > 0) {
         if (!c->in_payload) {                       /* frame header, a byte at a time */
             size_t need;
@@ -237,6 +288,9 @@ static void on_bytes(conn *c, const uint8_t *p, size_t n) {
                 uint64_t len = l;
                 size_t i;
                 if (c->hdr[1] & 0x80) fail(c, "masked frame from the server");
+                if ((c->hdr[0] & 0x70) && !(deflate_on && (c->hdr[0] & 0x70) == WS_RSV1 &&
+                                            op != WS_OP_CONT && op < 8))
+                    fail(c, "reserved bits set");
                 if (l == 126) len = (uint64_t)c->hdr[2] << 8 | c->hdr[3];
                 if (l == 127) for (len = 0, i = 2; i < 10; i++) len = len << 8 | c->hdr[i];
                 if (op >= 8) {
@@ -248,6 +302,7 @@ static void on_bytes(conn *c, const uint8_t *p, size_t n) {
                         fail(c, "echo has the wrong type");
                     c->in_msg = true;
                     c->msg_off = 0;
+                    c->zmsg = (c->hdr[0] & WS_RSV1) != 0;
                 } else if (op != WS_OP_CONT) {
                     fail(c, "new message inside a fragmented echo");
                 }
@@ -260,11 +315,13 @@ static void on_bytes(conn *c, const uint8_t *p, size_t n) {
         }
         {
             size_t take = c->frame_left < n ? (size_t)c->frame_left : n;
-            check_payload(c, p, take);
+            if (c->zmsg) inflate_payload(c, p, take);
+            else check_payload(c, p, take);
             p += take; n -= take;
             c->frame_left -= take;
             if (c->frame_left == 0) {
                 c->in_payload = false;
+                if (c->frame_fin && c->zmsg) inflate_payload(c, tail, 4);
                 if (c->frame_fin) message_done(c);
             }
         }
@@ -284,6 +341,80 @@ static bool has_out(const conn *c) {
     return c->out_len > c->out_pos;
 }
 
+/* The 101 checked (upgrade_request's key); with --deflate, permessage-deflate agreed, and
+   the client window it allows noted (zbits: the smallest any connection got). */
+static bool upgrade_ok(const ws_http *h, const char key[25]) {
+    ws_str e = ws_http_header(h, "Sec-WebSocket-Extensions");
+    const char *w = "client_max_window_bits=";
+    size_t i, k = strlen(w);
+    if (ws_handshake_check(h, key, NULL, deflate_on ? "permessage-deflate" : NULL) != WS_OK)
+        return false;
+    if (!deflate_on) return true;
+    if (!e.ptr) fail(NULL, "--deflate: the server did not agree permessage-deflate");
+    for (i = 0; i + k < e.len; i++) {
+        if (memcmp(e.ptr + i, w, k) == 0) {
+            int b = atoi(e.ptr + i + k);
+            if (b < 9) fail(NULL, "--deflate: the server allows a window zlib cannot keep to");
+            if (b < zbits) zbits = b;
+        }
+    }
+    return true;
+}
+
+/* --deflate: c's decoder (one stream for the connection's life: a server may keep its
+   context) and its buffers */
+static void conn_setup(conn *c) {
+    c->out_cap = (size_t)in_flight * (size + size / 8 + 96);
+    c->out = (uint8_t *)malloc(c->out_cap);
+    c->sent_at = (uint64_t *)calloc((size_t)in_flight, sizeof *c->sent_at);
+    if (!c->out || !c->sent_at) fail(NULL, "out of memory");
+    if (deflate_on && !c->zin) {
+        c->zin = (z_stream *)calloc(1, sizeof *c->zin);
+        if (!c->zin || inflateInit2(c->zin, -15) != Z_OK) fail(NULL, "inflateInit2");
+    }
+}
+
+/* --deflate: the rest of every message (after its sequence number) compressed once, in
+   the window every connection allows, ending in a sync flush without its 00 00 FF FF */
+static void zout_setup(void) {
+    z_stream z;
+    size_t cap = size + size / 8 + 64;
+    memset(&z, 0, sizeof z);
+    zrest = (uint8_t *)malloc(cap);
+    if (size <= SEQ_DIGITS) fail(NULL, "--deflate needs -s of more than 16 bytes");
+    if (!zrest || deflateInit2(&z, 6, Z_DEFLATED, -zbits, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        fail(NULL, "deflateInit2");
+    z.next_in = pattern + SEQ_DIGITS;
+    z.avail_in = (uInt)(size - SEQ_DIGITS);
+    z.next_out = zrest;
+    z.avail_out = (uInt)cap;
+    if (deflate(&z, Z_SYNC_FLUSH) != Z_OK || z.avail_in || z.avail_out == 0) fail(NULL, "deflate");
+    zrest_len = cap - z.avail_out - 4;
+    deflateEnd(&z);
+}
+
+/* --idle --deflate: one message echoed on c, before it goes idle */
+static void echo_one(conn *c) {
+    static uint8_t buf[1 << 16];
+    conn_setup(c);
+    queue_message(c);
+    while (c->done < 1) {
+        struct pollfd pfd = { c->fd, (short)(c->out_pos < c->out_len ? POLLIN | POLLOUT : POLLIN), 0 };
+        if (poll(&pfd, 1, 10000) <= 0) fail(c, "no echo of the first message");
+        if (c->out_pos < c->out_len && c->done < 1) flush(c);
+        if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) {
+            ssize_t r = recv(c->fd, buf, sizeof buf, 0);
+            if (r == 0) fail(c, "the server closed the connection");
+            if (r < 0 && errno != EAGAIN && errno != EINTR) fail(c, "recv failed");
+            if (r > 0) on_bytes(c, buf, (size_t)r);
+        }
+    }
+    free(c->out);
+    free(c->sent_at);
+    c->out = NULL;
+    c->out_len = c->out_pos = 0;
+}
+
 /* The upgrade request, with a fresh key in key (checked against the 101 later). */
 static size_t upgrade_request(char *req, size_t cap, char key[25], const char *host,
                               uint16_t port, const char *path) {
@@ -297,6 +428,7 @@ static size_t upgrade_request(char *req, size_t cap, char key[25], const char *h
     o.host = host;
     o.port = port;
     o.path = path;
+    if (deflate_on) o.extensions = "permessage-deflate; client_no_context_takeover; client_max_window_bits";
     if (ws_handshake_request(req, cap, &len, &o, key) != WS_OK) fail(NULL, "request");
     return len;
 }
@@ -394,7 +526,7 @@ static void tls_connect(conn *c, const char *host, uint16_t port, const char *pa
         tls_feed(c, buf, (size_t)n);
         if (tls_resp_len) r = ws_http_parse_response(&h, tls_resp, tls_resp_len);
     }
-    if (r != WS_HS_UPGRADE || ws_handshake_check(&h, key, NULL, NULL) != WS_OK)
+    if (r != WS_HS_UPGRADE || !upgrade_ok(&h, key))
         fail(c, "the server refused the upgrade");
     if (tls_resp_len != h.size) fail(c, "frames before the first message");
     c->upgraded = true;
@@ -454,7 +586,7 @@ static int connect_one(int index, const struct sockaddr_in *addr, const char *ho
         r = ws_http_parse_response(&h, resp, got);
         if (r != WS_HS_PARTIAL) break;
     }
-    if (r != WS_HS_UPGRADE || ws_handshake_check(&h, key, NULL, NULL) != WS_OK)
+    if (r != WS_HS_UPGRADE || !upgrade_ok(&h, key))
         fail(NULL, "the server refused the upgrade");
     if (got != h.size && idle_seconds < 0 && !fanout_msg && await_seconds < 0)
         fail(NULL, "frames before the first message");
@@ -569,9 +701,9 @@ static int fanout(int epfd, uint64_t t_connect) {
 #endif
 
 static void usage(void) {
-    fprintf(stderr, "usage: loadgen [-c CONNS] [-p IN_FLIGHT] [-s SIZE] [-t binary|text|mixed]"
+    fprintf(stderr, "usage: loadgen [-c CONNS] [-p IN_FLIGHT] [-s SIZE] [-t binary|text|mixed|json]"
                     " [-d SECONDS] [-w WARMUP] [--idle SECONDS] [--fanout MESSAGE] [--await SECONDS]"
-                    " [--src K] [--tcp]"
+                    " [--src K] [--tcp] [--deflate]"
                     " [--handshakes N] ws://127.0.0.1:PORT/" LOADGEN_WSS "\n");
     exit(2);
 }
@@ -597,10 +729,11 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[a], "--fanout") && v) fanout_msg = argv[++a];
         else if (!strcmp(argv[a], "--await") && v) await_seconds = atof(argv[++a]);
         else if (!strcmp(argv[a], "--src") && v) src_base = atoi(argv[++a]);
+        else if (!strcmp(argv[a], "--deflate")) deflate_on = true;
         else if (!strcmp(argv[a], "-t") && v) {
             a++;
             kind = !strcmp(v, "binary") ? KIND_BINARY : !strcmp(v, "text") ? KIND_TEXT
-                 : !strcmp(v, "mixed") ? KIND_MIXED : -1;
+                 : !strcmp(v, "mixed") ? KIND_MIXED : !strcmp(v, "json") ? KIND_JSON : -1;
             if (kind < 0) usage();
         } else if (!strncmp(argv[a], "ws://", 5)) url = argv[a];
 #ifdef WS_MBEDTLS
@@ -643,6 +776,7 @@ int main(int argc, char **argv) {
                sec * 1000 / (double)handshakes, handshakes);
         return 0;
     }
+    make_pattern();
     t_start = clock_ns();
     for (i = 0; i < nconns; i++) {
         conns[i].fd = connect_one(i, &addr, host, (uint16_t)port, path);
@@ -652,7 +786,13 @@ int main(int argc, char **argv) {
     }
     if (fanout_msg || await_seconds >= 0) return fanout(epfd_new(), t_start);
     if (idle_seconds >= 0) {
-        printf("idle: %d connections in %.2f s\n", nconns, (double)(clock_ns() - t_start) / 1e9);
+        double open_s = (double)(clock_ns() - t_start) / 1e9;
+        if (deflate_on) {
+            zout_setup();
+            for (i = 0; i < nconns; i++) echo_one(&conns[i]);
+        }
+        printf("idle: %d connections in %.2f s%s\n", nconns, open_s,
+               deflate_on ? ", each with one compressed message echoed" : "");
         fflush(stdout);
         {
             struct timespec ts = { (time_t)idle_seconds, 0 };
@@ -661,7 +801,7 @@ int main(int argc, char **argv) {
         return 0;
     }
 
-    make_pattern();
+    if (deflate_on) zout_setup();
     epfd = epoll_create1(0);
     if (epfd < 0) fail(NULL, "epoll_create1");
     now_ns = clock_ns();
@@ -669,10 +809,7 @@ int main(int argc, char **argv) {
         conn *c = &conns[i];
         struct epoll_event ev;
         c->rng = 0x9E3779B97F4A7C15ull ^ (uint64_t)(i + 1) * 0x100000001B3ull;
-        c->out_cap = (size_t)in_flight * (size + 14);
-        c->out = (uint8_t *)malloc(c->out_cap);
-        c->sent_at = (uint64_t *)calloc((size_t)in_flight, sizeof *c->sent_at);
-        if (!c->out || !c->sent_at) fail(NULL, "out of memory");
+        conn_setup(c);
         ev.events = EPOLLIN;
         ev.data.ptr = c;
         if (epoll_ctl(epfd, EPOLL_CTL_ADD, c->fd, &ev) != 0) fail(NULL, "epoll_ctl");
@@ -736,10 +873,11 @@ int main(int argc, char **argv) {
         double sec = (double)(t_end - t_measure) / 1e9;
         double rate = (double)count_msgs / sec;
         printf("msgs/s=%.0f MB/s=%.1f p50_us=%.1f p99_us=%.1f msgs=%llu conns=%d in_flight=%d"
-               " size=%zu type=%s\n",
+               " size=%zu type=%s%s\n",
                rate, rate * (double)size / 1e6, pct(0.50), pct(0.99),
                (unsigned long long)count_msgs, nconns, in_flight, size,
-               kind == KIND_BINARY ? "binary" : kind == KIND_TEXT ? "text" : "mixed");
+               kind == KIND_BINARY ? "binary" : kind == KIND_TEXT ? "text" : kind == KIND_JSON ?
+               "json" : "mixed", deflate_on ? " deflate" : "");
     }
     return 0;
 }

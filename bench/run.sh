@@ -20,10 +20,13 @@
 #    lower): that many idle connections to echo_server and to uWebSockets (past 20,000 from
 #    127.0.0.2 and on), the time to open them all and the RSS growth; then a broadcast with
 #    examples/chat_server.c to CHAT_CONNS connections: the fan-out time.
+# 5. Echo with permessage-deflate (ZIDLE_CONNS, 1000; 0 skips it): ws.h's echo_server, Node ws
+#    with perMessageDeflate (bench/peers/node_deflate.mjs) and uWebSockets' EchoServer with
+#    UWS_ECHO, in interleaved rounds: chat-JSON msgs/s and RSS per idle compressed connection.
+#    (PEERS=" " BENCH_MEM=0 MANY_CONNS=0 runs this part alone.)
 #
 # Environment: BUILD (build), SECONDS_PER_RUN (3), ROUNDS (3), IDLE_CONNS (10000),
-# MANY_CONNS (100000), CHAT_CONNS (5000: the broadcast's audience; the chat takes about 6 ms
-# per connection it accepts here), BENCH_MEM=0 to leave out the in-memory part, PEERS (default "ws.h uws wslay libwebsockets node tcp"; uws only
+# MANY_CONNS (100000), CHAT_CONNS (5000: the broadcast's audience), BENCH_MEM=0 to leave out the in-memory part, PEERS (default "ws.h uws wslay libwebsockets node tcp"; uws only
 # with UWS_ECHO), UWS_ECHO (path to uWebSockets' examples/EchoServer; it listens on 9001),
 # BENCH_RT=1 to run servers and load generator at real-time priority (chrt -f 10): on a
 # machine busy with other work, a woken server or load generator otherwise waits for the
@@ -92,6 +95,9 @@ start_server() {    # NAME PORT: starts it pinned to CPU 0, sets spid
         wslay) "${PRIO[@]}" taskset -c 0 "$BUILD/wslay_echo" "$2" >"$log" 2>&1 & ;;
         libwebsockets) "${PRIO[@]}" taskset -c 0 "$BUILD/lws_echo" "$2" >"$log" 2>&1 & ;;
         node) "${PRIO[@]}" taskset -c 0 node tests/interop/node_server.mjs "$2" >"$log" 2>&1 & ;;
+        # zlib runs in libuv's threads on the same core: under SCHED_FIFO a thread that spins
+        # keeps them from running (0 msgs/s), so with BENCH_RT this one runs round-robin
+        node-deflate) ${PRIO[@]:+chrt -r 10} taskset -c 0 node bench/peers/node_deflate.mjs "$2" >"$log" 2>&1 & ;;
         tcp) "${PRIO[@]}" taskset -c 0 "$BUILD/tcp_echo" "$2" >"$log" 2>&1 & ;;
         chat) "${PRIO[@]}" taskset -c 0 "$BUILD/chat_server" --ping-interval 0 "$2" >"$log" 2>&1 & ;;
     esac
@@ -318,6 +324,65 @@ done
     fi
     echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min)"
 } | tee "$OUT/echo.txt"
+
+# ---- echo with permessage-deflate ----
+# The same rounds for compressed chat traffic: 100 connections x 16 in flight x 200-byte chat
+# JSON messages (loadgen -t json --deflate: each message compressed, each echo inflated and
+# checked), then the RSS growth over ZIDLE_CONNS idle connections that agreed compression,
+# each with one message echoed first (so that the server's compression state for it exists).
+# ws.h's echo_server (its defaults: permessage-deflate agreed with server_no_context_takeover,
+# a 32 KiB decoder window per connection, one encoder for all); Node ws with perMessageDeflate
+# (bench/peers/node_deflate.mjs: ws's defaults, threshold 64 bytes); uWebSockets' EchoServer
+# with UWS_ECHO (its example's own setting: DEDICATED_COMPRESSOR_4KB | DEDICATED_DECOMPRESSOR,
+# echoes under 16 KiB compressed).
+ZIDLE=${ZIDLE_CONNS:-1000}
+ZPEERS=${ZPEERS:-"ws.h node-deflate uws"}
+[[ " $PEERS " == *" uws "* ]] || [ -n "${UWS_ECHO:-}" -a -x "${UWS_ECHO:-/}" ] || ZPEERS=$(tr ' ' '\n' <<<"$ZPEERS" | grep -vx uws | tr '\n' ' ')
+node -e 'require("ws")' 2>/dev/null || ZPEERS=$(tr ' ' '\n' <<<"$ZPEERS" | grep -vx node-deflate | tr '\n' ' ')
+if [ -n "${ZPEERS// /}" ] && [ "$ZIDLE" -gt 0 ]; then
+    echo
+    echo "== echo with permessage-deflate: 100 x 16 x 200 B chat JSON (loadgen --deflate), $ROUNDS rounds; RSS per idle compressed connection ($ZIDLE) =="
+    for round in $(seq "$ROUNDS"); do
+        for peer in $ZPEERS; do
+            port=$(free_port)
+            [ "$peer" = uws ] && port=9001
+            start_server "$peer" "$port" || continue
+            url=ws://127.0.0.1:$port/
+            ( rt_self; sleep 1.3; cpu_share "$spid" "$(awk -v r="$RUN" 'BEGIN { print r - 0.5 }')" >"$OUT/cpu_$peer" ) &
+            sampler=$!
+            line=$(loadgen 1 --deflate -c 100 -p 16 -s 200 -t json "$url")
+            wait "$sampler"
+            R[$peer,zrate,$round]=$(field msgs/s "$line")
+            R[$peer,zcpu,$round]=$(cat "$OUT/cpu_$peer")
+            stop_server
+            start_server "$peer" "$port" || continue
+            before=$(rss_kb "$spid")
+            log=$OUT/zidle_$peer
+            timeout 300 "${PRIO[@]}" taskset -c 1 "$BUILD/loadgen" --deflate -s 200 -t json -c "$ZIDLE" --idle 3 "$url" >"$log" 2>&1 &
+            idler=$!
+            for i in $(seq 6000); do grep -q '^idle:' "$log" && break; kill -0 $idler 2>/dev/null || break; sleep 0.05; done
+            sleep 0.5
+            after=$(rss_kb "$spid")
+            wait $idler
+            grep -q '^idle:' "$log" && R[$peer,zmem,$round]=$(( (after - before) * 1024 / ZIDLE ))
+            stop_server
+            printf 'round %s %-14s %s msgs/s, server CPU %s, %s B per idle connection%s\n' "$round" "$peer" \
+                "${R[$peer,zrate,$round]:-?}" "${R[$peer,zcpu,$round]:-?}" "${R[$peer,zmem,$round]:-?}" \
+                "$(case $line in error*) echo " ($line)" ;; esac; grep -q '^idle:' "$log" || echo " (idle: $(tail -1 "$log"))")"
+        done
+    done
+    {
+        echo
+        echo "Echo with permessage-deflate: 200-byte chat JSON, 100 connections x 16 in flight, every echo"
+        echo "inflated and checked; median of $ROUNDS interleaved rounds (min-max), ${RUN} s per run."
+        printf '%-34s' ""; for peer in $ZPEERS; do printf ' | %-24s' "$peer"; done; echo
+        printf '%-34s' "msgs/s"; for peer in $ZPEERS; do printf ' | %-24s' "$(cell n "$(stat zrate "$peer")")"; done; echo
+        printf '%-34s' "server CPU"; for peer in $ZPEERS; do printf ' | %-24s' "$(cell % "$(stat zcpu "$peer")")"; done; echo
+        printf '%-34s' "RSS per idle compressed conn, B"; for peer in $ZPEERS; do printf ' | %-24s' "$(cell B "$(stat zmem "$peer")")"; done; echo
+        printf '%-34s' "ws.h / peer, msgs/s (same round)"; for peer in $ZPEERS; do [ "$peer" = ws.h ] && printf ' | %-24s' "" || printf ' | %-24s' "$(cell x "$(stat zrate ws.h "$peer")")"; done; echo
+        printf '%-34s' "peer / ws.h, RSS (same round)"; for peer in $ZPEERS; do [ "$peer" = ws.h ] && printf ' | %-24s' "" || printf ' | %-24s' "$(cell x "$(stat zmem ws.h "$peer" 1)")"; done; echo
+    } | tee "$OUT/deflate.txt"
+fi
 
 # ---- many connections ----
 if [ "$MANY" -gt 0 ] && ! ulimit -Sn $((MANY + 500)) 2>/dev/null; then
