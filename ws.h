@@ -274,9 +274,10 @@
                            is included and the core stays freestanding
 
    MEMORY
-       Nothing is allocated. A ws_conn is a plain struct you own (sizeof(ws_conn) is 360 bytes
-       on x86-64: 125 of them hold the control frame being received, and 125 the payload of
-       a pong owed while a frame of yours is still going out). It points at a ws_config you
+       Nothing is allocated. A ws_conn is a plain struct you own (sizeof(ws_conn) is 216 bytes
+       on x86-64, 232 with WS_DEFLATE; 208 and 216 on a Cortex-M4: 125 of them hold the
+       control frame being received, which is also where the ping whose pong is owed waits;
+       byte by byte above struct ws_conn). It points at a ws_config you
        keep alive for as long as the connection: one config is normally shared by every
        connection of a server, which is what keeps a connection this small. Received payload
        is delivered as slices of the buffer you passed to ws_conn_feed (unmasked in place),
@@ -305,8 +306,9 @@
        sooner. To bound a slow handshake on a server (a slowloris), call ws_conn_init when
        you accept the socket, and tick it while the request head is still arriving.
        Memory and stack do not grow with input: the parser keeps at most one frame header
-       (14 bytes), one control payload and one owed pong (125 bytes each) per connection, and
-       no path through the library recurses. Each ping is answered with one pong of the same
+       (14 bytes) or one control payload (125 bytes) per connection, the ping whose pong is
+       owed included (no frame is read while it is: ws_conn_feed), and no path through the
+       library recurses. Each ping is answered with one pong of the same
        payload, so a server never asks you to send more bytes than it was fed, plus one close
        frame (at most 127 bytes); a client at most three times as many (a 2-byte ping gets a
        6-byte masked pong), plus one close frame (at most 131 bytes). A peer that floods
@@ -342,9 +344,11 @@
          get the closed state's answers (WS_ERR_STATE, the sticky error).
        - The send callback may call ws_conn_feed (a blocking client that drains its socket
          after each write, two connections wired back to back in one process): it works,
-         and the pong or close it owes goes out once the frame being written is done;
-         except while the frame being written is a pong the library owes: then the feed
-         gets WS_ERR_BUSY (a ping read then would change that pong's payload under it).
+         and the pong or close it owes goes out once the frame being written is done. A
+         ping read there owes its pong until then, and the feed stops right after that
+         ping: WS_ERR_BUSY, and ws_conn_feed_part says how far it read; keep the rest and
+         feed it once your send callback has returned. A feed while the library writes the
+         pong it owes gets WS_ERR_BUSY too and reads nothing.
          Every other call that would send (the senders, close, tick, accept, connect)
          returns WS_ERR_BUSY there and changes nothing: a frame is never cut by another.
          The random callback counts as a send callback here.
@@ -594,7 +598,8 @@ typedef struct ws_config {
     void (*on_begin)(ws_conn *c, ws_opcode op, uint64_t size /* or WS_SIZE_UNKNOWN */);
     void (*on_data)(ws_conn *c, const void *data, size_t len);
     void (*on_end)(ws_conn *c);
-    /* A ping or pong arrived (after the automatic pong went out). */
+    /* A ping or pong arrived (after the automatic pong went out, or once it is owed:
+       ws_conn_feed). */
     void (*on_control)(ws_conn *c, ws_opcode op, const void *data, size_t len);
     /* An open connection ended, called exactly once: code is the peer's close code (1005
        when its close had none), the code we sent when we failed it (1002, 1007, 1009), or
@@ -607,50 +612,60 @@ typedef struct ws_config {
 
 /* One connection. Allocate it yourself (static, on the heap, in an array) and set it up with
    ws_conn_init. Only `user` is yours to touch.
-   Its bytes, x86-64 (Cortex-M4): 360 (344) in all, without WS_DEFLATE's pointer
-       40 (20+4)  user, config, message buffer, its capacity and fill (M4: 4 of padding)
-       40         64-bit: payload left in the frame received, message size so far, payload
-                  owed by ws_conn_send_payload, last activity, start of a wait (tick time)
-       8          fragments so far, close code, flags
-       13         sticky error, state, call depth, opcodes, header fill, key positions,
-                  control and pong lengths, RSV bits, UTF-8 state, pong being written
-       8          the peer's mask key, and the key of a frame being streamed out
+   Its bytes, x86-64 (Cortex-M4): 216 (208) in all; 232 (216) with WS_DEFLATE's
+       24 (12)    user, config, message buffer
+       16 (8)     WS_DEFLATE only: its decoder and encoder memory
+       8          the message buffer's capacity (at most 4 GiB - 1 of it is used), fragments
+                  so far (M4, without WS_DEFLATE: 4 of padding before the next)
+       40         64-bit: payload left in the frame received, message size so far (the
+                  fill of the message buffer follows from these two), payload owed by
+                  ws_conn_send_payload, last activity, start of a wait (tick time)
+       4          close code, flags
+       9          sticky error, state, call depth, opcodes, mask position (the peer's key's
+                  on a server, ours of a frame streamed out on a client), bytes in _ctrl,
+                  RSV bits, UTF-8 state
+       4          mask key: the peer's (server), or of the frame we stream out (client)
        125        the control frame being received, and before it a frame header split
-                  across feeds; on_close's reason, the close a failure sends; a client's
-                  nonce while CONNECTING
-       125+1      the pong owed; a client's key and options while CONNECTING; padding
-   Both 125-byte buffers are needed at once: a pong owed behind a frame still going out
-   keeps its payload while the peer's next control frames, a pong or a close with its
-   reason, arrive (tests/unit/test_contract.c, "a pong owed behind a streamed frame"). */
+                  across feeds; the ping whose pong is owed; on_close's reason, the close a
+                  failure sends; a client's key and options while CONNECTING
+       2 (+1)     WS_DEFLATE only: the encoder's window, a compressed message under way;
+                  padding
+   One control payload is held at a time: while a pong is owed, ws_conn_feed reads no further
+   frame (ws_conn_feed_part), so the ping's payload in _ctrl stays as it is until the pong
+   is out. */
 struct ws_conn {
     void *user;                     /* yours: ws.h never reads it */
     /* private: do not touch */
     const ws_config *_cfg;
     uint8_t  *_mbuf;                /* whole-message buffer (ws_conn_set_buffer) */
-    size_t    _mcap, _mlen;
-    uint64_t  _remaining;           /* payload bytes left in the current received frame */
-    uint64_t  _msg_size;            /* bytes of the current data message so far */
-    uint64_t  _tx_remaining;        /* payload bytes owed by ws_conn_send_payload */
-    uint64_t  _t_mark;              /* last receive activity, in tick time */
-    uint64_t  _t_wait;              /* start of the handshake / close wait, or last ping */
-    uint32_t  _frags;               /* frames of the current data message so far */
-    uint16_t  _code;                /* close code received, or sent on failure */
-    uint16_t  _flags;               /* WS__F_* */
-    int8_t    _err;                 /* sticky error */
-    uint8_t   _state, _depth, _op, _msg_op, _hlen, _mask_pos, _tx_mask_pos, _clen, _plen, _rsv,
-              _utf8;                /* _depth: calls on this connection in progress */
-    uint8_t   _pong_out;            /* the owed pong is being written from _pong */
-    uint8_t   _mask[4], _tx_mask[4];
-    uint8_t   _ctrl[125];           /* control payload received, and a frame header split
-                                       across feeds before it (_hlen bytes); on failure: our
-                                       close frame's body; on_close's reason is _ctrl + 2.
-                                       Client: the handshake nonce while CONNECTING */
-    uint8_t   _pong[125];           /* the payload of the pong owed (_plen bytes). Client,
-                                       while CONNECTING: what ws_conn_connect sent (its key,
-                                       then its protocols and extensions pointers) */
 #ifdef WS_DEFLATE
     struct ws_inflate *_z;          /* permessage-deflate's decoder (ws_conn_set_inflate) */
     struct ws_deflate *_zd;         /* its encoder's memory (ws_conn_set_deflate) */
+#endif
+    uint32_t  _mcap;                /* its capacity; its fill is ws__mlen(c) */
+    uint32_t  _frags;               /* frames of the current data message so far */
+    uint64_t  _remaining;           /* payload bytes left in the current received frame */
+    uint64_t  _msg_size;            /* bytes of the current data message so far (a frame's
+                                       whole length from its header on, uncompressed) */
+    uint64_t  _tx_remaining;        /* payload bytes owed by ws_conn_send_payload */
+    uint64_t  _t_mark;              /* last receive activity, in tick time */
+    uint64_t  _t_wait;              /* start of the handshake / close wait, or last ping */
+    uint16_t  _code;                /* close code received, or sent on failure */
+    uint16_t  _flags;               /* WS__F_* */
+    int8_t    _err;                 /* sticky error */
+    uint8_t   _state, _depth, _op, _msg_op, _mask_pos, _clen, _rsv, _utf8;
+                                    /* _depth: calls on this connection in progress;
+                                       _mask_pos: in _mask; _clen: bytes in _ctrl, with
+                                       WS__CLEN_HEAD set while they are a frame header */
+    uint8_t   _mask[4];             /* server: the peer's key; client: ours, of the frame
+                                       streamed with ws_conn_send_header */
+    uint8_t   _ctrl[125];           /* control payload received, and a frame header split
+                                       across feeds before it; the ping whose pong is owed
+                                       (WS__F_PONG_DUE); on failure: our close frame's body;
+                                       on_close's reason is _ctrl + 2. Client, while
+                                       CONNECTING: its key, protocols, extensions (and
+                                       deflate) pointers, and the nonce in scratch */
+#ifdef WS_DEFLATE
     uint8_t   _zbits;               /* the window the encoder may use */
     uint8_t   _ztx;                 /* the fragmented message we send is compressed */
 #endif
@@ -836,7 +851,8 @@ WS_API int ws_conn_init(ws_conn *c, const ws_config *cfg, void *user);
 
 /* Gives c a buffer to collect whole messages in: from then on, data messages arrive through
    on_message in one piece, and one larger than cap fails the connection with close 1009.
-   buf = NULL returns to streaming. c keeps buf (by pointer) until it is given another.
+   buf = NULL returns to streaming. c keeps buf (by pointer) until it is given another. A
+   cap over 4 GiB - 1 is taken as that (messages that large need streaming).
    Returns WS_OK, WS_ERR_STATE while a message is half received (from on_begin, on_data,
    or between its fragments: call it between messages, on_end and on_message included), or
    the sticky error. */
@@ -883,6 +899,15 @@ WS_API int ws_conn_connected(ws_conn *c, const ws_http *resp);
  * Pings are answered, closes are answered and reported. Never reads outside
  * data[0..len-1], never allocates.
  *
+ * A ping is answered at once, with a pong of its payload, unless a frame of yours is going
+ * out: one streamed with ws_conn_send_header and unfinished, or this feed is made inside
+ * your send callback. Then the pong is owed, its payload kept in the connection, and it
+ * goes out as soon as that frame is done (before anything else of yours). While it is
+ * owed, no further frame is read: the feed stops right after that ping and returns
+ * WS_ERR_BUSY, and later feeds return WS_ERR_BUSY and read nothing, until the pong is
+ * out. ws_conn_feed_part tells how many bytes were read; keep the rest and feed it then.
+ * If you never stream frames nor feed inside your send callback, every byte is read.
+ *
  * Returns:
  *   WS_OK            every byte was consumed (bytes after the peer's close are ignored).
  *   WS_ERR_PROTOCOL  RFC 6455 violation; close 1002 was sent.
@@ -891,13 +916,21 @@ WS_API int ws_conn_connected(ws_conn *c, const ws_http *resp);
  *   WS_ERR_IO        the send callback failed (answering a ping or close).
  *   WS_ERR_STATE     the connection is still CONNECTING.
  *   WS_ERR_BUSY      called inside a callback of this connection's own ws_conn_feed:
- *                    nothing was read (queue the bytes and feed them after it returns).
+ *                    nothing was read (queue the bytes and feed them after it returns);
+ *                    or a pong is owed (above): not every byte was read, maybe none.
  *   An earlier error, again: errors are sticky.
  * Notes:
  *   data must be writable (unmasking is in place). Check ws_conn_state afterwards: CLOSED
  *   or FAILED means close the socket.
  */
 WS_API int ws_conn_feed(ws_conn *c, void *data, size_t len);
+
+/* ws_conn_feed that also stores in *used (when not NULL) how many bytes of data it read:
+   all of them with WS_OK (those after the peer's close count as read: they are ignored);
+   fewer, maybe none, with WS_ERR_BUSY, when a pong is owed or inside a callback of this
+   feed: feed the bytes after *used once the pong is out (ws_conn_feed); with another
+   error, those read up to it (none when the call was refused at once). */
+WS_API int ws_conn_feed_part(ws_conn *c, void *data, size_t len, size_t *used);
 
 /* Sends one whole message or control frame: op is WS_OP_TEXT, WS_OP_BINARY, WS_OP_PING or
  * WS_OP_PONG (control payloads at most 125 bytes). A server hands the header and the
@@ -1479,6 +1512,11 @@ extern "C" {
 #define WS__F_HS_SENT   0x2000u         /* client: ws_conn_connect sent the request */
 #define WS__F_Z_MSG     0x4000u         /* the message being received is compressed */
 #define WS__F_Z_RESET   0x8000u         /* the decoder starts afresh for each message */
+/* _clen holds the bytes of a frame header split across feeds with this bit set */
+#define WS__CLEN_HEAD   0x80u
+/* bytes in the message buffer: a frame's length is counted in _msg_size from its header on
+   (uncompressed), the inflated bytes as they come out (compressed) */
+#define ws__mlen(c) ((size_t)((c)->_msg_size - (((c)->_flags & WS__F_Z_MSG) ? 0u : (c)->_remaining)))
 #define WS__SET(c, f) ((c)->_flags = (uint16_t)((c)->_flags | (f)))
 #define WS__CLR(c, f) ((c)->_flags = (uint16_t)((c)->_flags & ~(unsigned)(f)))
 
@@ -3079,11 +3117,22 @@ static void ws__report(ws_conn *c) {
 
 /* Makes err the sticky error, owes on_close with its close code (the one a protocol error
    sends, else 1006) and why as the reason, and forgets any pong or close owed. The close
-   frame that a protocol error sends is kept in _ctrl: code, then why. Sends nothing. */
+   frame that a protocol error sends is kept in _ctrl: code, then why; except while the
+   owed pong is being written from _ctrl (a ws_conn_eof in its callback): then the reason
+   is left empty and _ctrl as it is. Sends nothing. */
 static void ws__set_failed(ws_conn *c, int err, const char *why) {
     unsigned code = (unsigned)ws_close_code_for(err);
     size_t n = WS__MIN(ws__strlen(why), 123u);
     if (c->_state == WS_STATE_FAILED) return;
+    if ((c->_flags & (WS__F_PONG_DUE | WS__F_TX)) == (WS__F_PONG_DUE | WS__F_TX)) {
+        c->_state = WS_STATE_FAILED;            /* no close can follow (ws__fail) */
+        c->_err = (int8_t)err;
+        c->_code = (uint16_t)(code ? code : (unsigned)WS_CLOSE_ABNORMAL);
+        c->_clen = 2;
+        WS__CLR(c, WS__F_CLOSE_DUE);            /* the pong's writer clears PONG_DUE */
+        ws__report(c);
+        return;
+    }
     if (c->_state != WS_STATE_CONNECTING)       /* a handshake that fails has no close code */
         c->_code = (uint16_t)(code ? code : (unsigned)WS_CLOSE_ABNORMAL);
     c->_state = WS_STATE_FAILED;
@@ -3114,12 +3163,16 @@ static void ws__flush(ws_conn *c) {
             if (c->_state == WS_STATE_FAILED) WS__CLR(c, WS__F_PONG_DUE | WS__F_CLOSE_DUE);
             return;
         }
+        if ((c->_flags & WS__F_PONG_DUE) && c->_state == WS_STATE_FAILED) {
+            WS__CLR(c, WS__F_PONG_DUE);         /* failed while it was owed: forgotten */
+            continue;
+        }
         WS__SET(c, WS__F_TX);
         if (c->_flags & WS__F_PONG_DUE) {
+            /* from _ctrl: WS__F_PONG_DUE stays set while it goes out, so that no feed
+               (WS_ERR_BUSY) and no failure (ws__set_failed) changes it under the writer */
+            err = ws__send_ctrl(c, WS_OP_PONG, NULL, 0, c->_ctrl, c->_clen);
             WS__CLR(c, WS__F_PONG_DUE);
-            c->_pong_out = 1;           /* its payload must not change while it goes out */
-            err = ws__send_ctrl(c, WS_OP_PONG, NULL, 0, c->_pong, c->_plen);
-            c->_pong_out = 0;
         } else {
             /* a failure's close (code and reason), or the peer's code echoed */
             size_t n = c->_state == WS_STATE_FAILED ? c->_clen
@@ -3141,7 +3194,8 @@ static void ws__flush(ws_conn *c) {
    close can still go out. Returns err. */
 static int ws__fail(ws_conn *c, int err, const char *why) {
     bool close = ws_close_code_for(err) && c->_state == WS_STATE_OPEN &&
-                 !(c->_flags & WS__F_TX_CLOSE);
+                 !(c->_flags & WS__F_TX_CLOSE) &&
+                 (c->_flags & (WS__F_PONG_DUE | WS__F_TX)) != (WS__F_PONG_DUE | WS__F_TX);
     if (c->_state == WS_STATE_FAILED) return c->_err;
     ws__set_failed(c, err, why);
     if (close) {
@@ -3215,8 +3269,8 @@ WS_API int ws_conn_set_buffer(ws_conn *c, void *buf, size_t cap) {
     if (c->_state == WS_STATE_FAILED) return c->_err;
     if (c->_msg_op) return WS_ERR_STATE;        /* half a message in: the rest would overrun */
     c->_mbuf = (uint8_t *)buf;
-    c->_mcap = buf ? cap : 0;
-    c->_mlen = 0;
+    c->_mcap = !buf ? 0u : cap > UINT32_MAX ? UINT32_MAX : (uint32_t)cap;
+    c->_msg_size = 0;                           /* empty (ws__mlen) */
     return WS_OK;
 }
 
@@ -3284,13 +3338,15 @@ WS_API int ws_conn_reject(ws_conn *c, int err) {
 #endif
 
 #ifndef WS_NO_CLIENT
-/* While CONNECTING a client keeps what ws_conn_connect sent in _pong (no pong is owed
+/* While CONNECTING a client keeps what ws_conn_connect sent in _ctrl (no frame is read
    before OPEN): the key (25 bytes, NUL included), then the protocols and extensions
-   strings' pointers, copied in and out as bytes. */
-#define WS__HS_KEY(c) ((char *)(c)->_pong)
+   strings' pointers (and WS_DEFLATE's opts->deflate), copied in and out as bytes; the
+   nonce is drawn into WS__HS_NONCE, after them. */
+#define WS__HS_KEY(c) ((char *)(c)->_ctrl)
+#define WS__HS_NONCE 100
 static const char *ws__hs_get(const ws_conn *c, size_t i) {
     const char *s;
-    WS_MEMCPY(&s, c->_pong + 25 + i * sizeof s, sizeof s);
+    WS_MEMCPY(&s, c->_ctrl + 25 + i * sizeof s, sizeof s);
     return s;
 }
 
@@ -3300,21 +3356,21 @@ WS__NOINLINE static int ws__connect_send(ws_conn *c, const ws_buf *b, size_t n,
                                          const ws_client_opts *opts) {
     int rr, err;
     WS__SET(c, WS__F_TX);               /* the random callback is one of c's callbacks too */
-    rr = c->_cfg->random(c, c->_ctrl, 16);                      /* the nonce, in scratch */
+    rr = c->_cfg->random(c, c->_ctrl + WS__HS_NONCE, 16);       /* the nonce, in scratch */
     WS__CLR(c, WS__F_TX);
     if (c->_state == WS_STATE_FAILED) return ws_conn_error(c);  /* ws_conn_eof inside it */
     if (rr < 0) {
         ws__set_failed(c, WS_ERR_RANDOM, "");
         return WS_ERR_RANDOM;
     }
-    ws_handshake_key(c->_ctrl, WS__HS_KEY(c));                  /* where the pieces point */
+    ws_handshake_key(c->_ctrl + WS__HS_NONCE, WS__HS_KEY(c));   /* where the pieces point */
     /* for ws_conn_connected (ws__hs_get) */
-    WS_MEMCPY(c->_pong + 25, &opts->protocols, sizeof opts->protocols);
-    WS_MEMCPY(c->_pong + 25 + sizeof opts->protocols, &opts->extensions, sizeof opts->extensions);
+    WS_MEMCPY(c->_ctrl + 25, &opts->protocols, sizeof opts->protocols);
+    WS_MEMCPY(c->_ctrl + 25 + sizeof opts->protocols, &opts->extensions, sizeof opts->extensions);
 #ifdef WS_DEFLATE
     {                                   /* and opts->deflate after them (ws__hs_pmd) */
         uintptr_t d = (uintptr_t)(void *)opts->deflate;
-        WS_MEMCPY(c->_pong + 25 + 2 * sizeof opts->protocols, &d, sizeof d);
+        WS_MEMCPY(c->_ctrl + 25 + 2 * sizeof opts->protocols, &d, sizeof d);
     }
 #endif
     WS__SET(c, WS__F_HS_SENT | WS__F_TX);
@@ -3347,7 +3403,7 @@ WS_API int ws_conn_connect(ws_conn *c, const ws_client_opts *opts) {
 /* opts->deflate, kept after the protocols and extensions pointers */
 static struct ws_deflate_client *ws__hs_pmd(const ws_conn *c) {
     uintptr_t d;
-    WS_MEMCPY(&d, c->_pong + 25 + 2 * sizeof(const char *), sizeof d);
+    WS_MEMCPY(&d, c->_ctrl + 25 + 2 * sizeof(const char *), sizeof d);
     return (struct ws_deflate_client *)(void *)d;
 }
 #  define WS__HS_EXTENSIONS(c) (ws__hs_pmd(c) ? "permessage-deflate" : ws__hs_get((c), 1))
@@ -3455,8 +3511,7 @@ static int ws__frame_begin(ws_conn *c, const uint8_t *h) {
         if (op != WS_OP_CONT) {
             begins = true;
             c->_msg_op = (uint8_t)op;
-            c->_msg_size = 0;
-            c->_mlen = 0;
+            c->_msg_size = 0;                   /* the message buffer empty too (ws__mlen) */
             c->_utf8 = 0;
             c->_rsv = (uint8_t)rsv;
             c->_frags = 0;
@@ -3465,15 +3520,17 @@ static int ws__frame_begin(ws_conn *c, const uint8_t *h) {
         }
         /* a compressed message is measured as it is inflated (ws__zdata) */
         if (!(c->_flags & WS__F_Z_MSG) &&
-            (len > ws__max_message(cfg) - c->_msg_size || (c->_mbuf && len > c->_mcap - c->_mlen)))
+            (len > ws__max_message(cfg) - c->_msg_size || (c->_mbuf && len > (uint64_t)c->_mcap - c->_msg_size)))
             return ws__fail(c, WS_ERR_TOO_BIG, WS__WHY("message too big"));
         if (++c->_frags > (cfg->max_fragments ? cfg->max_fragments : WS__DEFAULT_MAX_FRAGMENTS))
             return ws__fail(c, WS_ERR_TOO_BIG, WS__WHY("too many fragments"));
         if (!(c->_flags & WS__F_Z_MSG)) c->_msg_size += len;
     }
     /* the frame is good: set up for its payload */
-    if (masked) WS_MEMCPY(c->_mask, h + n, 4);
-    c->_mask_pos = 0;
+    if (masked) {                               /* (a client's _mask is its own: see below) */
+        WS_MEMCPY(c->_mask, h + n, 4);
+        c->_mask_pos = 0;
+    }
     c->_op = (uint8_t)op;
     c->_flags = (uint16_t)((c->_flags & ~WS__F_FIN) | (fin ? WS__F_FIN : 0));
     c->_remaining = len;
@@ -3488,9 +3545,8 @@ static int ws__control(ws_conn *c) {
     unsigned code = WS_CLOSE_NO_STATUS;
     if (c->_op != WS_OP_CLOSE) {
         if (c->_op == WS_OP_PING && !cfg->no_auto_pong && c->_state == WS_STATE_OPEN) {
-            /* owed until no frame is going out; a newer ping replaces it (RFC 6455 5.5.3) */
-            if (c->_clen) WS_MEMCPY(c->_pong, c->_ctrl, c->_clen);
-            c->_plen = c->_clen;
+            /* owed until no frame is going out, from _ctrl: ws_conn_feed reads no further
+               frame meanwhile (ws__feed) */
             WS__SET(c, WS__F_PONG_DUE);
             ws__flush(c);
             if (c->_state == WS_STATE_FAILED) return c->_err;
@@ -3534,7 +3590,7 @@ WS__NOINLINE static int ws__zdata(ws_conn *c, const uint8_t *in, size_t n, const
         size_t cap, used = 0, made = 0;
         uint64_t room = ws__max_message(c->_cfg) - c->_msg_size;
         int r;
-        if (c->_mbuf) { out = c->_mbuf + c->_mlen; cap = c->_mcap - c->_mlen; }
+        if (c->_mbuf) { out = c->_mbuf + ws__mlen(c); cap = c->_mcap - ws__mlen(c); }
         else { out = z->_win + z->_wpos; cap = z->_wsize - z->_wpos; }
         if (cap > room) cap = (size_t)room;
         if (!cap) { out = &probe; cap = 1; }    /* full: one byte more would be too big */
@@ -3562,7 +3618,7 @@ WS__NOINLINE static int ws__zdata(ws_conn *c, const uint8_t *in, size_t n, const
                 return WS_ERR_UTF8;
             }
         }
-        if (c->_mbuf) c->_mlen += made;
+        if (c->_mbuf) { /* ws__mlen(c) counts them (_msg_size) */ }
         else if (c->_cfg->on_data) c->_cfg->on_data(c, out, made);
         if (c->_state >= WS_STATE_CLOSED || (c->_flags & WS__F_RX_CLOSE))
             return WS_OK;                       /* a callback ended it: the caller sees */
@@ -3610,8 +3666,8 @@ static int ws__frame_end(ws_conn *c) {
         return ws__fail(c, WS_ERR_UTF8, WS__WHY("text ends inside a UTF-8 sequence"));
     c->_msg_op = 0;                             /* between messages from here on */
     if (c->_mbuf) {
-        size_t n = c->_mlen;
-        c->_mlen = 0;
+        size_t n = ws__mlen(c);
+        c->_msg_size = 0;                       /* the buffer is empty again */
         if (cfg->on_message) cfg->on_message(c, op, c->_mbuf, n);
     } else if (cfg->on_end) {
         cfg->on_end(c);
@@ -3655,9 +3711,9 @@ static int ws__payload(ws_conn *c, uint8_t *p, size_t n) {
             return ws__fail(c, WS_ERR_UTF8, WS__WHY("text ends inside a UTF-8 sequence"));
     }
     if (c->_mbuf) {
-        WS_ASSERT(n <= c->_mcap - c->_mlen);
-        WS_MEMCPY(c->_mbuf + c->_mlen, p, n);
-        c->_mlen += n;
+        size_t at = ws__mlen(c) - n;            /* (_remaining is already less n) */
+        WS_ASSERT(at + n <= c->_mcap);
+        WS_MEMCPY(c->_mbuf + at, p, n);
     } else if (n && c->_cfg->on_data) {
         c->_cfg->on_data(c, p, n);
     }
@@ -3671,18 +3727,20 @@ static size_t ws__parse(ws_conn *c, uint8_t *p, size_t avail) {
     int err;
     if (c->_remaining == 0) {
         /* frame header: straight from the input when it is all there */
-        if (c->_hlen == 0 && avail >= 2 && avail >= ws__head_size(p[1])) {
+        if (!(c->_clen & WS__CLEN_HEAD) && avail >= 2 && avail >= ws__head_size(p[1])) {
             took = ws__head_size(p[1]);
             err = ws__frame_begin(c, p);
         } else {
             /* in _ctrl, free between frames: what it holds for later (a close, a failure's
-               reason, a client's nonce) ends the reading of frames */
-            size_t need = c->_hlen < 2 ? 2 : ws__head_size(c->_ctrl[1]);
-            took = WS__MIN(need - c->_hlen, avail);
-            WS_MEMCPY(c->_ctrl + c->_hlen, p, took);
-            c->_hlen = (uint8_t)(c->_hlen + took);
-            if (c->_hlen < 2 || c->_hlen < ws__head_size(c->_ctrl[1])) return took;
-            c->_hlen = 0;
+               reason, an owed pong) ends the reading of frames */
+            size_t have = c->_clen & WS__CLEN_HEAD ? c->_clen & ~WS__CLEN_HEAD : 0u;
+            size_t need = have < 2 ? 2 : ws__head_size(c->_ctrl[1]);
+            took = WS__MIN(need - have, avail);
+            WS_MEMCPY(c->_ctrl + have, p, took);
+            have += took;
+            c->_clen = (uint8_t)(WS__CLEN_HEAD | have);
+            if (have < 2 || have < ws__head_size(c->_ctrl[1])) return took;
+            c->_clen = 0;
             err = ws__frame_begin(c, c->_ctrl);     /* read before the payload lands */
         }
     } else {
@@ -3693,24 +3751,37 @@ static size_t ws__parse(ws_conn *c, uint8_t *p, size_t avail) {
     return took;
 }
 
-WS_API int ws_conn_feed(ws_conn *c, void *data, size_t len) {
+WS_API int ws_conn_feed_part(ws_conn *c, void *data, size_t len, size_t *used) {
     uint8_t *p = (uint8_t *)data;
-    int err = ws__enter(c, WS__F_RX);
-    if (err) return err;
-    /* a ping read now would replace the payload of the pong being written */
-    if (c->_pong_out) return ws__leave(c, WS_ERR_BUSY);
+    size_t left = len;
+    int err;
+    if (used) *used = 0;
+    if ((err = ws__enter(c, WS__F_RX)) != WS_OK) return err;
+    /* a pong is owed from _ctrl (or going out from it): no frame is read until it is out */
+    if (c->_flags & WS__F_PONG_DUE) return ws__leave(c, WS_ERR_BUSY);
     if (c->_state == WS_STATE_CONNECTING) return ws__leave(c, WS_ERR_STATE);
     if (len && !p) return ws__leave(c, WS_ERR_ARG);
-    if (c->_state == WS_STATE_CLOSED || (c->_flags & WS__F_RX_CLOSE) || !len)
-        return ws__leave(c, WS_OK);             /* bytes after a close are ignored */
-    WS__SET(c, WS__F_RX | WS__F_ACTIVITY);
-    while (len && c->_state < WS_STATE_CLOSED && !(c->_flags & WS__F_RX_CLOSE)) {
-        size_t took = ws__parse(c, p, len);
-        p += took;
-        len -= took;
+    if (c->_state == WS_STATE_CLOSED || (c->_flags & WS__F_RX_CLOSE) || !len) {
+        if (used) *used = len;                  /* bytes after a close are ignored */
+        return ws__leave(c, WS_OK);
     }
+    WS__SET(c, WS__F_RX | WS__F_ACTIVITY);
+    while (left && c->_state < WS_STATE_CLOSED && !(c->_flags & WS__F_RX_CLOSE)) {
+        size_t took = ws__parse(c, p, left);
+        p += took;
+        left -= took;
+        if (c->_flags & WS__F_PONG_DUE) break;  /* right after the ping: hold the rest */
+    }
+    if (c->_state == WS_STATE_CLOSED || (c->_state != WS_STATE_FAILED && (c->_flags & WS__F_RX_CLOSE)))
+        left = 0;                               /* the rest is ignored: read, as it were */
+    if (used) *used = len - left;
     WS__CLR(c, WS__F_RX);
-    return ws__leave(c, c->_state == WS_STATE_FAILED ? (int)c->_err : (int)WS_OK);
+    return ws__leave(c, c->_state == WS_STATE_FAILED ? (int)c->_err
+                        : left ? (int)WS_ERR_BUSY : (int)WS_OK);
+}
+
+WS_API int ws_conn_feed(ws_conn *c, void *data, size_t len) {
+    return ws_conn_feed_part(c, data, len, NULL);
 }
 
 /* ---- connection: send ------------------------------------------------------ */
@@ -3940,12 +4011,13 @@ WS_API int ws_conn_send_header(ws_conn *c, bool fin, ws_opcode op, uint64_t size
         err = WS_ERR_ARG;                       /* no peer may take 2^63 bytes or more */
     } else if ((err = ws__send_check(c, (unsigned)op, fin, 0)) == WS_OK) {
         WS__SET(c, WS__F_TX);
-        if (ws__client(c) && c->_cfg->random(c, c->_tx_mask, 4) < 0) {
+        /* a client's _mask is the key of the frame it streams (a server's is the peer's) */
+        if (ws__client(c) && c->_cfg->random(c, c->_mask, 4) < 0) {
             err = WS_ERR_RANDOM;
         } else {
-            c->_tx_mask_pos = 0;
+            if (ws__client(c)) c->_mask_pos = 0;
             c->_tx_remaining = size;            /* owed from now on, before the header leaves */
-            b = ws__b(hdr, ws_frame_header(hdr, fin, op, size, ws__client(c) ? c->_tx_mask : NULL));
+            b = ws__b(hdr, ws_frame_header(hdr, fin, op, size, ws__client(c) ? c->_mask : NULL));
             err = ws__write(c, &b, 1);
         }
         err = ws__tx_end(c, err);
@@ -3959,12 +4031,12 @@ WS_API int ws_conn_send_payload(ws_conn *c, const void *data, size_t len) {
     if (len > c->_tx_remaining || (len && !data)) {
         err = WS_ERR_ARG;
     } else if (len) {
-        size_t pos = c->_tx_mask_pos;
+        size_t pos = c->_mask_pos;
         c->_tx_remaining -= len;                /* before the bytes leave */
-        c->_tx_mask_pos = (uint8_t)((pos + len) & 3);
         WS__SET(c, WS__F_TX);
         if (ws__client(c)) {
-            err = ws__write_masked(c, false, 0, data, len, c->_tx_mask, pos);
+            c->_mask_pos = (uint8_t)((pos + len) & 3);
+            err = ws__write_masked(c, false, 0, data, len, c->_mask, pos);
         } else {
             ws_buf b = ws__b(data, len);
             err = ws__write(c, &b, 1);

@@ -558,19 +558,25 @@ FZ void fz_after(fz_conn *f, const fz_snap *b, int rc) {
     if (f->in_msg && s != WS_STATE_FAILED) CHECK(!f->buffered);
 }
 
-/* ws_conn_feed of a copy of p[0..n-1] exactly n long; checks the outcome. */
-FZ int fz_feed(fz_conn *f, const uint8_t *p, size_t n) {
+/* ws_conn_feed_part of a copy of p[0..n-1] exactly n long; checks the outcome. Stores how
+   many bytes it read in *used (when not NULL): fewer than n only with WS_ERR_BUSY, while
+   a pong is owed behind a frame going out (then it stopped right after that ping). */
+FZ int fz_feed_part(fz_conn *f, const uint8_t *p, size_t n, size_t *used) {
     uint8_t *copy = fz_dup(p, n);
     fz_snap b = fz_snap_take(f);
+    size_t got = 0;
     int rc;
     f->feed_p = copy;
     f->feed_n = n;
     f->fed += n;
-    rc = ws_conn_feed(&f->c, copy, n);
+    rc = ws_conn_feed_part(&f->c, copy, n, &got);
+    f->fed -= n - got;
     f->feed_p = NULL;
     f->feed_n = 0;
     free(copy);
     fz_after(f, &b, rc);
+    CHECK(got <= n && (got == n || rc != WS_OK));
+    if (used) *used = got;
     if (b.state == WS_STATE_CONNECTING) {
         CHECK(rc == WS_ERR_STATE && f->callbacks == b.callbacks && f->sends == b.sends);
     } else if (b.state == WS_STATE_CLOSED) {
@@ -578,10 +584,16 @@ FZ int fz_feed(fz_conn *f, const uint8_t *p, size_t n) {
     } else if (b.state != WS_STATE_FAILED) {
         CHECK(rc == WS_OK || rc == WS_ERR_PROTOCOL || rc == WS_ERR_UTF8 ||
               rc == WS_ERR_TOO_BIG || rc == WS_ERR_IO || rc == WS_ERR_RANDOM ||
-              (rc == WS_ERR_EOF && f->eofs));
-        CHECK((rc == WS_OK) == (ws_conn_state(&f->c) != WS_STATE_FAILED));
+              (rc == WS_ERR_EOF && f->eofs) ||
+              (rc == WS_ERR_BUSY && fz_wire_owed(&f->wire)));   /* a pong owed behind it */
+        CHECK((rc == WS_OK || rc == WS_ERR_BUSY) == (ws_conn_state(&f->c) != WS_STATE_FAILED));
     }
     return rc;
+}
+
+/* The same, for a connection that never streams a frame: every byte is read. */
+FZ int fz_feed(fz_conn *f, const uint8_t *p, size_t n) {
+    return fz_feed_part(f, p, n, NULL);
 }
 
 /* After a failure: every call gives the same error and does nothing. */

@@ -165,13 +165,25 @@ static void opened(void) {
 
 static void feed(const uint8_t *p, size_t n) {
     ws_state s = ws_conn_state(C);
+    rx_track before = g.rx;
+    int owed = g.pong_due, rc;
+    size_t used = 0;
     TRACE("feed %zu bytes in state %d\n", n, (int)s);
     if ((s == WS_STATE_OPEN || s == WS_STATE_CLOSING) && n) {
         g.m.activity = 1;
         track(&g.rx, p, n);                             /* what ws.h is about to read */
     }
     g.m.quiet_until = 0;
-    fz_feed(F, p, n);
+    rc = fz_feed_part(F, p, n, &used);
+    if (rc == WS_ERR_BUSY) {
+        /* a pong owed behind the frame we stream: nothing read while it was owed, else
+           up to the end of the ping that owes it; the rest is dropped (this peer's bytes
+           begin a frame again) */
+        CHECK(g.pong_due && (!owed || used == 0) && (used < n || n == 0));
+        g.rx = before;
+        track(&g.rx, p, used);
+        CHECK(!g.rx.in_payload && g.rx.hlen == 0 && (used == 0 || g.rx.op == WS_OP_PING));
+    }
     /* the peer's close behind a streamed frame: CLOSING from now on, the close timeout
        counted from the next tick (as after our own close) */
     if (s == WS_STATE_OPEN && ws_conn_state(C) == WS_STATE_CLOSING) g.m.wait_set = 0;

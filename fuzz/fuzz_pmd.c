@@ -152,7 +152,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 o.deflate = &dc;
                 CHECK(ws_conn_init(&c, &cfg, NULL) == WS_OK);
                 CHECK(ws_conn_connect(&c, &o) == WS_OK);
-                ws_accept_key((const char *)c._pong, 24, acc);    /* the key: _pong while CONNECTING */
+                ws_accept_key((const char *)c._ctrl, 24, acc);    /* the key: _ctrl while CONNECTING */
                 n = head("HTTP/1.1 101 Switching Protocols", a, al, acc);
                 if (parse(&resp, n, 1) == WS_HS_UPGRADE) {
                     rc = ws_conn_connected(&c, &resp);

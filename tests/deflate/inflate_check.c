@@ -1215,7 +1215,7 @@ static int client_answer(const ws_deflate_params *offer, const char *answer, ws_
     dc->offer = *offer; dc->inflate = &zi;
     o.host = "h"; o.deflate = dc;
     if (ws_conn_connect(&c, &o) != WS_OK) return -100;
-    ws_accept_key((const char *)c._pong, 24, acc);    /* the key: _pong while CONNECTING */
+    ws_accept_key((const char *)c._ctrl, 24, acc);    /* the key: _ctrl while CONNECTING */
     snprintf(text, sizeof text, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
              "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n%s%s%s\r\n", acc,
              answer ? "Sec-WebSocket-Extensions: " : "", answer ? answer : "", answer ? "\r\n" : "");

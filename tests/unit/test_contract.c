@@ -55,11 +55,12 @@ static int p_send(ws_conn *c, const ws_buf *bufs, size_t n) {
         peer *o = p->other;
         size_t len = p->wire.len - start;
         uint8_t *tmp = (uint8_t *)malloc(len ? len : 1);
+        size_t used = 0;
         int rc;
         memcpy(tmp, p->wire.p + start, len);
-        rc = ws_conn_feed(o->c, tmp, len);
-        if (rc == WS_ERR_BUSY) {
-            tbuf_put(&o->queue, p->wire.p + start, len);
+        rc = ws_conn_feed_part(o->c, tmp, len, &used);
+        if (rc == WS_ERR_BUSY) {                /* what was not read, for later */
+            tbuf_put(&o->queue, p->wire.p + start + used, len - used);
             p->busy_feeds++;
         }
         free(tmp);
@@ -177,8 +178,10 @@ static void pump(peer *a, peer *b) {
         q[1] = b;
         for (i = 0; i < 2; i++) {
             tbuf t = q[i]->queue;
+            size_t used = 0;
             memset(&q[i]->queue, 0, sizeof q[i]->queue);
-            if (t.len && q[i]->c) ws_conn_feed(q[i]->c, t.p, t.len);
+            if (t.len && q[i]->c && ws_conn_feed_part(q[i]->c, t.p, t.len, &used) == WS_ERR_BUSY)
+                tbuf_put(&q[i]->queue, t.p + used, t.len - used);       /* (a pong owed) */
             tbuf_free(&t);
         }
     }
@@ -540,27 +543,77 @@ TEST(send_and_close_from_receive_callbacks_work) {
 
 /* ---- 5. a pong owed behind a streamed frame -------------------------------------- */
 
-TEST(owed_pong_survives_other_control_frames) {
+TEST(owed_pong_holds_back_the_frames_after_its_ping) {
+    /* the pong's payload is kept in _ctrl: no frame is read after the ping until it is
+       out, and ws_conn_feed_part says where reading stopped */
+    int role;
+    for (role = 0; role < 2; role++) {
+        peer s;
+        sframe f[MAX_SFRAMES];
+        tbuf in = { 0 };
+        size_t n, used = 99, ping_len;
+        peer_open(&s, role ? WS_ROLE_CLIENT : WS_ROLE_SERVER);
+        test_context("%s", role ? "client" : "server");
+        CHECK_EQ_INT(ws_conn_send_header(s.c, true, WS_OP_BINARY, 4), WS_OK);
+        CHECK_EQ_INT(ws_conn_send_payload(s.c, "ab", 2), WS_OK);
+        put_frame(&in, &s, 1, WS_OP_PING, "ping-1", 6);
+        ping_len = in.len;
+        put_frame(&in, &s, 1, WS_OP_PONG, "unsolicited", 11);
+        put_frame(&in, &s, 1, WS_OP_TEXT, "hi", 2);
+        CHECK_EQ_INT(ws_conn_feed_part(s.c, in.p, in.len, &used), WS_ERR_BUSY);
+        CHECK_EQ_INT((int)used, (int)ping_len);             /* stopped right after it */
+        used = 99;
+        CHECK_EQ_INT(ws_conn_feed_part(s.c, in.p + ping_len, in.len - ping_len, &used),
+                     WS_ERR_BUSY);                          /* still owed: nothing read */
+        CHECK_EQ_INT((int)used, 0);
+        CHECK_EQ_INT(ws_conn_feed(s.c, in.p + ping_len, 1), WS_ERR_BUSY);
+        CHECK_EQ_STR(tbuf_str(&s.log), " P9:ping-1");
+        CHECK_EQ_INT(ws_conn_state(s.c), WS_STATE_OPEN);
+        CHECK_EQ_INT(ws_conn_send_payload(s.c, "cd", 2), WS_OK);     /* the pong goes */
+        CHECK_EQ_INT(ws_conn_feed_part(s.c, in.p + ping_len, in.len - ping_len, &used), WS_OK);
+        CHECK_EQ_INT((int)used, (int)(in.len - ping_len));
+        n = wire_frames(&s, f, MAX_SFRAMES);
+        if (CHECK_EQ_INT(n, 2)) {
+            CHECK_EQ_INT(f[0].op, WS_OP_BINARY);
+            CHECK_EQ_INT(f[1].op, WS_OP_PONG);
+            CHECK_EQ_MEM(f[1].payload, (size_t)f[1].len, "ping-1", 6);
+        }
+        sframes_free(f, n);
+        CHECK_EQ_STR(tbuf_str(&s.log), " P9:ping-1 P10:unsolicited B1:2 D:hi E");
+        tbuf_free(&in);
+        peer_free(&s);
+    }
+}
+
+TEST(owed_pong_of_a_split_ping_and_a_split_header_after_it) {
+    /* the same fed a byte at a time: the header after the ping is not begun */
     peer s;
     sframe f[MAX_SFRAMES];
-    size_t n;
+    tbuf in = { 0 };
+    size_t i, n, used, at = 0;
+    int rc = WS_OK;
     peer_open(&s, WS_ROLE_SERVER);
-    CHECK_EQ_INT(ws_conn_send_header(s.c, true, WS_OP_BINARY, 4), WS_OK);
-    CHECK_EQ_INT(ws_conn_send_payload(s.c, "ab", 2), WS_OK);
-    CHECK_EQ_INT(feed_frame(&s, 1, WS_OP_PING, "ping-1", 6), WS_OK);
-    CHECK_EQ_INT(feed_frame(&s, 1, WS_OP_PONG, "unsolicited", 11), WS_OK);
-    CHECK_EQ_INT(ws_conn_send_payload(s.c, "cd", 2), WS_OK);
+    CHECK_EQ_INT(ws_conn_send_header(s.c, true, WS_OP_BINARY, 1), WS_OK);
+    put_frame(&in, &s, 1, WS_OP_PING, "xyz", 3);
+    put_frame(&in, &s, 1, WS_OP_PING, "second", 6);
+    for (i = 0; i < in.len && rc == WS_OK; i++, at += used)
+        rc = ws_conn_feed_part(s.c, in.p + i, 1, &used);
+    CHECK_EQ_INT(rc, WS_ERR_BUSY);
+    CHECK_EQ_INT((int)at, 2 + 4 + 3);                       /* the first ping, whole */
+    CHECK_EQ_INT(ws_conn_send_payload(s.c, "!", 1), WS_OK);
+    for (i = at; i < in.len; i++) CHECK_EQ_INT(ws_conn_feed(s.c, in.p + i, 1), WS_OK);
     n = wire_frames(&s, f, MAX_SFRAMES);
-    if (CHECK_EQ_INT(n, 2)) {
-        CHECK_EQ_INT(f[1].op, WS_OP_PONG);
-        CHECK_EQ_MEM(f[1].payload, (size_t)f[1].len, "ping-1", 6);
+    if (CHECK_EQ_INT(n, 3)) {
+        CHECK_EQ_MEM(f[1].payload, (size_t)f[1].len, "xyz", 3);
+        CHECK_EQ_MEM(f[2].payload, (size_t)f[2].len, "second", 6);
     }
     sframes_free(f, n);
-    CHECK_EQ_STR(tbuf_str(&s.log), " P9:ping-1 P10:unsolicited");
+    CHECK_EQ_STR(tbuf_str(&s.log), " P9:xyz P9:second");
+    tbuf_free(&in);
     peer_free(&s);
 }
 
-TEST(owed_pong_and_close_go_out_in_order_after_the_frame) {
+TEST(close_behind_a_streamed_frame_waits_for_it) {
     /* a peer's close behind a streamed frame: CLOSING (not CLOSED, which tells the caller
        to close TCP) until the frame ends and the answer goes out */
     peer s;
@@ -569,7 +622,6 @@ TEST(owed_pong_and_close_go_out_in_order_after_the_frame) {
     uint8_t body[2] = { 0x03, 0xE8 };
     peer_open(&s, WS_ROLE_SERVER);
     CHECK_EQ_INT(ws_conn_send_header(s.c, true, WS_OP_BINARY, 2), WS_OK);
-    CHECK_EQ_INT(feed_frame(&s, 1, WS_OP_PING, "x", 1), WS_OK);
     CHECK_EQ_INT(feed_frame(&s, 1, WS_OP_CLOSE, body, 2), WS_OK);
     CHECK_EQ_INT(ws_conn_state(s.c), WS_STATE_CLOSING);
     CHECK_EQ_INT(s.closes, 0);
@@ -578,13 +630,67 @@ TEST(owed_pong_and_close_go_out_in_order_after_the_frame) {
     CHECK_EQ_INT(ws_conn_state(s.c), WS_STATE_CLOSED);
     CHECK_EQ_INT(s.closes, 1);
     n = wire_frames(&s, f, MAX_SFRAMES);
+    if (CHECK_EQ_INT(n, 2)) {
+        CHECK_EQ_INT(f[1].op, WS_OP_CLOSE);
+        CHECK_EQ_MEM(f[1].payload, (size_t)f[1].len, body, 2);
+    }
+    sframes_free(f, n);
+    peer_free(&s);
+}
+
+TEST(owed_pong_goes_out_before_the_close_read_after_it) {
+    peer s;
+    sframe f[MAX_SFRAMES];
+    size_t n;
+    uint8_t body[2] = { 0x03, 0xE8 };
+    peer_open(&s, WS_ROLE_SERVER);
+    CHECK_EQ_INT(ws_conn_send_header(s.c, true, WS_OP_BINARY, 2), WS_OK);
+    CHECK_EQ_INT(feed_frame(&s, 1, WS_OP_PING, "x", 1), WS_OK);
+    CHECK_EQ_INT(feed_frame(&s, 1, WS_OP_CLOSE, body, 2), WS_ERR_BUSY);   /* not read */
+    CHECK_EQ_INT(ws_conn_state(s.c), WS_STATE_OPEN);
+    CHECK_EQ_INT(ws_conn_send_payload(s.c, "ab", 2), WS_OK);
+    CHECK_EQ_INT(feed_frame(&s, 1, WS_OP_CLOSE, body, 2), WS_OK);
+    CHECK_EQ_INT(ws_conn_state(s.c), WS_STATE_CLOSED);
+    CHECK_EQ_INT(s.closes, 1);
+    n = wire_frames(&s, f, MAX_SFRAMES);
     if (CHECK_EQ_INT(n, 3)) {
         CHECK_EQ_INT(f[1].op, WS_OP_PONG);
+        CHECK_EQ_MEM(f[1].payload, (size_t)f[1].len, "x", 1);
         CHECK_EQ_INT(f[2].op, WS_OP_CLOSE);
         CHECK_EQ_MEM(f[2].payload, (size_t)f[2].len, body, 2);
     }
     sframes_free(f, n);
     peer_free(&s);
+}
+
+static void hook_eof_in_pong(peer *p, const char *event) {
+    /* TCP ends inside the send of the pong's first chunk (a client's goes out in pieces) */
+    if (strcmp(event, "send") || p->hook_calls++) return;
+    p->hook_rc = ws_conn_eof(p->c);
+}
+
+TEST(eof_inside_the_pongs_send_leaves_its_payload_as_it_was) {
+    /* the payload is in _ctrl, where a failure writes its close: the pong still goes out
+       whole, and on_close gets 1006 */
+    peer p;
+    sframe f[MAX_SFRAMES];
+    uint8_t big[100];
+    size_t n;
+    memset(big, 'q', sizeof big);
+    big[99] = 'z';
+    peer_open(&p, WS_ROLE_CLIENT);
+    p.hook = hook_eof_in_pong;
+    CHECK_EQ_INT(feed_frame(&p, 1, WS_OP_PING, big, sizeof big), WS_ERR_EOF);
+    CHECK_EQ_INT(p.hook_rc, WS_ERR_EOF);
+    CHECK_EQ_INT(p.closes, 1);
+    CHECK_EQ_INT((int)p.close_code, WS_CLOSE_ABNORMAL);
+    n = wire_frames(&p, f, MAX_SFRAMES);
+    if (CHECK_EQ_INT(n, 1)) {
+        CHECK_EQ_INT(f[0].op, WS_OP_PONG);
+        CHECK_EQ_MEM(f[0].payload, (size_t)f[0].len, big, sizeof big);
+    }
+    sframes_free(f, n);
+    peer_free(&p);
 }
 
 /* ---- 6. the status line ----------------------------------------------------------- */
@@ -1034,8 +1140,11 @@ void suite_contract(void) {
     RUN(calls_inside_the_send_callback_are_busy);
     RUN(feed_inside_a_receive_callback_is_busy);
     RUN(send_and_close_from_receive_callbacks_work);
-    RUN(owed_pong_survives_other_control_frames);
-    RUN(owed_pong_and_close_go_out_in_order_after_the_frame);
+    RUN(owed_pong_holds_back_the_frames_after_its_ping);
+    RUN(owed_pong_of_a_split_ping_and_a_split_header_after_it);
+    RUN(close_behind_a_streamed_frame_waits_for_it);
+    RUN(owed_pong_goes_out_before_the_close_read_after_it);
+    RUN(eof_inside_the_pongs_send_leaves_its_payload_as_it_was);
     RUN(status_line_is_strict);
     RUN(send_header_refuses_lengths_of_2_63_and_more);
     RUN(free_in_on_close_from_every_ending);
