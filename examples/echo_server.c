@@ -12,8 +12,9 @@
        client whose output piles up (4 MiB) is not read from until it drains (64 MiB:
        dropped);
      - an idle client holds no buffer: one read buffer serves all, and the queue, the
-       handshake's buffers and the gathering of fragments are allocated while in use only
-       (an idle client is its struct alone: ws_conn and 56 bytes);
+       handshake's buffers and the gathering of fragments are allocated while in use only;
+       an idle client is its struct alone (ws_conn and 16 bytes: 248 in all), in a table
+       indexed by its file descriptor (blocks of 256, allocated as descriptors reach them);
      - out of file descriptors, it stops accepting for 100 ms at a time (no busy loop) and
        keeps serving the clients it has;
      - handshake (10 s) and close (5 s) timeouts and keepalive (a ping after 30 s of
@@ -67,9 +68,12 @@ enum {
 };
 
 /* What a client holds only while it needs it: allocated when the handshake starts, when
-   output waits for the socket, while small fragments are gathered or once it is closing;
+   output waits for the socket, while small fragments are gathered, once it is closing, or
+   for as long as it has TLS or permessage-deflate (which hold far more than this anyway);
    freed as soon as none of these is true, so an idle client is the struct below alone. */
 typedef struct busy {
+    ws_tls  *tls;               /* with --cert: the TLS under it all; NULL: plain TCP */
+    ws_inflate *inflate;        /* permessage-deflate agreed: its decoder, window behind it */
     outq     out;               /* what the socket did not take yet (examples/outq.h) */
     char    *head;              /* request bytes, during the handshake only */
     size_t   head_len, head_cap;
@@ -79,11 +83,10 @@ typedef struct busy {
     uint64_t close_by;          /* once closing: when to give up on the client */
 } busy;
 
+/* A client: slot fd of the table. ws.user is its busy part (NULL while idle); ws comes
+   first, so the ws_conn that ws.h's callbacks get is the client. */
 typedef struct client {
-    struct client *prev, *next;
-    busy    *b;                 /* NULL while idle */
-    ws_tls  *tls;               /* with --cert: the TLS under it all; NULL: plain TCP */
-    ws_inflate *inflate;        /* permessage-deflate agreed: its decoder, window behind it */
+    ws_conn  ws;
     int      fd;
     uint32_t echo_left;         /* bytes of the message being echoed not seen yet, when its
                                    size is known and below 4 GiB; else UINT32_MAX */
@@ -93,10 +96,12 @@ typedef struct client {
     bool     fin_sent : 1;      /* shutdown(SHUT_WR) done: waiting for the client's FIN */
     bool     tls_closed : 1;    /* close_notify sent */
     bool     want_in : 1, want_out : 1;     /* what epoll watches for now */
+    bool     live : 1;          /* the slot holds a client */
     uint8_t  echo;              /* how the message being echoed goes out: ECHO_* */
     uint8_t  echo_op;           /* its opcode */
-    ws_conn  ws;
 } client;
+/* what an idle client costs: its slot (ws_conn and 16 bytes) */
+typedef char client_is_248_bytes[sizeof(void *) != 8 || sizeof(client) <= 248 ? 1 : -1];
 
 static volatile sig_atomic_t stop;
 static bool      deflate_on = true; /* --no-deflate: decline permessage-deflate */
@@ -106,7 +111,12 @@ static bool      deflate_on = true; /* --no-deflate: decline permessage-deflate 
 static uint32_t  zd_table[1 << 14];
 static uint8_t   zd_out[72 * 1024];
 static ws_deflate zd = { zd_table, 14, zd_out, sizeof zd_out, 0, 0 };
-static client   *clients;
+/* The clients, by file descriptor: blocks of CLIENT_BLOCK slots, allocated (zeroed) when a
+   descriptor first falls in one, so the table costs what the descriptors in use need. */
+enum { CLIENT_BLOCK = 256 };
+static client  **blocks;
+static size_t    nblocks;       /* blocks[0..nblocks-1]: each NULL or CLIENT_BLOCK slots */
+static size_t    nclients;      /* live ones */
 static int       epfd, lfd;     /* epoll, and the listening socket */
 static uint64_t  accept_resume; /* when not 0: the listener is paused until then */
 static char      readbuf[READ_SIZE];
@@ -119,21 +129,53 @@ static char      plain[TLS_RECORD];     /* what TLS decrypts, used up in on_tls_
 
 static void on_signal(int sig) { (void)sig; stop = 1; }
 
-static size_t pending(const client *cl) { return cl->b ? outq_pending(&cl->b->out) : 0; }
+/* The slot for descriptor fd (a new block if need be), or NULL when out of memory. */
+static client *client_slot(int fd) {
+    size_t i = (size_t)fd / CLIENT_BLOCK;
+    if (i >= nblocks) {
+        size_t n = nblocks ? nblocks : 16;
+        while (n <= i) n *= 2;
+        client **p = (client **)realloc(blocks, n * sizeof *p);
+        if (!p) return NULL;
+        memset(p + nblocks, 0, (n - nblocks) * sizeof *p);
+        blocks = p;
+        nblocks = n;
+    }
+    if (!blocks[i] && !(blocks[i] = (client *)calloc(CLIENT_BLOCK, sizeof **blocks))) return NULL;
+    return &blocks[i][(size_t)fd % CLIENT_BLOCK];
+}
+
+/* The client in slot i (of nblocks * CLIENT_BLOCK), or NULL. */
+static client *client_at(size_t i) {
+    client *b = blocks[i / CLIENT_BLOCK];
+    return b && b[i % CLIENT_BLOCK].live ? &b[i % CLIENT_BLOCK] : NULL;
+}
+
+static busy *busy_of(const client *cl) { return (busy *)cl->ws.user; }
+static ws_tls *tls_of(const client *cl) { return cl->ws.user ? busy_of(cl)->tls : NULL; }
+static ws_inflate *inflate_of(const client *cl) {
+    return cl->ws.user ? busy_of(cl)->inflate : NULL;
+}
+
+static size_t pending(const client *cl) { return cl->ws.user ? outq_pending(&busy_of(cl)->out) : 0; }
 
 /* The client's busy part, allocated when first needed. NULL when out of memory. */
 static busy *need_busy(client *cl) {
-    if (!cl->b && (cl->b = (busy *)calloc(1, sizeof *cl->b)) != NULL)
-        cl->b->out.limit = QUEUE_LIMIT;
-    return cl->b;
+    busy *b = busy_of(cl);
+    if (!b && (b = (busy *)calloc(1, sizeof *b)) != NULL) {
+        b->out.limit = QUEUE_LIMIT;
+        cl->ws.user = b;
+    }
+    return b;
 }
 
 /* Frees the busy part once nothing in it is in use: an idle client holds no buffer. */
 static void maybe_idle(client *cl) {
-    busy *b = cl->b;
-    if (b && !b->head && !b->req && !b->gather && !b->out.buf && !b->close_by) {
+    busy *b = busy_of(cl);
+    if (b && !b->head && !b->req && !b->gather && !b->out.buf && !b->close_by && !b->tls &&
+        !b->inflate) {
         free(b);
-        cl->b = NULL;
+        cl->ws.user = NULL;
     }
 }
 
@@ -241,8 +283,9 @@ static bool tx_flush(client *cl) {
    encrypted first (ws_tls_send calls on_tls_send with the records). A client with
    QUEUE_LIMIT unsent is dropped. */
 static int on_send(ws_conn *c, const ws_buf *bufs, size_t n) {
-    client *cl = (client *)c->user;
-    if (cl->tls) return ws_tls_send(cl->tls, bufs, n) == WS_OK ? 0 : -1;
+    client *cl = (client *)c;
+    ws_tls *tls = tls_of(cl);
+    if (tls) return ws_tls_send(tls, bufs, n) == WS_OK ? 0 : -1;
     if (cl == tx_cl && tx_add(bufs, n)) return 0;
     if (cl == tx_cl && tx_spill(cl, 0, 0) != 0) cl->dead = true;    /* keep the order */
     tx_cl = NULL;                       /* the rest of this read goes to the queue */
@@ -271,7 +314,8 @@ static int on_tls_send(ws_tls *t, const void *data, size_t len) {
    when there is one. Returns 0, or -1 when the client is to be dropped. */
 static int put(client *cl, const void *data, size_t len) {
     ws_buf b = { data, len };
-    if (cl->tls) return ws_tls_send(cl->tls, &b, 1) == WS_OK ? 0 : -1;
+    ws_tls *tls = tls_of(cl);
+    if (tls) return ws_tls_send(tls, &b, 1) == WS_OK ? 0 : -1;
     return on_send(&cl->ws, &b, 1);
 }
 
@@ -296,19 +340,19 @@ static void echo_failed(client *cl, int err, const char *what) {
      that waits for the echo of each fragment before it sends the next would wait: the
      echo of a message is only due when the message is complete.) */
 static void on_begin(ws_conn *c, ws_opcode op, uint64_t size) {
-    client *cl = (client *)c->user;
+    client *cl = (client *)c;
     cl->echo = ECHO_WAIT;
     cl->echo_op = (uint8_t)op;
     cl->echo_left = size < UINT32_MAX ? (uint32_t)size : UINT32_MAX;
     /* (not when permessage-deflate was agreed: ws_conn_send_header's frames go as they are) */
-    if (op == WS_OP_BINARY && size != WS_SIZE_UNKNOWN && !cl->inflate) {
+    if (op == WS_OP_BINARY && size != WS_SIZE_UNKNOWN && !inflate_of(cl)) {
         int r = ws_conn_send_header(c, true, op, size);
         if (r != WS_OK) echo_failed(cl, r, "echo header");
         cl->echo = ECHO_FRAME;
     }
 }
 
-static size_t gathered(const client *cl) { return cl->b ? cl->b->gather_len : 0; }
+static size_t gathered(const client *cl) { return cl->ws.user ? busy_of(cl)->gather_len : 0; }
 
 /* Room for len more gathered bytes (gather_len + len <= GATHER): the buffer grows by
    doubling, so a message split across two reads costs a few hundred bytes, not 64 KiB. */
@@ -335,13 +379,14 @@ static int echo_fragment(client *cl, const void *data, size_t len) {
 
 /* Sends what was gathered as the next fragment. */
 static int echo_gathered(client *cl) {
-    int r = echo_fragment(cl, cl->b->gather, cl->b->gather_len);
-    cl->b->gather_len = 0;
+    busy *b = busy_of(cl);
+    int r = echo_fragment(cl, b->gather, b->gather_len);
+    b->gather_len = 0;
     return r;
 }
 
 static void on_data(ws_conn *c, const void *data, size_t len) {
-    client *cl = (client *)c->user;
+    client *cl = (client *)c;
     int r = WS_OK;
     if (len == 0) return;
     bool last = cl->echo_left == len;           /* the whole rest of a message of known size */
@@ -358,16 +403,17 @@ static void on_data(ws_conn *c, const void *data, size_t len) {
         if (r == WS_OK && len >= DIRECT_MIN) {
             r = echo_fragment(cl, data, len);               /* big enough as it is */
         } else if (r == WS_OK && (r = gather_room(cl, len)) == WS_OK) {
-            memcpy(cl->b->gather + cl->b->gather_len, data, len);
-            cl->b->gather_len += len;
+            busy *b = busy_of(cl);
+            memcpy(b->gather + b->gather_len, data, len);
+            b->gather_len += len;
         }
     }
     if (r != WS_OK) echo_failed(cl, r, "echo");
 }
 
 static void on_end(ws_conn *c) {
-    client *cl = (client *)c->user;
-    busy *b = cl->b;
+    client *cl = (client *)c;
+    busy *b = busy_of(cl);
     const char *rest = b ? b->gather : NULL;
     size_t rest_len = gathered(cl);
     int r = WS_OK;
@@ -399,28 +445,29 @@ static void watch(client *cl, bool in, bool out) {
 }
 
 static void client_free(client *cl) {
-    if (cl->prev) cl->prev->next = cl->next; else clients = cl->next;
-    if (cl->next) cl->next->prev = cl->prev;
+    busy *b = busy_of(cl);
     close(cl->fd);                      /* also removes it from epoll */
-    if (cl->b) {
-        free(cl->b->head);
-        free(cl->b->req);
-        free(cl->b->gather);
-        outq_free(&cl->b->out);
-        free(cl->b);
+    if (b) {
+        free(b->head);
+        free(b->req);
+        free(b->gather);
+        outq_free(&b->out);
+        free(b->inflate);
+        if (b->tls) {
+            ws_tls_free(b->tls);        /* mbedTLS's buffers for this connection */
+            free(b->tls);
+        }
+        free(b);
     }
-    free(cl->inflate);
-    if (cl->tls) {
-        ws_tls_free(cl->tls);           /* mbedTLS's buffers for this connection */
-        free(cl->tls);
-    }
-    free(cl);
+    memset(cl, 0, sizeof *cl);          /* the slot is free (not live) */
+    nclients--;
 }
 
 static uint64_t timers_due = UINT64_MAX;   /* run_timers looks at every client from then */
 
 static uint64_t client_due(const client *cl) {
-    return cl->b && cl->b->close_by ? cl->b->close_by : ws_conn_deadline(&cl->ws);
+    const busy *b = busy_of(cl);
+    return b && b->close_by ? b->close_by : ws_conn_deadline(&cl->ws);
 }
 
 /* Out of file descriptors (or memory), accept() fails at once with the connection still
@@ -444,25 +491,24 @@ static void accept_clients(void) {
             }
             return;
         }
-        client *cl = (client *)calloc(1, sizeof *cl);
+        client *cl = client_slot(fd);   /* free: its last client closed this fd */
         struct epoll_event ev = { .events = EPOLLIN, .data.ptr = cl };
         if (!cl || epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
             perror("echo_server: new connection");
-            free(cl);
             close(fd);
             continue;
         }
         cl->fd = fd;
+        cl->live = true;
         cl->want_in = true;
-        cl->next = clients;
-        if (clients) clients->prev = cl;
-        clients = cl;
-        int r = ws_conn_init(&cl->ws, &cfg, cl);                /* ws.h glue: the */
+        nclients++;
+        int r = ws_conn_init(&cl->ws, &cfg, NULL);              /* ws.h glue: the */
         if (r == WS_OK) r = ws_conn_tick(&cl->ws, now_ms());    /* handshake clock starts */
         if (r == WS_OK && use_tls) {        /* ws.h glue (TLS): it waits for a ClientHello */
-            cl->tls = (ws_tls *)malloc(sizeof *cl->tls);
-            r = cl->tls ? ws_tls_init(cl->tls, &tls_cfg, NULL, plain, sizeof plain, cl)
-                        : WS_ERR_NOSPACE;
+            busy *b = need_busy(cl);
+            ws_tls *t = b ? (ws_tls *)malloc(sizeof *t) : NULL;
+            r = t ? ws_tls_init(t, &tls_cfg, NULL, plain, sizeof plain, cl) : WS_ERR_NOSPACE;
+            if (t) b->tls = t;              /* (client_free frees it, set up or not) */
         }
         if (r != WS_OK) echo_failed(cl, r, "new connection");
         if (cl->dead) client_free(cl);
@@ -544,14 +590,14 @@ static void read_handshake(client *cl, char *data, size_t len) {
     size_t ext_len = 0;
     if (deflate_on && ws_deflate_accept(req, 15, true, &pmd, ext, sizeof ext, &ext_len) == 1) {
         size_t win = (size_t)1 << pmd.client_max_window_bits;
-        if ((cl->inflate = (ws_inflate *)malloc(sizeof *cl->inflate + win)) != NULL) {
-            ws_inflate_init(cl->inflate, cl->inflate + 1, win);
+        if ((b->inflate = (ws_inflate *)malloc(sizeof *b->inflate + win)) != NULL) {
+            ws_inflate_init(b->inflate, b->inflate + 1, win);
             opts.extensions = ext;
         }
     }
     r = ws_conn_accept_opts(&cl->ws, req, &opts);      /* the 101 goes to the queue */
     if (r == WS_OK && opts.extensions)
-        r = ws_conn_set_inflate(&cl->ws, cl->inflate, pmd.client_no_context_takeover);
+        r = ws_conn_set_inflate(&cl->ws, b->inflate, pmd.client_no_context_takeover);
     if (r == WS_OK && opts.extensions)
         r = ws_conn_set_deflate(&cl->ws, &zd, pmd.server_max_window_bits);
     if (r != WS_OK) { echo_failed(cl, r, "ws_conn_accept"); return; }
@@ -590,17 +636,18 @@ static bool read_client(client *cl) {
         return false;
     }
     if (cl->closing) return false;                      /* done: discard */
-    if (!cl->tls) {
+    ws_tls *tls = tls_of(cl);
+    if (!tls) {
         if (pending(cl) == 0) tx_cl = cl;               /* its echo goes out from readbuf */
         got_bytes(cl, readbuf, (size_t)n);
         return tx_flush(cl);
     }
-    int r = ws_tls_feed(cl->tls, readbuf, (size_t)n);  /* ws.h glue (TLS): on_tls_data */
+    int r = ws_tls_feed(tls, readbuf, (size_t)n);      /* ws.h glue (TLS): on_tls_data */
     if (r == WS_ERR_EOF) {                              /* close_notify: TLS is over */
         ws_conn_eof(&cl->ws);
         cl->closing = true;
     } else if (r != WS_OK) {        /* not TLS, a bad record, an alert: the alert goes out */
-        fprintf(stderr, "echo_server: fd %d: TLS: %s\n", cl->fd, ws_tls_why(cl->tls));
+        fprintf(stderr, "echo_server: fd %d: TLS: %s\n", cl->fd, ws_tls_why(tls));
         cl->closing = true;
     }
     return false;
@@ -615,17 +662,19 @@ static void flush_client(client *cl, bool full) {
     if (cl->dead) return;
     ws_state s = ws_conn_state(&cl->ws);
     if (s == WS_STATE_CLOSED || s == WS_STATE_FAILED) cl->closing = true;
-    if (cl->closing && cl->tls && !cl->tls_closed) {
+    ws_tls *tls = tls_of(cl);
+    if (cl->closing && tls && !cl->tls_closed) {
         cl->tls_closed = true;
-        if (ws_tls_ready(cl->tls)) ws_tls_close(cl->tls);  /* ws.h glue (TLS): close_notify */
+        if (ws_tls_ready(tls)) ws_tls_close(tls);       /* ws.h glue (TLS): close_notify */
     }
-    if (!full && cl->b && outq_flush(&cl->b->out, cl->fd) != 0) {  /* one send() */
+    busy *b = busy_of(cl);
+    if (!full && b && outq_flush(&b->out, cl->fd) != 0) {      /* one send() */
         cl->dead = true;
         return;
     }
-    if (cl->closing && !(cl->b && cl->b->close_by)) {
-        if (!need_busy(cl)) { cl->dead = true; return; }
-        cl->b->close_by = now_ms() + CLOSE_MS;
+    if (cl->closing && !(b && b->close_by)) {
+        if (!(b = need_busy(cl))) { cl->dead = true; return; }
+        b->close_by = now_ms() + CLOSE_MS;
     }
     if (cl->closing && pending(cl) == 0 && !cl->fin_sent) {
         shutdown(cl->fd, SHUT_WR);      /* the server closes TCP first (RFC 6455 7.1.1) */
@@ -644,13 +693,13 @@ static int run_timers(void) {
     uint64_t now = now_ms();
     if (accept_resume && accept_resume <= now) pause_accepting(false);
     if (timers_due <= now) {
-        client *cl = clients;
         timers_due = UINT64_MAX;
-        while (cl) {
-            client *next_cl = cl->next;
+        for (size_t i = 0; i < nblocks * CLIENT_BLOCK; i++) {
+            client *cl = client_at(i);
+            if (!cl) continue;
             uint64_t due = client_due(cl);
             if (!cl->dead && due <= now) {
-                if (cl->b && cl->b->close_by) {
+                if (busy_of(cl) && busy_of(cl)->close_by) {
                     cl->dead = true;
                 } else {
                     int r = ws_conn_tick(&cl->ws, now);     /* ws.h glue: pings, timeouts */
@@ -663,7 +712,6 @@ static int run_timers(void) {
             }
             if (cl->dead) client_free(cl);
             else if (due < timers_due) timers_due = due;
-            cl = next_cl;
         }
     }
     uint64_t next = timers_due;
@@ -801,7 +849,9 @@ int main(int argc, char **argv) {
     printf("echo_server: shutting down\n");
     if (!accept_resume) epoll_ctl(epfd, EPOLL_CTL_DEL, lfd, NULL);
     accept_resume = 0;
-    for (client *cl = clients; cl; cl = cl->next) {
+    for (size_t i = 0; i < nblocks * CLIENT_BLOCK; i++) {
+        client *cl = client_at(i);
+        if (!cl) continue;
         if (cl->upgraded && ws_conn_state(&cl->ws) == WS_STATE_OPEN) {
             int r = ws_conn_close(&cl->ws, WS_CLOSE_GOING_AWAY, "server shutting down", 20);
             if (r != WS_OK) {   /* e.g. in the middle of echoing a frame: just go */
@@ -813,7 +863,7 @@ int main(int argc, char **argv) {
         }
         flush_client(cl, false);
     }
-    for (uint64_t give_up = now_ms() + 2000; clients && now_ms() < give_up;) {
+    for (uint64_t give_up = now_ms() + 2000; nclients && now_ms() < give_up;) {
         struct epoll_event evs[64];
         int n = epoll_wait(epfd, evs, 64, 50);
         for (int i = 0; i < n; i++) {
@@ -826,7 +876,10 @@ int main(int argc, char **argv) {
         }
         run_timers();
     }
-    while (clients) client_free(clients);
+    for (size_t i = 0; i < nblocks * CLIENT_BLOCK; i++)
+        if (client_at(i)) client_free(client_at(i));
+    for (size_t i = 0; i < nblocks; i++) free(blocks[i]);
+    free(blocks);
     ws_tls_config_free(&tls_cfg);
     close(lfd);
     close(epfd);
