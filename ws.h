@@ -3766,11 +3766,11 @@ WS_API int ws_conn_feed_part(ws_conn *c, void *data, size_t len, size_t *used) {
         return ws__leave(c, WS_OK);
     }
     WS__SET(c, WS__F_RX | WS__F_ACTIVITY);
-    while (left && c->_state < WS_STATE_CLOSED && !(c->_flags & WS__F_RX_CLOSE)) {
+    /* (a ping whose pong is owed stops it right after that ping: the rest is held) */
+    while (left && c->_state < WS_STATE_CLOSED && !(c->_flags & (WS__F_RX_CLOSE | WS__F_PONG_DUE))) {
         size_t took = ws__parse(c, p, left);
         p += took;
         left -= took;
-        if (c->_flags & WS__F_PONG_DUE) break;  /* right after the ping: hold the rest */
     }
     if (c->_state == WS_STATE_CLOSED || (c->_state != WS_STATE_FAILED && (c->_flags & WS__F_RX_CLOSE)))
         left = 0;                               /* the rest is ignored: read, as it were */
