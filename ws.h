@@ -904,8 +904,8 @@ WS_API int ws_conn_connected(ws_conn *c, const ws_http *resp);
  * your send callback. Then the pong is owed, its payload kept in the connection, and it
  * goes out as soon as that frame is done (before anything else of yours). While it is
  * owed, no further frame is read: the feed stops right after that ping and returns
- * WS_ERR_BUSY, and later feeds return WS_ERR_BUSY and read nothing, until the pong is
- * out. ws_conn_feed_part tells how many bytes were read; keep the rest and feed it then.
+ * WS_ERR_BUSY, and later feeds return WS_ERR_BUSY and read nothing (their bytes count as
+ * activity for timeout_ms all the same), until the pong is out. ws_conn_feed_part tells how many bytes were read; keep the rest and feed it then.
  * If you never stream frames nor feed inside your send callback, every byte is read.
  *
  * Returns:
@@ -3757,8 +3757,12 @@ WS_API int ws_conn_feed_part(ws_conn *c, void *data, size_t len, size_t *used) {
     int err;
     if (used) *used = 0;
     if ((err = ws__enter(c, WS__F_RX)) != WS_OK) return err;
-    /* a pong is owed from _ctrl (or going out from it): no frame is read until it is out */
-    if (c->_flags & WS__F_PONG_DUE) return ws__leave(c, WS_ERR_BUSY);
+    /* a pong is owed from _ctrl (or going out from it): no frame is read until it is out;
+       the peer's bytes still count as activity (ws_conn_tick): it is there, we wait */
+    if (c->_flags & WS__F_PONG_DUE) {
+        if (len) WS__SET(c, WS__F_ACTIVITY);
+        return ws__leave(c, WS_ERR_BUSY);
+    }
     if (c->_state == WS_STATE_CONNECTING) return ws__leave(c, WS_ERR_STATE);
     if (len && !p) return ws__leave(c, WS_ERR_ARG);
     if (c->_state == WS_STATE_CLOSED || (c->_flags & WS__F_RX_CLOSE) || !len) {

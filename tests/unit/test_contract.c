@@ -663,6 +663,25 @@ TEST(owed_pong_goes_out_before_the_close_read_after_it) {
     peer_free(&s);
 }
 
+TEST(bytes_held_back_behind_an_owed_pong_count_as_activity) {
+    /* the peer is there while we hold its bytes: no timeout for silence */
+    peer s;
+    tbuf in = { 0 };
+    peer_open(&s, WS_ROLE_SERVER);
+    s.cfg.timeout_ms = 100;
+    CHECK_EQ_INT(ws_conn_tick(s.c, 0), WS_OK);
+    CHECK_EQ_INT(ws_conn_send_header(s.c, true, WS_OP_BINARY, 1), WS_OK);
+    CHECK_EQ_INT(feed_frame(&s, 1, WS_OP_PING, "p", 1), WS_OK);     /* owed */
+    CHECK_EQ_INT(ws_conn_tick(s.c, 10), WS_OK);
+    put_frame(&in, &s, 1, WS_OP_TEXT, "t", 1);
+    CHECK_EQ_INT(ws_conn_feed(s.c, in.p, in.len), WS_ERR_BUSY);     /* held, at 100 */
+    CHECK_EQ_INT(ws_conn_tick(s.c, 100), WS_OK);
+    CHECK_EQ_INT(ws_conn_tick(s.c, 150), WS_OK);                    /* 50 since them */
+    CHECK_EQ_INT(ws_conn_tick(s.c, 200), WS_ERR_TIMEOUT);           /* 100 since them */
+    tbuf_free(&in);
+    peer_free(&s);
+}
+
 static void hook_eof_in_pong(peer *p, const char *event) {
     /* TCP ends inside the send of the pong's first chunk (a client's goes out in pieces) */
     if (strcmp(event, "send") || p->hook_calls++) return;
@@ -1144,6 +1163,7 @@ void suite_contract(void) {
     RUN(owed_pong_of_a_split_ping_and_a_split_header_after_it);
     RUN(close_behind_a_streamed_frame_waits_for_it);
     RUN(owed_pong_goes_out_before_the_close_read_after_it);
+    RUN(bytes_held_back_behind_an_owed_pong_count_as_activity);
     RUN(eof_inside_the_pongs_send_leaves_its_payload_as_it_was);
     RUN(status_line_is_strict);
     RUN(send_header_refuses_lengths_of_2_63_and_more);
