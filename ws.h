@@ -4271,16 +4271,17 @@ static int ws__z_build(uint16_t *count, uint16_t *symbol, const uint8_t *lengths
    sends codes from their first bit); 0 in the rest. */
 static void ws__z_fill(uint16_t *fast, unsigned fbits, const uint16_t *count,
                        const uint16_t *symbol) {
-    unsigned len, i, j, k = 0, code = 0, size = 1u << fbits;
-    for (i = 0; i < size; i++) fast[i] = 0;
+    unsigned len, i, j, k = 0, rev = 0, size = 1u << fbits;
+    WS_MEMSET(fast, 0, size * sizeof *fast);
     for (len = 1; len <= fbits; len++) {
-        for (i = 0; i < count[len]; i++, code++) {
-            unsigned r = 0, c = code;
-            for (j = 0; j < len; j++, c >>= 1) r = (r << 1) | (c & 1u);
-            for (j = r; j < size; j += 1u << len) fast[j] = (uint16_t)((unsigned)symbol[k + i] << 4 | len);
+        for (i = 0; i < count[len]; i++) {
+            unsigned step = 1u << (len - 1);
+            for (j = rev; j < size; j += 2u * step) fast[j] = (uint16_t)((unsigned)symbol[k + i] << 4 | len);
+            /* the next code, bit-reversed (a longer code's is the same number) */
+            while (rev & step) step >>= 1;
+            rev = step ? (rev & (step - 1)) + step : 0;
         }
         k += count[len];
-        code <<= 1;
     }
 }
 
@@ -4355,18 +4356,35 @@ static uint8_t *ws__z_copy(const ws_inflate *z, const uint8_t *out, uint8_t *o, 
     if (d > made) {                             /* it begins before this call */
         size_t back = d - made, from = z->_wpos >= back ? z->_wpos - back
                                                         : z->_wpos + z->_wsize - back;
-        size_t k = WS__MIN(n, back), i;
+        size_t k = WS__MIN(n, back), i, run, at = z->_wpos + made;
+        bool alias = out == z->_win + z->_wpos;
         n -= k;
-        s = z->_win + from;
-        /* out may be the window at _wpos (ws__zdata): then o never passes s, and a byte
-           loop is exact where they overlap */
-        for (i = 0; i < k; i++) {
-            *o++ = *s++;
-            if (s == z->_win + z->_wsize) s = z->_win;
+        while (k) {                             /* up to the window's end, then from 0 */
+            run = WS__MIN(k, z->_wsize - from);
+            s = z->_win + from;
+            /* out may be the window at _wpos (ws__zdata): o then never passes s, and a
+               byte loop is exact where they overlap */
+            if (!alias || from >= at + run || from + run <= at) WS_MEMCPY(o, s, run);
+            else for (i = 0; i < run; i++) o[i] = s[i];
+            o += run;
+            at += run;
+            k -= run;
+            from = 0;
         }
     }
     s = o - d;
 #ifndef WS_FREESTANDING
+    if (d < 8 && n >= 16) {                     /* a short period: its first 8 bytes or
+                                                   more, then from a whole number of
+                                                   periods back, 8 at a time */
+        size_t p = d, i;
+        while (p < 8) p += d;
+        for (i = 0; i < p; i++) o[i] = s[i];
+        o += p;
+        n -= p;
+        d = p;
+        s = o - d;
+    }
     if (d >= 8)
         for (; n >= 8; n -= 8, o += 8, s += 8) WS_MEMCPY(o, s, 8);
 #endif
@@ -4399,36 +4417,52 @@ static void ws__z_keep(ws_inflate *z, const uint8_t *out, size_t made) {
 }
 
 /* The fast path of a Huffman block: whole symbols (a literal, or a length and distance
-   with their extra bits: 48 bits at most) while 8 bytes of input and 258 of room are left,
-   from a bit buffer of 56 bits or more. Returns with the state WS__Z_CODES when it is near
-   an end, the next block's or an error. */
-WS__NOINLINE static int ws__z_fast(ws_inflate *z, const uint8_t *out, uint8_t **po,
-                                   const uint8_t *oe) {
+   with their extra bits: 48 bits at most) while 258 bytes of room are left, from a 64-bit
+   bit buffer refilled to 56 bits or more while 8 bytes of input are left, and then with
+   what is left. A symbol whose bits are not all in yet is left whole to the careful path
+   (the bit buffer as it was before it), which takes it as far as it goes. Returns with
+   the state WS__Z_CODES near an end, the next block's, or an error. */
+WS__NOINLINE static int ws__z_fast(ws_inflate *z, const uint8_t *start, const uint8_t *out,
+                                   uint8_t **po, const uint8_t *oe) {
     const uint8_t *in = z->_in, *ie = z->_in_end;
     uint8_t *o = *po;
-    uint64_t bits = z->_bits;
-    unsigned nbits = z->_nbits, e, n, ne;
+    uint64_t bits = z->_bits, bits0;
+    unsigned nbits = z->_nbits, nbits0, e, n, ne;
     int err = WS_OK, sym;
-    while (ie - in >= 8 && oe - o >= 258) {
+    while (oe - o >= 258) {
         size_t d;
-        /* 7 or 8 bytes in, the last of them perhaps in part; the part left out comes in
-           again, the same bits, at the next refill */
-        bits |= ((uint64_t)in[0] | (uint64_t)in[1] << 8 | (uint64_t)in[2] << 16 |
-                 (uint64_t)in[3] << 24 | (uint64_t)in[4] << 32 | (uint64_t)in[5] << 40 |
-                 (uint64_t)in[6] << 48 | (uint64_t)in[7] << 56) << nbits;
-        in += (63 - nbits) >> 3;
-        nbits |= 56;
+        if (ie - in >= 8) {
+            /* 7 or 8 bytes in, the last of them perhaps in part; the part left out comes
+               in again, the same bits, at the next refill */
+            bits |= ((uint64_t)in[0] | (uint64_t)in[1] << 8 | (uint64_t)in[2] << 16 |
+                     (uint64_t)in[3] << 24 | (uint64_t)in[4] << 32 | (uint64_t)in[5] << 40 |
+                     (uint64_t)in[6] << 48 | (uint64_t)in[7] << 56) << nbits;
+            in += (63 - nbits) >> 3;
+            nbits |= 56;
+        } else {                                /* the last bytes: then no input is left
+                                                   for ws__z_decode to take */
+            while (nbits <= 56 && in < ie) {
+                bits |= (uint64_t)*in++ << nbits;
+                nbits += 8;
+            }
+        }
+        bits0 = bits;
+        nbits0 = nbits;
         e = z->_lfast[bits & ((1u << WS__Z_LBITS) - 1)];
         if (e & 15u) {
+            if ((e & 15u) > nbits) break;
             bits >>= e & 15u;
             nbits -= e & 15u;
             sym = (int)(e >> 4);
         } else {                                /* longer, or not a code */
             z->_bits = bits;
             z->_nbits = nbits;
+            z->_in = in;                        /* (it takes no more: none is left, or 56
+                                                   bits are in) */
             sym = ws__z_decode(z, z->_lfast, WS__Z_LBITS, z->_lcount, z->_lsym);
             bits = z->_bits;
             nbits = z->_nbits;
+            if (sym == -1) break;
             if (sym < 0) { err = ws__z_fail(z, "bad literal/length code"); break; }
         }
         if (sym < 256) {
@@ -4442,23 +4476,28 @@ WS__NOINLINE static int ws__z_fast(ws_inflate *z, const uint8_t *out, uint8_t **
         if (sym > 285) { err = ws__z_fail(z, "bad length symbol"); break; }
         sym -= 257;
         ne = ws__z_len_extra[sym];
+        if (ne > nbits) goto whole;
         n = ws__z_len_base[sym] + (unsigned)(bits & ((1u << ne) - 1));
         bits >>= ne;
         nbits -= ne;
         e = z->_dfast[bits & ((1u << WS__Z_DBITS) - 1)];
         if (e & 15u) {
+            if ((e & 15u) > nbits) goto whole;
             bits >>= e & 15u;
             nbits -= e & 15u;
             sym = (int)(e >> 4);
         } else {
             z->_bits = bits;
             z->_nbits = nbits;
+            z->_in = in;
             sym = ws__z_decode(z, z->_dfast, WS__Z_DBITS, z->_dcount, z->_dsym);
             bits = z->_bits;
             nbits = z->_nbits;
+            if (sym == -1) goto whole;
         }
         if (sym < 0 || sym > 29) { err = ws__z_fail(z, "bad distance code"); break; }
         ne = ws__z_dist_extra[sym];
+        if (ne > nbits) goto whole;
         d = ws__z_dist_base[sym] + (size_t)(bits & ((1u << ne) - 1));
         bits >>= ne;
         nbits -= ne;
@@ -4473,6 +4512,17 @@ WS__NOINLINE static int ws__z_fast(ws_inflate *z, const uint8_t *out, uint8_t **
             o = ws__z_copy(z, out, o, d, n);
         }
     }
+    if (0) {
+whole:                                          /* not all its bits are in */
+        bits = bits0;
+        nbits = nbits0;
+    }
+    /* whole bytes not used yet go back to the input, those of this call at least (as
+       zlib's inflate_fast does): the input is taken as the output needs it, and where a
+       last block ends is exact to the byte, as on the careful path */
+    n = WS__MIN(nbits >> 3, (unsigned)WS__MIN((size_t)(in - start), 8u));
+    in -= n;
+    nbits -= 8 * n;
     z->_bits = bits & (((uint64_t)1 << nbits) - 1);
     z->_nbits = nbits;
     z->_in = in;
@@ -4560,7 +4610,7 @@ WS_API int ws_inflate_feed(ws_inflate *z, const void *in, size_t in_len, size_t 
                 err = ws__z_fail(z, "bad code-length code");
                 break;
             }
-            ws__z_fill(z->_dfast, WS__Z_DBITS, z->_dcount, z->_dsym);
+            ws__z_fill(z->_dfast, 7, z->_dcount, z->_dsym);
             WS_MEMSET(z->_lens, 0, sizeof z->_lens);
             z->_have = 0;
             z->_sym = 0;
@@ -4570,7 +4620,7 @@ WS_API int ws_inflate_feed(ws_inflate *z, const void *in, size_t in_len, size_t 
             while (z->_have < total) {
                 unsigned rep, val = 0, ne;
                 if (!z->_sym) {                     /* no repeat waiting for its bits */
-                    sym = ws__z_decode(z, z->_dfast, WS__Z_DBITS, z->_dcount, z->_dsym);
+                    sym = ws__z_decode(z, z->_dfast, 7, z->_dcount, z->_dsym);
                     if (sym == -2) { err = ws__z_fail(z, "bad code length"); break; }
                     if (sym < 0) break;
                     if (sym < 16) {
@@ -4600,9 +4650,9 @@ WS_API int ws_inflate_feed(ws_inflate *z, const void *in, size_t in_len, size_t 
             z->_state = WS__Z_CODES;
         } else if (z->_state == WS__Z_CODES) {
             if (o == oe) break;
-            if (z->_in_end - z->_in >= 8 && oe - o >= 258) {
-                err = ws__z_fast(z, (uint8_t *)out, &o, oe);
-                continue;
+            if (oe - o >= 258) {
+                err = ws__z_fast(z, start, (uint8_t *)out, &o, oe);
+                if (err || z->_state != WS__Z_CODES) continue;
             }
             sym = ws__z_decode(z, z->_lfast, WS__Z_LBITS, z->_lcount, z->_lsym);
             if (sym == -1) break;
