@@ -5,9 +5,16 @@
    is there, random bytes), the compression ratio and MB/s of ws.h's encoder and of zlib at
    levels 1 and 6, as permessage-deflate uses them (raw DEFLATE, a 2^15 window, a sync flush
    per message), for whole 64 KiB messages and for chat-sized messages one by one (a fresh
-   encoder state per message, as no_context_takeover has it: zlib's deflateReset); then
-   the decoder's MB/s (of output) on zlib -6's stream, ws.h against zlib's inflate.
-   MB/s are of the uncompressed bytes, best of 5 runs of at least 0.2 s each. */
+   encoder state per message, as no_context_takeover has it: zlib's deflateReset).
+   MB/s are of the uncompressed bytes, best of 5 runs of at least 0.2 s each.
+   Then a second table, the decoders: ws.h's ws_inflate_feed against zlib's inflate on
+   streams zlib -6 made, as permessage-deflate sends them (a sync flush per message), MB/s
+   of output, the median of 7 runs of at least 0.2 s each, and their ratio in this run:
+   one call for a whole input; chat-sized messages fed one by one (with context takeover:
+   one stream; without: each message alone, the decoder reset between them, ws_inflate_init
+   as ws_conn does and inflateReset); Autobahn 12.*'s sizes (16 B to 128 KiB, 10 messages
+   of each, context taken over) of chat JSON, random bytes and zeros. The load average is
+   printed before and after. */
 #define _POSIX_C_SOURCE 200809L
 #define WS_DEFLATE
 #define WS_IMPLEMENTATION
@@ -61,27 +68,88 @@ static void enc_zlib(const input *in) {
     }
 }
 
-/* the decoders, on one stream (zlib -6 of the whole input, sync flushed) */
+/* the decoders, on a stream of messages (zlib -6, a sync flush after each; msg[i] is where
+   message i's compressed bytes begin, nmsg of them), fed one message a call (reset: each
+   message is a stream of its own) into the output */
 static uint8_t *stream;
-static size_t stream_len;
+static size_t stream_len, *msg, nmsg;
+static int reset;
 static void dec_ws(const input *in) {
-    ws_inflate z;
-    size_t used, made;
+    static ws_inflate z;
+    size_t used, made, i, got = 0;
     ws_inflate_init(&z, window, sizeof window);
-    if (ws_inflate_feed(&z, stream, stream_len, &used, obuf, in->n + 64, &made) < 0 || made != in->n)
-        exit(4);
+    for (i = 0; i < nmsg; i++) {
+        size_t a = msg[i], b = i + 1 < nmsg ? msg[i + 1] : stream_len;
+        if (reset && i) ws_inflate_init(&z, window, sizeof window);
+        if (ws_inflate_feed(&z, stream + a, b - a, &used, obuf + got, in->n + 64 - got, &made) < 0 ||
+            used != b - a)
+            exit(4);
+        got += made;
+    }
+    if (got != in->n) exit(4);
 }
 static void dec_zlib(const input *in) {
-    z_stream d;
-    memset(&d, 0, sizeof d);
-    inflateInit2(&d, -15);
-    d.next_in = stream;
-    d.avail_in = (uInt)stream_len;
+    static z_stream d;
+    static int init;
+    size_t i;
+    if (!init) { inflateInit2(&d, -15); init = 1; } else inflateReset(&d);
     d.next_out = obuf;
     d.avail_out = (uInt)(in->n + 64);
-    inflate(&d, Z_SYNC_FLUSH);
+    for (i = 0; i < nmsg; i++) {
+        size_t a = msg[i], b = i + 1 < nmsg ? msg[i + 1] : stream_len;
+        if (reset && i) inflateReset(&d);
+        d.next_in = stream + a;
+        d.avail_in = (uInt)(b - a);
+        if (inflate(&d, Z_SYNC_FLUSH) < 0 || d.avail_in) exit(5);
+    }
     if (in->n + 64 - d.avail_out != in->n) exit(5);
-    inflateEnd(&d);
+}
+
+/* stream, msg and nmsg for in: messages of in->msg bytes, or of the sizes sizes[] (each
+   `times` times, over and over) when sizes is not NULL */
+static void make_stream(const input *in, const size_t *sizes, size_t nsizes, int times) {
+    z_stream e;
+    size_t off = 0, cap = in->n + in->n / 8 + 4096, k = 0;
+    memset(&e, 0, sizeof e);
+    deflateInit2(&e, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY);
+    stream = (uint8_t *)malloc(cap);
+    msg = (size_t *)malloc(sizeof *msg * (in->n + 1));
+    nmsg = 0;
+    e.next_out = stream;
+    e.avail_out = (uInt)cap;
+    while (off < in->n) {
+        size_t m = sizes ? sizes[k / (size_t)times % nsizes] : in->msg;
+        if (m > in->n - off) m = in->n - off;
+        k++;
+        if (reset) deflateReset(&e);
+        msg[nmsg++] = (size_t)(e.next_out - stream);
+        e.next_in = in->p + off;
+        e.avail_in = (uInt)m;
+        if (deflate(&e, Z_SYNC_FLUSH) != Z_OK || e.avail_in) exit(6);
+        off += m;
+    }
+    stream_len = (size_t)(e.next_out - stream);
+    deflateEnd(&e);
+}
+
+static double median(void (*f)(const input *), const input *in) {
+    double v[7], t;
+    int r, i;
+    for (r = 0; r < 7; r++) {
+        double t0 = now();
+        long k = 0;
+        do { f(in); k++; } while ((t = now() - t0) < 0.2);
+        v[r] = (double)in->n * (double)k / t / 1e6;
+        for (i = r; i > 0 && v[i - 1] > v[i]; i--) { t = v[i]; v[i] = v[i - 1]; v[i - 1] = t; }
+    }
+    return v[3];
+}
+
+static void loadavg(const char *when) {
+    FILE *f = fopen("/proc/loadavg", "r");
+    char line[128];
+    if (f && fgets(line, sizeof line, f)) printf("# load average %s: %s", when, line);
+    if (f) fclose(f);
 }
 
 static double mbs(void (*f)(const input *), const input *in) {
@@ -124,6 +192,7 @@ int main(int argc, char **argv) {
     int ni = 0, i, k;
     size_t n = 1u << 20, j, sn = 0;
     uint8_t *chat = (uint8_t *)malloc(n), *rnd = (uint8_t *)malloc(n), *seeds;
+    uint8_t *zeros = (uint8_t *)calloc(n, 1);
     uint64_t s = 88172645463325252ull;
     for (j = 0; j < n;) {                              /* chat traffic, ~120 bytes a message */
         char m[256];
@@ -140,10 +209,11 @@ int main(int argc, char **argv) {
     ins[ni++] = (input){"random bytes, 64 KiB messages", rnd, n, 65536};
     cbuf = (uint8_t *)malloc(2 * n + 64);
     obuf = (uint8_t *)malloc(2 * n + 64);
-    printf("%-32s %9s %9s %9s | %8s %8s %8s | %9s %9s\n", "input (encoder ratio, MB/s)", "ws.h", "zlib -1",
-           "zlib -6", "ws.h", "zlib -1", "zlib -6", "inflate", "zlib inf");
+    loadavg("before");
+    printf("%-32s %9s %9s %9s | %8s %8s %8s\n", "input (encoder ratio, MB/s)", "ws.h", "zlib -1",
+           "zlib -6", "ws.h", "zlib -1", "zlib -6");
     for (i = 0; i < ni; i++) {
-        double r[3], v[3], di = 0, dz = 0;
+        double r[3], v[3];
         v[0] = mbs(enc_ws, &ins[i]);
         r[0] = (double)ins[i].n / (double)clen_sum;
         for (k = 1; k <= 2; k++) {
@@ -154,26 +224,40 @@ int main(int argc, char **argv) {
             r[k] = (double)ins[i].n / (double)clen_sum;
             deflateEnd(&zs);
         }
-        if (ins[i].msg == 65536) {                     /* the decoders, on zlib -6's stream */
-            z_stream e;
-            memset(&e, 0, sizeof e);
-            deflateInit2(&e, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY);
-            stream = (uint8_t *)malloc(deflateBound(&e, ins[i].n) + 64);
-            e.next_in = ins[i].p;
-            e.avail_in = (uInt)ins[i].n;
-            e.next_out = stream;
-            e.avail_out = (uInt)(deflateBound(&e, ins[i].n) + 64);
-            deflate(&e, Z_SYNC_FLUSH);
-            stream_len = (size_t)(e.next_out - stream);
-            deflateEnd(&e);
-            di = mbs(dec_ws, &ins[i]);
-            dz = mbs(dec_zlib, &ins[i]);
-            free(stream);
-        }
-        printf("%-32s %8.1fx %8.1fx %8.1fx | %8.0f %8.0f %8.0f |", ins[i].name, r[0], r[1], r[2],
+        printf("%-32s %8.1fx %8.1fx %8.1fx | %8.0f %8.0f %8.0f\n", ins[i].name, r[0], r[1], r[2],
                v[0], v[1], v[2]);
-        if (di > 0) printf(" %9.0f %9.0f\n", di, dz); else printf(" %9s %9s\n", "-", "-");
     }
-    printf("# MB/s of uncompressed bytes, best of 5; zlib %s; one core of this machine\n", zlibVersion());
+    printf("# MB/s of uncompressed bytes, best of 5; zlib %s; one core of this machine\n\n", zlibVersion());
+    printf("%-46s %8s %8s %6s\n", "decoder, on zlib -6's stream (MB/s of output)", "ws.h", "zlib", "ratio");
+    for (i = 0; i < ni + 4; i++) {
+        static const size_t ab[8] = { 16, 64, 256, 1024, 4096, 16384, 65536, 131072 };
+        static const char *abn[3] = { "chat JSON", "random bytes", "zeros" };
+        const input *in = &ins[i < ni ? i : 0];
+        input abin;
+        char name[64];
+        double dw, dz;
+        reset = 0;
+        if (i < ni) {
+            snprintf(name, sizeof name, "%s%s", in->name, in->msg < 65536 ? ", context kept" : "");
+            make_stream(in, NULL, 0, 1);
+        } else if (i == ni) {                          /* chat-sized, each message alone */
+            in = &ins[1];
+            reset = 1;
+            snprintf(name, sizeof name, "%s, each alone", in->name);
+            make_stream(in, NULL, 0, 1);
+        } else {                                       /* Autobahn 12.*'s sizes */
+            abin = (input){abn[i - ni - 1], i == ni + 1 ? chat : i == ni + 2 ? rnd : zeros, n, 0};
+            snprintf(name, sizeof name, "Autobahn 12.* sizes x 10, %s", abin.name);
+            in = &abin;
+            make_stream(in, ab, 8, 10);
+        }
+        dw = median(dec_ws, in);
+        dz = median(dec_zlib, in);
+        printf("%-46s %8.0f %8.0f %5.2fx\n", name, dw, dz, dw / dz);
+        free(stream);
+        free(msg);
+    }
+    printf("# median of 7; ratio: ws.h / zlib in this run; zlib %s; one core\n", zlibVersion());
+    loadavg("after");
     return 0;
 }
