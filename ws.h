@@ -4653,6 +4653,7 @@ WS_API int ws_inflate_feed(ws_inflate *z, const void *in, size_t in_len, size_t 
             if (oe - o >= 258) {
                 err = ws__z_fast(z, start, (uint8_t *)out, &o, oe);
                 if (err || z->_state != WS__Z_CODES) continue;
+                if (o == oe) break;
             }
             sym = ws__z_decode(z, z->_lfast, WS__Z_LBITS, z->_lcount, z->_lsym);
             if (sym == -1) break;
