@@ -2066,22 +2066,15 @@ WS_API bool ws_utf8_valid(const void *data, size_t len) {
 
 /* ---- utilities: SHA-1, base64 ------------------------------------------------ */
 
-typedef struct ws__sha1_ctx {
-    uint32_t h[5];
-    uint64_t total;
-    uint8_t  buf[64];
-} ws__sha1_ctx;
-
 static uint32_t ws__rol(uint32_t x, unsigned n) {
     return (x << n) | (x >> (32 - n));
 }
 
-static void ws__sha1_block(uint32_t h[5], const uint8_t *p) {
-    uint32_t w[16], a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f, k, t;
-    size_t i;
-    for (i = 0; i < 16; i++)
-        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
-               (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+/* One block into h: w holds its 16 words, and is the message schedule, rolled. Out of
+   line: the block loop below keeps its own values in registers. */
+WS__NOINLINE static void ws__sha1_block(uint32_t h[5], uint32_t w[16]) {
+    uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f, k, t;
+    unsigned i;
     for (i = 0; i < 80; i++) {
         if (i >= 16) {
             t = w[(i + 13) & 15] ^ w[(i + 8) & 15] ^ w[(i + 2) & 15] ^ w[i & 15];
@@ -2097,39 +2090,32 @@ static void ws__sha1_block(uint32_t h[5], const uint8_t *p) {
     h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e;
 }
 
-static void ws__sha1_init(ws__sha1_ctx *s) {
-    s->h[0] = 0x67452301u; s->h[1] = 0xEFCDAB89u; s->h[2] = 0x98BADCFEu;
-    s->h[3] = 0x10325476u; s->h[4] = 0xC3D2E1F0u;
-    s->total = 0;
-}
-
-static void ws__sha1_update(ws__sha1_ctx *s, const void *data, size_t len) {
-    const uint8_t *p = (const uint8_t *)data;
-    while (len) {
-        size_t used = (size_t)(s->total & 63), n = WS__MIN(64 - used, len);
-        WS_MEMCPY(s->buf + used, p, n);
-        s->total += n; p += n; len -= n;
-        if (((used + n) & 63) == 0) ws__sha1_block(s->h, s->buf);
-    }
-}
-
-static void ws__sha1_final(ws__sha1_ctx *s, uint8_t out[20]) {
-    uint64_t bits = s->total * 8;
-    uint8_t pad = 0x80, len[8];
+/* SHA-1 of a[0..na-1] followed by b[0..nb-1] (a client's key and the GUID, for the accept
+   key), into out. No buffer: each block's 16 words are read straight into the message
+   schedule, from the data or the 0x80 and zeros after it, and the last block's two last
+   words are the length in bits. (Both pieces are in memory: n + 127 does not wrap.) */
+static void ws__sha1(const uint8_t *a, size_t na, const uint8_t *b, size_t nb, uint8_t out[20]) {
+    uint32_t h[5], w[16];
+    size_t n = na + nb, last = n / 64 + (n % 64 < 56 ? 0u : 1u), blk, q;
     unsigned i;
-    for (i = 0; i < 8; i++) len[i] = (uint8_t)(bits >> (56 - 8 * i));
-    ws__sha1_update(s, &pad, 1);
-    pad = 0;
-    while ((s->total & 63) != 56) ws__sha1_update(s, &pad, 1);
-    ws__sha1_update(s, len, 8);
-    for (i = 0; i < 20; i++) out[i] = (uint8_t)(s->h[i / 4] >> (24 - 8 * (i % 4)));
+    h[0] = 0x67452301u; h[1] = 0xEFCDAB89u; h[2] = 0x98BADCFEu;
+    h[3] = 0x10325476u; h[4] = 0xC3D2E1F0u;
+    for (blk = 0; blk <= last; blk++) {
+        for (i = 0; i < 64; i++) {
+            q = blk * 64 + i;
+            w[i / 4] = w[i / 4] << 8 | (q < na ? a[q] : q < n ? b[q - na] : q == n ? 0x80u : 0u);
+        }
+        if (blk == last) {
+            w[14] = (uint32_t)((uint64_t)n >> 29);
+            w[15] = (uint32_t)n << 3;
+        }
+        ws__sha1_block(h, w);
+    }
+    for (i = 0; i < 20; i++) out[i] = (uint8_t)(h[i / 4] >> (24 - 8 * (i % 4)));
 }
 
 WS_API void ws_sha1(const void *data, size_t len, uint8_t out[20]) {
-    ws__sha1_ctx s;
-    ws__sha1_init(&s);
-    ws__sha1_update(&s, data, len);
-    ws__sha1_final(&s, out);
+    ws__sha1((const uint8_t *)data, len, NULL, 0, out);
 }
 
 static char ws__b64_char(unsigned v) {
@@ -2421,13 +2407,11 @@ WS_API int ws_frame_encode(void *out, size_t cap, size_t *len, bool fin, ws_opco
 
 static const char ws__guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
+/* The digest goes into out[9..28] and is encoded in place: group g of the encoding reads
+   out[9 + 3g..] before it writes out[4g..4g + 3], below what the groups after it read. */
 WS_API void ws_accept_key(const char *key, size_t key_len, char out[29]) {
-    ws__sha1_ctx s;
-    uint8_t d[20];
-    ws__sha1_init(&s);
-    ws__sha1_update(&s, key, key_len);
-    ws__sha1_update(&s, ws__guid, sizeof ws__guid - 1);
-    ws__sha1_final(&s, d);
+    uint8_t *d = (uint8_t *)out + 9;
+    ws__sha1((const uint8_t *)key, key_len, (const uint8_t *)ws__guid, sizeof ws__guid - 1, d);
     ws_base64_encode(d, 20, out);
 }
 
