@@ -1572,11 +1572,12 @@ static ws_str ws__str(const char *z) {
     return s;
 }
 
+/* Writes v in decimal (digits counted first, then written from the last: no buffer). */
 static size_t ws__utoa(unsigned long v, char *out) {
-    char t[24];
+    unsigned long u = v;
     size_t n = 0, i;
-    do { t[n++] = (char)('0' + v % 10); v /= 10; } while (v);
-    for (i = 0; i < n; i++) out[i] = t[n - 1 - i];
+    do { n++; u /= 10; } while (u);
+    for (i = n; i--; v /= 10) out[i] = (char)('0' + v % 10);
     return n;
 }
 
@@ -2463,11 +2464,15 @@ static ws_str ws__ext_name(ws_str t) {
     return t;
 }
 
-/* The token list has token (comparing extension names only when params). */
-static bool ws__list_has(ws_str list, ws_str token, bool icase, bool params) {
+/* The token list has *token; how: WS__ICASE ignores ASCII case, WS__PARAMS compares
+   extension names only (the token pointed at, not passed by value: a smaller frame). */
+#define WS__ICASE 1u
+#define WS__PARAMS 2u
+static bool ws__list_has(ws_str list, const ws_str *token, unsigned how) {
     ws_str t;
     while (ws_token_next(&list, &t))
-        if (ws__eq_str(params ? ws__ext_name(t) : t, token, icase)) return true;
+        if (ws__eq_str(how & WS__PARAMS ? ws__ext_name(t) : t, *token, how & WS__ICASE))
+            return true;
     return false;
 }
 
@@ -2481,10 +2486,11 @@ WS_API ws_str ws_http_header(const ws_http *h, const char *name) {
 }
 
 static bool ws__has_token(const ws_http *h, const char *name, const char *token, bool icase) {
+    ws_str tk = ws__str(token);
     size_t i;
     for (i = 0; i < h->num_headers; i++)
         if (ws__eq(h->headers[i].name.ptr, h->headers[i].name.len, name, true) &&
-            ws__list_has(h->headers[i].value, ws__str(token), icase, false))
+            ws__list_has(h->headers[i].value, &tk, icase ? WS__ICASE : 0u))
             return true;
     return false;
 }
@@ -2744,6 +2750,10 @@ static bool ws__accept_ok(const ws_http *req, const ws_accept_opts *o) {
     return !(ext && (!*ext || !ws__clean(ext))) && !(lines && !ws__clean_lines(lines));
 }
 
+static const char ws__101[] = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                              "Connection: Upgrade\r\nSec-WebSocket-Accept: ";
+#define WS__ACCEPT_AT (sizeof ws__101 - 1)  /* where the key is in the 101 */
+
 /* The pieces of a 101 response with the accept key accept[0..27], for options that
    ws__accept_ok passed (each step in a frame of its own: the pieces are not stacked on
    SHA-1 or on the token search). Returns the count. */
@@ -2751,8 +2761,7 @@ static int ws__accept_pieces(ws_buf *b, const char *accept, const ws_accept_opts
     int n = 0;
     const char *proto = o ? o->protocol : NULL, *ext = o ? o->extensions : NULL;
     const char *lines = o ? o->headers : NULL;
-    b[n++] = ws__z("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                   "Connection: Upgrade\r\nSec-WebSocket-Accept: ");
+    b[n++] = ws__b(ws__101, WS__ACCEPT_AT);
     b[n++] = ws__b(accept, 28);
     if (proto) {
         b[n++] = ws__z("\r\nSec-WebSocket-Protocol: ");
@@ -2777,12 +2786,16 @@ WS__NOINLINE static int ws__accept_concat(char *out, size_t cap, size_t *len,
     return ws__concat(out, cap, len, b, (size_t)n);
 }
 
+/* The 101 is written with the GUID holding the key's place, then the key over it (its NUL
+   over the CR after it, put back): no key on the stack beside SHA-1. */
 WS_API int ws_handshake_accept_opts(char *out, size_t cap, size_t *len, const ws_http *req,
                                     const ws_accept_opts *opts) {
-    char accept[29];
+    int err;
     if (!ws__accept_ok(req, opts)) return WS_ERR_ARG;
-    ws_accept_key(req->key.ptr, req->key.len, accept);
-    return ws__accept_concat(out, cap, len, accept, opts);
+    if ((err = ws__accept_concat(out, cap, len, ws__guid, opts)) < 0) return err;
+    ws_accept_key(req->key.ptr, req->key.len, out + WS__ACCEPT_AT);
+    out[WS__ACCEPT_AT + 28] = '\r';
+    return WS_OK;
 }
 
 WS_API int ws_handshake_accept(char *out, size_t cap, size_t *len,
@@ -2894,9 +2907,10 @@ WS_API int ws_handshake_request(char *out, size_t cap, size_t *len,
     return ws__concat(out, cap, len, b, (size_t)n);
 }
 
-WS_API int ws_handshake_check(const ws_http *resp, const char key[24],
-                              const char *protocols, const char *extensions) {
-    char want[29];
+/* ws_handshake_check with the accept key already computed (want[0..27]): ws_conn_connected
+   computes it in the connection's scratch, so that SHA-1 is not stacked on this. */
+static int ws__check(const ws_http *resp, const char *want, const char *protocols,
+                     const char *extensions) {
     size_t i;
     if (resp->status != 101 || resp->version < 1) return WS_ERR_HS_STATUS;
     /* one Upgrade header whose value is websocket, not a list (RFC 6455 4.1) */
@@ -2904,8 +2918,8 @@ WS_API int ws_handshake_check(const ws_http *resp, const char key[24],
         !ws__eq(resp->upgrade.ptr, resp->upgrade.len, "websocket", true) ||
         !ws__has_token(resp, "connection", "upgrade", true))
         return WS_ERR_HS_UPGRADE;
-    ws_accept_key(key, 24, want);
-    if (!resp->accept.ptr || WS__REPEATED(resp, WS__H_ACCEPT) || !ws__eq(resp->accept.ptr, resp->accept.len, want, false))
+    if (!resp->accept.ptr || WS__REPEATED(resp, WS__H_ACCEPT) ||
+        !ws__eq(resp->accept.ptr, resp->accept.len, want, false))
         return WS_ERR_HS_ACCEPT;
     for (i = 0; i < resp->num_headers; i++) {
         const ws_header *hd = &resp->headers[i];
@@ -2919,15 +2933,23 @@ WS_API int ws_handshake_check(const ws_http *resp, const char key[24],
             if (proto) {
                 /* exactly one subprotocol, and one we offered */
                 if (count > 1 || resp->protocol.ptr != hd->value.ptr || !protocols ||
-                    !ws__list_has(ws__str(protocols), t, false, false))
+                    !ws__list_has(ws__str(protocols), &t, 0))
                     return WS_ERR_HS_PROTOCOL;
-            } else if (!extensions ||
-                       !ws__list_has(ws__str(extensions), ws__ext_name(t), true, true)) {
-                return WS_ERR_HS_EXTENSION;
+            } else {
+                t = ws__ext_name(t);
+                if (!extensions || !ws__list_has(ws__str(extensions), &t, WS__ICASE | WS__PARAMS))
+                    return WS_ERR_HS_EXTENSION;
             }
         }
     }
     return WS_OK;
+}
+
+WS_API int ws_handshake_check(const ws_http *resp, const char key[24],
+                              const char *protocols, const char *extensions) {
+    char want[29];
+    ws_accept_key(key, 24, want);
+    return ws__check(resp, want, protocols, extensions);
 }
 
 WS_API int ws_proxy_request(char *out, size_t cap, size_t *len, const char *host,
@@ -3285,7 +3307,6 @@ WS__NOINLINE static int ws__accept_send(ws_conn *c, const char *accept,
 }
 
 WS_API int ws_conn_accept_opts(ws_conn *c, const ws_http *req, const ws_accept_opts *opts) {
-    char accept[29];
     int err = ws__enter(c, WS__F_TX);
     if (err) return err;
     if (c->_state != WS_STATE_CONNECTING || ws__client(c)) {
@@ -3294,9 +3315,9 @@ WS_API int ws_conn_accept_opts(ws_conn *c, const ws_http *req, const ws_accept_o
         ws__open(c);
     } else if (!ws__accept_ok(req, opts)) {
         err = WS_ERR_ARG;
-    } else {
-        ws_accept_key(req->key.ptr, req->key.len, accept);
-        err = ws__tx_end(c, ws__accept_send(c, accept, opts));
+    } else {                            /* the key in scratch: nothing was received yet */
+        ws_accept_key(req->key.ptr, req->key.len, (char *)c->_ctrl);
+        err = ws__tx_end(c, ws__accept_send(c, (const char *)c->_ctrl, opts));
     }
     return ws__leave(c, err);
 }
@@ -3402,8 +3423,9 @@ WS_API int ws_conn_connected(ws_conn *c, const ws_http *resp) {
     if (c->_state != WS_STATE_CONNECTING || !ws__client(c) ||
         (resp && !(c->_flags & WS__F_HS_SENT)))
         err = WS_ERR_STATE;
-    else if (resp && ((err = ws_handshake_check(resp, WS__HS_KEY(c), ws__hs_get(c, 0),
-                                                WS__HS_EXTENSIONS(c))) < 0
+    else if (resp && (ws_accept_key(WS__HS_KEY(c), 24, (char *)c->_ctrl),   /* in scratch */
+                      (err = ws__check(resp, (const char *)c->_ctrl, ws__hs_get(c, 0),
+                                       WS__HS_EXTENSIONS(c))) < 0
 #ifdef WS_DEFLATE
                       || (ws__hs_pmd(c) && (err = ws__pmd_connected(c, resp)) < 0)
 #endif
