@@ -1611,20 +1611,39 @@ static ws_buf ws__b(const void *p, size_t n) {
     b.len = n;
     return b;
 }
+#define WS__LIT(s) ws__b(s, sizeof s - 1)  /* a piece of a string literal's bytes */
 
 /* ---- errors ------------------------------------------------------------ */
 
-WS_API const char *ws_strerror(int err) {
-    switch (err) {
+/* Every text (or name) one after the other, each ending in its NUL: no table of pointers.
+   The codes run 0, -1, -2, ... in the list's order; the enum below fails to compile if one
+   does not. */
+static const char ws__err_texts[] =
 #ifdef WS_NO_ERROR_STRINGS
-#  define WS__ERR_CASE(name, value, text) case value: return #name;
+#  define WS__ERR_TEXT(name, value, text) #name "\0"
 #else
-#  define WS__ERR_CASE(name, value, text) case value: return text;
+#  define WS__ERR_TEXT(name, value, text) text "\0"
 #endif
-    WS_ERROR_LIST(WS__ERR_CASE)
-#undef WS__ERR_CASE
-    default: return "unknown error";
-    }
+    WS_ERROR_LIST(WS__ERR_TEXT);
+#undef WS__ERR_TEXT
+enum {
+#define WS__ERR_AT(name, value, text) WS__AT_##name,
+    WS_ERROR_LIST(WS__ERR_AT)
+#undef WS__ERR_AT
+    WS__ERR_COUNT
+};
+enum {
+#define WS__ERR_ORDER(name, value, text) WS__ORDER_##name = 1 / (value == -WS__AT_##name),
+    WS_ERROR_LIST(WS__ERR_ORDER)
+#undef WS__ERR_ORDER
+    WS__ORDER_LAST = 1 / (WS__ERR_LAST == 1 - WS__ERR_COUNT)
+};
+
+WS_API const char *ws_strerror(int err) {
+    const char *s = ws__err_texts;
+    if (err > 0 || err < WS__ERR_LAST) return "unknown error";
+    for (; err < 0; err++) s += ws__strlen(s) + 1;
+    return s;
 }
 
 WS_API int ws_http_status(int err) {
@@ -2764,16 +2783,16 @@ static int ws__accept_pieces(ws_buf *b, const char *accept, const ws_accept_opts
     b[n++] = ws__b(ws__101, WS__ACCEPT_AT);
     b[n++] = ws__b(accept, 28);
     if (proto) {
-        b[n++] = ws__z("\r\nSec-WebSocket-Protocol: ");
+        b[n++] = WS__LIT("\r\nSec-WebSocket-Protocol: ");
         b[n++] = ws__z(proto);
     }
     if (ext) {
-        b[n++] = ws__z("\r\nSec-WebSocket-Extensions: ");
+        b[n++] = WS__LIT("\r\nSec-WebSocket-Extensions: ");
         b[n++] = ws__z(ext);
     }
-    b[n++] = ws__z("\r\n");
+    b[n++] = WS__LIT("\r\n");
     if (lines) b[n++] = ws__z(lines);
-    b[n++] = ws__z("\r\n");
+    b[n++] = WS__LIT("\r\n");
     return n;
 }
 
@@ -2817,11 +2836,11 @@ static int ws__reject_pieces(ws_buf *b, char *num, int err) {
                    status == 426 ? "HTTP/1.1 426 Upgrade Required\r\n"
                                    "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n" :
                                    "HTTP/1.1 431 Request Header Fields Too Large\r\n");
-    b[n++] = ws__z("Connection: close\r\nContent-Type: text/plain\r\nContent-Length: ");
+    b[n++] = WS__LIT("Connection: close\r\nContent-Type: text/plain\r\nContent-Length: ");
     b[n++] = ws__b(num, ws__utoa((unsigned long)tl + 1, num));
-    b[n++] = ws__z("\r\n\r\n");
+    b[n++] = WS__LIT("\r\n\r\n");
     b[n++] = ws__b(text, tl);
-    b[n++] = ws__z("\n");
+    b[n++] = WS__LIT("\n");
     return n;
 }
 
@@ -2848,51 +2867,48 @@ static int ws__pmd_offer(const ws_client_opts *o);
 #  define WS__OFFER(o) ((o)->extensions)
 #endif
 
-/* The pieces of the upgrade request; port must hold 24 bytes. Returns the count or error. */
+/* The optional lines of the request, each a name (the 101's strings) and a value. */
+static const char *const ws__request_names[3] = {
+    "\r\nOrigin: ", "\r\nSec-WebSocket-Protocol: ", "\r\nSec-WebSocket-Extensions: "
+};
+
+/* The pieces of the upgrade request; port must hold 8 bytes. Returns the count or error. */
 static int ws__request_pieces(ws_buf *b, char *port, const ws_client_opts *o, const char *key) {
     int n = 0;
-    const char *path = o && o->path ? o->path : "/";
+    const char *path = o && o->path ? o->path : "/", *v[3];
     size_t i;
     if (!o || !o->host || !*o->host || !ws__clean(o->host) || !ws__clean(path) || !*path)
         return WS_ERR_ARG;
     for (i = 0; path[i]; i++)
         if (path[i] == ' ' || path[i] == '\t') return WS_ERR_ARG;    /* ends the target */
-    if ((o->origin && !ws__clean(o->origin)) || (o->protocols && !ws__clean(o->protocols)) ||
-        (o->extensions && !ws__clean(o->extensions)) ||
-        (o->headers && !ws__clean_lines(o->headers)))
-        return WS_ERR_ARG;
-    b[n++] = ws__z("GET ");
+    v[0] = o->origin; v[1] = o->protocols; v[2] = o->extensions;
+    for (i = 0; i < 3; i++)
+        if (v[i] && !ws__clean(v[i])) return WS_ERR_ARG;
+    if (o->headers && !ws__clean_lines(o->headers)) return WS_ERR_ARG;
+    b[n++] = WS__LIT("GET ");
     b[n++] = ws__z(path);
-    b[n++] = ws__z(" HTTP/1.1\r\nHost: ");
+    b[n++] = WS__LIT(" HTTP/1.1\r\nHost: ");
     b[n++] = ws__z(o->host);
     if (o->port) {
         port[0] = ':';
         b[n++] = ws__b(port, 1 + ws__utoa(o->port, port + 1));
     }
-    b[n++] = ws__z("\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ");
+    b[n++] = WS__LIT("\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ");
     b[n++] = ws__b(key, 24);
-    b[n++] = ws__z("\r\nSec-WebSocket-Version: 13\r\n");
-    if (o->origin) {
-        b[n++] = ws__z("Origin: ");
-        b[n++] = ws__z(o->origin);
-        b[n++] = ws__z("\r\n");
+    b[n++] = WS__LIT("\r\nSec-WebSocket-Version: 13");
+    v[2] = WS__OFFER(o);
+    for (i = 0; i < 3; i++) {
+        if (!v[i]) continue;
+        b[n++] = ws__z(ws__request_names[i]);
+        b[n++] = ws__z(v[i]);
     }
-    if (o->protocols) {
-        b[n++] = ws__z("Sec-WebSocket-Protocol: ");
-        b[n++] = ws__z(o->protocols);
-        b[n++] = ws__z("\r\n");
-    }
-    if (WS__OFFER(o)) {
-        b[n++] = ws__z("Sec-WebSocket-Extensions: ");
-        b[n++] = ws__z(WS__OFFER(o));
-        b[n++] = ws__z("\r\n");
-    }
+    b[n++] = WS__LIT("\r\n");
     if (o->headers) b[n++] = ws__z(o->headers);
-    b[n++] = ws__z("\r\n");
+    b[n++] = WS__LIT("\r\n");
     return n;
 }
 
-#define WS__REQUEST_PIECES 19    /* 8 fixed, 3 each for Origin, protocols and extensions, headers, CRLF */
+#define WS__REQUEST_PIECES 17    /* 8 fixed, 2 each for Origin, protocols and extensions, CRLF, headers, CRLF */
 
 WS_API int ws_handshake_request(char *out, size_t cap, size_t *len,
                                 const ws_client_opts *opts, const char key[24]) {
@@ -2964,10 +2980,10 @@ WS_API int ws_proxy_request(char *out, size_t cap, size_t *len, const char *host
     for (i = 0; host[i]; i++)
         if (host[i] == ' ' || host[i] == '\t' || host[i] == '/') return WS_ERR_ARG;
     num[0] = ':';
-    b[n++] = ws__z("CONNECT ");
+    b[n++] = WS__LIT("CONNECT ");
     b[n++] = ws__z(host);
     b[n++] = ws__b(num, 1 + ws__utoa(port, num + 1));
-    b[n++] = ws__z(" HTTP/1.1\r\nHost: ");
+    b[n++] = WS__LIT(" HTTP/1.1\r\nHost: ");
     b[n++] = ws__z(host);
     b[n++] = ws__b(num, 1 + ws__utoa(port, num + 1));
     b[n++] = ws__z(userpass ? "\r\nProxy-Authorization: Basic " : "\r\n\r\n");
@@ -3315,9 +3331,12 @@ WS_API int ws_conn_accept_opts(ws_conn *c, const ws_http *req, const ws_accept_o
         ws__open(c);
     } else if (!ws__accept_ok(req, opts)) {
         err = WS_ERR_ARG;
-    } else {                            /* the key in scratch: nothing was received yet */
-        ws_accept_key(req->key.ptr, req->key.len, (char *)c->_ctrl);
-        err = ws__tx_end(c, ws__accept_send(c, (const char *)c->_ctrl, opts));
+    } else {
+        /* the key in scratch: nothing was received yet, and at its end, clear of a failure's
+           close body (ws__set_failed, from ws_conn_eof inside the send callback) */
+        char *key = (char *)c->_ctrl + sizeof c->_ctrl - 29;
+        ws_accept_key(req->key.ptr, req->key.len, key);
+        err = ws__tx_end(c, ws__accept_send(c, key, opts));
     }
     return ws__leave(c, err);
 }
