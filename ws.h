@@ -2456,16 +2456,13 @@ WS_API void ws_http_init(ws_http *h, size_t max_size) {
     h->_max = max_size;
 }
 
-static bool ws__is_tchar(uint8_t c) {          /* RFC 9110 token characters */
-    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
-        return true;
-    switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
-        return true;
-    default:
-        return false;
-    }
+/* RFC 9110 token characters, one bit each: digits, letters and !#$%&'*+-.^_`|~ */
+static const uint8_t ws__tchars[16] = {
+    0x00, 0x00, 0x00, 0x00, 0xFA, 0x6C, 0xFF, 0x03, 0xFE, 0xFF, 0xFF, 0xC7, 0xFF, 0xFF, 0xFF, 0x57
+};
+
+static bool ws__is_tchar(uint8_t c) {
+    return c < 0x80 && (ws__tchars[c >> 3] >> (c & 7) & 1u);
 }
 
 static bool ws__is_ows(uint8_t c) { return c == ' ' || c == '\t'; }
@@ -3318,6 +3315,11 @@ static void ws__open(ws_conn *c) {
     c->_t_wait = WS__UNSET;
 }
 
+/* Where a connection computes the accept key while CONNECTING (nothing is received yet):
+   the last 29 bytes of _ctrl, clear of a failure's close body at its start (ws__set_failed,
+   from a ws_conn_eof inside the send callback) and of what a client keeps there. */
+#define WS__ACCEPT_SCRATCH(c) ((char *)(c)->_ctrl + sizeof (c)->_ctrl - 29)
+
 #ifndef WS_NO_SERVER
 WS_API int ws_conn_accept(ws_conn *c, const ws_http *req, const char *protocol) {
     ws_accept_opts o;
@@ -3348,9 +3350,7 @@ WS_API int ws_conn_accept_opts(ws_conn *c, const ws_http *req, const ws_accept_o
     } else if (!ws__accept_ok(req, opts)) {
         err = WS_ERR_ARG;
     } else {
-        /* the key in scratch: nothing was received yet, and at its end, clear of a failure's
-           close body (ws__set_failed, from ws_conn_eof inside the send callback) */
-        char *key = (char *)c->_ctrl + sizeof c->_ctrl - 29;
+        char *key = WS__ACCEPT_SCRATCH(c);
         ws_accept_key(req->key.ptr, req->key.len, key);
         err = ws__tx_end(c, ws__accept_send(c, key, opts));
     }
@@ -3458,8 +3458,8 @@ WS_API int ws_conn_connected(ws_conn *c, const ws_http *resp) {
     if (c->_state != WS_STATE_CONNECTING || !ws__client(c) ||
         (resp && !(c->_flags & WS__F_HS_SENT)))
         err = WS_ERR_STATE;
-    else if (resp && (ws_accept_key(WS__HS_KEY(c), 24, (char *)c->_ctrl),   /* in scratch */
-                      (err = ws__check(resp, (const char *)c->_ctrl, ws__hs_get(c, 0),
+    else if (resp && (ws_accept_key(WS__HS_KEY(c), 24, WS__ACCEPT_SCRATCH(c)),
+                      (err = ws__check(resp, WS__ACCEPT_SCRATCH(c), ws__hs_get(c, 0),
                                        WS__HS_EXTENSIONS(c))) < 0
 #ifdef WS_DEFLATE
                       || (ws__hs_pmd(c) && (err = ws__pmd_connected(c, resp)) < 0)
