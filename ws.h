@@ -1611,7 +1611,7 @@ static ws_buf ws__b(const void *p, size_t n) {
     b.len = n;
     return b;
 }
-#define WS__LIT(s) ws__b(s, sizeof s - 1)  /* a piece of a string literal's bytes */
+#define WS__LIT(s) ws__b((s), sizeof(s) - 1)    /* a piece of a string literal's bytes */
 
 /* ---- errors ------------------------------------------------------------ */
 
@@ -1633,7 +1633,7 @@ enum {
     WS__ERR_COUNT
 };
 enum {
-#define WS__ERR_ORDER(name, value, text) WS__ORDER_##name = 1 / (value == -WS__AT_##name),
+#define WS__ERR_ORDER(name, value, text) WS__ORDER_##name = 1 / ((value) == -WS__AT_##name),
     WS_ERROR_LIST(WS__ERR_ORDER)
 #undef WS__ERR_ORDER
     WS__ORDER_LAST = 1 / (WS__ERR_LAST == 1 - WS__ERR_COUNT)
@@ -2137,9 +2137,14 @@ static void ws__sha1(const uint8_t *a, size_t na, const uint8_t *b, size_t nb, u
     h[0] = 0x67452301u; h[1] = 0xEFCDAB89u; h[2] = 0x98BADCFEu;
     h[3] = 0x10325476u; h[4] = 0xC3D2E1F0u;
     for (blk = 0; blk <= last; blk++) {
-        for (i = 0; i < 64; i++) {
-            q = blk * 64 + i;
-            w[i / 4] = w[i / 4] << 8 | (q < na ? a[q] : q < n ? b[q - na] : q == n ? 0x80u : 0u);
+        for (i = 0; i < 16; i++) {
+            uint32_t x = 0;
+            unsigned j;
+            for (j = 0; j < 4; j++) {
+                q = blk * 64 + 4 * i + j;
+                x = x << 8 | (q < na ? a[q] : q < n ? b[q - na] : q == n ? 0x80u : 0u);
+            }
+            w[i] = x;
         }
         if (blk == last) {
             w[14] = (uint32_t)((uint64_t)n >> 29);
@@ -2151,7 +2156,7 @@ static void ws__sha1(const uint8_t *a, size_t na, const uint8_t *b, size_t nb, u
 }
 
 WS_API void ws_sha1(const void *data, size_t len, uint8_t out[20]) {
-    ws__sha1((const uint8_t *)data, len, NULL, 0, out);
+    ws__sha1((const uint8_t *)data, len, (const uint8_t *)data, 0, out);  /* b: never read */
 }
 
 static char ws__b64_char(unsigned v) {
