@@ -64,6 +64,7 @@ enum {
     QUEUE_LIMIT = 64 << 20,     /* drop a client whose output would grow past this */
     CLOSE_MS    = 5000,         /* once done, time to send what is queued and get a FIN */
     ACCEPT_PAUSE_MS = 100,      /* out of file descriptors: stop accepting this long */
+    TIMER_SLACK_MS = 25,        /* timers run at most this often (see run_timers) */
     GATHER      = 64 * 1024     /* small fragments are echoed in frames of up to this */
 };
 
@@ -683,12 +684,18 @@ static void flush_client(client *cl, bool full) {
     watch(cl, pending(cl) < QUEUE_PAUSE, pending(cl) > 0);
     maybe_idle(cl);
     uint64_t due = client_due(cl);
+    if (due == 0 && !cl->dead) {        /* ws.h asks for a tick to stamp its clock (a client */
+        ws_conn_tick(&cl->ws, now_ms());    /* just opened): here, not by a scan of all; it */
+        due = client_due(cl);               /* sends nothing at once, as no time has passed */
+    }
     if (due < timers_due) timers_due = due;
 }
 
 /* Runs the timers that are due; returns the epoll timeout until the next one. Only when
    one is due does it look at every client (a deadline moves earlier only through an event
-   on that client, and flush_client notes it), so 100,000 idle clients cost nothing. */
+   on that client, and flush_client notes it), so 100,000 idle clients cost nothing; and at
+   most every TIMER_SLACK_MS, running whatever is due then, so that deadlines spread over
+   time do not make a scan of every client each millisecond. */
 static int run_timers(void) {
     uint64_t now = now_ms();
     if (accept_resume && accept_resume <= now) pause_accepting(false);
@@ -713,6 +720,7 @@ static int run_timers(void) {
             if (cl->dead) client_free(cl);
             else if (due < timers_due) timers_due = due;
         }
+        if (timers_due < now + TIMER_SLACK_MS) timers_due = now + TIMER_SLACK_MS;
     }
     uint64_t next = timers_due;
     if (accept_resume && accept_resume < next) next = accept_resume;
