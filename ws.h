@@ -1012,7 +1012,8 @@ WS_API unsigned ws_conn_message_rsv(const ws_conn *c);
      a decompression bomb costs no more than the output asked for;
    - negotiation: ws_deflate_accept (server), ws_deflate_offer and ws_deflate_check
      (client), or ws_client_opts.deflate (ws_deflate_client) for ws_conn_connect;
-   - the encoder (ws_deflate_message: LZ77 and fixed codes, each message alone);
+   - the encoder (ws_deflate_message: LZ77, then per block of up to 64 KiB the smallest of
+     stored, fixed and dynamic Huffman codes; each message alone);
    - the connection's use of both: ws_conn_set_inflate (what arrives compressed is
      inflated and checked), ws_conn_set_deflate (what is sent is compressed).
    A server: ws_deflate_accept, the answer in ws_accept_opts.extensions, then
@@ -1099,15 +1100,17 @@ WS_API int ws_deflate_check(const ws_http *resp, const ws_deflate_params *offere
    Returns WS_OK, WS_ERR_STATE, or the sticky error. */
 WS_API int ws_conn_set_inflate(ws_conn *c, ws_inflate *z, bool reset_each_message);
 
-/* The encoder: compresses the message data[0..n-1] as permessage-deflate sends it (one
-   block of fixed codes, LZ77 within 2^window_bits: the window agreed for what this side
-   compresses, ended by a sync flush without its 00 00 FF FF) into out[0..cap-1], length in
-   *len. Every message stands alone (no context taken over), so say
+/* The encoder: compresses the message data[0..n-1] as permessage-deflate sends it (LZ77
+   within 2^window_bits: the window agreed for what this side compresses; each block of up
+   to 64 KiB stored, in the fixed codes or in its own, whichever is smallest; ended by a
+   sync flush without its 00 00 FF FF) into out[0..cap-1], length in *len. It keeps its
+   tokens in out behind the output, so a cap of ws_deflate_bound(n) or more compresses best
+   (less may go out stored, or in fixed codes). Every message stands alone (no context taken over), so say
    server_no_context_takeover (a server: ws_deflate_accept's server_no_context) or
    client_no_context_takeover (a client) when you negotiate, and one compressed broadcast
-   may go to every member. table: 2^table_bits (8..20) entries of scratch, zeroed once
-   before its first use, shared by every connection of a thread if you like (12 bits,
-   16 KiB, is plenty for chat). Send the result with RSV1: ws_conn_send(c,
+   may go to every member. table: 2^table_bits (8..20) entries of scratch (buckets of two
+   positions), zeroed once before its first use, shared by every connection of a thread if
+   you like (12 bits, 16 KiB, is plenty for chat). Send the result with RSV1: ws_conn_send(c,
    (ws_opcode)(op | WS_RSV1), out, len), which a connection given a decoder
    (ws_conn_set_inflate) allows; or send data as it is when the result is not smaller.
    Returns WS_OK, WS_ERR_ARG, WS_ERR_NOSPACE (cap under ws_deflate_bound(n) may not do). */
@@ -4979,53 +4982,457 @@ WS__NOINLINE static int ws__pmd_connected(ws_conn *c, const ws_http *resp) {
 }
 #endif
 /* ---- permessage-deflate: the encoder ------------------------------------------
-   LZ77 with one probe of a hash of three bytes (zlib's level 1 does about as much), coded
-   with the fixed Huffman codes, one block per message, ended as permessage-deflate wants
-   (a sync flush whose 00 00 FF FF is left off). Every message stands alone: the
-   no_context_takeover way, which lets one compressed broadcast go to every member. The
-   hash table is memory the caller gives (one per thread will do: nothing is kept between
-   calls). */
+   LZ77 over a hash of three bytes, two candidates a bucket, a match taken when the next
+   byte's is not longer (lazy; about zlib level 1's work for its ratio), into a list of
+   tokens (a run of literals and a match each), then each block of up to 64 KiB
+   coded the cheapest of three ways (RFC 1951 3.2.3), its size computed beforehand: stored,
+   the fixed Huffman codes, or codes built from the block's own symbol counts (dynamic:
+   lengths limited to 15 bits, the code-length code to 7). Ended as permessage-deflate wants
+   (a sync flush whose 00 00 FF FF is left off). The tokens wait at the end of the output
+   buffer, behind room for the block stored, so no memory but the caller's is used. Each
+   message stands alone (ws_deflate_message: the no_context_takeover way, which lets one
+   compressed broadcast go to every member) or references what its connection sent before
+   (ws_deflate_window). Either way the hash table's entries are only hints: a candidate is
+   taken only within the window and after its bytes are compared, so any content is safe. */
 
-typedef struct ws__zout { uint8_t *p, *end; uint64_t bits; unsigned n; bool full; } ws__zout;
+/* The message being compressed: in[0..n-1], whose first byte is byte `base` of what its
+   connection sent; before it `have` bytes of that in ring (byte a at ring[a & rmask]);
+   distances at most wmax. */
+typedef struct ws__ze {
+    const uint8_t *in, *ring;
+    size_t n;
+    uint32_t base, have, rmask, wmax;
+    uint32_t *table;
+    unsigned shift;
+} ws__ze;
 
-static void ws__zo_bits(ws__zout *o, unsigned v, unsigned n) {
-    o->bits |= (uint64_t)v << o->n;
-    o->n += n;
-    while (o->n >= 8) {
-        if (o->p == o->end) { o->full = true; o->n = 0; return; }
-        *o->p++ = (uint8_t)o->bits;
-        o->bits >>= 8;
-        o->n -= 8;
+/* Bits out, least significant first, into memory whose room was checked beforehand. */
+typedef struct ws__zebits { uint8_t *p; uint64_t acc; unsigned n; } ws__zebits;
+
+WS__INLINE void ws__ze_put(ws__zebits *w, uint32_t v, unsigned k) {   /* k <= 32 */
+    w->acc |= (uint64_t)v << w->n;
+    w->n += k;
+    if (w->n >= 32) {
+        w->p[0] = (uint8_t)w->acc;
+        w->p[1] = (uint8_t)(w->acc >> 8);
+        w->p[2] = (uint8_t)(w->acc >> 16);
+        w->p[3] = (uint8_t)(w->acc >> 24);
+        w->p += 4;
+        w->acc >>= 32;
+        w->n -= 32;
     }
 }
 
-/* A Huffman code of n bits, most significant bit first on the wire. */
-static void ws__zo_code(ws__zout *o, unsigned code, unsigned n) {
-    unsigned r = 0, i;
-    for (i = 0; i < n; i++) r |= ((code >> i) & 1u) << (n - 1 - i);
-    ws__zo_bits(o, r, n);
+static void ws__ze_align(ws__zebits *w) {           /* to a byte boundary, zeros in between */
+    while (w->n) {
+        *w->p++ = (uint8_t)w->acc;
+        w->acc >>= 8;
+        w->n = w->n > 8 ? w->n - 8 : 0;
+    }
 }
 
-static void ws__zo_lit(ws__zout *o, unsigned sym) {          /* fixed literal/length code */
-    if (sym < 144) ws__zo_code(o, 0x30 + sym, 8);
-    else if (sym < 256) ws__zo_code(o, 0x190 + sym - 144, 9);
-    else if (sym < 280) ws__zo_code(o, sym - 256, 7);
-    else ws__zo_code(o, 0xC0 + sym - 280, 8);
+static unsigned ws__ze_log2(uint32_t v) {        /* v > 0 */
+#if defined(__GNUC__) || defined(__clang__)
+    return 31u - (unsigned)__builtin_clz(v);
+#else
+    unsigned b = 0;
+    while (v >>= 1) b++;
+    return b;
+#endif
 }
 
-static void ws__zo_match(ws__zout *o, unsigned len, unsigned dist) {
-    unsigned s = 28, d = 29;
-    while (ws__z_len_base[s] > len) s--;
-    ws__zo_lit(o, 257 + s);
-    ws__zo_bits(o, len - ws__z_len_base[s], ws__z_len_extra[s]);
-    while (ws__z_dist_base[d] > dist) d--;
-    ws__zo_code(o, d, 5);
-    ws__zo_bits(o, dist - ws__z_dist_base[d], ws__z_dist_extra[d]);
+/* The length symbol (0..28, of 257..285) of a match of l + 3 bytes, and the distance
+   symbol of a distance of d + 1. */
+static unsigned ws__ze_lsym(unsigned l) {
+    unsigned b;
+    if (l < 8) return l;
+    if (l == 255) return 28;
+    b = ws__ze_log2(l);
+    return 4 * (b - 1) + ((l >> (b - 2)) & 3);
 }
 
-static uint32_t ws__z_hash(const uint8_t *p, unsigned shift) {
+static unsigned ws__ze_dsym(unsigned d) {
+    unsigned b;
+    if (d < 4) return d;
+    b = ws__ze_log2(d);
+    return 2 * b + ((d >> (b - 1)) & 1);
+}
+
+static uint32_t ws__ze_hash(const uint8_t *p, unsigned shift) {
     uint32_t v = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16;
     return (v * 2654435761u) >> shift;
+}
+
+/* How many bytes a[] and b[] have in common, up to max. */
+static size_t ws__ze_same(const uint8_t *a, const uint8_t *b, size_t max) {
+    size_t k = 0;
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__BYTE_ORDER__) && \
+    defined(__ORDER_LITTLE_ENDIAN__)
+#  if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    while (max - k >= 8) {
+        uint64_t x, y;
+        WS_MEMCPY(&x, a + k, 8);
+        WS_MEMCPY(&y, b + k, 8);
+        if (x != y) return k + (size_t)((unsigned)__builtin_ctzll(x ^ y) >> 3);
+        k += 8;
+    }
+#  endif
+#endif
+    while (k < max && a[k] == b[k]) k++;
+    return k;
+}
+
+/* The length of the match at in[i] with a candidate d bytes back that begins in the
+   history (d > i), up to max. */
+WS__NOINLINE static size_t ws__ze_same_history(const ws__ze *s, size_t i, uint32_t d, size_t max) {
+    size_t k = 0, h = d - i;                    /* the candidate's bytes before in[0] */
+    uint32_t a = s->base - (uint32_t)h;
+    while (k < max && k < h && s->ring[(a + k) & s->rmask] == s->in[i + k]) k++;
+    if (k < h || k == max) return k;
+    return k + ws__ze_same(s->in, s->in + i + k, max - k);
+}
+
+/* A token: a match (bit 31 clear: the literals before it in bits 23-30, length - 3 in
+   15-22, distance - 1 in 0-14), or literals alone (bit 31 set, how many in 0-30). */
+#define WS__ZT_RUN 0x80000000u
+#define WS__Z_NSYM 318                          /* 288 literal/length symbols, 30 distance */
+
+static void ws__ze_tok(uint8_t *t, uint32_t v) {
+    t[0] = (uint8_t)v; t[1] = (uint8_t)(v >> 8); t[2] = (uint8_t)(v >> 16); t[3] = (uint8_t)(v >> 24);
+}
+
+static uint32_t ws__ze_untok(const uint8_t *t) {
+    return (uint32_t)t[0] | (uint32_t)t[1] << 8 | (uint32_t)t[2] << 16 | (uint32_t)t[3] << 24;
+}
+
+/* The longest match at in[i] (up to end) of the two candidates in its bucket, which gets
+   i: its length (0 when none) and distance (*dist). */
+WS__INLINE size_t ws__ze_find(const ws__ze *s, size_t i, size_t end, uint32_t *dist) {
+    const uint8_t *in = s->in;
+    uint32_t *e = s->table + (ws__ze_hash(in + i, s->shift) << 1), cur = s->base + (uint32_t)i;
+    uint32_t d = cur - e[0], d1 = cur - e[1], lim = s->have + (uint32_t)i;
+    size_t max = WS__MIN(end - i, 258u), m = 0;
+    e[1] = e[0];                                /* two candidates a bucket, the newest first */
+    e[0] = cur;
+    if (lim > s->wmax) lim = s->wmax;
+    if (d - 1u < lim)                           /* 1 <= d <= lim: a candidate */
+        m = d <= i ? ws__ze_same(in + i - d, in + i, max) : ws__ze_same_history(s, i, d, max);
+    if (m < max && d1 - 1u < lim) {
+        size_t m1 = d1 <= i ? ws__ze_same(in + i - d1, in + i, max) : ws__ze_same_history(s, i, d1, max);
+        if (m1 > m) { m = m1; d = d1; }
+    }
+    *dist = d;
+    return m;
+}
+
+/* A match shorter than this is compared with the one a byte later (lazy matching). */
+#define WS__ZE_LAZY 32
+
+/* LZ77 of in[*pos..end-1], matches within it, into at most cap (>= 3) tokens at tok, the
+   symbols counted in freq (literal/length 0-287, distance 288-317). Returns the tokens
+   written; *pos moves to where it stopped. */
+static size_t ws__ze_parse(const ws__ze *s, size_t *pos, size_t end, uint8_t *tok, size_t cap,
+                           uint16_t *freq) {
+    const uint8_t *in = s->in;
+    size_t i = *pos, run = 0, nt = 0;
+    while (i < end && nt + 3 <= cap) {
+        uint32_t d = 0, d2 = 0;
+        size_t m = end - i >= 3 ? ws__ze_find(s, i, end, &d) : 0, m2, k, from;
+        from = i + 1;
+        while (m >= 3 && m < WS__ZE_LAZY && end - i >= 4) {
+            m2 = ws__ze_find(s, i + 1, end, &d2);
+            from = i + 2;
+            if (m2 <= m) break;
+            freq[in[i++]]++;                    /* a longer one a byte later: a literal first */
+            run++;
+            m = m2;
+            d = d2;
+        }
+        if (m < 3) {
+            freq[in[i++]]++;
+            run++;
+            continue;
+        }
+        if (run > 255) { ws__ze_tok(tok + 4 * nt++, WS__ZT_RUN | (uint32_t)run); run = 0; }
+        ws__ze_tok(tok + 4 * nt++, (uint32_t)run << 23 | (uint32_t)(m - 3) << 15 | (d - 1u));
+        run = 0;
+        freq[257 + ws__ze_lsym((unsigned)m - 3)]++;
+        freq[288 + ws__ze_dsym(d - 1u)]++;
+        /* the positions inside the match go into the table too, a few of them */
+        for (k = from; k < i + m && k + 3 <= s->n && k < i + 8; k++) {
+            uint32_t *f = s->table + (ws__ze_hash(in + k, s->shift) << 1);
+            f[1] = f[0];
+            f[0] = s->base + (uint32_t)k;
+        }
+        i += m;
+    }
+    if (run) ws__ze_tok(tok + 4 * nt++, WS__ZT_RUN | (uint32_t)run);
+    *pos = i;
+    return nt;
+}
+
+/* Code lengths for the n symbols counted in freq, none longer than limit (len[]; 0 for
+   those not used). At least two codes, as every decoder takes them. */
+WS__NOINLINE static void ws__ze_huff(const uint16_t *freq, unsigned n, unsigned limit, uint8_t *len) {
+    uint32_t a[288];
+    uint16_t sym[288];
+    unsigned count[16], m = 0, i, j, total = 0;
+    int root, leaf, next, depth, avail, used;
+    for (i = 0; i < n; i++) {
+        len[i] = 0;
+        if (freq[i]) {                          /* insertion sort by count, then symbol */
+            uint32_t key = (uint32_t)freq[i] << 9 | i;
+            for (j = m++; j > 0 && a[j - 1] > key; j--) a[j] = a[j - 1];
+            a[j] = key;
+        }
+    }
+    if (m < 2) {                                /* one code or none: two of one bit */
+        unsigned s0 = m ? a[0] & 511 : 0;
+        len[s0] = 1;
+        len[s0 ? 0 : 1] = 1;
+        return;
+    }
+    for (i = 0; i < m; i++) { sym[i] = (uint16_t)(a[i] & 511); a[i] >>= 9; }
+    /* Moffat and Katajainen's in-place minimum-redundancy lengths (weights ascending) */
+    root = leaf = 0;
+    for (next = 0; next < (int)m - 1; next++) {
+        if (leaf >= (int)m || (root < next && a[root] < a[leaf])) { a[next] = a[root]; a[root++] = (uint32_t)next; }
+        else a[next] = a[leaf++];
+        if (leaf >= (int)m || (root < next && a[root] < a[leaf])) { a[next] += a[root]; a[root++] = (uint32_t)next; }
+        else a[next] += a[leaf++];
+    }
+    a[m - 2] = 0;
+    for (next = (int)m - 3; next >= 0; next--) a[next] = a[a[next]] + 1;
+    avail = 1; used = depth = 0; root = (int)m - 2; next = (int)m - 1;
+    while (avail > 0) {
+        while (root >= 0 && (int)a[root] == depth) { used++; root--; }
+        while (avail > used) { a[next--] = (uint32_t)depth; avail--; }
+        avail = 2 * used; depth++; used = 0;
+    }
+    /* a[i]: the length of the i-th least frequent. Limited: the deepest to limit, then codes
+       moved one level down until the lengths fit (Kraft's sum) */
+    for (i = 0; i < 16; i++) count[i] = 0;
+    for (i = 0; i < m; i++) count[a[i] > limit ? limit : a[i]]++;
+    for (i = 1; i <= limit; i++) total += count[i] << (limit - i);
+    while (total > 1u << limit) {
+        count[limit]--;
+        for (i = limit - 1; i > 0; i--)
+            if (count[i]) { count[i]--; count[i + 1] += 2; break; }
+        total--;
+    }
+    for (i = limit, j = 0; i > 0; i--)          /* the longest to the least frequent */
+        while (count[i]--) len[sym[j++]] = (uint8_t)i;
+}
+
+/* Canonical codes (RFC 1951 3.2.2) of the lengths len[0..n-1], bits reversed for the
+   least-significant-first writer. */
+static void ws__ze_codes(const uint8_t *len, unsigned n, uint16_t *code) {
+    uint16_t count[16], next[16];
+    unsigned i, b, c = 0;
+    for (i = 0; i < 16; i++) count[i] = 0;
+    for (i = 0; i < n; i++) count[len[i]]++;
+    count[0] = 0;
+    for (b = 1; b < 16; b++) { c = (c + count[b - 1]) << 1; next[b] = (uint16_t)c; }
+    for (i = 0; i < n; i++) {
+        unsigned l = len[i], v, r = 0;
+        if (!l) continue;
+        v = next[l]++;
+        for (b = 0; b < l; b++) r |= ((v >> b) & 1u) << (l - 1 - b);
+        code[i] = (uint16_t)r;
+    }
+}
+
+/* The code-length code's run-length coding of len[0..n-1] (16: repeat the last 3-6 times,
+   17: 3-10 zeros, 18: 11-138 zeros): counted into cf, or written with cc/cl when w. */
+static void ws__ze_rle(const uint8_t *len, unsigned n, uint16_t *cf, ws__zebits *w, const uint16_t *cc,
+                      const uint8_t *cl) {
+    unsigned i = 0;
+    while (i < n) {
+        unsigned v = len[i], r = 1, t;
+        while (i + r < n && len[i + r] == v) r++;
+        i += r;
+        if (v) {
+            if (w) ws__ze_put(w, cc[v], cl[v]); else cf[v]++;
+            r--;
+        }
+        while (r >= 3) {
+            unsigned s;
+            if (v) { t = WS__MIN(r, 6u); s = 16; }
+            else if (r >= 11) { t = WS__MIN(r, 138u); s = 18; }
+            else { t = r; s = 17; }
+            if (!w) cf[s]++;
+            else ws__ze_put(w, cc[s] | (uint32_t)(t - (s == 18 ? 11u : 3u)) << cl[s],
+                            cl[s] + (s == 16 ? 2u : s == 17 ? 3u : 7u));
+            r -= t;
+        }
+        while (r--) { if (w) ws__ze_put(w, cc[v], cl[v]); else cf[v]++; }
+    }
+}
+
+/* The tokens tok[0..nt-1] of the literals from in on, in the codes code/len. */
+static void ws__ze_emit(ws__zebits *w, const uint8_t *in, const uint8_t *tok, size_t nt,
+                       const uint16_t *code, const uint8_t *len) {
+    size_t t;
+    for (t = 0; t < nt; t++) {
+        uint32_t v = ws__ze_untok(tok + 4 * t), run = v & WS__ZT_RUN ? v & ~WS__ZT_RUN : v >> 23;
+        unsigned l, d, ls, ds;
+        while (run >= 2) {                      /* two literals at a time: 30 bits at most */
+            ws__ze_put(w, code[in[0]] | (uint32_t)code[in[1]] << len[in[0]], len[in[0]] + len[in[1]]);
+            in += 2;
+            run -= 2;
+        }
+        if (run) { ws__ze_put(w, code[*in], len[*in]); in++; }
+        if (v & WS__ZT_RUN) continue;
+        l = (v >> 15) & 255;
+        d = v & 0x7FFF;
+        ls = ws__ze_lsym(l);
+        ds = ws__ze_dsym(d);
+        ws__ze_put(w, code[257 + ls] | (l + 3 - ws__z_len_base[ls]) << len[257 + ls],
+                   len[257 + ls] + ws__z_len_extra[ls]);
+        ws__ze_put(w, code[288 + ds] | (d + 1 - ws__z_dist_base[ds]) << len[288 + ds],
+                   len[288 + ds] + ws__z_dist_extra[ds]);
+        in += l + 3;
+    }
+}
+
+/* The fixed codes' lengths and codes. */
+static void ws__ze_fixed(uint8_t *lens, uint16_t *code) {
+    unsigned i;
+    for (i = 0; i < 288; i++) lens[i] = (uint8_t)(i < 144 ? 8 : i < 256 ? 9 : i < 280 ? 7 : 8);
+    for (i = 288; i < WS__Z_NSYM; i++) lens[i] = 5;
+    ws__ze_codes(lens, 288, code);
+    ws__ze_codes(lens + 288, 30, code + 288);
+}
+
+/* Stored blocks of in[0..n-1] (5 bytes each 65535), from a byte boundary. */
+static void ws__ze_store(ws__zebits *w, const uint8_t *in, size_t n) {
+    do {
+        size_t m = WS__MIN(n, 65535u);
+        ws__ze_put(w, 0, 3);                    /* not final, stored */
+        ws__ze_align(w);
+        w->p[0] = (uint8_t)m; w->p[1] = (uint8_t)(m >> 8);
+        w->p[2] = (uint8_t)~m; w->p[3] = (uint8_t)(~m >> 8);
+        if (m) WS_MEMCPY(w->p + 4, in, m);
+        w->p += 4 + m;
+        in += m;
+        n -= m;
+    } while (n);
+}
+
+/* The bytes stored blocks of n bytes take, with 4 for the bits the writer holds. */
+static size_t ws__ze_stored_size(size_t n) { return n + 5 * ((n + 65534) / 65535 + !n) + 4; }
+
+/* A block of fixed codes for in[*pos..end-1], written as its tokens come (16 at a time,
+   on the stack), for when out has no room to keep them: -1 (and w, *pos as they were)
+   when it would not fit below limit. */
+static int ws__ze_fixed_block(const ws__ze *s, ws__zebits *w, size_t *pos, size_t end,
+                             const uint8_t *limit, uint16_t *freq, uint16_t *code, uint8_t *lens) {
+    ws__zebits was = *w;
+    size_t start = *pos;
+    uint8_t tok[16 * 4];
+    ws__ze_fixed(lens, code);
+    ws__ze_put(w, 2, 3);                        /* not final, fixed codes */
+    while (*pos < end) {
+        size_t from = *pos, nt = ws__ze_parse(s, pos, end, tok, 16, freq), t, bits = 0;
+        const uint8_t *in = s->in + from;
+        for (t = 0; t < nt; t++) {              /* their size, and the end of block's */
+            uint32_t v = ws__ze_untok(tok + 4 * t), run = v & WS__ZT_RUN ? v & ~WS__ZT_RUN : v >> 23;
+            for (; run; run--) bits += 8u + (*in++ >= 144);
+            if (!(v & WS__ZT_RUN)) {
+                unsigned ls = ws__ze_lsym((v >> 15) & 255), ds = ws__ze_dsym(v & 0x7FFF);
+                bits += (ls < 23 ? 7u : 8u) + ws__z_len_extra[ls] + 5u + ws__z_dist_extra[ds];
+                in += ((v >> 15) & 255) + 3;
+            }
+        }
+        if ((size_t)(limit - w->p) < (w->n + bits + 17) / 8) {
+            *w = was;
+            *pos = start;
+            return -1;
+        }
+        ws__ze_emit(w, s->in + from, tok, nt, code, lens);
+    }
+    ws__ze_put(w, code[256], lens[256]);        /* end of block */
+    return 0;
+}
+
+/* The message s->in[0..n-1] coded into out[0..cap-1], its length in *len. */
+WS__NOINLINE static int ws__ze_deflate(const ws__ze *s, uint8_t *out, size_t cap, size_t *len) {
+    ws__zebits w;
+    size_t pos = 0, n = s->n;
+    uint16_t freq[WS__Z_NSYM], code[WS__Z_NSYM], cf[19], cc[19];
+    uint8_t lens[WS__Z_NSYM], cl[19];
+    w.p = out;
+    w.acc = 0;
+    w.n = 0;
+    while (pos < n) {
+        size_t used = (size_t)(w.p - out), room = cap > used + 6 ? cap - used - 6 : 0;
+        size_t rest = n - pos, b = WS__MIN(rest, 65535u), nt = 0, start = pos, i, L;
+        uint64_t fixed, dyn = UINT64_MAX, stored, extra = 0;
+        uint8_t *tok;
+        unsigned hlit = 257, hdist = 1, hclen = 4;
+        /* room for the block stored, and for its tokens behind it (64 or more); or fixed
+           codes as the tokens come; or stored */
+        if (room < b + 5 + 4 * 64) {
+            if (ws__ze_fixed_block(s, &w, &pos, pos + b, out + cap, freq, code, lens) == 0) continue;
+            if (room < ws__ze_stored_size(b)) return WS_ERR_NOSPACE;
+            ws__ze_store(&w, s->in + pos, b);
+            pos += b;
+            continue;
+        }
+        tok = out + cap - (room - b - 5) / 4 * 4;
+        for (i = 0; i < WS__Z_NSYM; i++) freq[i] = 0;
+        nt = ws__ze_parse(s, &pos, pos + b, tok, (room - b - 5) / 4, freq);
+        L = pos - start;
+        freq[256] = 1;
+        for (i = 0; i < 29; i++) extra += (uint64_t)freq[257 + i] * ws__z_len_extra[i];
+        for (i = 0; i < 30; i++) extra += (uint64_t)freq[288 + i] * ws__z_dist_extra[i];
+        /* the three sizes, in bits */
+        stored = 3 + (8 - (w.n + 3) % 8) % 8 + 32 + 8 * (uint64_t)L;
+        fixed = 3 + extra;
+        for (i = 0; i < 288; i++) fixed += (uint64_t)freq[i] * (i < 144 ? 8u : i < 256 ? 9u : i < 280 ? 7u : 8u);
+        for (i = 0; i < 30; i++) fixed += (uint64_t)freq[288 + i] * 5u;
+        if (nt > 16) {                          /* dynamic: worth it only past a few tokens */
+            ws__ze_huff(freq, 286, 15, lens);
+            ws__ze_huff(freq + 288, 30, 15, lens + 288);
+            lens[286] = lens[287] = 0;
+            for (hlit = 286; hlit > 257 && !lens[hlit - 1]; hlit--) {}
+            for (hdist = 30; hdist > 1 && !lens[288 + hdist - 1]; hdist--) {}
+            for (i = 0; i < 19; i++) cf[i] = 0;
+            ws__ze_rle(lens, hlit, cf, NULL, NULL, NULL);
+            ws__ze_rle(lens + 288, hdist, cf, NULL, NULL, NULL);
+            ws__ze_huff(cf, 19, 7, cl);
+            for (hclen = 19; hclen > 4 && !cl[ws__z_clen_order[hclen - 1]]; hclen--) {}
+            dyn = 3 + 14 + 3 * hclen + extra + 2 * (uint64_t)cf[16] + 3 * (uint64_t)cf[17] +
+                  7 * (uint64_t)cf[18];
+            for (i = 0; i < 19; i++) dyn += (uint64_t)cf[i] * cl[i];
+            for (i = 0; i < 286; i++) dyn += (uint64_t)freq[i] * lens[i];
+            for (i = 0; i < 30; i++) dyn += (uint64_t)freq[288 + i] * lens[288 + i];
+        }
+        if (stored <= fixed && stored <= dyn) {
+            ws__ze_store(&w, s->in + start, L);
+        } else if (fixed <= dyn) {
+            ws__ze_fixed(lens, code);
+            ws__ze_put(&w, 2, 3);               /* not final, fixed codes */
+            ws__ze_emit(&w, s->in + start, tok, nt, code, lens);
+            ws__ze_put(&w, code[256], lens[256]);
+        } else {
+            ws__ze_codes(lens, 288, code);
+            ws__ze_codes(lens + 288, 30, code + 288);
+            ws__ze_codes(cl, 19, cc);
+            ws__ze_put(&w, 4, 3);               /* not final, dynamic codes */
+            ws__ze_put(&w, (hlit - 257) | (hdist - 1) << 5 | (hclen - 4) << 10, 14);
+            for (i = 0; i < hclen; i++) ws__ze_put(&w, cl[ws__z_clen_order[i]], 3);
+            ws__ze_rle(lens, hlit, NULL, &w, cc, cl);
+            ws__ze_rle(lens + 288, hdist, NULL, &w, cc, cl);
+            ws__ze_emit(&w, s->in + start, tok, nt, code, lens);
+            ws__ze_put(&w, code[256], lens[256]);
+        }
+    }
+    if ((size_t)(w.p - out) + (w.n + 10) / 8 > cap) return WS_ERR_NOSPACE;
+    ws__ze_put(&w, 0, 3);                       /* the sync flush's empty stored block... */
+    ws__ze_align(&w);                           /* ...to a byte boundary; its 00 00 FF FF */
+    *len = (size_t)(w.p - out);                 /* is what permessage-deflate leaves off */
+    return WS_OK;
 }
 
 WS_API size_t ws_deflate_bound(size_t n) { return n + n / 8 + 16; }
@@ -5033,53 +5440,18 @@ WS_API size_t ws_deflate_bound(size_t n) { return n + n / 8 + 16; }
 WS_API int ws_deflate_message(const void *data, size_t n, unsigned window_bits,
                               uint32_t *table, unsigned table_bits, void *out, size_t cap,
                               size_t *len) {
-    const uint8_t *in = (const uint8_t *)data;
-    ws__zout o;
-    size_t i = 0, wmax;
-    unsigned shift;
-    if ((n && !in) || !out || !len || !table || window_bits < 8 || window_bits > 15 ||
+    ws__ze s;
+    if ((n && !data) || !out || !len || !table || window_bits < 8 || window_bits > 15 ||
         table_bits < 8 || table_bits > 20)
         return WS_ERR_ARG;
-    wmax = (size_t)1 << window_bits;
-    shift = 32 - table_bits;
-    o.p = (uint8_t *)out;
-    o.end = o.p + cap;
-    o.bits = 0;
-    o.n = 0;
-    o.full = false;
-    ws__zo_bits(&o, 2, 3);                      /* not final, fixed codes */
-    while (i < n && !o.full) {
-        if (n - i >= 3) {
-            uint32_t h = ws__z_hash(in + i, shift), cand = table[h];
-            table[h] = (uint32_t)i;
-            /* any entry is safe to try (an old message's, or a wrapped position): it is a
-               candidate only before i and within the window, and its bytes are compared */
-            if (cand < i && i - cand <= wmax && in[cand] == in[i] &&
-                in[cand + 1] == in[i + 1] && in[cand + 2] == in[i + 2]) {
-                const uint8_t *a = in + cand + 3, *b = in + i + 3;
-                const uint8_t *e = in + i + (n - i > 258 ? 258 : n - i);
-                size_t m;
-                while (b < e && *a == *b) { a++; b++; }
-                m = (size_t)(b - (in + i));
-                ws__zo_match(&o, (unsigned)m, (unsigned)(i - cand));
-                /* the positions inside the match go into the table too, a few of them */
-                {
-                    size_t k, stop = WS__MIN(i + m, n - 2);
-                    for (k = i + 1; k < stop && k < i + 8; k++)
-                        table[ws__z_hash(in + k, shift)] = (uint32_t)k;
-                }
-                i += m;
-                continue;
-            }
-        }
-        ws__zo_lit(&o, in[i++]);
-    }
-    ws__zo_lit(&o, 256);                        /* end of block */
-    ws__zo_bits(&o, 0, 3);                      /* the sync flush's empty stored block... */
-    if (o.n) ws__zo_bits(&o, 0, 8 - o.n);       /* ...to a byte boundary; its 00 00 FF FF */
-    if (o.full) return WS_ERR_NOSPACE;          /* is what permessage-deflate leaves off */
-    *len = (size_t)(o.p - (uint8_t *)out);
-    return WS_OK;
+    s.in = (const uint8_t *)data;
+    s.ring = NULL;
+    s.n = n;
+    s.base = s.have = s.rmask = 0;
+    s.wmax = (uint32_t)1 << window_bits;
+    s.table = table;
+    s.shift = 33 - table_bits;                  /* buckets of two */
+    return ws__ze_deflate(&s, (uint8_t *)out, cap, len);
 }
 
 #endif /* WS_DEFLATE */
