@@ -284,6 +284,16 @@
        unless you give the connection a message buffer (ws_conn_set_buffer) to collect whole
        messages in. A ws_http (parsed handshake, about 1.2 KiB) is needed only during the
        handshake and may live on your stack.
+       permessage-deflate (WS_DEFLATE; x86-64 figures, all memory you give): ws_conn grows
+       by its three pointers (392 bytes). Receiving compressed: a ws_inflate (1,104 bytes)
+       and its window of 2^client_max_window_bits bytes per connection (32 KiB, or what the
+       server asked for). Sending compressed, each message alone (server_no_context_takeover
+       or client_no_context_takeover): nothing per connection; one ws_deflate per thread,
+       its table (4 * 2^table_bits: 16 KiB at 12 bits) and its out buffer. With context
+       taken over (ws_conn_set_deflate_window): 2^window_bits + 4 * 2^table_bits + 32 per
+       connection (36,896 bytes for a 32 KiB window and a 2^10 table; 8,224 for 4 KiB).
+       The encoder's stack: about 4.3 KiB at its deepest (x86-64 -O2: symbol counts, codes,
+       and the sort of a block's code lengths).
 
    LIMITS (what a hostile peer can make the library spend; every one is enforced and tested)
        what                      default     set with                      over it
@@ -641,6 +651,7 @@ struct ws_conn {
 #ifdef WS_DEFLATE
     struct ws_inflate *_z;          /* permessage-deflate's decoder (ws_conn_set_inflate) */
     struct ws_deflate *_zd;         /* its encoder's memory (ws_conn_set_deflate) */
+    struct ws_deflate_window *_zw;  /* its own window: context taken over (or NULL) */
 #endif
     uint32_t  _mcap;                /* its capacity; its fill is ws__mlen(c) */
     uint32_t  _frags;               /* frames of the current data message so far */
@@ -1013,7 +1024,8 @@ WS_API unsigned ws_conn_message_rsv(const ws_conn *c);
    - negotiation: ws_deflate_accept (server), ws_deflate_offer and ws_deflate_check
      (client), or ws_client_opts.deflate (ws_deflate_client) for ws_conn_connect;
    - the encoder (ws_deflate_message: LZ77, then per block of up to 64 KiB the smallest of
-     stored, fixed and dynamic Huffman codes; each message alone);
+     stored, fixed and dynamic Huffman codes; each message alone, or with context taken
+     over in a connection's own window: ws_deflate_window);
    - the connection's use of both: ws_conn_set_inflate (what arrives compressed is
      inflated and checked), ws_conn_set_deflate (what is sent is compressed).
    A server: ws_deflate_accept, the answer in ws_accept_opts.extensions, then
@@ -1069,7 +1081,9 @@ typedef struct ws_deflate_params {
    smaller client window when the offer allows one (client_max_window_bits), declines an
    offer it cannot fit, and skips offers with an unknown, repeated or out-of-range
    parameter, as RFC 7692 says. server_no_context: answer server_no_context_takeover even
-   when not asked (a server that compresses a broadcast once for everyone needs it).
+   when not asked (a server that compresses a broadcast once for everyone needs it); false
+   when the connection gets its own window (ws_conn_set_deflate_window) unless the client
+   asked for it (p->server_no_context_takeover says).
    Returns 1 (agreed), 0 (no offer it can take: go on without compression), WS_ERR_ARG,
    WS_ERR_NOSPACE. */
 WS_API int ws_deflate_accept(const ws_http *req, unsigned max_client_bits,
@@ -1147,7 +1161,8 @@ typedef struct ws_deflate {
    may use, window_bits (8..15): the agreed server_max_window_bits for a server,
    client_max_window_bits for a client. From then on ws_conn_send and ws_conn_send_begin/
    _continue/_end compress each data message: RSV1 on its first frame, no context taken
-   over from one message to the next (every message stands alone, whatever was agreed).
+   over from one message to the next (every message stands alone, whatever was agreed)
+   unless c is given its own window (ws_conn_set_deflate_window).
    A message goes uncompressed when it is shorter than d->min_size, when compressing its
    first 8/9 of out_cap bytes does not make it smaller (ws_conn_send), when op carries
    WS_NO_COMPRESS or RSV1 (yours: already compressed), or when d is busy compressing for
@@ -1160,6 +1175,36 @@ typedef struct ws_deflate {
    send), or the sticky error. */
 WS_API int ws_conn_set_deflate(ws_conn *c, ws_deflate *d, unsigned window_bits);
 
+/* Context takeover on send (RFC 7692 7.2.3.2): one connection's own memory, for an encoder
+   that keeps what the connection sent as the window its next messages may reference (chat
+   traffic, a few hundred bytes a message, then compresses several times more). Bytes per
+   connection: 2^window_bits + 4 * 2^table_bits + sizeof(ws_deflate_window) (32, 20 on
+   32-bit), all yours: 2^15 + 4 * 2^10 + 32 = 36,896 with the full window, 2^12 + 4 * 2^10
+   + 32 = 8,224 with a 4 KiB one. Fill in the public fields, zero the table once. */
+typedef struct ws_deflate_window {
+    uint8_t  *window;               /* 2^window_bits bytes: the last bytes sent compressed */
+    uint32_t *table;                /* 2^table_bits entries, zeroed once (buckets of two) */
+    uint8_t   window_bits;          /* 8..15: the encoder uses the smaller of it and the
+                                       agreed window (ws_conn_set_deflate's window_bits) */
+    uint8_t   table_bits;           /* 8..20 (10 is plenty for chat) */
+    /* private: do not touch */
+    uint32_t  _pos;                 /* bytes of the stream so far, modulo 2^32 */
+    uint32_t  _have;                /* how many of them are in window */
+} ws_deflate_window;
+
+/* Gives c, which compresses (ws_conn_set_deflate), its own window w: from now on what it
+   sends compressed may reference what it sent compressed before (w NULL: every message
+   alone again). Only when the peer allows it: a server when the agreement has no
+   server_no_context_takeover (ws_deflate_accept with server_no_context false, and the
+   client did not ask for it), a client when it has no client_no_context_takeover
+   (ws_deflate_client.window does this by itself). The window starts empty, so it may be
+   given at any time between messages; a message compressed with it goes to c alone (no
+   broadcast of the same bytes). The shared ws_deflate is still where messages are
+   compressed (its out; its table is not used while w is set). Returns WS_OK, WS_ERR_ARG
+   (bad fields, or c does not compress), WS_ERR_STATE (inside a fragmented message we
+   send), or the sticky error. */
+WS_API int ws_conn_set_deflate_window(ws_conn *c, ws_deflate_window *w);
+
 /* A client's permessage-deflate, for ws_client_opts.deflate: ws_conn_connect offers
    `offer` (ws_deflate_offer), ws_conn_connected checks the answer (ws_deflate_check: an
    answer the offer did not allow fails the handshake with WS_ERR_HS_EXTENSION) and, when
@@ -1170,6 +1215,9 @@ typedef struct ws_deflate_client {
     ws_inflate *inflate;            /* required: a decoder, ws_inflate_init'ed with a
                                        window of 2^offer.server_max_window_bits bytes */
     ws_deflate *deflate;            /* the encoder's memory, or NULL: send uncompressed */
+    ws_deflate_window *window;      /* NULL, or this connection's own window: what it sends
+                                       compressed references what it sent before, unless
+                                       the server said client_no_context_takeover */
     ws_deflate_params agreed;       /* written by ws_conn_connected */
     bool        on;                 /* written by ws_conn_connected: the server agreed */
     /* private: do not touch */
@@ -3682,6 +3730,18 @@ WS_API int ws_conn_set_deflate(ws_conn *c, ws_deflate *d, unsigned window_bits) 
     if (c->_flags & WS__F_TX_FRAG) return WS_ERR_STATE;
     c->_zd = d;
     c->_zbits = (uint8_t)window_bits;
+    if (!d) c->_zw = NULL;
+    return WS_OK;
+}
+
+WS_API int ws_conn_set_deflate_window(ws_conn *c, ws_deflate_window *w) {
+    if (c->_state == WS_STATE_FAILED) return c->_err;
+    if (w && (!c->_zd || !w->window || !w->table || w->window_bits < 8 || w->window_bits > 15 ||
+              w->table_bits < 8 || w->table_bits > 20))
+        return WS_ERR_ARG;
+    if (c->_flags & WS__F_TX_FRAG) return WS_ERR_STATE;
+    if (w) w->_have = 0;                        /* the peer has it all; we start afresh */
+    c->_zw = w;
     return WS_OK;
 }
 
@@ -3882,6 +3942,11 @@ static size_t ws__z_stored(const uint8_t *in, size_t n, uint8_t *out) {
     return k;
 }
 
+/* The encoder (below): what c sends compressed, alone or with its own window; and the
+   bytes that went out compressed added to that window. */
+static int ws__ze_conn(const ws_conn *c, ws_deflate *d, const uint8_t *in, size_t m, size_t *k);
+static void ws__ze_commit(ws_deflate_window *w, const uint8_t *p, size_t m);
+
 /* One frame's payload of a compressed message: in[0..m-1] compressed into d->out (or
    stored, when that is shorter), ending as permessage-deflate wants: the last frame
    without the 00 00 FF FF of its sync flush, the others with it (or byte-aligned by
@@ -3889,9 +3954,7 @@ static size_t ws__z_stored(const uint8_t *in, size_t n, uint8_t *out) {
 WS__NOINLINE static size_t ws__z_chunk(const ws_conn *c, ws_deflate *d, const uint8_t *in,
                                        size_t m, bool last) {
     size_t k = 0, st = m + 5 * ((m + 65534u) / 65535u) + (last ? 1u : 0u);
-    if (ws_deflate_message(in, m, c->_zbits, d->table, d->table_bits, d->out, d->out_cap - 4,
-                           &k) != WS_OK)
-        k = st;
+    if (ws__ze_conn(c, d, in, m, &k) != WS_OK) k = st;
     else if (!last) {
         d->out[k] = d->out[k + 1] = 0;
         d->out[k + 2] = d->out[k + 3] = 0xFF;
@@ -3960,6 +4023,7 @@ WS__NOINLINE static int ws__zsend(ws_conn *c, unsigned op, bool fin, const uint8
             err = ws__z_plain(c, d, fin, base, p, len);
             break;
         }
+        if (c->_zw) ws__ze_commit(c->_zw, p, m);    /* it is in the peer's window now */
         err = ws__z_frame(c, last, base != WS_OP_CONT ? base | WS_RSV1 : 0u, d->out, k);
         base = WS_OP_CONT;
         if (m) p += m;
@@ -4978,6 +5042,8 @@ WS__NOINLINE static int ws__pmd_connected(ws_conn *c, const ws_http *resp) {
     d->on = true;
     if ((r = ws_conn_set_inflate(c, d->inflate, d->agreed.server_no_context_takeover)) == WS_OK)
         r = ws_conn_set_deflate(c, d->deflate, d->agreed.client_max_window_bits);
+    if (r == WS_OK && d->deflate && d->window && !d->agreed.client_no_context_takeover)
+        r = ws_conn_set_deflate_window(c, d->window);
     return r;
 }
 #endif
@@ -5436,6 +5502,39 @@ WS__NOINLINE static int ws__ze_deflate(const ws__ze *s, uint8_t *out, size_t cap
 }
 
 WS_API size_t ws_deflate_bound(size_t n) { return n + n / 8 + 16; }
+
+static int ws__ze_conn(const ws_conn *c, ws_deflate *d, const uint8_t *in, size_t m, size_t *k) {
+    const ws_deflate_window *w = c->_zw;
+    ws__ze s;
+    if (!w) return ws_deflate_message(in, m, c->_zbits, d->table, d->table_bits, d->out,
+                                      d->out_cap - 4, k);
+    s.in = in;
+    s.ring = w->window;
+    s.n = m;
+    s.base = w->_pos;
+    s.have = w->_have;
+    s.rmask = ((uint32_t)1 << w->window_bits) - 1;
+    s.wmax = (uint32_t)1 << WS__MIN(c->_zbits, w->window_bits);
+    s.table = w->table;
+    s.shift = 33u - w->table_bits;
+    return ws__ze_deflate(&s, d->out, d->out_cap - 4, k);
+}
+
+static void ws__ze_commit(ws_deflate_window *w, const uint8_t *p, size_t m) {
+    uint32_t size = (uint32_t)1 << w->window_bits, at, first;
+    if (m > size) {                             /* only its last 2^bits bytes stay */
+        w->_pos += (uint32_t)(m - size);
+        p += m - size;
+        m = size;
+    }
+    if (!m) return;
+    at = w->_pos & (size - 1);
+    first = WS__MIN((uint32_t)m, size - at);
+    WS_MEMCPY(w->window + at, p, first);
+    if (m > first) WS_MEMCPY(w->window, p + first, m - first);
+    w->_pos += (uint32_t)m;
+    w->_have = WS__MIN(w->_have + (uint32_t)m, size);
+}
 
 WS_API int ws_deflate_message(const void *data, size_t n, unsigned window_bits,
                               uint32_t *table, unsigned table_bits, void *out, size_t cap,

@@ -106,6 +106,8 @@ typedef char client_is_248_bytes[sizeof(void *) != 8 || sizeof(client) <= 248 ? 
 
 static volatile sig_atomic_t stop;
 static bool      deflate_on = true; /* --no-deflate: decline permessage-deflate */
+static bool      takeover;      /* --takeover: each client's echoes compressed with its own
+                                   window, kept from message to message */
 /* permessage-deflate's encoder memory, one for every connection (nothing is kept in it
    between messages: each echo is compressed on its own): a 64 KiB hash table and room for
    a 64 KiB piece compressed, in which longer echoes go out */
@@ -582,17 +584,31 @@ static void read_handshake(client *cl, char *data, size_t len) {
     }
     /* ws.h glue (permessage-deflate): take the client's offer when there is one. Messages
        it compresses are inflated as they arrive (a 2^bits window per connection); the
-       echoes are compressed each on its own (no context kept: server_no_context_takeover)
+       echoes are compressed each on its own (no context kept: server_no_context_takeover;
+       with --takeover, when the client allows it, each client's with its own window)
        with the encoder memory every connection shares, except those under 64 bytes or
        that do not shrink, which go as they are (RFC 7692 allows it) */
     ws_accept_opts opts = { NULL, NULL, NULL };
     ws_deflate_params pmd;
     char ext[128];
     size_t ext_len = 0;
-    if (deflate_on && ws_deflate_accept(req, 15, true, &pmd, ext, sizeof ext, &ext_len) == 1) {
+    ws_deflate_window *zw = NULL;
+    if (deflate_on && ws_deflate_accept(req, 15, !takeover, &pmd, ext, sizeof ext, &ext_len) == 1) {
         size_t win = (size_t)1 << pmd.client_max_window_bits;
-        if ((b->inflate = (ws_inflate *)malloc(sizeof *b->inflate + win)) != NULL) {
-            ws_inflate_init(b->inflate, b->inflate + 1, win);
+        /* --takeover, when the client allows it: the encoder's own window of 2^15 bytes and
+           a table of 2^10 entries too (36,896 bytes more), in the same block */
+        bool own = takeover && !pmd.server_no_context_takeover;
+        size_t more = own ? sizeof *zw + 4 * 1024 + 32768 : 0;
+        if ((b->inflate = (ws_inflate *)calloc(1, sizeof *b->inflate + more + win)) != NULL) {
+            uint8_t *mem = (uint8_t *)(b->inflate + 1);
+            if (own) {
+                zw = (ws_deflate_window *)(void *)mem;
+                zw->table = (uint32_t *)(void *)(mem + sizeof *zw);
+                zw->table_bits = 10;
+                zw->window = mem + sizeof *zw + 4 * 1024;
+                zw->window_bits = 15;
+            }
+            ws_inflate_init(b->inflate, mem + more, win);
             opts.extensions = ext;
         }
     }
@@ -601,6 +617,7 @@ static void read_handshake(client *cl, char *data, size_t len) {
         r = ws_conn_set_inflate(&cl->ws, b->inflate, pmd.client_no_context_takeover);
     if (r == WS_OK && opts.extensions)
         r = ws_conn_set_deflate(&cl->ws, &zd, pmd.server_max_window_bits);
+    if (r == WS_OK && zw) r = ws_conn_set_deflate_window(&cl->ws, zw);
     if (r != WS_OK) { echo_failed(cl, r, "ws_conn_accept"); return; }
     cl->upgraded = true;
     if (b->head_len > req->size)                        /* frames sent right behind it */
@@ -749,6 +766,9 @@ static const char usage[] =
     "  --cert FILE the server's certificate chain (PEM or DER): serve https and wss instead\n"
     "  --key FILE  its private key (PEM or DER, not encrypted)\n"
     "  --no-deflate  decline permessage-deflate (default: taken when a client offers it)\n"
+    "  --takeover  compress each client's echoes with its own 32 KiB window, kept from one\n"
+    "              message to the next (36,896 bytes more a client; default: each alone,\n"
+    "              server_no_context_takeover)\n"
     "  ECHO_PING_MS=MS in the environment: a ping after MS of silence, a drop after 3 x MS\n"
     "  (default 30000 and 75000)\n";
 
@@ -771,13 +791,17 @@ int main(int argc, char **argv) {
             deflate_on = false;
             continue;
         }
+        if (strcmp(a, "--takeover") == 0) {
+            takeover = true;
+            continue;
+        }
         if (strcmp(a, "--cert") == 0 || strcmp(a, "--key") == 0) {
             if (i + 1 == argc) return bad_usage("a value is missing after", a, "want a FILE");
             if (!TLS_BUILT) return bad_usage(a, NULL, TLS_MISSING);
             *(a[2] == 'c' ? &cert : &key) = argv[++i];
         } else if (a[0] == '-' && !(a[1] >= '0' && a[1] <= '9')) {
             return bad_usage("unknown option", a,
-                             "the options are --cert, --key, --no-deflate and --help");
+                             "the options are --cert, --key, --no-deflate, --takeover and --help");
         } else if (!port_arg) {
             port_arg = a;
         } else if (!page_arg) {

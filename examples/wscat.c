@@ -93,13 +93,18 @@ static struct {
 } S;
 
 /* --deflate (ws.h glue): the decoder with its 32 KiB window, the encoder's memory (a 16 KiB
-   table, a 64 KiB buffer: a longer line goes out in several compressed frames) */
+   table, a 64 KiB buffer: a longer line goes out in several compressed frames), and its own
+   32 KiB window with a 4 KiB table: each line may reference the lines sent before, unless
+   the server says client_no_context_takeover */
 static ws_deflate_client pmd;
 static ws_inflate pmd_inflate;
 static uint8_t pmd_window[1 << 15];
 static uint32_t pmd_table[1 << 12];
 static uint8_t pmd_out[64 * 1024];
 static ws_deflate pmd_deflate = { pmd_table, 12, pmd_out, sizeof pmd_out, 0, 0 };
+static uint8_t pmd_tx_window[1 << 15];
+static uint32_t pmd_tx_table[1 << 10];
+static ws_deflate_window pmd_tx = { pmd_tx_window, pmd_tx_table, 15, 10, 0, 0 };
 
 static volatile sig_atomic_t interrupted;
 static bool binary, keep_open;
@@ -547,6 +552,7 @@ int main(int argc, char **argv) {
             ws_inflate_init(&pmd_inflate, pmd_window, sizeof pmd_window);
             pmd.inflate = &pmd_inflate;
             pmd.deflate = &pmd_deflate;
+            pmd.window = &pmd_tx;
             S.opts.deflate = &pmd;
         } else if (a[0] == '-') {
             return bad_usage("unknown option", a);

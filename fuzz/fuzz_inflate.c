@@ -19,7 +19,11 @@
      0 from it and refuses once they are in), when zlib refuses the stream followed by 64
      zero bytes and by 64 FF bytes alike;
    - the encoder: the input compressed with ws_deflate_message at the same window (the
-     bytes within ws_deflate_bound), then inflated by ws.h, gives the input back. */
+     bytes within ws_deflate_bound), then inflated by ws.h, gives the input back;
+   - the encoder with context taken over (a connection's ws_deflate_window, of the same
+     window or another, its stream position seeded near 2^32): the input cut in three
+     messages (seeded), compressed one after the other, inflated by one ws.h stream kept
+     from message to message (and by zlib, with -DFZ_ZLIB), gives the input back. */
 #define WS_DEFLATE
 #define WS_STATIC                   /* a private copy, with WS_DEFLATE: the replay drivers */
 #define WS_IMPLEMENTATION           /* link the other targets with one built without it */
@@ -146,6 +150,57 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         memcpy(comp + clen, "\0\0\xff\xff", 4);
         a = decode(comp, clen + 4, bits, seed, window, out1);
         CHECK(a.rc == WS_OK && a.len == size && memcmp(out1, data, size) == 0);
+    }
+    if (size <= 65536) {
+        static uint8_t comp[65536 + 65536 / 8 + 3 * 20 + 64], ring[1 << 15];
+        static uint32_t wtable[1 << 10];
+        ws_deflate_window w;
+        size_t cut[4], clen = 0, i;
+        unsigned mbits = seed & 1 ? bits : 8 + seed % 8;
+        cut[0] = 0;
+        cut[1] = size * (seed % 16) / 16;
+        cut[2] = cut[1] + (size - cut[1]) * (seed / 16) / 16;
+        cut[3] = size;
+        w.window = ring;
+        w.table = wtable;
+        w.window_bits = (uint8_t)mbits;
+        w.table_bits = 10;
+        w._pos = 0u - (uint32_t)seed * 97u;     /* across 2^32 */
+        w._have = 0;
+        for (i = 0; i < 3; i++) {
+            ws__ze s;
+            size_t m = cut[i + 1] - cut[i], k = 0;
+            s.in = data + cut[i];
+            s.ring = ring;
+            s.n = m;
+            s.base = w._pos;
+            s.have = w._have;
+            s.rmask = ((uint32_t)1 << mbits) - 1;
+            s.wmax = (uint32_t)1 << WS__MIN(bits, mbits);
+            s.table = wtable;
+            s.shift = 33 - 10;
+            CHECK(ws__ze_deflate(&s, comp + clen, ws_deflate_bound(m), &k) == WS_OK);
+            CHECK(k <= ws_deflate_bound(m));
+            ws__ze_commit(&w, data + cut[i], m);
+            memcpy(comp + clen + k, "\0\0\xff\xff", 4);
+            clen += k + 4;
+        }
+        a = decode(comp, clen, bits, seed, window, out1);
+        CHECK(a.rc == WS_OK && a.len == size && memcmp(out1, data, size) == 0);
+#ifdef FZ_ZLIB
+        {
+            z_stream zs;
+            memset(&zs, 0, sizeof zs);
+            CHECK(inflateInit2(&zs, -(int)bits) == Z_OK);
+            zs.next_in = comp;
+            zs.avail_in = (uInt)clen;
+            zs.next_out = out2;
+            zs.avail_out = LIMIT;
+            CHECK(inflate(&zs, Z_SYNC_FLUSH) != Z_DATA_ERROR);
+            CHECK(LIMIT - zs.avail_out == size && memcmp(out2, data, size) == 0);
+            inflateEnd(&zs);
+        }
+#endif
     }
     return 0;
 }

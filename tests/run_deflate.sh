@@ -44,15 +44,18 @@ if [ ! -x "$BUILD/echo_server" ]; then
 elif ! /usr/bin/python3 -c 'import websockets' 2>/dev/null; then
     skip_check "Python websockets against echo_server (apt-get install python3-websockets)"
 else
-    port=$(free_port)
-    "$BUILD/echo_server" "$port" >"$tmp/echo.log" 2>&1 &
-    pids+=($!)
-    if wait_for "listening" "$tmp/echo.log"; then
-        timeout 120 /usr/bin/python3 tests/deflate/pmd_peer.py "$port" >"$tmp/peer.log" 2>&1
-        lines "$tmp/peer.log" "websockets, compressed: "
-        grep -q '^ok ' "$tmp/peer.log" || { ko "pmd_peer.py printed no result"; show "$tmp/peer.log"; }
-    else
-        ko "echo_server did not start"; show "$tmp/echo.log"
-    fi
+    # each echo alone (server_no_context_takeover), then --takeover (its own window)
+    for mode in "" takeover; do
+        port=$(free_port)
+        "$BUILD/echo_server" ${mode:+--takeover} "$port" >"$tmp/echo$mode.log" 2>&1 &
+        pids+=($!)
+        if wait_for "listening" "$tmp/echo$mode.log"; then
+            timeout 120 /usr/bin/python3 tests/deflate/pmd_peer.py "$port" $mode >"$tmp/peer$mode.log" 2>&1
+            lines "$tmp/peer$mode.log" "websockets, compressed${mode:+ (echo_server --takeover)}: "
+            grep -q '^ok ' "$tmp/peer$mode.log" || { ko "pmd_peer.py $mode printed no result"; show "$tmp/peer$mode.log"; }
+        else
+            ko "echo_server ${mode:+--takeover }did not start"; show "$tmp/echo$mode.log"
+        fi
+    done
 fi
 finish

@@ -858,6 +858,29 @@ static int wire_random(ws_conn *c, void *out, size_t n) {
    frame: RSV1 on a message's first frame only; each message's payload, with 00 00 FF FF
    behind it, inflated by zlib (window 2^wbits) when RSV1 is on. Returns how many messages,
    their bytes in *all (concatenated) and how many were compressed in *nz; -1 if bad. */
+/* When set, wire_messages inflates with this stream, kept from message to message (the
+   sender took context over), instead of a fresh one each. */
+static z_stream *wire_keep;
+
+static int zinflate_keep(z_stream *s, const uint8_t *in, size_t n, buf *out) {
+    size_t cap = 4 * n + 1024;
+    out->p = (uint8_t *)malloc(cap);
+    out->len = 0;
+    s->next_in = (Bytef *)in;
+    s->avail_in = (uInt)n;
+    for (;;) {
+        int r;
+        s->next_out = out->p + out->len;
+        s->avail_out = (uInt)(cap - out->len);
+        r = inflate(s, Z_SYNC_FLUSH);
+        out->len = cap - s->avail_out;
+        if (r != Z_OK && r != Z_BUF_ERROR) return -1;
+        if (!s->avail_in && s->avail_out) return 0;
+        cap *= 2;
+        out->p = (uint8_t *)realloc(out->p, cap);
+    }
+}
+
 static int wire_messages(const buf *w, int wbits, buf *all, int *nz, size_t *frames) {
     size_t i = 0;
     int count = 0, rsv = -1;
@@ -886,7 +909,12 @@ static int wire_messages(const buf *w, int wbits, buf *all, int *nz, size_t *fra
         if (rsv) {
             buf out;
             memcpy(msg.p + msg.len, "\0\0\xff\xff", 4);
-            if (zinflate(msg.p, msg.len + 4, wbits, &out, 64u << 20) < 0) { free(msg.p); return -1; }
+            if (wire_keep ? zinflate_keep(wire_keep, msg.p, msg.len + 4, &out) < 0
+                          : zinflate(msg.p, msg.len + 4, wbits, &out, 64u << 20) < 0) {
+                free(msg.p);
+                free(out.p);
+                return -1;
+            }
             free(msg.p);
             msg = out;
             (*nz)++;
@@ -1091,6 +1119,149 @@ static void sender(void) {
     free(rnd_bytes);
 }
 
+
+/* ---- context takeover on send: ws_conn_set_deflate_window ------------------------------ */
+
+/* One connection (server or client) sending a mix of messages with its own window of
+   2^wbits_mem bytes, the agreed window 2^wbits: its wire, the bytes it sent, and how many
+   went compressed. */
+static int takeover_run(int role, int wbits, int wbits_mem, int use_window, buf *wire_out,
+                        buf *want, int *rc) {
+    static uint32_t stable[1 << 12], wtable[1 << 10];
+    static uint8_t out[70000], win[1 << 15];
+    ws_config cfg;
+    ws_conn c;
+    wire w;
+    ws_deflate d = {stable, 12, out, sizeof out, 0, 0};
+    ws_deflate_window zw;
+    size_t k, n, at = 0;
+    uint8_t *rnd_bytes = (uint8_t *)malloc(1000);
+    memset(&cfg, 0, sizeof cfg); memset(&w, 0, sizeof w); memset(&zw, 0, sizeof zw);
+    memset(wtable, 0, sizeof wtable);
+    for (k = 0; k < 1000; k++) rnd_bytes[k] = (uint8_t)rnd();
+    zw.window = win; zw.table = wtable; zw.window_bits = (uint8_t)wbits_mem; zw.table_bits = 10;
+    cfg.role = role ? WS_ROLE_CLIENT : WS_ROLE_SERVER;
+    cfg.send = wire_send;
+    cfg.random = wire_random;
+    ws_conn_init(&c, &cfg, &w);
+    if (role) { c._state = WS_STATE_OPEN; c._flags |= 0x0080u; }   /* as if connected */
+    else ws_conn_accept(&c, NULL, NULL);
+    *rc = ws_conn_set_deflate(&c, &d, (unsigned)wbits);
+    if (!*rc && use_window) *rc = ws_conn_set_deflate_window(&c, &zw);
+    want->p = NULL;
+    want->len = 0;
+    /* 40 chat messages of 90-150 bytes, then 5000 bytes of text, 1000 random, 800 of text
+       sent uncompressed, 3000 of text in 3 fragments, 100000 of text, an empty one, and 40
+       more chat messages */
+    for (k = 0; k < 87 && !*rc; k++) {
+        const uint8_t *m = inputs[3].p + at;
+        int op = WS_OP_TEXT;
+        n = 90 + (k * 37) % 61;
+        if (k == 40) n = 5000;
+        if (k == 41) { m = rnd_bytes; n = 1000; op = WS_OP_BINARY; }
+        if (k == 42) { n = 800; op = WS_OP_TEXT | WS_NO_COMPRESS; }
+        if (k == 43) n = 3000;
+        if (k == 44) n = 100000;
+        if (k == 45) n = 0;
+        if (k == 46) { m = inputs[3].p; n = 100; }                  /* the first one again */
+        if (k == 44) m = inputs[2].p;                               /* repetitive text */
+        else if (m != rnd_bytes && k != 46) {
+            if (at + n > inputs[3].len) at = 0;
+            m = inputs[3].p + at;
+            at += n;
+        }
+        if (k == 43)
+            *rc = ws_conn_send_begin(&c, (ws_opcode)op, m, 1000) ||
+                  ws_conn_send_continue(&c, m + 1000, 1000) || ws_conn_send_end(&c, m + 2000, 1000);
+        else *rc = ws_conn_send(&c, (ws_opcode)op, m, n);
+        want->p = (uint8_t *)realloc(want->p, want->len + n + 1);
+        if (n) memcpy(want->p + want->len, m, n);
+        want->len += n;
+    }
+    *wire_out = w.out;
+    free(rnd_bytes);
+    return 87;
+}
+
+static void takeover(void) {
+    int role, wbits, bad = 0, own_bad = 0, worse = 0, rcs = 0;
+    size_t with_sum = 0, without_sum = 0;
+    for (role = 0; role < 2; role++) {
+        for (wbits = 8; wbits <= 15; wbits++) {
+            /* the window memory: as agreed, larger, and smaller than agreed */
+            int mem = wbits % 3 == 0 ? wbits : wbits % 3 == 1 ? 15 : (wbits > 8 ? wbits - 1 : 8);
+            buf wire1, wire0, want1, want0, all;
+            int rc1, rc0, nz = 0, count, r;
+            size_t frames;
+            z_stream zs;
+            int m1 = takeover_run(role, wbits, mem, 1, &wire1, &want1, &rc1);
+            (void)takeover_run(role, wbits, mem, 0, &wire0, &want0, &rc0);
+            rcs |= rc1 | rc0;
+            memset(&zs, 0, sizeof zs);
+            inflateInit2(&zs, -wbits);
+            wire_keep = &zs;
+            count = wire_messages(&wire1, wbits, &all, &nz, &frames);
+            wire_keep = NULL;
+            inflateEnd(&zs);
+            if (count != m1 || !same(&all, want1.p, want1.len)) bad++;
+            free(all.p);
+            {
+                zconn *z = zc_open(0, 0, 0);
+                if (!role) { z->cfg.role = WS_ROLE_CLIENT; z->cfg.random = wire_random;
+                             z->c._state = WS_STATE_OPEN; }
+                ws_inflate_init(&z->z, z->win, (size_t)1 << wbits);
+                r = ws_conn_feed(&z->c, wire1.p, wire1.len);
+                if (r != WS_OK || z->messages != m1 || !same(&z->got, want1.p, want1.len)) own_bad++;
+                free(z->got.p);
+                free(z);
+            }
+            if (wire1.len >= wire0.len) worse++;
+            with_sum += wire1.len;
+            without_sum += wire0.len;
+            free(wire1.p); free(wire0.p); free(want1.p); free(want0.p);
+        }
+    }
+    check(!rcs && bad == 0 && own_bad == 0,
+          "context taken over on send (ws_conn_set_deflate_window), server and client, windows "
+          "2^8-2^15 (window memory as agreed, larger, smaller): 87 messages each (chat, text, "
+          "random, one uncompressed, one fragmented, 100 kB, empty) inflated by one zlib stream "
+          "and by ws.h's decoder kept from message to message (%d, %d bad)", bad, own_bad);
+    check(worse == 0, "and smaller on the wire than each message alone at every window "
+          "(%zu bytes against %zu)", with_sum, without_sum);
+    /* the rules */
+    {
+        ws_config cfg;
+        ws_conn c;
+        wire w;
+        static uint32_t t[1024];
+        static uint8_t o[4096], win[256];
+        ws_deflate d = {t, 10, o, sizeof o, 0, 0};
+        ws_deflate_window zw = {win, t, 8, 10, 0, 0};
+        int r0, r1, r2, r3, r4;
+        memset(&cfg, 0, sizeof cfg); memset(&w, 0, sizeof w);
+        cfg.send = wire_send;
+        ws_conn_init(&c, &cfg, &w);
+        ws_conn_accept(&c, NULL, NULL);
+        r0 = ws_conn_set_deflate_window(&c, &zw);           /* no encoder yet */
+        ws_conn_set_deflate(&c, &d, 15);
+        zw.window_bits = 16;
+        r1 = ws_conn_set_deflate_window(&c, &zw);
+        zw.window_bits = 8;
+        zw.table = NULL;
+        r2 = ws_conn_set_deflate_window(&c, &zw);
+        zw.table = t;
+        ws_conn_send_begin(&c, WS_OP_TEXT, inputs[3].p, 100);
+        r3 = ws_conn_set_deflate_window(&c, &zw);
+        ws_conn_send_end(&c, inputs[3].p, 100);
+        r4 = ws_conn_set_deflate_window(&c, &zw);
+        ws_conn_set_deflate(&c, NULL, 15);
+        check(r0 == WS_ERR_ARG && r1 == WS_ERR_ARG && r2 == WS_ERR_ARG && r3 == WS_ERR_STATE &&
+              r4 == WS_OK && c._zw == NULL,
+              "ws_conn_set_deflate_window: WS_ERR_ARG without an encoder, for a 2^16 window or "
+              "no table; WS_ERR_STATE inside a fragmented message; dropped with the encoder");
+        free(w.out.p);
+    }
+}
 
 /* ---- the client side: ws_client_opts.deflate ----------------------------------------- */
 
@@ -1479,6 +1650,7 @@ int main(int argc, char **argv) {
     connection();
     encoder();
     sender();
+    takeover();
     client_side();
     for (i = 0; i < ninputs; i++) free(inputs[i].p);
     printf("%d passed, %d failed\n", passed, failed);

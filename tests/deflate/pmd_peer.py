@@ -3,7 +3,10 @@ client with context takeover) against build/echo_server, which takes the offer, 
 what the client compresses and echoes it compressed (each message on its own); then a raw
 socket client that reads the echoes' frames: RSV1 on those of 64 bytes or more that shrink,
 their payloads inflated by zlib (window 2^bits as agreed), the small ones as they are.
-    python3 tests/deflate/pmd_peer.py PORT
+    python3 tests/deflate/pmd_peer.py PORT [takeover]
+With "takeover" (echo_server --takeover): the server does not ask for
+server_no_context_takeover and compresses the echoes with context taken over, so the raw
+client inflates them with one zlib stream kept from message to message.
 Prints "ok ..." / "FAIL ..." lines."""
 import asyncio
 import base64
@@ -16,6 +19,7 @@ import zlib
 import websockets
 
 PORT = int(sys.argv[1])
+TAKEOVER = len(sys.argv) > 2 and sys.argv[2] == "takeover"
 
 
 def say(ok, what):
@@ -26,7 +30,8 @@ async def main():
     url = "ws://127.0.0.1:%d/" % PORT
     async with websockets.connect(url, max_size=64 << 20, compression="deflate") as ws:
         ext = ws.response_headers.get("Sec-WebSocket-Extensions", "")
-        say(ext.startswith("permessage-deflate") and "server_no_context_takeover" in ext,
+        say(ext.startswith("permessage-deflate") and
+            ("server_no_context_takeover" in ext) != TAKEOVER,
             "the server took the client's offer: %r" % ext)
         msgs = [
             '{"event":"message","room":"lobby","text":"你好, websocket 👍"}',
@@ -60,6 +65,7 @@ def raw(bits):
                "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
                "Sec-WebSocket-Extensions: %s\r\n\r\n" % (key, offer)).encode())
     buf = b""
+    keep = zlib.decompressobj(-bits)        # the server's context, with takeover
     while b"\r\n\r\n" not in buf:
         buf += s.recv(4096)
     head, buf = buf.split(b"\r\n\r\n", 1)
@@ -96,7 +102,7 @@ def raw(bits):
             if b0 & 0x80:
                 break
         if rsv1:
-            d = zlib.decompressobj(-bits)
+            d = keep if TAKEOVER else zlib.decompressobj(-bits)
             payload = d.decompress(payload + b"\x00\x00\xff\xff")
         return rsv1, payload, frames
 
@@ -123,8 +129,20 @@ def raw(bits):
         if not good:
             say(False, "echo of %d bytes: compressed %s (expected %s), %s" % (n, rsv1, want,
                 "same bytes" if back == msg else "different bytes"))
-    say(ok, "2^%d: 6 echoes, RSV1 exactly on the 4 of 64 bytes or more that shrink (up to 1 MB), "
-        "each inflated by zlib to what was sent" % bits)
+    say(ok, (("2^%d, context taken over: " if TAKEOVER else "2^%d: ") % bits) +
+        "6 echoes, RSV1 exactly on the 4 of 64 bytes or more that shrink (up to 1 MB), "
+        "each inflated by zlib to what was sent")
+    if TAKEOVER:                                # chat twice: the second much shorter
+        sizes = []
+        for _ in range(2):
+            k = os.urandom(4)
+            s.sendall(bytes([0x82, 0x80 | len(chat)]) + k + bytes(b ^ k[i & 3] for i, b in enumerate(chat)))
+            b0, b1 = recv_exact(2)
+            n = b1 & 0x7F
+            back = keep.decompress(recv_exact(n) + b"\x00\x00\xff\xff")
+            sizes.append(n if back == chat and b0 & 0x40 else 1000)
+        say(sizes[1] < 20 < sizes[0], "2^%d: the chat message twice, %d then %d bytes of %d on "
+            "the wire, inflated by the same zlib stream" % (bits, sizes[0], sizes[1], len(chat)))
     s.close()
 
 
