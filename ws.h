@@ -5151,9 +5151,15 @@ static size_t ws__ze_same(const uint8_t *a, const uint8_t *b, size_t max) {
 /* The length of the match at in[i] with a candidate d bytes back that begins in the
    history (d > i), up to max. */
 WS__NOINLINE static size_t ws__ze_same_history(const ws__ze *s, size_t i, uint32_t d, size_t max) {
-    size_t k = 0, h = d - i;                    /* the candidate's bytes before in[0] */
-    uint32_t a = s->base - (uint32_t)h;
-    while (k < max && k < h && s->ring[(a + k) & s->rmask] == s->in[i + k]) k++;
+    size_t k = 0, h = d - i, r;                 /* the candidate's bytes before in[0] */
+    uint32_t a = (s->base - (uint32_t)h) & s->rmask;
+    while (k < max && k < h) {                  /* in the ring's pieces, each contiguous */
+        size_t piece = WS__MIN(WS__MIN(max, h) - k, (size_t)s->rmask + 1 - a);
+        r = ws__ze_same(s->ring + a, s->in + i + k, piece);
+        k += r;
+        if (r < piece) return k;
+        a = (a + (uint32_t)r) & s->rmask;
+    }
     if (k < h || k == max) return k;
     return k + ws__ze_same(s->in, s->in + i + k, max - k);
 }
@@ -5293,6 +5299,7 @@ WS__NOINLINE static void ws__ze_huff(const uint16_t *freq, unsigned n, unsigned 
 /* Canonical codes (RFC 1951 3.2.2) of the lengths len[0..n-1], bits reversed for the
    least-significant-first writer. */
 static void ws__ze_codes(const uint8_t *len, unsigned n, uint16_t *code) {
+    static const uint8_t rev[16] = {0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15};
     uint16_t count[16], next[16];
     unsigned i, b, c = 0;
     for (i = 0; i < 16; i++) count[i] = 0;
@@ -5303,8 +5310,8 @@ static void ws__ze_codes(const uint8_t *len, unsigned n, uint16_t *code) {
         unsigned l = len[i], v, r = 0;
         if (!l) continue;
         v = next[l]++;
-        for (b = 0; b < l; b++) r |= ((v >> b) & 1u) << (l - 1 - b);
-        code[i] = (uint16_t)r;
+        for (b = 0; b < 16; b += 4) r = r << 4 | rev[(v >> b) & 15];   /* 16 bits reversed */
+        code[i] = (uint16_t)(r >> (16 - l));
     }
 }
 
