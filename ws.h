@@ -285,7 +285,7 @@
        messages in. A ws_http (parsed handshake, about 1.2 KiB) is needed only during the
        handshake and may live on your stack.
        permessage-deflate (WS_DEFLATE; x86-64 figures, all memory you give): ws_conn grows
-       by its three pointers (392 bytes). Receiving compressed: a ws_inflate (1,104 bytes)
+       by its three pointers (392 bytes). Receiving compressed: a ws_inflate (2,640 bytes)
        and its window of 2^client_max_window_bits bytes per connection (32 KiB, or what the
        server asked for). Sending compressed, each message alone (server_no_context_takeover
        or client_no_context_takeover): nothing per connection; one ws_deflate per thread,
