@@ -285,13 +285,13 @@
        messages in. A ws_http (parsed handshake, about 1.2 KiB) is needed only during the
        handshake and may live on your stack.
        permessage-deflate (WS_DEFLATE; x86-64 figures, all memory you give): ws_conn grows
-       by its three pointers (392 bytes). Receiving compressed: a ws_inflate (2,640 bytes)
+       by its two pointers. Receiving compressed: a ws_inflate (2,640 bytes)
        and its window of 2^client_max_window_bits bytes per connection (32 KiB, or what the
        server asked for). Sending compressed, each message alone (server_no_context_takeover
        or client_no_context_takeover): nothing per connection; one ws_deflate per thread,
        its table (4 * 2^table_bits: 16 KiB at 12 bits) and its out buffer. With context
-       taken over (ws_conn_set_deflate_window): 2^window_bits + 4 * 2^table_bits + 32 per
-       connection (36,896 bytes for a 32 KiB window and a 2^10 table; 8,224 for 4 KiB).
+       taken over (ws_conn_set_deflate_window): 2^window_bits + 4 * 2^table_bits + 40 per
+       connection (36,904 bytes for a 32 KiB window and a 2^10 table; 8,232 for 4 KiB).
        The encoder's stack: about 4.3 KiB at its deepest (x86-64 -O2: symbol counts, codes,
        and the sort of a block's code lengths).
 
@@ -651,7 +651,6 @@ struct ws_conn {
 #ifdef WS_DEFLATE
     struct ws_inflate *_z;          /* permessage-deflate's decoder (ws_conn_set_inflate) */
     struct ws_deflate *_zd;         /* its encoder's memory (ws_conn_set_deflate) */
-    struct ws_deflate_window *_zw;  /* its own window: context taken over (or NULL) */
 #endif
     uint32_t  _mcap;                /* its capacity; its fill is ws__mlen(c) */
     uint32_t  _frags;               /* frames of the current data message so far */
@@ -677,7 +676,8 @@ struct ws_conn {
                                        CONNECTING: its key, protocols, extensions (and
                                        deflate) pointers, and the nonce in scratch */
 #ifdef WS_DEFLATE
-    uint8_t   _zbits;               /* the window the encoder may use */
+    uint8_t   _zbits;               /* the window the encoder may use; 0x80: _zd is in
+                                       fact a ws_deflate_window (ws_conn_set_deflate_window) */
     uint8_t   _ztx;                 /* the fragmented message we send is compressed */
 #endif
 };
@@ -1178,9 +1178,9 @@ WS_API int ws_conn_set_deflate(ws_conn *c, ws_deflate *d, unsigned window_bits);
 /* Context takeover on send (RFC 7692 7.2.3.2): one connection's own memory, for an encoder
    that keeps what the connection sent as the window its next messages may reference (chat
    traffic, a few hundred bytes a message, then compresses several times more). Bytes per
-   connection: 2^window_bits + 4 * 2^table_bits + sizeof(ws_deflate_window) (32, 20 on
-   32-bit), all yours: 2^15 + 4 * 2^10 + 32 = 36,896 with the full window, 2^12 + 4 * 2^10
-   + 32 = 8,224 with a 4 KiB one. Fill in the public fields, zero the table once. */
+   connection: 2^window_bits + 4 * 2^table_bits + sizeof(ws_deflate_window) (40, 24 on
+   32-bit), all yours: 2^15 + 4 * 2^10 + 40 = 36,904 with the full window, 2^12 + 4 * 2^10
+   + 40 = 8,232 with a 4 KiB one; ws_conn is no larger. Fill in the public fields, zero the table once. */
 typedef struct ws_deflate_window {
     uint8_t  *window;               /* 2^window_bits bytes: the last bytes sent compressed */
     uint32_t *table;                /* 2^table_bits entries, zeroed once (buckets of two) */
@@ -1190,6 +1190,7 @@ typedef struct ws_deflate_window {
     /* private: do not touch */
     uint32_t  _pos;                 /* bytes of the stream so far, modulo 2^32 */
     uint32_t  _have;                /* how many of them are in window */
+    struct ws_deflate *_d;          /* the connection's ws_deflate (it points here) */
 } ws_deflate_window;
 
 /* Gives c, which compresses (ws_conn_set_deflate), its own window w: from now on what it
@@ -1198,7 +1199,8 @@ typedef struct ws_deflate_window {
    server_no_context_takeover (ws_deflate_accept with server_no_context false, and the
    client did not ask for it), a client when it has no client_no_context_takeover
    (ws_deflate_client.window does this by itself). The window starts empty, so it may be
-   given at any time between messages; a message compressed with it goes to c alone (no
+   given at any time between messages (ws_conn_set_deflate drops it); a message compressed
+   with it goes to c alone (no
    broadcast of the same bytes). The shared ws_deflate is still where messages are
    compressed (its out; its table is not used while w is set). Returns WS_OK, WS_ERR_ARG
    (bad fields, or c does not compress), WS_ERR_STATE (inside a fragmented message we
@@ -3722,6 +3724,14 @@ WS__NOINLINE static int ws__zdata(ws_conn *c, const uint8_t *in, size_t n, const
     }
 }
 
+/* The connection's encoder memory, and its own window (NULL: each message alone). */
+static ws_deflate *ws__zdef(const ws_conn *c) {
+    return (c->_zbits & 0x80) ? ((ws_deflate_window *)(void *)c->_zd)->_d : c->_zd;
+}
+static ws_deflate_window *ws__zwin(const ws_conn *c) {
+    return (c->_zbits & 0x80) ? (ws_deflate_window *)(void *)c->_zd : NULL;
+}
+
 WS_API int ws_conn_set_deflate(ws_conn *c, ws_deflate *d, unsigned window_bits) {
     if (c->_state == WS_STATE_FAILED) return c->_err;
     if (d && (!d->table || !d->out || d->out_cap < 64 || d->table_bits < 8 ||
@@ -3729,8 +3739,7 @@ WS_API int ws_conn_set_deflate(ws_conn *c, ws_deflate *d, unsigned window_bits) 
         return WS_ERR_ARG;
     if (c->_flags & WS__F_TX_FRAG) return WS_ERR_STATE;
     c->_zd = d;
-    c->_zbits = (uint8_t)window_bits;
-    if (!d) c->_zw = NULL;
+    c->_zbits = (uint8_t)window_bits;           /* and no window of its own */
     return WS_OK;
 }
 
@@ -3740,8 +3749,15 @@ WS_API int ws_conn_set_deflate_window(ws_conn *c, ws_deflate_window *w) {
               w->table_bits < 8 || w->table_bits > 20))
         return WS_ERR_ARG;
     if (c->_flags & WS__F_TX_FRAG) return WS_ERR_STATE;
-    if (w) w->_have = 0;                        /* the peer has it all; we start afresh */
-    c->_zw = w;
+    if (w) {
+        w->_have = 0;                           /* the peer has it all; we start afresh */
+        w->_d = ws__zdef(c);
+        c->_zd = (struct ws_deflate *)(void *)w;
+        c->_zbits |= 0x80;
+    } else {
+        c->_zd = ws__zdef(c);
+        c->_zbits &= 0x7F;
+    }
     return WS_OK;
 }
 
@@ -4009,7 +4025,7 @@ WS__NOINLINE static int ws__z_plain(ws_conn *c, ws_deflate *d, bool fin, unsigne
    is stacked on this frame; as it is when its first piece does not shrink. */
 WS__NOINLINE static int ws__zsend(ws_conn *c, unsigned op, bool fin, const uint8_t *p,
                                   size_t len) {
-    ws_deflate *d = c->_zd;
+    ws_deflate *d = ws__zdef(c);
     unsigned base = op & 0x0Fu;
     size_t chunk = (d->out_cap - 20) / 9 * 8;
     int err = WS_OK;
@@ -4023,7 +4039,7 @@ WS__NOINLINE static int ws__zsend(ws_conn *c, unsigned op, bool fin, const uint8
             err = ws__z_plain(c, d, fin, base, p, len);
             break;
         }
-        if (c->_zw) ws__ze_commit(c->_zw, p, m);    /* it is in the peer's window now */
+        if (ws__zwin(c)) ws__ze_commit(ws__zwin(c), p, m);  /* in the peer's window now */
         err = ws__z_frame(c, last, base != WS_OP_CONT ? base | WS_RSV1 : 0u, d->out, k);
         base = WS_OP_CONT;
         if (m) p += m;
@@ -4060,7 +4076,7 @@ WS__NOINLINE static int ws__zsend_msg(ws_conn *c, bool arg_ok, unsigned op, bool
     if (err) return err;
     if (!arg_ok || (len && !data)) {
         err = WS_ERR_ARG;
-    } else if ((op & 0x0Fu) == WS_OP_CONT && c->_zd->_busy) {
+    } else if ((op & 0x0Fu) == WS_OP_CONT && ws__zdef(c)->_busy) {
         err = WS_ERR_BUSY;                      /* its encoder is at work elsewhere */
     } else {
         c->_ztx |= 2;                           /* (ws__send_check: it is us) */
@@ -4077,9 +4093,9 @@ WS__NOINLINE static int ws__zsend_msg(ws_conn *c, bool arg_ok, unsigned op, bool
 
 /* Does a message begin compressed? (d set and free, not refused by op, long enough) */
 #  define WS__Z_NEW(c, op, fin, len)                                                      \
-    ((c)->_zd && !(c)->_zd->_busy && ((op) & 0x0Fu) < 8 &&                                \
+    ((c)->_zd && !ws__zdef(c)->_busy && ((op) & 0x0Fu) < 8 &&                             \
      !((op) & (WS_NO_COMPRESS | WS_RSV1)) &&                                              \
-     (!(fin) || (len) >= ((c)->_zd->min_size ? (c)->_zd->min_size : WS_DEFLATE_MIN_SIZE)))
+     (!(fin) || (len) >= (ws__zdef(c)->min_size ? ws__zdef(c)->min_size : WS_DEFLATE_MIN_SIZE)))
 #  define WS__Z_STRIP(op) ((op) & ~WS_NO_COMPRESS)
 #else
 #  define WS__Z_STRIP(op) (op)
@@ -5511,9 +5527,9 @@ WS__NOINLINE static int ws__ze_deflate(const ws__ze *s, uint8_t *out, size_t cap
 WS_API size_t ws_deflate_bound(size_t n) { return n + n / 8 + 16; }
 
 static int ws__ze_conn(const ws_conn *c, ws_deflate *d, const uint8_t *in, size_t m, size_t *k) {
-    const ws_deflate_window *w = c->_zw;
+    const ws_deflate_window *w = ws__zwin(c);
     ws__ze s;
-    if (!w) return ws_deflate_message(in, m, c->_zbits, d->table, d->table_bits, d->out,
+    if (!w) return ws_deflate_message(in, m, c->_zbits & 0x7Fu, d->table, d->table_bits, d->out,
                                       d->out_cap - 4, k);
     s.in = in;
     s.ring = w->window;
@@ -5521,7 +5537,7 @@ static int ws__ze_conn(const ws_conn *c, ws_deflate *d, const uint8_t *in, size_
     s.base = w->_pos;
     s.have = w->_have;
     s.rmask = ((uint32_t)1 << w->window_bits) - 1;
-    s.wmax = (uint32_t)1 << WS__MIN(c->_zbits, w->window_bits);
+    s.wmax = (uint32_t)1 << WS__MIN(c->_zbits & 0x7Fu, w->window_bits);
     s.table = w->table;
     s.shift = 33u - w->table_bits;
     return ws__ze_deflate(&s, d->out, d->out_cap - 4, k);

@@ -55,7 +55,7 @@ static uint8_t ring[1 << 15];
 static uint32_t wtable[1 << 10];
 static void enc_ws(const input *in) {
     size_t off, len;
-    ws_deflate_window w = {ring, wtable, 15, 10, 0, 0};
+    ws_deflate_window w = {ring, wtable, 15, 10, 0, 0, NULL};
     clen_sum = 0;
     for (off = 0; in->keep && off < in->n; off += in->msg) {
         size_t m = in->n - off < in->msg ? in->n - off : in->msg;

@@ -596,7 +596,7 @@ static void read_handshake(client *cl, char *data, size_t len) {
     if (deflate_on && ws_deflate_accept(req, 15, !takeover, &pmd, ext, sizeof ext, &ext_len) == 1) {
         size_t win = (size_t)1 << pmd.client_max_window_bits;
         /* --takeover, when the client allows it: the encoder's own window of 2^15 bytes and
-           a table of 2^10 entries too (36,896 bytes more), in the same block */
+           a table of 2^10 entries too (36,904 bytes more), in the same block */
         bool own = takeover && !pmd.server_no_context_takeover;
         size_t more = own ? sizeof *zw + 4 * 1024 + 32768 : 0;
         if ((b->inflate = (ws_inflate *)calloc(1, sizeof *b->inflate + more + win)) != NULL) {
@@ -767,7 +767,7 @@ static const char usage[] =
     "  --key FILE  its private key (PEM or DER, not encrypted)\n"
     "  --no-deflate  decline permessage-deflate (default: taken when a client offers it)\n"
     "  --takeover  compress each client's echoes with its own 32 KiB window, kept from one\n"
-    "              message to the next (36,896 bytes more a client; default: each alone,\n"
+    "              message to the next (36,904 bytes more a client; default: each alone,\n"
     "              server_no_context_takeover)\n"
     "  ECHO_PING_MS=MS in the environment: a ping after MS of silence, a drop after 3 x MS\n"
     "  (default 30000 and 75000)\n";

@@ -104,7 +104,7 @@ static uint8_t pmd_out[64 * 1024];
 static ws_deflate pmd_deflate = { pmd_table, 12, pmd_out, sizeof pmd_out, 0, 0 };
 static uint8_t pmd_tx_window[1 << 15];
 static uint32_t pmd_tx_table[1 << 10];
-static ws_deflate_window pmd_tx = { pmd_tx_window, pmd_tx_table, 15, 10, 0, 0 };
+static ws_deflate_window pmd_tx = { pmd_tx_window, pmd_tx_table, 15, 10, 0, 0, NULL };
 
 static volatile sig_atomic_t interrupted;
 static bool binary, keep_open;

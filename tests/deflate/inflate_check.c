@@ -1236,7 +1236,7 @@ static void takeover(void) {
         static uint32_t t[1024];
         static uint8_t o[4096], win[256];
         ws_deflate d = {t, 10, o, sizeof o, 0, 0};
-        ws_deflate_window zw = {win, t, 8, 10, 0, 0};
+        ws_deflate_window zw = {win, t, 8, 10, 0, 0, NULL};
         int r0, r1, r2, r3, r4;
         memset(&cfg, 0, sizeof cfg); memset(&w, 0, sizeof w);
         cfg.send = wire_send;
@@ -1256,7 +1256,7 @@ static void takeover(void) {
         r4 = ws_conn_set_deflate_window(&c, &zw);
         ws_conn_set_deflate(&c, NULL, 15);
         check(r0 == WS_ERR_ARG && r1 == WS_ERR_ARG && r2 == WS_ERR_ARG && r3 == WS_ERR_STATE &&
-              r4 == WS_OK && c._zw == NULL,
+              r4 == WS_OK && c._zd == NULL,
               "ws_conn_set_deflate_window: WS_ERR_ARG without an encoder, for a 2^16 window or "
               "no table; WS_ERR_STATE inside a fragmented message; dropped with the encoder");
         free(w.out.p);
