@@ -2194,7 +2194,7 @@ static void ws__sha1(const uint8_t *a, size_t na, const uint8_t *b, size_t nb, u
             uint32_t x = 0;
             unsigned j;
             for (j = 0; j < 4; j++) {
-                q = blk * 64 + 4 * i + j;
+                q = blk * 64 + (size_t)4 * i + j;
                 x = x << 8 | (q < na ? a[q] : q < n ? b[q - na] : q == n ? 0x80u : 0u);
             }
             w[i] = x;
@@ -4485,11 +4485,11 @@ static uint8_t *ws__z_copy(const ws_inflate *z, const uint8_t *out, uint8_t *o, 
     if (d > made) {                             /* it begins before this call */
         size_t back = d - made, from = z->_wpos >= back ? z->_wpos - back
                                                         : z->_wpos + z->_wsize - back;
-        size_t k = WS__MIN(n, back), i, run, at = z->_wpos + made;
+        size_t k = WS__MIN(n, back), i, at = z->_wpos + made;
         bool alias = out == z->_win + z->_wpos;
         n -= k;
         while (k) {                             /* up to the window's end, then from 0 */
-            run = WS__MIN(k, z->_wsize - from);
+            size_t run = WS__MIN(k, z->_wsize - from);
             s = z->_win + from;
             /* out may be the window at _wpos (ws__zdata): o then never passes s, and a
                byte loop is exact where they overlap */
@@ -5167,11 +5167,11 @@ static size_t ws__ze_same(const uint8_t *a, const uint8_t *b, size_t max) {
 /* The length of the match at in[i] with a candidate d bytes back that begins in the
    history (d > i), up to max. */
 WS__NOINLINE static size_t ws__ze_same_history(const ws__ze *s, size_t i, uint32_t d, size_t max) {
-    size_t k = 0, h = d - i, r;                 /* the candidate's bytes before in[0] */
+    size_t k = 0, h = d - i;                    /* the candidate's bytes before in[0] */
     uint32_t a = (s->base - (uint32_t)h) & s->rmask;
     while (k < max && k < h) {                  /* in the ring's pieces, each contiguous */
         size_t piece = WS__MIN(WS__MIN(max, h) - k, (size_t)s->rmask + 1 - a);
-        r = ws__ze_same(s->ring + a, s->in + i + k, piece);
+        size_t r = ws__ze_same(s->ring + a, s->in + i + k, piece);
         k += r;
         if (r < piece) return k;
         a = (a + (uint32_t)r) & s->rmask;
@@ -5205,6 +5205,7 @@ WS__INLINE size_t ws__ze_find(const ws__ze *s, size_t i, size_t end, uint32_t *d
     if (lim > s->wmax) lim = s->wmax;
     if (d - 1u < lim)                           /* 1 <= d <= lim: a candidate */
         m = d <= i ? ws__ze_same(in + i - d, in + i, max) : ws__ze_same_history(s, i, d, max);
+    /* cppcheck-suppress knownConditionTrueFalse ; max is 3..258 (callers pass end - i >= 3) */
     if (m < max && d1 - 1u < lim) {
         size_t m1 = d1 <= i ? ws__ze_same(in + i - d1, in + i, max) : ws__ze_same_history(s, i, d1, max);
         if (m1 > m) { m = m1; d = d1; }
@@ -5225,10 +5226,10 @@ static size_t ws__ze_parse(const ws__ze *s, size_t *pos, size_t end, uint8_t *to
     size_t i = *pos, run = 0, nt = 0;
     while (i < end && nt + 3 <= cap) {
         uint32_t d = 0, d2 = 0;
-        size_t m = end - i >= 3 ? ws__ze_find(s, i, end, &d) : 0, m2, k, from;
+        size_t m = end - i >= 3 ? ws__ze_find(s, i, end, &d) : 0, k, from;
         from = i + 1;
         while (m >= 3 && m < WS__ZE_LAZY && end - i >= 4) {
-            m2 = ws__ze_find(s, i + 1, end, &d2);
+            size_t m2 = ws__ze_find(s, i + 1, end, &d2);
             from = i + 2;
             if (m2 <= m) break;
             freq[in[i++]]++;                    /* a longer one a byte later: a literal first */
@@ -5461,7 +5462,7 @@ WS__NOINLINE static int ws__ze_deflate(const ws__ze *s, uint8_t *out, size_t cap
         unsigned hlit = 257, hdist = 1, hclen = 4;
         /* room for the block stored, and for its tokens behind it (64 or more); or fixed
            codes as the tokens come; or stored */
-        if (room < b + 5 + 4 * 64) {
+        if (room < b + 5 + (size_t)4 * 64) {
             if (ws__ze_fixed_block(s, &w, &pos, pos + b, out + cap, freq, code, lens) == 0) continue;
             if (room < ws__ze_stored_size(b)) return WS_ERR_NOSPACE;
             ws__ze_store(&w, s->in + pos, b);

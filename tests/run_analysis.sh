@@ -60,15 +60,23 @@ done
 # Every build, the default 256-byte masking chunk and the firmware's 128, stays under
 # STACK_LIMIT.
 STACK_LIMIT=${STACK_LIMIT:-512}
+# WS_DEFLATE's own bound is higher, and its figure is what README gives: the encoder's
+# dynamic Huffman codes keep their symbol counts, codes and lengths on the stack (about
+# 3.8 KiB in ws__ze_deflate and ws__ze_huff since 5e62d16), and the decoder's fast path
+# puts ws_conn_feed at about 630 bytes. Moving that scratch into ws_deflate (the caller's
+# memory) is issue 14's open item; until then this row holds it to what it is.
+DEFLATE_STACK_LIMIT=${DEFLATE_STACK_LIMIT:-4608}
 for opt in -O2 -Os "-Os -DWS_MASK_CHUNK=128" "-O2 -DWS_DEFLATE"; do
+    limit=$STACK_LIMIT
+    case $opt in *WS_DEFLATE*) limit=$DEFLATE_STACK_LIMIT ;; esac
     if (cd "$tmp" && gcc -std=c99 $opt -fstack-usage -fcallgraph-info=su -DWS_IMPLEMENTATION \
             -I"$OLDPWD" -c impl.c -o impl.o) 2>"$tmp/su.err"; then
-        python3 tests/analysis/stack_report.py "$tmp/impl.ci" "$STACK_LIMIT" >"$tmp/stack.log" 2>&1
+        python3 tests/analysis/stack_report.py "$tmp/impl.ci" "$limit" >"$tmp/stack.log" 2>&1
         lines_ok=$(grep -c '^PASS' "$tmp/stack.log"); lines_bad=$(grep -c '^FAIL' "$tmp/stack.log")
         deepest=$(grep '^deepest' "$tmp/stack.log")
         worst=$(grep -E '^(PASS|FAIL) ws_' "$tmp/stack.log" | head -n 1 | sed -E 's/^(PASS|FAIL) //')
         if [ "$lines_bad" -eq 0 ] && [ "$lines_ok" -gt 2 ]; then
-            ok "stack $opt: no recursion, bounded frames, every entry point < $STACK_LIMIT bytes; $deepest; worst: $worst"
+            ok "stack $opt: no recursion, bounded frames, every entry point < $limit bytes; $deepest; worst: $worst"
         else
             ko "stack $opt"; grep '^FAIL' "$tmp/stack.log" | sed 's/^/    | /' | head -n 10
         fi
