@@ -1804,7 +1804,8 @@ static void run_todo(void) {
         if (!(todo = cl->todo)) todo_end = &todo;
         cl->listed = false;
         settle(cl);
-        if (cl->dead) { client_free(cl); continue; }
+        if (cl->dead && cl->listed) continue;   /* it died settling and was marked again: */
+        if (cl->dead) { client_free(cl); continue; }    /* freed when it comes round */
         busy *b = cl->b;
         if (b && !b->head && !b->req && !b->msg && !outq_pending(&b->out) && !cl->closing)
             busy_free(cl);
