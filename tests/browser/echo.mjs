@@ -11,21 +11,14 @@
 // checks then use wss://.
 // Prints "ok NAME" or "FAIL NAME: why" per check, then "N passed, N failed".
 // The browser may reach 127.0.0.1 only: everything else goes to a dead proxy.
-import { chromium } from 'playwright-core';
+import { launch } from './launch.mjs';
 
 const [url, executablePath, serverPid, screenshot] = process.argv.slice(2);
 let passed = 0, failed = 0;
 const ok = (name) => { passed++; console.log(`ok   ${name}`); };
 const bad = (name, why) => { failed++; console.log(`FAIL ${name}: ${why}`); };
 
-const browser = await chromium.launch({
-  executablePath,
-  timeout: 30000,
-  args: ['--no-sandbox', '--proxy-server=127.0.0.1:9', '--proxy-bypass-list=127.0.0.1',
-         '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
-         '--disable-background-networking', '--disable-component-update', '--no-first-run',
-         ...(process.env.SPKI_PIN ? [`--ignore-certificate-errors-spki-list=${process.env.SPKI_PIN}`] : [])],
-});
+const browser = await launch(executablePath);
 try {
   const page = await browser.newPage();
   page.setDefaultTimeout(10000);

@@ -11,7 +11,7 @@
 // Over TLS: an https:// URL (chat_server --cert) and SPKI_PIN in the environment, as for
 // tests/browser/echo.mjs: that key trusted, every other certificate check on.
 import { statSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { launch } from '../browser/launch.mjs';
 
 const [url, executablePath, serverPid, screenshot] = process.argv.slice(2);
 const phoneShot = screenshot.replace(/(\.png)?$/, '-phone.png');
@@ -28,15 +28,7 @@ async function check(name, fn) {
 }
 const errors = [], outside = [];
 
-const browser = await chromium.launch({
-  executablePath,
-  timeout: 30000,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--proxy-server=127.0.0.1:9',
-         '--proxy-bypass-list=127.0.0.1', '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
-         '--disable-background-networking', '--disable-component-update', '--no-first-run',
-         '--disable-sync',
-         ...(process.env.SPKI_PIN ? [`--ignore-certificate-errors-spki-list=${process.env.SPKI_PIN}`] : [])],
-});
+const browser = await launch(executablePath, ['--disable-gpu', '--disable-quic', '--disable-sync']);
 
 // A user: a page of their own (own storage), named through the page's form. A phone user
 // taps (Rename) where the others press Enter.
