@@ -66,7 +66,7 @@ CHECK_DEPS += $(BUILD)/test_ws_gcc $(BUILD)/test_ws_nosimd $(BUILD)/compile_cpp.
               $(BUILD)/freestanding_gcc.o $(BUILD)/freestanding_clang.o $(BUILD)/impl_O2.o \
               $(filter $(BUILD)/replay_%,$(TEST_DEPS))
 
-# clang, its sanitizer runtime, gcc -m32 (gcc-multilib), g++ and npm are optional: what
+# clang, its sanitizer runtime, gcc -m32 (gcc-N-multilib), g++ and npm are optional: what
 # needs a missing one is left out of the build, and tests/run_all.sh reports it skipped (a
 # failure under CI). Probed only for the two targets below, so other goals pay nothing.
 ifneq ($(filter test-build check-build,$(MAKECMDGOALS)),)

@@ -81,9 +81,12 @@ list() {
         "libc6-dev-s390x-cross|[ -f /usr/s390x-linux-gnu/lib/libc.a ]|cross (static s390x binaries)"
         "qemu-user|have qemu-mips && have qemu-s390x|cross (qemu-mips, qemu-s390x)"
     )
-    # 32-bit replays (gcc -m32) where the machine has a 32-bit sibling
+    # 32-bit replays (gcc -m32) where the machine has a 32-bit sibling: gcc-N-multilib, not
+    # the gcc-multilib metapackage, which Debian 12's cross compilers above conflict with
+    local ml=gcc-multilib
+    have "$CC" && "$CC" -dumpversion | grep -qE '^[0-9]+$' && ml=gcc-$("$CC" -dumpversion)-multilib
     if [ "$arch" = amd64 ] || [ "$arch" = x86_64 ]; then
-        entries+=("gcc-multilib|links $CC -m32|the 32-bit fuzz replays (gcc -m32)")
+        entries+=("$ml|links $CC -m32|the 32-bit fuzz replays (gcc -m32)")
     fi
 }
 list

@@ -6,7 +6,7 @@
 # and UTF-8 code on x86-64). The targets check what ws.h promises and abort on a broken
 # promise, so a regression fails here. `make test` builds the replay drivers (fuzz/fuzz.mk).
 # One check per target per build; the last line is "N passed, N failed" (", N skipped"
-# follows when a build cannot be made here, without clang or gcc-multilib: a skip, which
+# follows when a build cannot be made here, without clang or gcc-N-multilib: a skip, which
 # under CI is a failure). fuzz/corpus/tls/ (ws.h's TLS glue, fuzz_tls) needs mbedTLS: its
 # own drivers, replay_tls_gcc, _clang and _nosimd DIR (no 32-bit mbedTLS on Debian),
 # skipped where mbedTLS's headers are not installed.
@@ -27,7 +27,7 @@ if ! command -v "$CLANG" >/dev/null; then why_clang="no $CLANG (apt-get install 
 elif ! probe "$CLANG"; then
     why_clang="$CLANG cannot link ASan+UBSan (apt-get install libclang-rt-$("$CLANG" -dumpversion | cut -d. -f1)-dev)"
 fi
-probe "$CC" -m32 || why_m32="$CC -m32 cannot link ASan+UBSan (apt-get install gcc-multilib)"
+probe "$CC" -m32 || why_m32="$CC -m32 cannot link ASan+UBSan (apt-get install gcc-$($CC -dumpversion)-multilib)"
 
 for dir in fuzz/corpus/*/; do
     dir=${dir%/}
