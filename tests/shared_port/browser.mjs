@@ -4,22 +4,14 @@
 // Usage: node tests/shared_port/browser.mjs http://127.0.0.1:PORT/ CHROMIUM
 // Prints "ok NAME" or "FAIL NAME: why" per check. The browser may reach 127.0.0.1 only.
 // Over TLS: an https:// URL (shared_port --cert) and SPKI_PIN in the environment, as for
-// tests/browser/echo.mjs.
-import { chromium } from 'playwright-core';
+// tests/browser/echo.mjs (tests/browser/launch.mjs shuts the browser in).
+import { launch } from '../browser/launch.mjs';
 
 const [url, executablePath] = process.argv.slice(2);
 const ok = (name) => console.log(`ok   ${name}`);
 const bad = (name, why) => { console.log(`FAIL ${name}: ${why}`); process.exitCode = 1; };
 
-const browser = await chromium.launch({
-  executablePath,
-  timeout: 30000,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-         '--disable-background-networking', '--disable-component-update', '--disable-sync',
-         '--proxy-server=127.0.0.1:9', '--proxy-bypass-list=127.0.0.1',
-         '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
-         ...(process.env.SPKI_PIN ? [`--ignore-certificate-errors-spki-list=${process.env.SPKI_PIN}`] : [])],
-});
+const browser = await launch(executablePath, ['--disable-gpu', '--disable-quic', '--disable-sync']);
 try {
   const page = await browser.newPage();
   page.setDefaultTimeout(10000);
