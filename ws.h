@@ -1058,6 +1058,12 @@ typedef struct ws_inflate {
    the peer agreed to a smaller window; any size works, distances beyond it fail). */
 WS_API void ws_inflate_init(ws_inflate *z, void *window, size_t window_size);
 
+/* Starts z, ws_inflate_init'ed before, on a new stream over the same window with no
+   history (what a message compressed with *_no_context_takeover needs), and clears a
+   failure. Unlike ws_inflate_init it keeps the fixed codes' tables when they were built, so
+   a run of short messages does not build them again for each one. */
+WS_API void ws_inflate_reset(ws_inflate *z);
+
 /* Decompresses in[0..in_len-1] into out[0..cap-1]: *used bytes of input were taken (all
    of them unless out filled up or the last block ended) and *produced bytes written.
    Returns WS_OK (call again with the rest, or with more input), WS_INFLATE_END, or
@@ -3784,7 +3790,7 @@ static int ws__frame_end(ws_conn *c) {
         int err = ws__zdata(c, tail, 4, &why);
         if (err) return ws__fail(c, err, why);
         if (c->_state >= WS_STATE_CLOSED) return c->_state == WS_STATE_FAILED ? (int)c->_err : 0;
-        if (c->_flags & WS__F_Z_RESET) ws_inflate_init(c->_z, c->_z->_win, c->_z->_wsize);
+        if (c->_flags & WS__F_Z_RESET) ws_inflate_reset(c->_z);
     }
 #endif
     if (op == WS_OP_TEXT && !(c->_flags & WS__F_NO_UTF8) && c->_utf8)
@@ -4382,7 +4388,16 @@ static int ws__z_build(uint16_t *count, uint16_t *symbol, const uint8_t *lengths
     unsigned i;
     int left = 1;
     for (i = 0; i < 16; i++) count[i] = 0;
-    for (i = 0; i < n; i++) count[lengths[i]]++;
+    /* eight lengths at a time where they are all 0: a short message's dynamic block uses a
+       few dozen of the 286 literal/length symbols */
+    for (i = 0; i + 8 <= n; i += 8) {
+        uint64_t w;
+        unsigned j;
+        WS_MEMCPY(&w, lengths + i, 8);
+        if (!w) count[0] = (uint16_t)(count[0] + 8);
+        else for (j = i; j < i + 8; j++) count[lengths[j]]++;
+    }
+    for (; i < n; i++) count[lengths[i]]++;
     if (count[0] == n) return 0;            /* no code at all: complete, as zlib has it */
     for (i = 1; i < 16; i++) {
         left = (left << 1) - count[i];
@@ -4390,22 +4405,32 @@ static int ws__z_build(uint16_t *count, uint16_t *symbol, const uint8_t *lengths
     }
     offs[1] = 0;
     for (i = 1; i < 15; i++) offs[i + 1] = (uint16_t)(offs[i] + count[i]);
-    for (i = 0; i < n; i++)
+    for (i = 0; i < n; i++) {
+        uint64_t w;
+        if (!(i & 7) && i + 8 <= n && (WS_MEMCPY(&w, lengths + i, 8), !w)) {
+            i += 7;
+            continue;
+        }
         if (lengths[i]) symbol[offs[lengths[i]]++] = (uint16_t)i;
+    }
     return left;
 }
 
 /* The first-level table of fbits bits of a code that is not over-subscribed: each code of
    fbits bits or fewer in every entry whose low bits are that code (bit-reversed: DEFLATE
-   sends codes from their first bit); 0 in the rest. */
+   sends codes from their first bit); 0 in the rest. Built by doubling: the table of len bits
+   is the table of len - 1 bits twice over, then each code of len bits in its one entry, so
+   the work is a copy of the table and a store per code, not a store per entry. */
 static void ws__z_fill(uint16_t *fast, unsigned fbits, const uint16_t *count,
                        const uint16_t *symbol) {
-    unsigned len, i, j, k = 0, rev = 0, size = 1u << fbits;
-    WS_MEMSET(fast, 0, size * sizeof *fast);
+    unsigned len, i, k = 0, rev = 0, size = 1;
+    fast[0] = 0;
     for (len = 1; len <= fbits; len++) {
+        WS_MEMCPY(fast + size, fast, size * sizeof *fast);
+        size *= 2;
         for (i = 0; i < count[len]; i++) {
             unsigned step = 1u << (len - 1);
-            for (j = rev; j < size; j += 2u * step) fast[j] = (uint16_t)((unsigned)symbol[k + i] << 4 | len);
+            fast[rev] = (uint16_t)((unsigned)symbol[k + i] << 4 | len);
             /* the next code, bit-reversed (a longer code's is the same number) */
             while (rev & step) step >>= 1;
             rev = step ? (rev & (step - 1)) + step : 0;
@@ -4667,6 +4692,14 @@ WS_API void ws_inflate_init(ws_inflate *z, void *window, size_t window_size) {
     z->why = "";
 }
 
+WS_API void ws_inflate_reset(ws_inflate *z) {
+    /* everything from _wpos up to the tables is the stream's, except _fixed: the tables */
+    uint8_t fixed = z->_fixed;
+    WS_MEMSET(&z->_wpos, 0, (size_t)((char *)z->_lcount - (char *)&z->_wpos));
+    z->_fixed = fixed;
+    z->why = "";
+}
+
 WS_API int ws_inflate_feed(ws_inflate *z, const void *in, size_t in_len, size_t *used, void *out,
                            size_t cap, size_t *produced) {
     uint8_t *o = (uint8_t *)out, *oe = o + cap;
@@ -4769,7 +4802,8 @@ WS_API int ws_inflate_feed(ws_inflate *z, const void *in, size_t in_len, size_t 
                 }
                 z->_sym = 0;
                 if (z->_have + rep > total) { err = ws__z_fail(z, "too many code lengths"); break; }
-                while (rep--) z->_lens[z->_have++] = (uint8_t)val;
+                if (val) while (rep--) z->_lens[z->_have++] = (uint8_t)val;
+                else z->_have = (uint16_t)(z->_have + rep);     /* _lens are 0 already */
             }
             if (err || z->_have < total) break;
             if (!ws__z_tables(z, z->_lens, z->_nlit, z->_ndist)) {

@@ -14,7 +14,7 @@
    streams zlib -6 made, as permessage-deflate sends them (a sync flush per message), MB/s
    of output, the median of 7 runs of at least 0.2 s each, and their ratio in this run:
    one call for a whole input; chat-sized messages fed one by one (with context takeover:
-   one stream; without: each message alone, the decoder reset between them, ws_inflate_init
+   one stream; without: each message alone, the decoder reset between them, ws_inflate_reset
    as ws_conn does and inflateReset); Autobahn 12.*'s sizes (16 B to 128 KiB, 10 messages
    of each, context taken over) of chat JSON, random bytes and zeros. The load average is
    printed before and after. */
@@ -103,7 +103,7 @@ static void dec_ws(const input *in) {
     ws_inflate_init(&z, window, sizeof window);
     for (i = 0; i < nmsg; i++) {
         size_t a = msg[i], b = i + 1 < nmsg ? msg[i + 1] : stream_len;
-        if (reset && i) ws_inflate_init(&z, window, sizeof window);
+        if (reset && i) ws_inflate_reset(&z);
         if (ws_inflate_feed(&z, stream + a, b - a, &used, obuf + got, in->n + 64 - got, &made) < 0 ||
             used != b - a)
             exit(4);

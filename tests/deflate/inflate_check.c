@@ -313,6 +313,148 @@ static void in_pieces(void) {
     }
 }
 
+/* ws_inflate_reset between messages each compressed alone (no context takeover): 60 of
+   them, each a random piece of an input, of fixed, dynamic or stored blocks in a random
+   order, so kept fixed tables meet every block type before and after them; then a message
+   that refers back into the one before it must fail after a reset, and a reset clears that
+   failure. */
+static void resets(void) {
+    static const struct { int level, strategy; } kind[3] = {
+        { 6, Z_FIXED }, { 6, Z_DEFAULT_STRATEGY }, { 0, Z_DEFAULT_STRATEGY } };
+    static uint8_t win[1024], out[4096];
+    ws_inflate z;
+    size_t used, made, first;
+    int i, ok = 1, seen[3] = { 0, 0, 0 }, r;
+    uint8_t a[300];
+    buf two;
+    z_stream s;
+    ws_inflate_init(&z, win, sizeof win);
+    for (i = 0; i < 60 && ok; i++) {
+        const buf *in = &inputs[rnd() % (unsigned)ninputs];
+        size_t n = 1 + rnd() % 600, at;
+        int k = (int)(rnd() % 3);
+        buf c;
+        if (n > in->len) n = in->len;
+        at = rnd() % (in->len - n + 1);
+        c = zdeflate(in->p + at, n, kind[k].level, 10, kind[k].strategy, Z_SYNC_FLUSH);
+        if (i) ws_inflate_reset(&z);
+        r = ws_inflate_feed(&z, c.p, c.len, &used, out, sizeof out, &made);
+        ok = r == WS_OK && used == c.len && made == n && memcmp(out, in->p + at, n) == 0;
+        seen[(c.p[0] >> 1) & 3 ? ((c.p[0] >> 1) & 3) - 1 : 2]++;
+        free(c.p);
+    }
+    check(ok && seen[0] && seen[1] && seen[2],
+          "ws_inflate_reset between 60 messages each alone (%d fixed, %d dynamic, %d stored "
+          "first blocks): each comes out whole", seen[0], seen[1], seen[2]);
+
+    /* two messages of one stream, the second a copy of the first: it is a match 300 back */
+    for (i = 0; i < 300; i++) a[i] = (uint8_t)rnd();
+    memset(&s, 0, sizeof s);
+    if (deflateInit2(&s, 6, Z_DEFLATED, -10, 8, Z_DEFAULT_STRATEGY) != Z_OK) exit(3);
+    two.p = (uint8_t *)malloc(2048);
+    s.next_out = two.p;
+    s.avail_out = 2048;
+    s.next_in = a;
+    s.avail_in = sizeof a;
+    deflate(&s, Z_SYNC_FLUSH);
+    first = 2048 - s.avail_out;
+    s.next_in = a;
+    s.avail_in = sizeof a;
+    deflate(&s, Z_SYNC_FLUSH);
+    two.len = 2048 - s.avail_out;               /* both messages' bytes */
+    deflateEnd(&s);
+    ws_inflate_reset(&z);
+    r = ws_inflate_feed(&z, two.p, first, &used, out, sizeof out, &made);
+    ok = r == WS_OK && made == sizeof a;
+    ws_inflate_reset(&z);
+    r = ws_inflate_feed(&z, two.p + first, two.len - first, &used, out, sizeof out, &made);
+    check(ok && r == WS_ERR_INFLATE && z.why && *z.why,
+          "a message that refers 300 bytes back into the one before, after ws_inflate_reset: "
+          "WS_ERR_INFLATE (%s)", z.why);
+    ws_inflate_reset(&z);
+    r = ws_inflate_feed(&z, two.p, first, &used, out, sizeof out, &made);
+    check(r == WS_OK && made == sizeof a && memcmp(out, a, sizeof a) == 0 && !*z.why,
+          "ws_inflate_reset after a failure: the next message comes out whole");
+    free(two.p);
+}
+
+/* one final dynamic block with these code lengths (nlit literal/length, then ndist
+   distance), sent with a code-length code of 18 (1 bit), 0 (2), 1 and 2 (3 bits each);
+   the block's data is up to the caller */
+static void dynamic_head(bw *w, const uint8_t *lens, unsigned nlit, unsigned ndist) {
+    static const uint8_t clen_code[19][2] = {   /* symbol: code, bits (0: not used) */
+        {2, 2}, {6, 3}, {7, 3}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0},
+        {0, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 1} };
+    unsigned i, n = nlit + ndist;
+    memset(w, 0, sizeof *w);
+    put_bits(w, 1, 1);
+    put_bits(w, 2, 2);
+    put_bits(w, nlit - 257, 5);
+    put_bits(w, ndist - 1, 5);
+    put_bits(w, 18 - 4, 4);                     /* code length lengths up to symbol 1's */
+    for (i = 0; i < 18; i++) put_bits(w, clen_code[ws__z_clen_order[i]][1], 3);
+    for (i = 0; i < n;) {
+        unsigned run = 0;
+        while (i + run < n && !lens[i + run] && run < 138) run++;
+        if (run >= 11) {
+            put_rev(w, clen_code[18][0], clen_code[18][1]);
+            put_bits(w, run - 11, 7);
+            i += run;
+        } else {
+            put_rev(w, clen_code[lens[i]][0], clen_code[lens[i]][1]);
+            i++;
+        }
+    }
+}
+
+/* Dynamic blocks that use few symbols, as a short message's do: codes zlib accepts that
+   are incomplete (one code of one bit), no distance codes at all, an end-of-block code alone;
+   each against zlib. */
+static void sparse_dynamic(void) {
+    static uint8_t lens[286 + 30];
+    bw *w = (bw *)malloc(sizeof *w);
+    buf a, b, z;
+    const char *why = "";
+    int ra, rb, rz;
+    unsigned k;
+    for (k = 0; k < 4; k++) {
+        static const char *what[4] = {
+            "'a' and end of block of 1 bit each, 30 distance lengths all 0: \"aaa\"",
+            "'a' 1 bit, end of block and length 3 of 2 bits, one distance code of 1 bit alone: "
+            "\"aaaa\"",
+            "end of block alone (1 bit), 30 distance lengths all 0: nothing",
+            "no distance code, and a length code used: refused" };
+        static const char *want[4] = { "aaa", "aaaa", "", NULL };
+        unsigned nlit = 258, ndist = k == 1 ? 1 : 30;
+        memset(lens, 0, sizeof lens);
+        if (k != 2) lens['a'] = 1;
+        lens[256] = k == 1 ? 2 : 1;
+        if (k == 1 || k == 3) lens[257] = 2;
+        if (k == 3) lens[256] = 2;
+        if (k == 1) lens[nlit] = 1;
+        dynamic_head(w, lens, nlit, ndist);
+        if (k == 0) { put_rev(w, 0, 1); put_rev(w, 0, 1); put_rev(w, 0, 1); put_rev(w, 1, 1); }
+        if (k == 1) { put_rev(w, 0, 1); put_rev(w, 3, 2); put_rev(w, 0, 1); put_rev(w, 2, 2); }
+        if (k == 2) put_rev(w, 0, 1);
+        if (k == 3) { put_rev(w, 0, 1); put_rev(w, 3, 2); put_rev(w, 0, 1); put_rev(w, 2, 2); }
+        flush_bits(w);
+        ra = winflate(w->p, w->n, 1024, 0, 0, &a, 64, &why);
+        rb = winflate(w->p, w->n, 1024, 1, 0, &b, 64, NULL);
+        rz = zinflate(w->p, w->n, 10, &z, 64);
+        if (want[k])
+            check(ra == WS_INFLATE_END && rb == WS_INFLATE_END && same(&a, (const uint8_t *)want[k],
+                  strlen(want[k])) && same(&b, a.p, a.len) && rz == 0 && same(&z, a.p, a.len),
+                  "dynamic block, %s (zlib agrees)", what[k]);
+        else
+            check(ra == WS_ERR_INFLATE && rb == WS_ERR_INFLATE && rz != 0,
+                  "dynamic block, %s (%s; zlib refuses it too)", what[k], why);
+        free(a.p);
+        free(b.p);
+        free(z.p);
+    }
+    free(w);
+}
+
 static void stored_and_distances(void) {
     static uint8_t big[65535 + 16];
     uint8_t s0[] = {0x01, 0x00, 0x00, 0xFF, 0xFF};      /* final, stored, 0 bytes */
@@ -1642,6 +1784,8 @@ int main(int argc, char **argv) {
     against_zlib();
     zlib_8_bit_window();
     in_pieces();
+    resets();
+    sparse_dynamic();
     stored_and_distances();
     corrupt();
     mutations();
