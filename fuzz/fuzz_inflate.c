@@ -7,7 +7,8 @@
      output; at most LIMIT bytes come out in all (the decoding stops there);
    - fed whole into one buffer, or in seeded pieces into seeded small buffers (1 to 300
      bytes), the decoder gives the same bytes and the same verdict (done, more needed, or
-     WS_ERR_INFLATE with a reason), and an error is sticky;
+     WS_ERR_INFLATE with a reason), and an error is sticky; the pieces go to a decoder
+     that first took a seeded part of the stream and was then ws_inflate_reset;
    - built with -DFZ_ZLIB (and -lz: the long runs of fuzz/README.md), zlib's inflate with
      the same window is the reference: whatever zlib decodes, ws.h decodes to the same
      bytes, and what zlib refuses, ws.h refuses (zlib is test-only; ws.h never uses it).
@@ -48,6 +49,14 @@ static result decode(const uint8_t *in, size_t n, unsigned bits, unsigned seed, 
     size_t pos = 0;
     uint32_t s = seed * 2654435761u + 1;
     ws_inflate_init(&z, win, (size_t)1 << bits);
+    if (seed) {
+        /* first a seeded part of the same stream, then ws_inflate_reset: what that left
+           (tables, a failure, history in the window) must change nothing that follows */
+        size_t used = 0, made = 0, k = WS__MIN(n, (size_t)seed % 512);
+        (void)ws_inflate_feed(&z, in, k, &used, out, LIMIT, &made);
+        ws_inflate_reset(&z);
+        CHECK(z.why && !z.why[0]);
+    }
     for (;;) {
         size_t step = n - pos, room = LIMIT - r.len, used = 0, made = 0;
         if (seed) {
