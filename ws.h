@@ -5459,7 +5459,7 @@ WS__NOINLINE static int ws__ze_fixed_piece(const ws_deflate *s, ws__zebits *w, c
 
 /* The block of in[0..L-1], parsed into tok[0..nt-1] with its symbols counted in d->_freq,
    written the cheapest way of three (its size in bits computed for each): stored, in the
-   fixed codes, or in codes of its own (dynamic). Apart from ws__ze_run, so that none of its
+   fixed codes, or in codes of its own (dynamic). Apart from ws__ze_code, so that none of its
    locals is on the stack under ws__ze_parse. */
 WS__NOINLINE static void ws__ze_block(ws_deflate *d, ws__zebits *w, const uint8_t *in, size_t L,
                                       const uint8_t *tok, size_t nt) {
