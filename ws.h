@@ -288,12 +288,15 @@
        by its two pointers. Receiving compressed: a ws_inflate (2,640 bytes)
        and its window of 2^client_max_window_bits bytes per connection (32 KiB, or what the
        server asked for). Sending compressed, each message alone (server_no_context_takeover
-       or client_no_context_takeover): nothing per connection; one ws_deflate per thread,
-       its table (4 * 2^table_bits: 16 KiB at 12 bits) and its out buffer. With context
-       taken over (ws_conn_set_deflate_window): 2^window_bits + 4 * 2^table_bits + 40 per
-       connection (36,904 bytes for a 32 KiB window and a 2^10 table; 8,232 for 4 KiB).
-       The encoder's stack: about 4.3 KiB at its deepest (x86-64 -O2: symbol counts, codes,
-       and the sort of a block's code lengths).
+       or client_no_context_takeover): nothing per connection; one ws_deflate per thread
+       (4,536 bytes: the encoder's scratch, its symbol counts, codes and the fixed codes;
+       4,496 on 32-bit targets), its table (4 * 2^table_bits: 16 KiB at 12 bits) and its
+       out buffer. With context taken over (ws_conn_set_deflate_window): 2^window_bits +
+       4 * 2^table_bits + 40 per connection (36,904 bytes for a 32 KiB window and a 2^10
+       table; 8,232 for 4 KiB), the shared ws_deflate's scratch as before.
+       Stack (x86-64 -O2): sending compressed 624 bytes at its deepest (ws_conn_send down to
+       the match finder; ws_deflate_message 488), receiving 632 (ws_conn_feed through the
+       decoder's fast path).
 
    LIMITS (what a hostile peer can make the library spend; every one is enforced and tested)
        what                      default     set with                      over it
@@ -1120,34 +1123,18 @@ WS_API int ws_deflate_check(const ws_http *resp, const ws_deflate_params *offere
    Returns WS_OK, WS_ERR_STATE, or the sticky error. */
 WS_API int ws_conn_set_inflate(ws_conn *c, ws_inflate *z, bool reset_each_message);
 
-/* The encoder: compresses the message data[0..n-1] as permessage-deflate sends it (LZ77
-   within 2^window_bits: the window agreed for what this side compresses; each block of up
-   to 64 KiB stored, in the fixed codes or in its own, whichever is smallest; ended by a
-   sync flush without its 00 00 FF FF) into out[0..cap-1], length in *len. It keeps its
-   tokens in out behind the output, so a cap of ws_deflate_bound(n) or more compresses best
-   (less may go out stored, or in fixed codes). Every message stands alone (no context taken over), so say
-   server_no_context_takeover (a server: ws_deflate_accept's server_no_context) or
-   client_no_context_takeover (a client) when you negotiate, and one compressed broadcast
-   may go to every member. table: 2^table_bits (8..20) entries of scratch (buckets of two
-   positions), zeroed once before its first use, shared by every connection of a thread if
-   you like (12 bits, 16 KiB, is plenty for chat). Send the result with RSV1: ws_conn_send(c,
-   (ws_opcode)(op | WS_RSV1), out, len), which a connection given a decoder
-   (ws_conn_set_inflate) allows; or send data as it is when the result is not smaller.
-   Returns WS_OK, WS_ERR_ARG, WS_ERR_NOSPACE (cap under ws_deflate_bound(n) may not do). */
-WS_API int ws_deflate_message(const void *data, size_t n, unsigned window_bits,
-                              uint32_t *table, unsigned table_bits, void *out, size_t cap,
-                              size_t *len);
-
-/* A cap that ws_deflate_message always has room in: n + n/8 + 16. */
-WS_API size_t ws_deflate_bound(size_t n);
-
-/* The encoder's memory for what connections send (ws_conn_set_deflate). Nothing is kept
-   in it between calls, so one ws_deflate may serve every connection of a thread. Fill in
-   the public fields, zero the table once, and leave _busy at 0. */
+/* The encoder's memory: its hash table, the buffer a connection's messages are compressed
+   into, and its scratch (symbol counts, Huffman codes, the fixed codes built once). Nothing
+   of a message is kept in it once it is compressed, so one ws_deflate may serve every
+   connection of a thread (ws_conn_set_deflate) and ws_deflate_message between them.
+   sizeof(ws_deflate) is 4,536 bytes on x86-64, 4,496 on 32-bit targets (gcc -m32,
+   Cortex-M4). Zero it all first (ws_deflate d = {0}, or a designated initializer: its
+   private fields must start at 0), then fill in the public fields and zero the table once. */
 typedef struct ws_deflate {
     uint32_t *table;                /* 2^table_bits entries of scratch, zeroed once */
     unsigned  table_bits;           /* 8..20 (12: 16 KiB, plenty for chat) */
-    uint8_t  *out;                  /* where a message is compressed before it goes out */
+    uint8_t  *out;                  /* where a connection's message is compressed before it
+                                       goes out (ws_deflate_message does not use it) */
     size_t    out_cap;              /* bytes of out, 64 or more. A message larger than
                                        about 8/9 of it goes out compressed in several
                                        frames (fragments) of at most out_cap bytes */
@@ -1155,7 +1142,40 @@ typedef struct ws_deflate {
                                        0 = default (WS_DEFLATE_MIN_SIZE) */
     /* private: do not touch */
     uint8_t   _busy;                /* a connection is compressing into out */
+    const uint8_t *_in, *_ring;     /* the message being compressed, and the window before it */
+    size_t    _n;
+    uint32_t  _base, _have, _rmask, _wmax;  /* where it is in its stream; the distance cap */
+    uint32_t *_tab;                 /* the hash table in use (table, or the window's) */
+    unsigned  _shift;
+    uint16_t  _freq[318], _code[318];       /* a block's symbol counts and codes: 288 */
+    uint16_t  _cfreq[19], _ccode[19];       /* literal/length, 30 distance; and the */
+    uint8_t   _lens[318], _clens[19];       /* code-length code's */
+    uint32_t  _heap[288];           /* the sort and tree of a code's lengths */
+    uint16_t  _hsym[288];
+    uint8_t   _tok[64];             /* 16 tokens, when out has no room to keep a block's */
+    uint16_t  _fixed[318];          /* the fixed codes (RFC 1951 3.2.6), built at first use */
+    uint8_t   _flens[318];          /* and their lengths (0 until then) */
 } ws_deflate;
+
+/* Compresses the message data[0..n-1] as permessage-deflate sends it (LZ77 within
+   2^window_bits: the window agreed for what this side compresses; each block of up to
+   64 KiB stored, in the fixed codes or in its own, whichever is smallest; ended by a sync
+   flush without its 00 00 FF FF) into out[0..cap-1], length in *len, with d's table and
+   scratch (d->out is not used). It keeps its tokens in out behind the output, so a cap of
+   ws_deflate_bound(n) or more compresses best (less may go out stored, or in fixed
+   codes). Every message stands alone (no context taken over), so say
+   server_no_context_takeover (a server: ws_deflate_accept's server_no_context) or
+   client_no_context_takeover (a client) when you negotiate, and one compressed broadcast
+   may go to every member. Send the result with RSV1: ws_conn_send(c,
+   (ws_opcode)(op | WS_RSV1), out, len), which a connection given a decoder
+   (ws_conn_set_inflate) allows; or send data as it is when the result is not smaller.
+   Returns WS_OK, WS_ERR_ARG, WS_ERR_NOSPACE (cap under ws_deflate_bound(n) may not do),
+   WS_ERR_BUSY (d is compressing for a connection: called from inside its send callback). */
+WS_API int ws_deflate_message(ws_deflate *d, const void *data, size_t n, unsigned window_bits,
+                              void *out, size_t cap, size_t *len);
+
+/* A cap that ws_deflate_message always has room in: n + n/8 + 16. */
+WS_API size_t ws_deflate_bound(size_t n);
 
 #define WS_DEFLATE_MIN_SIZE 64
 
@@ -3966,17 +3986,19 @@ static size_t ws__z_stored(const uint8_t *in, size_t n, uint8_t *out) {
 
 /* The encoder (below): what c sends compressed, alone or with its own window; and the
    bytes that went out compressed added to that window. */
-static int ws__ze_conn(const ws_conn *c, ws_deflate *d, const uint8_t *in, size_t m, size_t *k);
+static size_t ws__ze_run(ws_deflate *d, const ws_deflate_window *w, unsigned bits,
+                         const uint8_t *in, size_t m, uint8_t *out, size_t cap);
 static void ws__ze_commit(ws_deflate_window *w, const uint8_t *p, size_t m);
 
 /* One frame's payload of a compressed message: in[0..m-1] compressed into d->out (or
    stored, when that is shorter), ending as permessage-deflate wants: the last frame
    without the 00 00 FF FF of its sync flush, the others with it (or byte-aligned by
    stored blocks), so that every frame stands alone. Returns its length. */
-WS__NOINLINE static size_t ws__z_chunk(const ws_conn *c, ws_deflate *d, const uint8_t *in,
-                                       size_t m, bool last) {
-    size_t k = 0, st = m + 5 * ((m + 65534u) / 65535u) + (last ? 1u : 0u);
-    if (ws__ze_conn(c, d, in, m, &k) != WS_OK) k = st;
+static size_t ws__z_chunk(const ws_conn *c, ws_deflate *d, const uint8_t *in,
+                          size_t m, bool last) {
+    size_t st = m + 5 * ((m + 65534u) / 65535u) + (last ? 1u : 0u);
+    size_t k = ws__ze_run(d, ws__zwin(c), c->_zbits & 0x7Fu, in, m, d->out, d->out_cap - 4);
+    if (!k) k = st;                             /* no room: stored */
     else if (!last) {
         d->out[k] = d->out[k + 1] = 0;
         d->out[k + 2] = d->out[k + 3] = 0xFF;
@@ -5111,16 +5133,11 @@ WS__NOINLINE static int ws__pmd_connected(ws_conn *c, const ws_http *resp) {
    (ws_deflate_window). Either way the hash table's entries are only hints: a candidate is
    taken only within the window and after its bytes are compared, so any content is safe. */
 
-/* The message being compressed: in[0..n-1], whose first byte is byte `base` of what its
-   connection sent; before it `have` bytes of that in ring (byte a at ring[a & rmask]);
-   distances at most wmax. */
-typedef struct ws__ze {
-    const uint8_t *in, *ring;
-    size_t n;
-    uint32_t base, have, rmask, wmax;
-    uint32_t *table;
-    unsigned shift;
-} ws__ze;
+/* The message being compressed is in ws_deflate: _in[0.._n-1], whose first byte is byte
+   _base of what its connection sent; before it _have bytes of that in _ring (byte a at
+   _ring[a & _rmask]); distances at most _wmax; hashed into _tab (>> _shift). The block's
+   counts, codes and lengths, the sort of ws__ze_huff and the fixed codes are there too, so
+   the encoder's stack is a few hundred bytes. */
 
 /* Bits out, least significant first, into memory whose room was checked beforehand. */
 typedef struct ws__zebits { uint8_t *p; uint64_t acc; unsigned n; } ws__zebits;
@@ -5180,7 +5197,7 @@ static uint32_t ws__ze_hash(const uint8_t *p, unsigned shift) {
 }
 
 /* How many bytes a[] and b[] have in common, up to max. */
-static size_t ws__ze_same(const uint8_t *a, const uint8_t *b, size_t max) {
+WS__INLINE size_t ws__ze_same(const uint8_t *a, const uint8_t *b, size_t max) {
     size_t k = 0;
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__BYTE_ORDER__) && \
     defined(__ORDER_LITTLE_ENDIAN__)
@@ -5200,18 +5217,19 @@ static size_t ws__ze_same(const uint8_t *a, const uint8_t *b, size_t max) {
 
 /* The length of the match at in[i] with a candidate d bytes back that begins in the
    history (d > i), up to max. */
-WS__NOINLINE static size_t ws__ze_same_history(const ws__ze *s, size_t i, uint32_t d, size_t max) {
+WS__NOINLINE static size_t ws__ze_same_history(const ws_deflate *s, size_t i, uint32_t d,
+                                               size_t max) {
     size_t k = 0, h = d - i;                    /* the candidate's bytes before in[0] */
-    uint32_t a = (s->base - (uint32_t)h) & s->rmask;
+    uint32_t a = (s->_base - (uint32_t)h) & s->_rmask;
     while (k < max && k < h) {                  /* in the ring's pieces, each contiguous */
-        size_t piece = WS__MIN(WS__MIN(max, h) - k, (size_t)s->rmask + 1 - a);
-        size_t r = ws__ze_same(s->ring + a, s->in + i + k, piece);
+        size_t piece = WS__MIN(WS__MIN(max, h) - k, (size_t)s->_rmask + 1 - a);
+        size_t r = ws__ze_same(s->_ring + a, s->_in + i + k, piece);
         k += r;
         if (r < piece) return k;
-        a = (a + (uint32_t)r) & s->rmask;
+        a = (a + (uint32_t)r) & s->_rmask;
     }
     if (k < h || k == max) return k;
-    return k + ws__ze_same(s->in, s->in + i + k, max - k);
+    return k + ws__ze_same(s->_in, s->_in + i + k, max - k);
 }
 
 /* A token: a match (bit 31 clear: the literals before it in bits 23-30, length - 3 in
@@ -5229,14 +5247,14 @@ static uint32_t ws__ze_untok(const uint8_t *t) {
 
 /* The longest match at in[i] (up to end) of the two candidates in its bucket, which gets
    i: its length (0 when none) and distance (*dist). */
-WS__INLINE size_t ws__ze_find(const ws__ze *s, size_t i, size_t end, uint32_t *dist) {
-    const uint8_t *in = s->in;
-    uint32_t *e = s->table + (ws__ze_hash(in + i, s->shift) << 1), cur = s->base + (uint32_t)i;
-    uint32_t d = cur - e[0], d1 = cur - e[1], lim = s->have + (uint32_t)i;
+WS__INLINE size_t ws__ze_find(const ws_deflate *s, size_t i, size_t end, uint32_t *dist) {
+    const uint8_t *in = s->_in;
+    uint32_t *e = s->_tab + (ws__ze_hash(in + i, s->_shift) << 1), cur = s->_base + (uint32_t)i;
+    uint32_t d = cur - e[0], d1 = cur - e[1], lim = s->_have + (uint32_t)i;
     size_t max = WS__MIN(end - i, 258u), m = 0;
     e[1] = e[0];                                /* two candidates a bucket, the newest first */
     e[0] = cur;
-    if (lim > s->wmax) lim = s->wmax;
+    if (lim > s->_wmax) lim = s->_wmax;
     if (d - 1u < lim)                           /* 1 <= d <= lim: a candidate */
         m = d <= i ? ws__ze_same(in + i - d, in + i, max) : ws__ze_same_history(s, i, d, max);
     /* cppcheck-suppress knownConditionTrueFalse ; max is 3..258 (callers pass end - i >= 3) */
@@ -5252,11 +5270,11 @@ WS__INLINE size_t ws__ze_find(const ws__ze *s, size_t i, size_t end, uint32_t *d
 #define WS__ZE_LAZY 32
 
 /* LZ77 of in[*pos..end-1], matches within it, into at most cap (>= 3) tokens at tok, the
-   symbols counted in freq (literal/length 0-287, distance 288-317). Returns the tokens
+   symbols counted in s->_freq (literal/length 0-287, distance 288-317). Returns the tokens
    written; *pos moves to where it stopped. */
-static size_t ws__ze_parse(const ws__ze *s, size_t *pos, size_t end, uint8_t *tok, size_t cap,
-                           uint16_t *freq) {
-    const uint8_t *in = s->in;
+static size_t ws__ze_parse(ws_deflate *s, size_t *pos, size_t end, uint8_t *tok, size_t cap) {
+    const uint8_t *in = s->_in;
+    uint16_t *freq = s->_freq;
     size_t i = *pos, run = 0, nt = 0;
     while (i < end && nt + 3 <= cap) {
         uint32_t d = 0, d2 = 0;
@@ -5282,10 +5300,10 @@ static size_t ws__ze_parse(const ws__ze *s, size_t *pos, size_t end, uint8_t *to
         freq[257 + ws__ze_lsym((unsigned)m - 3)]++;
         freq[288 + ws__ze_dsym(d - 1u)]++;
         /* the positions inside the match go into the table too, a few of them */
-        for (k = from; k < i + m && k + 3 <= s->n && k < i + 8; k++) {
-            uint32_t *f = s->table + (ws__ze_hash(in + k, s->shift) << 1);
+        for (k = from; k < i + m && k + 3 <= s->_n && k < i + 8; k++) {
+            uint32_t *f = s->_tab + (ws__ze_hash(in + k, s->_shift) << 1);
             f[1] = f[0];
-            f[0] = s->base + (uint32_t)k;
+            f[0] = s->_base + (uint32_t)k;
         }
         i += m;
     }
@@ -5295,10 +5313,12 @@ static size_t ws__ze_parse(const ws__ze *s, size_t *pos, size_t end, uint8_t *to
 }
 
 /* Code lengths for the n symbols counted in freq, none longer than limit (len[]; 0 for
-   those not used). At least two codes, as every decoder takes them. */
-WS__NOINLINE static void ws__ze_huff(const uint16_t *freq, unsigned n, unsigned limit, uint8_t *len) {
-    uint32_t a[288];
-    uint16_t sym[288];
+   those not used), sorted in s->_heap and s->_hsym. At least two codes, as every decoder
+   takes them. */
+static void ws__ze_huff(ws_deflate *s, const uint16_t *freq, unsigned n, unsigned limit,
+                        uint8_t *len) {
+    uint32_t *a = s->_heap;
+    uint16_t *sym = s->_hsym;
     unsigned count[16], m = 0, i, j, total = 0;
     int root, leaf, next, depth, avail, used;
     for (i = 0; i < n; i++) {
@@ -5419,13 +5439,16 @@ static void ws__ze_emit(ws__zebits *w, const uint8_t *in, const uint8_t *tok, si
     }
 }
 
-/* The fixed codes' lengths and codes. */
-static void ws__ze_fixed(uint8_t *lens, uint16_t *code) {
+/* The fixed codes' lengths and codes, in s->_flens and s->_fixed, built at the first
+   message (s->_flens[0] is 8 from then on). */
+static void ws__ze_fixed(ws_deflate *s) {
     unsigned i;
+    uint8_t *lens = s->_flens;
+    if (lens[0]) return;
     for (i = 0; i < 288; i++) lens[i] = (uint8_t)(i < 144 ? 8 : i < 256 ? 9 : i < 280 ? 7 : 8);
     for (i = 288; i < WS__Z_NSYM; i++) lens[i] = 5;
-    ws__ze_codes(lens, 288, code);
-    ws__ze_codes(lens + 288, 30, code + 288);
+    ws__ze_codes(lens, 288, s->_fixed);
+    ws__ze_codes(lens + 288, 30, s->_fixed + 288);
 }
 
 /* Stored blocks of in[0..n-1] (5 bytes each 65535), from a byte boundary. */
@@ -5446,137 +5469,161 @@ static void ws__ze_store(ws__zebits *w, const uint8_t *in, size_t n) {
 /* The bytes stored blocks of n bytes take, with 4 for the bits the writer holds. */
 static size_t ws__ze_stored_size(size_t n) { return n + 5 * ((n + 65534) / 65535 + !n) + 4; }
 
-/* A block of fixed codes for in[*pos..end-1], written as its tokens come (16 at a time,
-   on the stack), for when out has no room to keep them: -1 (and w, *pos as they were)
-   when it would not fit below limit. */
-static int ws__ze_fixed_block(const ws__ze *s, ws__zebits *w, size_t *pos, size_t end,
-                             const uint8_t *limit, uint16_t *freq, uint16_t *code, uint8_t *lens) {
-    ws__zebits was = *w;
-    size_t start = *pos;
-    uint8_t tok[16 * 4];
-    ws__ze_fixed(lens, code);
-    ws__ze_put(w, 2, 3);                        /* not final, fixed codes */
-    while (*pos < end) {
-        size_t from = *pos, nt = ws__ze_parse(s, pos, end, tok, 16, freq), t, bits = 0;
-        const uint8_t *in = s->in + from;
-        for (t = 0; t < nt; t++) {              /* their size, and the end of block's */
-            uint32_t v = ws__ze_untok(tok + 4 * t), run = v & WS__ZT_RUN ? v & ~WS__ZT_RUN : v >> 23;
-            for (; run; run--) bits += 8u + (*in++ >= 144);
-            if (!(v & WS__ZT_RUN)) {
-                unsigned ls = ws__ze_lsym((v >> 15) & 255), ds = ws__ze_dsym(v & 0x7FFF);
-                bits += (ls < 23 ? 7u : 8u) + ws__z_len_extra[ls] + 5u + ws__z_dist_extra[ds];
-                in += ((v >> 15) & 255) + 3;
-            }
+/* A piece of a block in the fixed codes, written as its tokens come (16 at a time, in
+   s->_tok) when out has no room to keep a block's: the tokens tok[0..nt-1] of the literals
+   from in on, written when they fit below limit with room for the end of the block and the
+   flush (returns 1), or not (0). */
+WS__NOINLINE static int ws__ze_fixed_piece(const ws_deflate *s, ws__zebits *w, const uint8_t *in,
+                                           size_t nt, const uint8_t *limit) {
+    const uint8_t *p = in, *tok = s->_tok;
+    size_t t, bits = 0;
+    for (t = 0; t < nt; t++) {                  /* their size, and the end of block's */
+        uint32_t v = ws__ze_untok(tok + 4 * t), run = v & WS__ZT_RUN ? v & ~WS__ZT_RUN : v >> 23;
+        for (; run; run--) bits += 8u + (*p++ >= 144);
+        if (!(v & WS__ZT_RUN)) {
+            unsigned ls = ws__ze_lsym((v >> 15) & 255), ds = ws__ze_dsym(v & 0x7FFF);
+            bits += (ls < 23 ? 7u : 8u) + ws__z_len_extra[ls] + 5u + ws__z_dist_extra[ds];
+            p += ((v >> 15) & 255) + 3;
         }
-        if ((size_t)(limit - w->p) < (w->n + bits + 17) / 8) {
-            *w = was;
-            *pos = start;
-            return -1;
-        }
-        ws__ze_emit(w, s->in + from, tok, nt, code, lens);
     }
-    ws__ze_put(w, code[256], lens[256]);        /* end of block */
-    return 0;
+    if ((size_t)(limit - w->p) < (w->n + bits + 17) / 8) return 0;
+    ws__ze_emit(w, in, tok, nt, s->_fixed, s->_flens);
+    return 1;
 }
 
-/* The message s->in[0..n-1] coded into out[0..cap-1], its length in *len. */
-WS__NOINLINE static int ws__ze_deflate(const ws__ze *s, uint8_t *out, size_t cap, size_t *len) {
+/* The block of in[0..L-1], parsed into tok[0..nt-1] with its symbols counted in d->_freq,
+   written the cheapest way of three (its size in bits computed for each): stored, in the
+   fixed codes, or in codes of its own (dynamic). Apart from ws__ze_code, so that none of its
+   locals is on the stack under ws__ze_parse. */
+WS__NOINLINE static void ws__ze_block(ws_deflate *d, ws__zebits *w, const uint8_t *in, size_t L,
+                                      const uint8_t *tok, size_t nt) {
+    uint16_t *freq = d->_freq, *code = d->_code, *cf = d->_cfreq, *cc = d->_ccode;
+    uint8_t *lens = d->_lens, *cl = d->_clens;
+    uint64_t fixed, dyn = UINT64_MAX, stored, extra = 0;
+    uint32_t n8 = 0, n9 = 0, n7 = 0, n5 = 0;    /* symbols of each fixed code length */
+    unsigned hlit = 257, hdist = 1, hclen = 4, i;
+    freq[256] = 1;
+    for (i = 0; i < 29; i++) extra += (uint64_t)freq[257 + i] * ws__z_len_extra[i];
+    for (i = 0; i < 30; i++) extra += (uint64_t)freq[288 + i] * ws__z_dist_extra[i];
+    /* the three sizes, in bits */
+    stored = 3 + (8 - (w->n + 3) % 8) % 8 + 32 + 8 * (uint64_t)L;
+    for (i = 0; i < 144; i++) n8 += freq[i];
+    for (; i < 256; i++) n9 += freq[i];
+    for (; i < 280; i++) n7 += freq[i];
+    for (; i < 288; i++) n8 += freq[i];
+    for (; i < WS__Z_NSYM; i++) n5 += freq[i];
+    fixed = 3 + extra + 8 * (uint64_t)n8 + 9 * (uint64_t)n9 + 7 * (uint64_t)n7 + 5 * (uint64_t)n5;
+    if (nt > 16) {                              /* dynamic: worth it only past a few tokens */
+        ws__ze_huff(d, freq, 286, 15, lens);
+        ws__ze_huff(d, freq + 288, 30, 15, lens + 288);
+        lens[286] = lens[287] = 0;
+        for (hlit = 286; hlit > 257 && !lens[hlit - 1]; hlit--) {}
+        for (hdist = 30; hdist > 1 && !lens[288 + hdist - 1]; hdist--) {}
+        for (i = 0; i < 19; i++) cf[i] = 0;
+        ws__ze_rle(lens, hlit, cf, NULL, NULL, NULL);
+        ws__ze_rle(lens + 288, hdist, cf, NULL, NULL, NULL);
+        ws__ze_huff(d, cf, 19, 7, cl);
+        for (hclen = 19; hclen > 4 && !cl[ws__z_clen_order[hclen - 1]]; hclen--) {}
+        dyn = 3 + 14 + 3 * hclen + extra + 2 * (uint64_t)cf[16] + 3 * (uint64_t)cf[17] +
+              7 * (uint64_t)cf[18];
+        for (i = 0; i < 19; i++) dyn += (uint64_t)cf[i] * cl[i];
+        for (i = 0; i < 286; i++) dyn += (uint64_t)freq[i] * lens[i];
+        for (i = 0; i < 30; i++) dyn += (uint64_t)freq[288 + i] * lens[288 + i];
+    }
+    if (stored <= fixed && stored <= dyn) {
+        ws__ze_store(w, in, L);
+    } else if (fixed <= dyn) {
+        ws__ze_put(w, 2, 3);                    /* not final, fixed codes */
+        ws__ze_emit(w, in, tok, nt, d->_fixed, d->_flens);
+        ws__ze_put(w, d->_fixed[256], d->_flens[256]);
+    } else {
+        ws__ze_codes(lens, 288, code);
+        ws__ze_codes(lens + 288, 30, code + 288);
+        ws__ze_codes(cl, 19, cc);
+        ws__ze_put(w, 4, 3);                    /* not final, dynamic codes */
+        ws__ze_put(w, (hlit - 257) | (hdist - 1) << 5 | (hclen - 4) << 10, 14);
+        for (i = 0; i < hclen; i++) ws__ze_put(w, cl[ws__z_clen_order[i]], 3);
+        ws__ze_rle(lens, hlit, NULL, w, cc, cl);
+        ws__ze_rle(lens + 288, hdist, NULL, w, cc, cl);
+        ws__ze_emit(w, in, tok, nt, code, lens);
+        ws__ze_put(w, code[256], lens[256]);
+    }
+}
+
+/* The message set up in d (ws__ze_run) coded into out[0..cap-1]: its length (1 or more,
+   the sync flush's byte at least), 0 when cap is too small. */
+WS__NOINLINE static size_t ws__ze_code(ws_deflate *d, uint8_t *out, size_t cap) {
     ws__zebits w;
-    size_t pos = 0, n = s->n;
-    uint16_t freq[WS__Z_NSYM], code[WS__Z_NSYM], cf[19], cc[19];
-    uint8_t lens[WS__Z_NSYM], cl[19];
+    const uint8_t *in = d->_in;
+    size_t pos = 0, n = d->_n;
     w.p = out;
     w.acc = 0;
     w.n = 0;
     while (pos < n) {
         size_t used = (size_t)(w.p - out), room = cap > used + 6 ? cap - used - 6 : 0;
-        size_t rest = n - pos, b = WS__MIN(rest, 65535u), nt = 0, start = pos, i, L;
-        uint64_t fixed, dyn = UINT64_MAX, stored, extra = 0;
+        size_t b = WS__MIN(n - pos, 65535u), start = pos, nt, i;
         uint8_t *tok;
-        unsigned hlit = 257, hdist = 1, hclen = 4;
         /* room for the block stored, and for its tokens behind it (64 or more); or fixed
            codes as the tokens come; or stored */
         if (room < b + 5 + (size_t)4 * 64) {
-            if (ws__ze_fixed_block(s, &w, &pos, pos + b, out + cap, freq, code, lens) == 0) continue;
-            if (room < ws__ze_stored_size(b)) return WS_ERR_NOSPACE;
-            ws__ze_store(&w, s->in + pos, b);
+            ws__zebits was = w;
+            int fit = 1;
+            ws__ze_put(&w, 2, 3);               /* not final, fixed codes */
+            while (fit && pos < start + b) {
+                size_t from = pos;
+                nt = ws__ze_parse(d, &pos, start + b, d->_tok, 16);
+                fit = ws__ze_fixed_piece(d, &w, in + from, nt, out + cap);
+            }
+            if (fit) {                          /* the end of block */
+                ws__ze_put(&w, d->_fixed[256], d->_flens[256]);
+                continue;
+            }
+            w = was;                            /* it does not fit: stored */
+            pos = start;
+            if (room < ws__ze_stored_size(b)) return 0;
+            ws__ze_store(&w, in + pos, b);
             pos += b;
             continue;
         }
         tok = out + cap - (room - b - 5) / 4 * 4;
-        for (i = 0; i < WS__Z_NSYM; i++) freq[i] = 0;
-        nt = ws__ze_parse(s, &pos, pos + b, tok, (room - b - 5) / 4, freq);
-        L = pos - start;
-        freq[256] = 1;
-        for (i = 0; i < 29; i++) extra += (uint64_t)freq[257 + i] * ws__z_len_extra[i];
-        for (i = 0; i < 30; i++) extra += (uint64_t)freq[288 + i] * ws__z_dist_extra[i];
-        /* the three sizes, in bits */
-        stored = 3 + (8 - (w.n + 3) % 8) % 8 + 32 + 8 * (uint64_t)L;
-        fixed = 3 + extra;
-        for (i = 0; i < 288; i++) fixed += (uint64_t)freq[i] * (i < 144 ? 8u : i < 256 ? 9u : i < 280 ? 7u : 8u);
-        for (i = 0; i < 30; i++) fixed += (uint64_t)freq[288 + i] * 5u;
-        if (nt > 16) {                          /* dynamic: worth it only past a few tokens */
-            ws__ze_huff(freq, 286, 15, lens);
-            ws__ze_huff(freq + 288, 30, 15, lens + 288);
-            lens[286] = lens[287] = 0;
-            for (hlit = 286; hlit > 257 && !lens[hlit - 1]; hlit--) {}
-            for (hdist = 30; hdist > 1 && !lens[288 + hdist - 1]; hdist--) {}
-            for (i = 0; i < 19; i++) cf[i] = 0;
-            ws__ze_rle(lens, hlit, cf, NULL, NULL, NULL);
-            ws__ze_rle(lens + 288, hdist, cf, NULL, NULL, NULL);
-            ws__ze_huff(cf, 19, 7, cl);
-            for (hclen = 19; hclen > 4 && !cl[ws__z_clen_order[hclen - 1]]; hclen--) {}
-            dyn = 3 + 14 + 3 * hclen + extra + 2 * (uint64_t)cf[16] + 3 * (uint64_t)cf[17] +
-                  7 * (uint64_t)cf[18];
-            for (i = 0; i < 19; i++) dyn += (uint64_t)cf[i] * cl[i];
-            for (i = 0; i < 286; i++) dyn += (uint64_t)freq[i] * lens[i];
-            for (i = 0; i < 30; i++) dyn += (uint64_t)freq[288 + i] * lens[288 + i];
-        }
-        if (stored <= fixed && stored <= dyn) {
-            ws__ze_store(&w, s->in + start, L);
-        } else if (fixed <= dyn) {
-            ws__ze_fixed(lens, code);
-            ws__ze_put(&w, 2, 3);               /* not final, fixed codes */
-            ws__ze_emit(&w, s->in + start, tok, nt, code, lens);
-            ws__ze_put(&w, code[256], lens[256]);
-        } else {
-            ws__ze_codes(lens, 288, code);
-            ws__ze_codes(lens + 288, 30, code + 288);
-            ws__ze_codes(cl, 19, cc);
-            ws__ze_put(&w, 4, 3);               /* not final, dynamic codes */
-            ws__ze_put(&w, (hlit - 257) | (hdist - 1) << 5 | (hclen - 4) << 10, 14);
-            for (i = 0; i < hclen; i++) ws__ze_put(&w, cl[ws__z_clen_order[i]], 3);
-            ws__ze_rle(lens, hlit, NULL, &w, cc, cl);
-            ws__ze_rle(lens + 288, hdist, NULL, &w, cc, cl);
-            ws__ze_emit(&w, s->in + start, tok, nt, code, lens);
-            ws__ze_put(&w, code[256], lens[256]);
-        }
+        for (i = 0; i < WS__Z_NSYM; i++) d->_freq[i] = 0;
+        nt = ws__ze_parse(d, &pos, pos + b, tok, (room - b - 5) / 4);
+        ws__ze_block(d, &w, in + start, pos - start, tok, nt);
     }
-    if ((size_t)(w.p - out) + (w.n + 10) / 8 > cap) return WS_ERR_NOSPACE;
+    if ((size_t)(w.p - out) + (w.n + 10) / 8 > cap) return 0;
     ws__ze_put(&w, 0, 3);                       /* the sync flush's empty stored block... */
     ws__ze_align(&w);                           /* ...to a byte boundary; its 00 00 FF FF */
-    *len = (size_t)(w.p - out);                 /* is what permessage-deflate leaves off */
-    return WS_OK;
+    return (size_t)(w.p - out);                 /* is what permessage-deflate leaves off */
+}
+
+/* The message in[0..n-1] coded into out[0..cap-1] with d's scratch: alone (win NULL: d's
+   table, a window of 2^bits), or after what the connection sent before, in win (its table;
+   the window the smaller of 2^bits and win's). Returns its length (1 or more: the sync
+   flush's byte at least), 0 when cap is too small. */
+static size_t ws__ze_run(ws_deflate *d, const ws_deflate_window *win, unsigned bits,
+                         const uint8_t *in, size_t n, uint8_t *out, size_t cap) {
+    d->_in = in;
+    d->_n = n;
+    if (win) {
+        d->_ring = win->window;
+        d->_base = win->_pos;
+        d->_have = win->_have;
+        d->_rmask = ((uint32_t)1 << win->window_bits) - 1;
+        d->_wmax = (uint32_t)1 << WS__MIN(bits, (unsigned)win->window_bits);
+        d->_tab = win->table;
+        d->_shift = 33u - win->table_bits;      /* buckets of two */
+    } else {
+        d->_ring = NULL;
+        d->_base = d->_have = d->_rmask = 0;
+        d->_wmax = (uint32_t)1 << bits;
+        d->_tab = d->table;
+        d->_shift = 33u - d->table_bits;
+    }
+    ws__ze_fixed(d);
+    return ws__ze_code(d, out, cap);
 }
 
 WS_API size_t ws_deflate_bound(size_t n) { return n + n / 8 + 16; }
-
-static int ws__ze_conn(const ws_conn *c, ws_deflate *d, const uint8_t *in, size_t m, size_t *k) {
-    const ws_deflate_window *w = ws__zwin(c);
-    ws__ze s;
-    if (!w) return ws_deflate_message(in, m, c->_zbits & 0x7Fu, d->table, d->table_bits, d->out,
-                                      d->out_cap - 4, k);
-    s.in = in;
-    s.ring = w->window;
-    s.n = m;
-    s.base = w->_pos;
-    s.have = w->_have;
-    s.rmask = ((uint32_t)1 << w->window_bits) - 1;
-    s.wmax = (uint32_t)1 << WS__MIN(c->_zbits & 0x7Fu, w->window_bits);
-    s.table = w->table;
-    s.shift = 33u - w->table_bits;
-    return ws__ze_deflate(&s, d->out, d->out_cap - 4, k);
-}
 
 static void ws__ze_commit(ws_deflate_window *w, const uint8_t *p, size_t m) {
     uint32_t size = (uint32_t)1 << w->window_bits, at, first;
@@ -5594,21 +5641,14 @@ static void ws__ze_commit(ws_deflate_window *w, const uint8_t *p, size_t m) {
     w->_have = WS__MIN(w->_have + (uint32_t)m, size);
 }
 
-WS_API int ws_deflate_message(const void *data, size_t n, unsigned window_bits,
-                              uint32_t *table, unsigned table_bits, void *out, size_t cap,
-                              size_t *len) {
-    ws__ze s;
-    if ((n && !data) || !out || !len || !table || window_bits < 8 || window_bits > 15 ||
-        table_bits < 8 || table_bits > 20)
+WS_API int ws_deflate_message(ws_deflate *d, const void *data, size_t n, unsigned window_bits,
+                              void *out, size_t cap, size_t *len) {
+    if (!d || (n && !data) || !out || !len || !d->table || window_bits < 8 || window_bits > 15 ||
+        d->table_bits < 8 || d->table_bits > 20)
         return WS_ERR_ARG;
-    s.in = (const uint8_t *)data;
-    s.ring = NULL;
-    s.n = n;
-    s.base = s.have = s.rmask = 0;
-    s.wmax = (uint32_t)1 << window_bits;
-    s.table = table;
-    s.shift = 33 - table_bits;                  /* buckets of two */
-    return ws__ze_deflate(&s, (uint8_t *)out, cap, len);
+    if (d->_busy) return WS_ERR_BUSY;           /* its scratch is a connection's message's */
+    *len = ws__ze_run(d, NULL, window_bits, (const uint8_t *)data, n, (uint8_t *)out, cap);
+    return *len ? WS_OK : WS_ERR_NOSPACE;
 }
 
 #endif /* WS_DEFLATE */

@@ -46,6 +46,7 @@ static double cpu_now(void) {
 typedef struct input { const char *name; uint8_t *p; size_t n; size_t msg; int keep; } input;
 
 static uint32_t table[1 << 14];
+static ws_deflate zd = {.table = table, .table_bits = 14};  /* the encoder's scratch */
 static uint8_t *cbuf, *obuf, window[1 << 15];
 static size_t clen_sum;
 
@@ -55,20 +56,17 @@ static uint8_t ring[1 << 15];
 static uint32_t wtable[1 << 10];
 static void enc_ws(const input *in) {
     size_t off, len;
-    ws_deflate_window w = {ring, wtable, 15, 10, 0, 0, NULL};
+    ws_deflate_window w = {.window = ring, .table = wtable, .window_bits = 15, .table_bits = 10};
     clen_sum = 0;
     for (off = 0; in->keep && off < in->n; off += in->msg) {
         size_t m = in->n - off < in->msg ? in->n - off : in->msg;
-        ws__ze s;
-        s.in = in->p + off; s.ring = ring; s.n = m; s.base = w._pos; s.have = w._have;
-        s.rmask = (1u << 15) - 1; s.wmax = 1u << 15; s.table = wtable; s.shift = 33 - 10;
-        if (ws__ze_deflate(&s, cbuf, ws_deflate_bound(m), &len) != WS_OK) exit(3);
+        if (!(len = ws__ze_run(&zd, &w, 15, in->p + off, m, cbuf, ws_deflate_bound(m)))) exit(3);
         ws__ze_commit(&w, in->p + off, m);
         clen_sum += len;
     }
     for (off = 0; !in->keep && off < in->n; off += in->msg) {
         size_t m = in->n - off < in->msg ? in->n - off : in->msg;
-        if (ws_deflate_message(in->p + off, m, 15, table, 14, cbuf, ws_deflate_bound(m), &len) != WS_OK)
+        if (ws_deflate_message(&zd, in->p + off, m, 15, cbuf, ws_deflate_bound(m), &len) != WS_OK)
             exit(3);
         clen_sum += len;
     }

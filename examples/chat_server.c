@@ -183,7 +183,9 @@ static char      no_rooms[ROOMS][NAME_LEN + 1];    /* the rooms of a client in n
    (once per window size agreed), and the same bytes go to each (server_no_context_takeover,
    so no member's compressor state is involved). The encoder's memory is this process's. */
 static bool      deflate_on = true;     /* --no-deflate: decline it */
-static uint32_t  z_table[1 << 12];      /* ws_deflate_message's scratch, 16 KiB, zeroed */
+static uint32_t  z_table[1 << 12];      /* the encoder's hash table, 16 KiB, zeroed */
+static ws_deflate z_enc = {.table = z_table, .table_bits = 12};   /* and its scratch (no out:
+                                           ws_deflate_message writes to zdata) */
 static uint8_t  *zdata;                 /* an event compressed, ws_deflate_bound(json_cap) */
 static size_t    zdata_cap;
 static struct zframe { char *frame; size_t len; unsigned gen; bool plain; } zframes[16];
@@ -388,7 +390,7 @@ static struct zframe *compressed(unsigned bits) {
     z->gen = ev_gen;
     z->plain = true;
     if (!z->frame && !(z->frame = (char *)malloc(zdata_cap + 14))) return z;
-    if (ws_deflate_message(ev_json, ev_len, bits, z_table, 12, zdata, zdata_cap, &n) == WS_OK &&
+    if (ws_deflate_message(&z_enc, ev_json, ev_len, bits, zdata, zdata_cap, &n) == WS_OK &&
         n < ev_len &&
         ws_frame_encode(z->frame, zdata_cap + 14, &z->len, true, (ws_opcode)(WS_OP_TEXT | WS_RSV1),
                         zdata, n, NULL) == WS_OK)

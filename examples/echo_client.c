@@ -96,7 +96,8 @@ static ws_inflate pmd_inflate;
 static uint8_t pmd_window[1 << 15];
 static uint32_t pmd_table[1 << 12];
 static uint8_t pmd_out[64 * 1024];
-static ws_deflate pmd_deflate = { pmd_table, 12, pmd_out, sizeof pmd_out, 0, 0 };
+static ws_deflate pmd_deflate = { .table = pmd_table, .table_bits = 12, .out = pmd_out,
+                                   .out_cap = sizeof pmd_out };
 
 /* ---- ws.h glue: randomness for masks and keys, the send callback ------------------ */
 

@@ -113,7 +113,8 @@ static bool      takeover;      /* --takeover: each client's echoes compressed w
    a 64 KiB piece compressed, in which longer echoes go out */
 static uint32_t  zd_table[1 << 14];
 static uint8_t   zd_out[72 * 1024];
-static ws_deflate zd = { zd_table, 14, zd_out, sizeof zd_out, 0, 0 };
+static ws_deflate zd = { .table = zd_table, .table_bits = 14, .out = zd_out,
+                         .out_cap = sizeof zd_out };
 /* The clients, by file descriptor: blocks of CLIENT_BLOCK slots, allocated (zeroed) when a
    descriptor first falls in one, so the table costs what the descriptors in use need. */
 enum { CLIENT_BLOCK = 256 };

@@ -101,10 +101,12 @@ static ws_inflate pmd_inflate;
 static uint8_t pmd_window[1 << 15];
 static uint32_t pmd_table[1 << 12];
 static uint8_t pmd_out[64 * 1024];
-static ws_deflate pmd_deflate = { pmd_table, 12, pmd_out, sizeof pmd_out, 0, 0 };
+static ws_deflate pmd_deflate = { .table = pmd_table, .table_bits = 12, .out = pmd_out,
+                                   .out_cap = sizeof pmd_out };
 static uint8_t pmd_tx_window[1 << 15];
 static uint32_t pmd_tx_table[1 << 10];
-static ws_deflate_window pmd_tx = { pmd_tx_window, pmd_tx_table, 15, 10, 0, 0, NULL };
+static ws_deflate_window pmd_tx = { .window = pmd_tx_window, .table = pmd_tx_table,
+                                   .window_bits = 15, .table_bits = 10 };
 
 static volatile sig_atomic_t interrupted;
 static bool binary, keep_open;

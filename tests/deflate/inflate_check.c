@@ -1078,10 +1078,16 @@ static int wire_messages(const buf *w, int wbits, buf *all, int *nz, size_t *fra
 
 static ws_conn *nested_peer;
 static const uint8_t *nested_src;
-static int nested_rc[2], nested_mode;
+static int nested_rc[3], nested_mode;
+static ws_deflate *nested_d;
+static uint8_t nested_out[2048];
 static int nested_send(ws_conn *c, const ws_buf *b, size_t n) {
+    size_t len = 0;
     if (nested_mode == 0) nested_rc[0] = ws_conn_send(nested_peer, WS_OP_TEXT, nested_src, 1000);
     if (nested_mode == 1) nested_rc[1] = ws_conn_send_continue(nested_peer, nested_src, 1000);
+    if (nested_mode == 3)
+        nested_rc[2] = ws_deflate_message(nested_d, nested_src, 1000, 15, nested_out,
+                                          sizeof nested_out, &len);
     nested_mode = 2;
     return wire_send(c, b, n);
 }
@@ -1253,6 +1259,32 @@ static void sender(void) {
             free(all.p);
             free(a2.p);
         }
+        /* ws_deflate_message on the ws_deflate a connection is compressing with, from inside
+           its send callback: WS_ERR_BUSY (its scratch holds that message), the connection's
+           message unharmed; and WS_OK once the send is over */
+        free(w.out.p);
+        memset(&w, 0, sizeof w);
+        {
+            ws_config cfg3 = cfg;
+            size_t len = 0;
+            int n1, r3;
+            cfg3.send = nested_send;
+            nested_d = &d;
+            nested_src = src;
+            nested_rc[2] = 1;
+            c._cfg = &cfg3;
+            nested_mode = 3;
+            ws_conn_send(&c, WS_OP_TEXT, src, 1000);
+            c._cfg = &cfg;
+            r3 = ws_deflate_message(&d, src, 1000, 15, nested_out, sizeof nested_out, &len);
+            n1 = wire_messages(&w.out, 15, &all, &nz, &frames);
+            check(nested_rc[2] == WS_ERR_BUSY && n1 == 1 && nz == 1 && all.len == 1000 &&
+                  !memcmp(all.p, src, 1000) && r3 == WS_OK && len > 0 && len < 1000,
+                  "ws_deflate_message on a ws_deflate busy for a connection (from inside its "
+                  "send callback): %s, the connection's compressed message intact; after it: "
+                  "%s, %zu bytes", ws_strerror(nested_rc[2]), ws_strerror(r3), len);
+            free(all.p);
+        }
         free(w.out.p);
         free(w2.out.p);
         free(d.out);
@@ -1274,7 +1306,7 @@ static int takeover_run(int role, int wbits, int wbits_mem, int use_window, buf 
     ws_config cfg;
     ws_conn c;
     wire w;
-    ws_deflate d = {stable, 12, out, sizeof out, 0, 0};
+    ws_deflate d = {.table = stable, .table_bits = 12, .out = out, .out_cap = sizeof out};
     ws_deflate_window zw;
     size_t k, n, at = 0;
     uint8_t *rnd_bytes = (uint8_t *)malloc(1000);
@@ -1377,8 +1409,8 @@ static void takeover(void) {
         wire w;
         static uint32_t t[1024];
         static uint8_t o[4096], win[256];
-        ws_deflate d = {t, 10, o, sizeof o, 0, 0};
-        ws_deflate_window zw = {win, t, 8, 10, 0, 0, NULL};
+        ws_deflate d = {.table = t, .table_bits = 10, .out = o, .out_cap = sizeof o};
+        ws_deflate_window zw = {.window = win, .table = t, .window_bits = 8, .table_bits = 10};
         int r0, r1, r2, r3, r4;
         memset(&cfg, 0, sizeof cfg); memset(&w, 0, sizeof w);
         cfg.send = wire_send;
@@ -1420,7 +1452,8 @@ static int client_pair(const ws_deflate_params *offer, unsigned max_client_bits,
     ws_conn cc, sc;
     wire cw, sw;
     ws_inflate ci;
-    ws_deflate cd = {ctable, 12, cout, sizeof cout, 0, 0}, sd = {stable, 12, sout, sizeof sout, 0, 0};
+    ws_deflate cd = {.table = ctable, .table_bits = 12, .out = cout, .out_cap = sizeof cout};
+    ws_deflate sd = {.table = stable, .table_bits = 12, .out = sout, .out_cap = sizeof sout};
     ws_deflate_client dc;
     ws_client_opts o;
     ws_http req, resp;
@@ -1629,7 +1662,10 @@ static void client_side(void) {
 
 static void encoder(void) {
     static uint32_t table[1 << 14];             /* zeroed once, as the manual asks */
+    static ws_deflate ed;                       /* zeroed: its scratch, the fixed codes unbuilt */
     int i, w;
+    ed.table = table;
+    ed.table_bits = 14;
     for (i = 0; i < ninputs; i++) {
         size_t n = inputs[i].len < 65536 ? inputs[i].len : 65536;
         int bad = 0, own_bad = 0;
@@ -1637,7 +1673,7 @@ static void encoder(void) {
             size_t cap = ws_deflate_bound(n), len = 0;
             uint8_t *c = (uint8_t *)malloc(cap + 4);
             buf out, own;
-            int r = ws_deflate_message(inputs[i].p, n, (unsigned)w, table, 14, c, cap, &len);
+            int r = ws_deflate_message(&ed, inputs[i].p, n, (unsigned)w, c, cap, &len);
             memcpy(c + len, "\0\0\xff\xff", 4);
             if (r != WS_OK || zinflate(c, len + 4, 15, &out, n + 16) < 0 || !same(&out, inputs[i].p, n))
                 bad++;
@@ -1687,7 +1723,7 @@ static void encoder(void) {
                 size_t cap = ws_deflate_bound(n), len = 0;
                 uint8_t *c = (uint8_t *)malloc(cap + 4);
                 buf out, own;
-                int r = ws_deflate_message(adv, n, (unsigned)w, table, 14, c, cap, &len);
+                int r = ws_deflate_message(&ed, adv, n, (unsigned)w, c, cap, &len);
                 memcpy(c + len, "\0\0\xff\xff", 4);
                 if (r != WS_OK || zinflate(c, len + 4, w, &out, n + 16) < 0 || !same(&out, adv, n))
                     bad++;
@@ -1718,7 +1754,7 @@ static void encoder(void) {
                 f[k] = (uint16_t)(k < 24 ? a : 1);
                 if (k < 24) { uint32_t t = a + b2; a = b2; b2 = t; }
             }
-            ws__ze_huff(f, n, lim, l);
+            ws__ze_huff(&ed, f, n, lim, l);
             for (k = 0; k < n; k++) {
                 if (!l[k] || l[k] > lim) ok = 0;
                 if (l[k] > worst) worst = l[k];
@@ -1734,7 +1770,7 @@ static void encoder(void) {
         uint8_t *c = (uint8_t *)malloc(cap);
         buf z1 = zdeflate(inputs[3].p, n, 1, 15, Z_DEFAULT_STRATEGY, Z_SYNC_FLUSH);
         buf z6 = zdeflate(inputs[3].p, n, 6, 15, Z_DEFAULT_STRATEGY, Z_SYNC_FLUSH);
-        ws_deflate_message(inputs[3].p, n, 15, table, 14, c, cap, &len);
+        ws_deflate_message(&ed, inputs[3].p, n, 15, c, cap, &len);
         printf("    chat JSON, %zu bytes: ws.h %zu (%.1fx), zlib -1 %zu (%.1fx), zlib -6 %zu (%.1fx)\n",
                n, len, (double)n / len, z1.len, (double)n / z1.len, z6.len, (double)n / z6.len);
         check(len * 100 <= z1.len * 105, "chat JSON compresses within 5%% of zlib -1 or better "
@@ -1749,25 +1785,28 @@ static void encoder(void) {
         for (k = 0; k <= 10; k++) {
             buf out;
             uint8_t m[10] = {'a', 'a', 'a', 'b', 'a', 'a', 'a', 'b', 'x', 'y'};
-            ok &= ws_deflate_message(m, k, 15, table, 14, c, sizeof c, &len) == WS_OK;
+            ok &= ws_deflate_message(&ed, m, k, 15, c, sizeof c, &len) == WS_OK;
             memcpy(c + len, "\0\0\xff\xff", 4);
             ok &= zinflate(c, len + 4, 15, &out, 64) == 0 && same(&out, m, k);
             free(out.p);
         }
         check(ok, "messages of 0 to 10 bytes");
         for (k = 0; k < sizeof big; k++) big[k] = (uint8_t)rnd();
-        check(ws_deflate_message(big, sizeof big, 15, table, 14, c, sizeof c, &len) == WS_ERR_NOSPACE,
+        check(ws_deflate_message(&ed, big, sizeof big, 15, c, sizeof c, &len) == WS_ERR_NOSPACE,
               "too small an output: WS_ERR_NOSPACE");
-        check(ws_deflate_message(big, sizeof big, 16, table, 14, c, sizeof c, &len) == WS_ERR_ARG &&
-              ws_deflate_message(big, sizeof big, 15, table, 7, c, sizeof c, &len) == WS_ERR_ARG,
-              "a 16-bit window or a 7-bit table: WS_ERR_ARG");
+        ed.table_bits = 7;
+        ok = ws_deflate_message(&ed, big, sizeof big, 15, c, sizeof c, &len) == WS_ERR_ARG;
+        ed.table_bits = 14;
+        check(ws_deflate_message(&ed, big, sizeof big, 16, c, sizeof c, &len) == WS_ERR_ARG && ok &&
+              ws_deflate_message(NULL, big, sizeof big, 15, c, sizeof c, &len) == WS_ERR_ARG,
+              "a 16-bit window, a 7-bit table or no ws_deflate: WS_ERR_ARG");
     }
     /* a compressed message through a connection: RSV1 only once a decoder was agreed */
     {
         zconn *z = zc_open(0, 0, 0);
         uint8_t c[64];
         size_t len = 0;
-        ws_deflate_message("hello hello hello", 17, 15, table, 14, c, sizeof c, &len);
+        ws_deflate_message(&ed, "hello hello hello", 17, 15, c, sizeof c, &len);
         check(ws_conn_send(&z->c, (ws_opcode)(WS_OP_TEXT | WS_RSV1), c, len) == WS_OK,
               "ws_conn_send with RSV1 once permessage-deflate was agreed");
         ws_conn_set_inflate(&z->c, NULL, false);
