@@ -4414,10 +4414,13 @@ static int ws__z_build(uint16_t *count, uint16_t *symbol, const uint8_t *lengths
        few dozen of the 286 literal/length symbols */
     for (i = 0; i + 8 <= n; i += 8) {
         uint64_t w;
-        unsigned j;
         WS_MEMCPY(&w, lengths + i, 8);
-        if (!w) count[0] = (uint16_t)(count[0] + 8);
-        else for (j = i; j < i + 8; j++) count[lengths[j]]++;
+        if (!w) {
+            count[0] = (uint16_t)(count[0] + 8);
+        } else {
+            unsigned j;
+            for (j = i; j < i + 8; j++) count[lengths[j]]++;
+        }
     }
     for (; i < n; i++) count[lengths[i]]++;
     if (count[0] == n) return 0;            /* no code at all: complete, as zlib has it */
