@@ -2362,11 +2362,19 @@ WS_API void ws_mask(void *data, size_t len, const uint8_t key[4], size_t pos) {
 }
 
 #ifdef WS__SMALL_MASK
-/* Unmasks text p[0..n-1] with the key word k and checks it as UTF-8 from *state: the two
-   passes one after the other. Returns the bytes that are valid (ws_utf8_validate). */
+/* Unmasks text p[0..n-1] with the key word k and checks it as UTF-8 from *state, 1 KiB
+   at a time, unmasked and then checked. Returns the bytes that are valid: n, or the index
+   of the first bad byte, where it stops (the bytes after its 1 KiB are left masked). */
 static size_t ws__unmask_text(uint8_t *p, size_t n, uint32_t k, uint32_t *state) {
-    ws__mask_words(p, n, k);
-    return ws_utf8_validate(state, p, n);
+    size_t j = 0;
+    while (j < n) {
+        size_t m = WS__MIN(n - j, 1024u), ok;
+        ws__mask_words(p + j, m, k);        /* (1024: k still applies after it) */
+        ok = ws_utf8_validate(state, p + j, m);
+        if (ok < m) return j + ok;
+        j += m;
+    }
+    return n;
 }
 #else
 /* Unmasks the start of p with the key word k, checking for ASCII in the same pass while
@@ -3183,9 +3191,8 @@ static size_t ws__head(uint8_t out[14], unsigned head, size_t len, const uint8_t
 }
 
 /* A server's frame, sent as it is: the header and the close code (if any) from a small
-   buffer, then data. Apart from its callers, so that this buffer is not on the stack of
-   a client's path (its masking chunk). */
-WS__NOINLINE static int ws__send_plain(ws_conn *c, unsigned head, const void *data, size_t len) {
+   buffer, then data. */
+WS__INLINE int ws__plain(ws_conn *c, unsigned head, const void *data, size_t len) {
     uint8_t hdr[16];                            /* the header (at most 10 here), the code */
     ws_buf b[2];
     size_t n = ws__head(hdr, head, len, NULL);
@@ -3196,6 +3203,12 @@ WS__NOINLINE static int ws__send_plain(ws_conn *c, unsigned head, const void *da
     b[0] = ws__b(hdr, n);
     b[1] = ws__b(data, len);
     return ws__write(c, b, len ? 2 : 1);
+}
+
+/* The same out of line: one copy of it, and its buffer not on the stack of a caller that
+   also reaches a client's masking chunk (ws_conn_close). */
+WS__NOINLINE static int ws__send_plain(ws_conn *c, unsigned head, const void *data, size_t len) {
+    return ws__plain(c, head, data, len);
 }
 
 /* Sends len bytes of data masked with key from position pos, through a stack chunk of
@@ -3231,10 +3244,17 @@ static int ws__write_masked(ws_conn *c, unsigned head, const void *data, size_t 
 }
 
 /* Sends one whole frame, data or control (head, as WS__HEAD): a client's masked through
-   its chunk, a server's as it is. The one path of every frame but what c owes
-   (ws__send_owed) and what is streamed (ws_conn_send_payload). */
-WS__INLINE int ws__send_frame(ws_conn *c, unsigned head, const void *data, size_t len) {
+   its chunk, a server's as it is through ws__send_plain; or, when hot is set (ws__send_msg,
+   every frame of ws_conn_send) in a build for speed, written in place: a call less, 23 of
+   the 139 instructions that ws.h spends on a server's 16-byte frame at x86-64 -O2. The one
+   path of every frame but what c owes (ws__send_owed) and what is streamed
+   (ws_conn_send_payload). */
+WS__INLINE int ws__send_frame(ws_conn *c, unsigned head, const void *data, size_t len, bool hot) {
     if (ws__client(c)) return ws__write_masked(c, head, data, len, NULL, 0);
+#ifndef __OPTIMIZE_SIZE__
+    if (hot) return ws__plain(c, head, data, len);
+#endif
+    (void)hot;
     return ws__send_plain(c, head, data, len);
 }
 
@@ -4121,7 +4141,7 @@ static int ws__send_msg(ws_conn *c, bool arg_ok, unsigned op, bool fin, const vo
         err = WS_ERR_ARG;
     } else if ((err = ws__send_check(c, op, fin, len)) == WS_OK) {
         WS__SET(c, WS__F_TX);
-        err = ws__tx_end(c, ws__send_frame(c, WS__HEAD(fin, op, 0), data, len));
+        err = ws__tx_end(c, ws__send_frame(c, WS__HEAD(fin, op, 0), data, len, true));
     }
     return ws__leave(c, err);
 }
@@ -4273,7 +4293,7 @@ WS_API int ws_conn_close(ws_conn *c, unsigned code, const char *reason, size_t l
         c->_state = WS_STATE_CLOSING;           /* before the close leaves */
         c->_t_wait = WS__UNSET;
         WS__SET(c, WS__F_TX_CLOSE | WS__F_TX);
-        err = ws__tx_end(c, ws__send_frame(c, WS__HEAD(true, WS_OP_CLOSE, code), reason, len));
+        err = ws__tx_end(c, ws__send_frame(c, WS__HEAD(true, WS_OP_CLOSE, code), reason, len, false));
     }
     return ws__leave(c, err);
 }
