@@ -3180,19 +3180,19 @@ static int ws__write(ws_conn *c, const ws_buf *b, size_t n) {
 
 /* The frame writers take a frame's header as one number, so that their arguments stay in
    registers: FIN (0x80), the RSV bits and the opcode, as in its first byte, and above them
-   the close code a close frame's payload starts with (0: none). */
-#define WS__HEAD(fin, op, code) ((unsigned)(code) << 8 | ((fin) ? 0x80u : 0u) | (unsigned)(op))
+   the close code a close frame's payload starts with (0: none); 32 bits, for an int of 16. */
+#define WS__HEAD(fin, op, code) ((uint32_t)(code) << 8 | ((fin) ? 0x80u : 0u) | (unsigned)(op))
 
 /* The header of a frame with head (WS__HEAD) and len bytes of data, into out: the
    length counts the close code's 2 bytes when head has one. Returns its length. */
-static size_t ws__head(uint8_t out[14], unsigned head, size_t len, const uint8_t *key) {
+static size_t ws__head(uint8_t out[14], uint32_t head, size_t len, const uint8_t *key) {
     return ws_frame_header(out, (head & 0x80u) != 0, (ws_opcode)(head & 0x7Fu),
                            (uint64_t)len + (head >> 8 ? 2u : 0u), key);
 }
 
 /* A server's frame, sent as it is: the header and the close code (if any) from a small
    buffer, then data. */
-WS__INLINE int ws__plain(ws_conn *c, unsigned head, const void *data, size_t len) {
+WS__INLINE int ws__plain(ws_conn *c, uint32_t head, const void *data, size_t len) {
     uint8_t hdr[16];                            /* the header (at most 10 here), the code */
     ws_buf b[2];
     size_t n = ws__head(hdr, head, len, NULL);
@@ -3207,7 +3207,7 @@ WS__INLINE int ws__plain(ws_conn *c, unsigned head, const void *data, size_t len
 
 /* The same out of line: one copy of it, and its buffer not on the stack of a caller that
    also reaches a client's masking chunk (ws_conn_close). */
-WS__NOINLINE static int ws__send_plain(ws_conn *c, unsigned head, const void *data, size_t len) {
+WS__NOINLINE static int ws__send_plain(ws_conn *c, uint32_t head, const void *data, size_t len) {
     return ws__plain(c, head, data, len);
 }
 
@@ -3216,7 +3216,7 @@ WS__NOINLINE static int ws__send_plain(ws_conn *c, unsigned head, const void *da
    draws the frame's key and writes the header and the close code (if any) into the same
    chunk, ahead of the payload, so that a client's send path holds one buffer only (see
    "Stack" in README.md). */
-static int ws__write_masked(ws_conn *c, unsigned head, const void *data, size_t len,
+static int ws__write_masked(ws_conn *c, uint32_t head, const void *data, size_t len,
                             const uint8_t *key, size_t pos) {
     uint8_t tmp[WS_MASK_CHUNK], k[4];
     const uint8_t *p = (const uint8_t *)data;
@@ -3249,7 +3249,7 @@ static int ws__write_masked(ws_conn *c, unsigned head, const void *data, size_t 
    the 139 instructions that ws.h spends on a server's 16-byte frame at x86-64 -O2. The one
    path of every frame but what c owes (ws__send_owed) and what is streamed
    (ws_conn_send_payload). */
-WS__INLINE int ws__send_frame(ws_conn *c, unsigned head, const void *data, size_t len, bool hot) {
+WS__INLINE int ws__send_frame(ws_conn *c, uint32_t head, const void *data, size_t len, bool hot) {
     if (ws__client(c)) return ws__write_masked(c, head, data, len, NULL, 0);
 #ifndef __OPTIMIZE_SIZE__
     if (hot) return ws__plain(c, head, data, len);
@@ -4312,12 +4312,11 @@ WS_API int ws_conn_tick(ws_conn *c, uint64_t now) {
         c->_flags = (uint16_t)((c->_flags | WS__F_TICKED) & ~WS__F_ACTIVITY);
     }
     if (c->_t_wait == WS__UNSET) c->_t_wait = now;
-    if (c->_state == WS_STATE_CONNECTING) {
-        if (ws__since(now, c->_t_wait) >= ws__handshake_timeout(cfg))
-            err = ws__fail(c, WS_ERR_TIMEOUT, WS__WHY("handshake timed out"));
-    } else if (c->_state == WS_STATE_CLOSING) {
-        if (ws__since(now, c->_t_wait) >= ws__close_timeout(cfg))
-            err = ws__fail(c, WS_ERR_TIMEOUT, WS__WHY("close timed out"));
+    if (c->_state != WS_STATE_OPEN) {           /* CONNECTING or CLOSING: one wait each */
+        bool hs = c->_state == WS_STATE_CONNECTING;
+        if (ws__since(now, c->_t_wait) >= (hs ? ws__handshake_timeout(cfg) : ws__close_timeout(cfg)))
+            err = ws__fail(c, WS_ERR_TIMEOUT, hs ? WS__WHY("handshake timed out")
+                                                 : WS__WHY("close timed out"));
     } else {
         uint64_t idle = ws__since(now, c->_t_mark), to = ws__timeout(cfg);
         if (to && idle >= to) {

@@ -150,7 +150,7 @@ fi
 casts=$(grep -nE '\((const )?(volatile )?(u?int(16|32|64)_t|unsigned( int| long)?|int|long|size_t|uintptr_t)( const)? ?\*\)' ws.h |
         grep -vE '^[0-9]+:\s*(/\*|\*)' | head -n 5)
 if [ -z "$casts" ]; then
-    ok "ws.h casts no pointer to a wider integer type: words are read and written through WS_MEMCPY"
+    ok "ws.h casts no pointer to a wider integer type: words are read and written through memcpy (WS_MEMCPY, WS__COPY)"
 else
     ko "ws.h casts pointers to wider integers (an unaligned word access on a byte buffer):"
     sed 's/^/    /' <<<"$casts"
