@@ -4314,9 +4314,10 @@ WS_API int ws_conn_tick(ws_conn *c, uint64_t now) {
     if (c->_t_wait == WS__UNSET) c->_t_wait = now;
     if (c->_state != WS_STATE_OPEN) {           /* CONNECTING or CLOSING: one wait each */
         bool hs = c->_state == WS_STATE_CONNECTING;
+        const char *why = WS__WHY("close timed out");
+        if (hs) why = WS__WHY("handshake timed out");
         if (ws__since(now, c->_t_wait) >= (hs ? ws__handshake_timeout(cfg) : ws__close_timeout(cfg)))
-            err = ws__fail(c, WS_ERR_TIMEOUT, hs ? WS__WHY("handshake timed out")
-                                                 : WS__WHY("close timed out"));
+            err = ws__fail(c, WS_ERR_TIMEOUT, why);
     } else {
         uint64_t idle = ws__since(now, c->_t_mark), to = ws__timeout(cfg);
         if (to && idle >= to) {
