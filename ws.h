@@ -256,7 +256,8 @@
        WS_NO_ERROR_STRINGS ws_strerror returns the code's name only      implementation file
        WS_MAX_HEADERS      headers kept by ws_http (default 32)          everywhere, same value
        WS_MASK_CHUNK       stack bytes used to mask a client frame       implementation file
-                           before it is handed to ws_config.send (256)
+                           before it is handed to ws_config.send (256;
+                           64 with WS_FREESTANDING)
        WS_NO_SIMD          portable code only: no SSE2 paths for         implementation file
                            masking and UTF-8 (used when __SSE2__ is
                            defined, GCC or Clang, not WS_FREESTANDING)
@@ -1497,8 +1498,23 @@ WS_API size_t ws_base64_decode(const char *in, size_t len, uint8_t *out, size_t 
 #  endif
 #endif
 
+/* Small copies of a fixed size (a word, a key): the compiler's own, which it turns into a
+   load and a store, even where WS_MEMCPY is a function (WS_FREESTANDING's loop, yours);
+   what it does not inline it calls memcpy for, as with any copy of a struct. */
+#if defined(__GNUC__) || defined(__clang__)
+#  define WS__COPY(d, s, n)  __builtin_memcpy((d), (s), (n))
+#else
+#  define WS__COPY(d, s, n)  WS_MEMCPY((d), (s), (n))
+#endif
+
+/* a client's masking copy on the stack: 64 bytes on firmware, where the link is slow and
+   the stack small */
 #ifndef WS_MASK_CHUNK
-#  define WS_MASK_CHUNK 256
+#  ifdef WS_FREESTANDING
+#    define WS_MASK_CHUNK 64
+#  else
+#    define WS_MASK_CHUNK 256
+#  endif
 #endif
 #if WS_MASK_CHUNK < 32
 #  error "WS_MASK_CHUNK must be at least 32 (a frame header and some payload)"
@@ -1791,9 +1807,11 @@ static size_t ws__utf8_bytes(uint32_t *state, const uint8_t *p, size_t len) {
 
 /* WS_FREESTANDING at -Os checks UTF-8 with the state machine alone, a byte at a time:
    no word-at-a-time runs of ASCII (about 250 bytes of code on a Cortex-M4), and still far
-   faster than any link such a core has. Every other build keeps the fast paths. */
+   faster than any link such a core has; and it masks a 32-bit word at a time, in one loop
+   (ws__mask_words). Every other build keeps the fast paths. */
 #if defined(WS_FREESTANDING) && defined(__OPTIMIZE_SIZE__)
 #  define WS__SMALL_UTF8 1
+#  define WS__SMALL_MASK 1
 #endif
 
 #ifndef WS__SMALL_UTF8
@@ -2302,31 +2320,40 @@ static uint32_t ws__key_word(const uint8_t key[4], size_t pos) {
     uint32_t k;
     uint8_t little;
     unsigned r = (unsigned)(pos & 3) * 8;
-    WS_MEMCPY(&k, key, 4);
-    WS_MEMCPY(&little, &one, 1);            /* the compiler knows the byte order */
+    WS__COPY(&k, key, 4);
+    WS__COPY(&little, &one, 1);             /* the compiler knows the byte order */
     if (!r) return k;
     return little ? (k >> r | k << (32 - r)) : (k << r | k >> (32 - r));
 }
 
 /* XORs p[0..len-1] with the key word k (from ws__key_word): the portable path, a machine
-   word at a time, four words a round. */
+   word at a time, four words a round (WS__SMALL_MASK: 32 bits at a time, one loop). */
 static void ws__mask_words(uint8_t *p, size_t len, uint32_t k) {
-    uint64_t kw = (uint64_t)k * 0x100000001ull;  /* the key twice, whatever the byte order */
     uint8_t kb[4];
     size_t i = 0;
+#ifdef WS__SMALL_MASK
+    for (; len - i >= 4; i += 4) {
+        uint32_t w;
+        WS__COPY(&w, p + i, 4);
+        w ^= k;
+        WS__COPY(p + i, &w, 4);
+    }
+#else
+    uint64_t kw = (uint64_t)k * 0x100000001ull;  /* the key twice, whatever the byte order */
     for (; len - i >= 32; i += 32) {
         uint64_t w[4];
-        WS_MEMCPY(w, p + i, 32);
+        WS__COPY(w, p + i, 32);
         w[0] ^= kw; w[1] ^= kw; w[2] ^= kw; w[3] ^= kw;
-        WS_MEMCPY(p + i, w, 32);
+        WS__COPY(p + i, w, 32);
     }
     for (; len - i >= 8; i += 8) {
         uint64_t w;
-        WS_MEMCPY(&w, p + i, 8);
+        WS__COPY(&w, p + i, 8);
         w ^= kw;
-        WS_MEMCPY(p + i, &w, 8);
+        WS__COPY(p + i, &w, 8);
     }
-    WS_MEMCPY(kb, &k, 4);
+#endif
+    WS__COPY(kb, &k, 4);
     for (; i < len; i++) p[i] ^= kb[i & 3];
 }
 
@@ -2360,6 +2387,22 @@ WS_API void ws_mask(void *data, size_t len, const uint8_t key[4], size_t pos) {
     ws__mask_k((uint8_t *)data, len, ws__key_word(key, pos));
 }
 
+#ifdef WS__SMALL_MASK
+/* Unmasks text p[0..n-1] with the key word k and checks it as UTF-8 from *state, 1 KiB
+   at a time, unmasked and then checked. Returns the bytes that are valid: n, or the index
+   of the first bad byte, where it stops (the bytes after its 1 KiB are left masked). */
+static size_t ws__unmask_text(uint8_t *p, size_t n, uint32_t k, uint32_t *state) {
+    size_t j = 0;
+    while (j < n) {
+        size_t m = WS__MIN(n - j, 1024u), ok;
+        ws__mask_words(p + j, m, k);        /* (1024: k still applies after it) */
+        ok = ws_utf8_validate(state, p + j, m);
+        if (ok < m) return j + ok;
+        j += m;
+    }
+    return n;
+}
+#else
 /* Unmasks the start of p with the key word k, checking for ASCII in the same pass while
    the bytes are in registers. Returns how many bytes from p on are unmasked and ASCII, and
    sets *done to how many are unmasked (both multiples of 8; the caller unmasks the rest).
@@ -2388,10 +2431,10 @@ static size_t ws__mask_ascii(uint8_t *p, size_t len, uint32_t k, size_t *done) {
     if (len - i >= 64) return i;        /* not ASCII, or the portable path on a long text */
     for (j = i; len - j >= 8; j += 8) {
         uint64_t w;
-        WS_MEMCPY(&w, p + j, 8);
+        WS__COPY(&w, p + j, 8);
         w ^= kw;
         any |= w;
-        WS_MEMCPY(p + j, &w, 8);
+        WS__COPY(p + j, &w, 8);
     }
     *done = j;
     return (any & 0x8080808080808080ull) ? i : j;
@@ -2407,7 +2450,7 @@ static size_t ws__unmask_text(uint8_t *p, size_t n, uint32_t k, uint32_t *state)
 #ifdef WS__SSSE3
     if (*state) {                           /* the sequence an earlier piece left open */
         uint8_t kb[4];
-        WS_MEMCPY(kb, &k, 4);
+        WS__COPY(kb, &k, 4);
         for (; *state && i < n; i++) {
             p[i] ^= kb[i & 3];
             if (ws__utf8_bytes(state, p + i, 1) != 1) return i;
@@ -2441,20 +2484,30 @@ static size_t ws__unmask_text(uint8_t *p, size_t n, uint32_t k, uint32_t *state)
     }
     return n;
 }
+#endif /* WS__SMALL_MASK */
 
 /* Copies src[0..n-1] to dst (not overlapping) XORed with the key word k: masking and
    copying in one pass, for a client's frames. The portable path, then the SSE2 one. */
 static void ws__mask_copy_words(uint8_t *dst, const uint8_t *src, size_t n, uint32_t k) {
-    uint64_t kw = (uint64_t)k * 0x100000001ull;
     uint8_t kb[4];
     size_t i = 0;
+#ifdef WS__SMALL_MASK
+    for (; n - i >= 4; i += 4) {
+        uint32_t w;
+        WS__COPY(&w, src + i, 4);
+        w ^= k;
+        WS__COPY(dst + i, &w, 4);
+    }
+#else
+    uint64_t kw = (uint64_t)k * 0x100000001ull;
     for (; n - i >= 8; i += 8) {
         uint64_t w;
-        WS_MEMCPY(&w, src + i, 8);
+        WS__COPY(&w, src + i, 8);
         w ^= kw;
-        WS_MEMCPY(dst + i, &w, 8);
+        WS__COPY(dst + i, &w, 8);
     }
-    WS_MEMCPY(kb, &k, 4);
+#endif
+    WS__COPY(kb, &k, 4);
     for (; i < n; i++) dst[i] = (uint8_t)(src[i] ^ kb[i & 3]);
 }
 
@@ -2497,7 +2550,7 @@ WS_API size_t ws_frame_header(uint8_t out[14], bool fin, ws_opcode op, uint64_t 
         n = 10;
     }
     if (mask) {
-        WS_MEMCPY(out + n, mask, 4);
+        WS__COPY(out + n, mask, 4);
         n += 4;
     }
     return n;
@@ -3091,7 +3144,7 @@ WS_API int ws_proxy_request(char *out, size_t cap, size_t *len, const char *host
     if (total > cap) return WS_ERR_NOSPACE;     /* a NUL after it when it fits, as above */
     *len += ws_base64_encode(userpass, ul, out + *len);
     b[0] = ws__z("\r\n\r\n");
-    WS_MEMCPY(out + *len, b[0].data, 4);
+    WS__COPY(out + *len, b[0].data, 4);
     *len += 4;
     if (*len < cap) out[*len] = 0;
     return WS_OK;
@@ -3151,11 +3204,45 @@ static int ws__write(ws_conn *c, const ws_buf *b, size_t n) {
     return c->_cfg->send(c, b, n) < 0 ? WS_ERR_IO : WS_OK;
 }
 
+/* The frame writers take a frame's header as one number, so that their arguments stay in
+   registers: FIN (0x80), the RSV bits and the opcode, as in its first byte, and above them
+   the close code a close frame's payload starts with (0: none); 32 bits, for an int of 16. */
+#define WS__HEAD(fin, op, code) ((uint32_t)(code) << 8 | ((fin) ? 0x80u : 0u) | (unsigned)(op))
+
+/* The header of a frame with head (WS__HEAD) and len bytes of data, into out: the
+   length counts the close code's 2 bytes when head has one. Returns its length. */
+static size_t ws__head(uint8_t out[14], uint32_t head, size_t len, const uint8_t *key) {
+    return ws_frame_header(out, (head & 0x80u) != 0, (ws_opcode)(head & 0x7Fu),
+                           (uint64_t)len + (head >> 8 ? 2u : 0u), key);
+}
+
+/* A server's frame, sent as it is: the header and the close code (if any) from a small
+   buffer, then data. */
+WS__INLINE int ws__plain(ws_conn *c, uint32_t head, const void *data, size_t len) {
+    uint8_t hdr[16];                            /* the header (at most 10 here), the code */
+    ws_buf b[2];
+    size_t n = ws__head(hdr, head, len, NULL);
+    if (head >> 8) {
+        hdr[n++] = (uint8_t)(head >> 16);
+        hdr[n++] = (uint8_t)(head >> 8);
+    }
+    b[0] = ws__b(hdr, n);
+    b[1] = ws__b(data, len);
+    return ws__write(c, b, len ? 2 : 1);
+}
+
+/* The same out of line: one copy of it, and its buffer not on the stack of a caller that
+   also reaches a client's masking chunk (ws_conn_close). */
+WS__NOINLINE static int ws__send_plain(ws_conn *c, uint32_t head, const void *data, size_t len) {
+    return ws__plain(c, head, data, len);
+}
+
 /* Sends len bytes of data masked with key from position pos, through a stack chunk of
-   WS_MASK_CHUNK bytes. With no key it sends a whole frame instead: it draws the frame's key
-   and writes the header (fin, op, len) into the same chunk, ahead of the payload, so that a
-   client's send path holds one buffer only (see "Stack" in README.md). */
-static int ws__write_masked(ws_conn *c, bool fin, unsigned op, const void *data, size_t len,
+   WS_MASK_CHUNK bytes. With no key it sends a whole frame instead (head, as WS__HEAD): it
+   draws the frame's key and writes the header and the close code (if any) into the same
+   chunk, ahead of the payload, so that a client's send path holds one buffer only (see
+   "Stack" in README.md). */
+static int ws__write_masked(ws_conn *c, uint32_t head, const void *data, size_t len,
                             const uint8_t *key, size_t pos) {
     uint8_t tmp[WS_MASK_CHUNK], k[4];
     const uint8_t *p = (const uint8_t *)data;
@@ -3163,8 +3250,13 @@ static int ws__write_masked(ws_conn *c, bool fin, unsigned op, const void *data,
     ws_buf b;
     if (!key) {
         if (c->_cfg->random(c, k, 4) < 0) return WS_ERR_RANDOM;
-        pre = ws_frame_header(tmp, fin, (ws_opcode)op, len, k);
+        pre = ws__head(tmp, head, len, k);
         key = k;
+        if (head >> 8) {
+            tmp[pre++] = (uint8_t)((head >> 16) ^ k[0]);
+            tmp[pre++] = (uint8_t)((head >> 8) ^ k[1]);
+            pos = 2;
+        }
     }
     do {
         size_t n = WS__MIN(len, sizeof tmp - pre);
@@ -3177,49 +3269,39 @@ static int ws__write_masked(ws_conn *c, bool fin, unsigned op, const void *data,
     return WS_OK;
 }
 
-/* Sends one whole data frame. */
-static int ws__send_frame(ws_conn *c, bool fin, unsigned op, const void *data, size_t len) {
-    uint8_t hdr[14];
-    ws_buf b[2];
-    if (ws__client(c)) return ws__write_masked(c, fin, op, data, len, NULL, 0);
-    b[0] = ws__b(hdr, ws_frame_header(hdr, fin, (ws_opcode)op, len, NULL));
-    b[1] = ws__b(data, len);
-    return ws__write(c, b, len ? 2 : 1);
+/* Sends one whole frame, data or control (head, as WS__HEAD): a client's masked through
+   its chunk, a server's as it is through ws__send_plain; or, when hot is set (ws__send_msg,
+   every frame of ws_conn_send) in a build for speed, written in place: a call less, 23 of
+   the 139 instructions that ws.h spends on a server's 16-byte frame at x86-64 -O2. The one
+   path of every frame but what c owes (ws__send_owed) and what is streamed
+   (ws_conn_send_payload). */
+WS__INLINE int ws__send_frame(ws_conn *c, uint32_t head, const void *data, size_t len, bool hot) {
+    if (ws__client(c)) return ws__write_masked(c, head, data, len, NULL, 0);
+#ifndef __OPTIMIZE_SIZE__
+    if (hot) return ws__plain(c, head, data, len);
+#endif
+    (void)hot;
+    return ws__send_plain(c, head, data, len);
 }
 
-/* Sends a control frame whose payload is the npre (0 or 2) bytes at pre followed by data,
-   at most 125 in all. A server's goes out as header and payload with no copy; a client's
-   is masked through a 64-byte buffer (in up to three calls), so that the paths that fail
-   a connection and send a close stay small on the stack. */
-static int ws__send_ctrl(ws_conn *c, unsigned op, const uint8_t *pre, size_t npre,
-                         const void *data, size_t len) {
-    uint8_t f[64], key[4];
+/* Sends a control frame that c owes, its payload the first len bytes of _ctrl: the pong
+   (the ping's payload), a failure's close (code and why), the peer's close code echoed, or
+   none (the keepalive ping). A client masks them in place, sends them, and unmasks them
+   again (on_control and on_close read them after): no copy is stacked on the paths that
+   fail a connection. Nothing changes _ctrl meanwhile: a feed is refused while a pong is
+   owed, and ignored once c has failed or closed. */
+static int ws__send_owed(ws_conn *c, unsigned op, size_t len) {
+    uint8_t hdr[14], key[4];                    /* (6 bytes of the header at most) */
     ws_buf b[2];
-    const uint8_t *p = (const uint8_t *)data;
-    size_t hl, i, n, done = 0;
     bool client = ws__client(c);
+    int err;
     if (client && c->_cfg->random(c, key, 4) < 0) return WS_ERR_RANDOM;
-    hl = ws_frame_header(f, true, (ws_opcode)op, npre + len, client ? key : NULL);
-    for (i = 0; i < npre; i++) f[hl + i] = pre[i];
-    if (!client) {
-        b[0] = ws__b(f, hl + npre);
-        b[1] = ws__b(data, len);
-        return ws__write(c, b, len ? 2 : 1);
-    }
-    ws_mask(f + hl, npre, key, 0);
-    n = hl + npre;                              /* bytes of f filled */
-    do {
-        size_t take = WS__MIN(len - done, sizeof f - n);
-        if (take) {
-            WS_MEMCPY(f + n, p + done, take);
-            ws_mask(f + n, take, key, npre + done);
-        }
-        b[0] = ws__b(f, n + take);
-        if (ws__write(c, b, 1) < 0) return WS_ERR_IO;
-        done += take;
-        n = 0;
-    } while (done < len);
-    return WS_OK;
+    b[0] = ws__b(hdr, ws_frame_header(hdr, true, (ws_opcode)op, len, client ? key : NULL));
+    b[1] = ws__b(c->_ctrl, len);
+    if (client) ws_mask(c->_ctrl, len, key, 0);
+    err = ws__write(c, b, len ? 2 : 1);
+    if (client) ws_mask(c->_ctrl, len, key, 0);
+    return err;
 }
 
 /* ---- connection: lifecycle ----------------------------------------------------
@@ -3290,7 +3372,7 @@ static void ws__flush(ws_conn *c) {
         if (c->_flags & WS__F_PONG_DUE) {
             /* from _ctrl: WS__F_PONG_DUE stays set while it goes out, so that no feed
                (WS_ERR_BUSY) and no failure (ws__set_failed) changes it under the writer */
-            err = ws__send_ctrl(c, WS_OP_PONG, NULL, 0, c->_ctrl, c->_clen);
+            err = ws__send_owed(c, WS_OP_PONG, c->_clen);
             WS__CLR(c, WS__F_PONG_DUE);
         } else {
             /* a failure's close (code and reason), or the peer's code echoed */
@@ -3302,7 +3384,7 @@ static void ws__flush(ws_conn *c) {
                 c->_state = WS_STATE_CLOSED;
                 ws__report(c);
             }
-            err = ws__send_ctrl(c, WS_OP_CLOSE, NULL, 0, c->_ctrl, n);
+            err = ws__send_owed(c, WS_OP_CLOSE, n);
         }
         WS__CLR(c, WS__F_TX);
         ws__tx_failed(c, err);
@@ -3470,7 +3552,7 @@ WS_API int ws_conn_reject(ws_conn *c, int err) {
 #define WS__HS_NONCE 100
 static const char *ws__hs_get(const ws_conn *c, size_t i) {
     const char *s;
-    WS_MEMCPY(&s, c->_ctrl + 25 + i * sizeof s, sizeof s);
+    WS__COPY(&s, c->_ctrl + 25 + i * sizeof s, sizeof s);
     return s;
 }
 
@@ -3489,12 +3571,12 @@ WS__NOINLINE static int ws__connect_send(ws_conn *c, const ws_buf *b, size_t n,
     }
     ws_handshake_key(c->_ctrl + WS__HS_NONCE, WS__HS_KEY(c));   /* where the pieces point */
     /* for ws_conn_connected (ws__hs_get) */
-    WS_MEMCPY(c->_ctrl + 25, &opts->protocols, sizeof opts->protocols);
-    WS_MEMCPY(c->_ctrl + 25 + sizeof opts->protocols, &opts->extensions, sizeof opts->extensions);
+    WS__COPY(c->_ctrl + 25, &opts->protocols, sizeof opts->protocols);
+    WS__COPY(c->_ctrl + 25 + sizeof opts->protocols, &opts->extensions, sizeof opts->extensions);
 #ifdef WS_DEFLATE
     {                                   /* and opts->deflate after them (ws__hs_pmd) */
         uintptr_t d = (uintptr_t)(void *)opts->deflate;
-        WS_MEMCPY(c->_ctrl + 25 + 2 * sizeof opts->protocols, &d, sizeof d);
+        WS__COPY(c->_ctrl + 25 + 2 * sizeof opts->protocols, &d, sizeof d);
     }
 #endif
     WS__SET(c, WS__F_HS_SENT | WS__F_TX);
@@ -3527,7 +3609,7 @@ WS_API int ws_conn_connect(ws_conn *c, const ws_client_opts *opts) {
 /* opts->deflate, kept after the protocols and extensions pointers */
 static struct ws_deflate_client *ws__hs_pmd(const ws_conn *c) {
     uintptr_t d;
-    WS_MEMCPY(&d, c->_ctrl + 25 + 2 * sizeof(const char *), sizeof d);
+    WS__COPY(&d, c->_ctrl + 25 + 2 * sizeof(const char *), sizeof d);
     return (struct ws_deflate_client *)(void *)d;
 }
 #  define WS__HS_EXTENSIONS(c) (ws__hs_pmd(c) ? "permessage-deflate" : ws__hs_get((c), 1))
@@ -3653,7 +3735,7 @@ static int ws__frame_begin(ws_conn *c, const uint8_t *h) {
     }
     /* the frame is good: set up for its payload */
     if (masked) {                               /* (a client's _mask is its own: see below) */
-        WS_MEMCPY(c->_mask, h + n, 4);
+        WS__COPY(c->_mask, h + n, 4);
         c->_mask_pos = 0;
     }
     c->_op = (uint8_t)op;
@@ -4087,8 +4169,7 @@ static int ws__send_msg(ws_conn *c, bool arg_ok, unsigned op, bool fin, const vo
         err = WS_ERR_ARG;
     } else if ((err = ws__send_check(c, op, fin, len)) == WS_OK) {
         WS__SET(c, WS__F_TX);
-        err = ws__tx_end(c, (op & 0x0Fu) >= 8 ? ws__send_ctrl(c, op, NULL, 0, data, len)
-                                              : ws__send_frame(c, fin, op, data, len));
+        err = ws__tx_end(c, ws__send_frame(c, WS__HEAD(fin, op, 0), data, len, true));
     }
     return ws__leave(c, err);
 }
@@ -4197,7 +4278,7 @@ WS_API int ws_conn_send_payload(ws_conn *c, const void *data, size_t len) {
         WS__SET(c, WS__F_TX);
         if (ws__client(c)) {
             c->_mask_pos = (uint8_t)((pos + len) & 3);
-            err = ws__write_masked(c, false, 0, data, len, c->_mask, pos);
+            err = ws__write_masked(c, 0, data, len, c->_mask, pos);
         } else {
             ws_buf b = ws__b(data, len);
             err = ws__write(c, &b, 1);
@@ -4227,14 +4308,6 @@ WS_API int ws_conn_send_raw(ws_conn *c, const void *frame, size_t len) {
 }
 #endif
 
-/* A close frame: empty when code is 0, else the code and at most 123 bytes of reason. */
-static int ws__send_close(ws_conn *c, unsigned code, const char *reason, size_t len) {
-    uint8_t be[2];
-    be[0] = (uint8_t)(code >> 8);
-    be[1] = (uint8_t)code;
-    if (!code || !reason) len = 0;
-    return ws__send_ctrl(c, WS_OP_CLOSE, be, code ? 2u : 0u, reason, WS__MIN(len, 123u));
-}
 
 WS_API int ws_conn_close(ws_conn *c, unsigned code, const char *reason, size_t len) {
     int err = ws__enter(c, WS__F_TX);
@@ -4248,7 +4321,7 @@ WS_API int ws_conn_close(ws_conn *c, unsigned code, const char *reason, size_t l
         c->_state = WS_STATE_CLOSING;           /* before the close leaves */
         c->_t_wait = WS__UNSET;
         WS__SET(c, WS__F_TX_CLOSE | WS__F_TX);
-        err = ws__tx_end(c, ws__send_close(c, code, reason, len));
+        err = ws__tx_end(c, ws__send_frame(c, WS__HEAD(true, WS_OP_CLOSE, code), reason, len, false));
     }
     return ws__leave(c, err);
 }
@@ -4267,12 +4340,12 @@ WS_API int ws_conn_tick(ws_conn *c, uint64_t now) {
         c->_flags = (uint16_t)((c->_flags | WS__F_TICKED) & ~WS__F_ACTIVITY);
     }
     if (c->_t_wait == WS__UNSET) c->_t_wait = now;
-    if (c->_state == WS_STATE_CONNECTING) {
-        if (ws__since(now, c->_t_wait) >= ws__handshake_timeout(cfg))
-            err = ws__fail(c, WS_ERR_TIMEOUT, WS__WHY("handshake timed out"));
-    } else if (c->_state == WS_STATE_CLOSING) {
-        if (ws__since(now, c->_t_wait) >= ws__close_timeout(cfg))
-            err = ws__fail(c, WS_ERR_TIMEOUT, WS__WHY("close timed out"));
+    if (c->_state != WS_STATE_OPEN) {           /* CONNECTING or CLOSING: one wait each */
+        bool hs = c->_state == WS_STATE_CONNECTING;
+        const char *why = WS__WHY("close timed out");
+        if (hs) why = WS__WHY("handshake timed out");
+        if (ws__since(now, c->_t_wait) >= (hs ? ws__handshake_timeout(cfg) : ws__close_timeout(cfg)))
+            err = ws__fail(c, WS_ERR_TIMEOUT, why);
     } else {
         uint64_t idle = ws__since(now, c->_t_mark), to = ws__timeout(cfg);
         if (to && idle >= to) {
@@ -4281,7 +4354,7 @@ WS_API int ws_conn_tick(ws_conn *c, uint64_t now) {
                    ws__since(now, c->_t_wait) >= cfg->ping_interval_ms && !c->_tx_remaining) {
             c->_t_wait = now;
             WS__SET(c, WS__F_TX);
-            err = ws__tx_end(c, ws__send_ctrl(c, WS_OP_PING, NULL, 0, NULL, 0));
+            err = ws__tx_end(c, ws__send_owed(c, WS_OP_PING, 0));
         }
     }
     return ws__leave(c, err);

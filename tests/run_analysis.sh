@@ -5,7 +5,7 @@
 #     each build configuration, with zero findings;
 #   - the stack: gcc's call graph with frame sizes (-fstack-usage -fcallgraph-info), read by
 #     tests/analysis/stack_report.py: no recursion, no frame of unbounded size, and each public
-#     function's deepest chain under STACK_LIMIT bytes (512).
+#     function's deepest chain at most STACK_LIMIT bytes (496).
 # One line per check; the last line is "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
@@ -57,16 +57,18 @@ for cfg in "${configs[@]}"; do
 done
 
 # 3. stack: the figures README gives come from this report (gcc, x86-64)
-# Every build, the default 256-byte masking chunk and the firmware's 128, stays under
-# STACK_LIMIT.
-STACK_LIMIT=${STACK_LIMIT:-512}
+# Every build, -O2 and -Os with the default 256-byte masking chunk and WS_FREESTANDING's
+# (64 bytes, the firmware's defaults) at -Os, stays at or under STACK_LIMIT: 496, short of
+# the 512 the firmware issue asks of x86-64 (472 for all three on 2026-12-02; the Cortex-M4's
+# own, 256 at most, is tests/run_firmware.sh's).
+STACK_LIMIT=${STACK_LIMIT:-496}
 # WS_DEFLATE's own bound is a little higher, and its figure is what README gives: the
 # decoder's fast path puts ws_conn_feed at 632 bytes, the deepest chain of that build;
 # sending compressed reaches 624 (ws_conn_send down to the match finder), the encoder's
 # scratch (symbol counts, codes, lengths, the fixed codes) being in ws_deflate, the
 # caller's memory, not on the stack (4,272 bytes before).
 DEFLATE_STACK_LIMIT=${DEFLATE_STACK_LIMIT:-640}
-for opt in -O2 -Os "-Os -DWS_MASK_CHUNK=128" "-O2 -DWS_DEFLATE"; do
+for opt in -O2 -Os "-Os -DWS_FREESTANDING" "-O2 -DWS_DEFLATE"; do
     limit=$STACK_LIMIT
     case $opt in *WS_DEFLATE*) limit=$DEFLATE_STACK_LIMIT ;; esac
     if (cd "$tmp" && gcc -std=c99 $opt -fstack-usage -fcallgraph-info=su -DWS_IMPLEMENTATION \
@@ -76,7 +78,7 @@ for opt in -O2 -Os "-Os -DWS_MASK_CHUNK=128" "-O2 -DWS_DEFLATE"; do
         deepest=$(grep '^deepest' "$tmp/stack.log")
         worst=$(grep -E '^(PASS|FAIL) ws_' "$tmp/stack.log" | head -n 1 | sed -E 's/^(PASS|FAIL) //')
         if [ "$lines_bad" -eq 0 ] && [ "$lines_ok" -gt 2 ]; then
-            ok "stack $opt: no recursion, bounded frames, every entry point < $limit bytes; $deepest; worst: $worst"
+            ok "stack $opt: no recursion, bounded frames, every entry point <= $limit bytes; $deepest; worst: $worst"
         else
             ko "stack $opt"; grep '^FAIL' "$tmp/stack.log" | sed 's/^/    | /' | head -n 10
         fi

@@ -26,7 +26,9 @@
 #   - the link saw no bad CRC, sequence gap or bad frame either way; the stack while
 #     serving (painted, read over the link after the run): how deep ws.h's calls went, and
 #     the whole image's high-water mark; sizeof(ws_conn) and the RAM per connection;
-#   - gcc's call graph of the firmware's ws.h build (tests/analysis/stack_report.py);
+#   - gcc's call graph of the firmware's ws.h build (tests/analysis/stack_report.py), and of
+#     the firmware configuration with both roles and client only: every public function's
+#     deepest chain at most FW_STACK_LIMIT bytes (256, the issue's aim);
 #   - examples/echo.html in headless Chromium (tests/firmware/browser.mjs), loaded from the
 #     bridge, talking to the firmware (skipped without Node, playwright-core, Chromium).
 # Every qemu run is bounded by `timeout`. TEST_SEED=N is passed on to the image. Without the
@@ -148,7 +150,7 @@ fi
 casts=$(grep -nE '\((const )?(volatile )?(u?int(16|32|64)_t|unsigned( int| long)?|int|long|size_t|uintptr_t)( const)? ?\*\)' ws.h |
         grep -vE '^[0-9]+:\s*(/\*|\*)' | head -n 5)
 if [ -z "$casts" ]; then
-    ok "ws.h casts no pointer to a wider integer type: words are read and written through WS_MEMCPY"
+    ok "ws.h casts no pointer to a wider integer type: words are read and written through memcpy (WS_MEMCPY, WS__COPY)"
 else
     ko "ws.h casts pointers to wider integers (an unaligned word access on a byte buffer):"
     sed 's/^/    /' <<<"$casts"
@@ -265,12 +267,32 @@ else
     show "$tmp/b1.log"
 fi
 
-if python3 tests/analysis/stack_report.py "$EOBJ/ws_impl.ci" 512 >"$tmp/fwstack.log" 2>&1; then
-    ok "m4 echo: gcc's call graph of the firmware's ws.h (-Os $(sed -nE 's/^FWEX_WS *\?= *//p' examples/firmware/firmware.mk)): $(grep -E '^PASS ws_' "$tmp/fwstack.log" | head -n 1 | sed -E 's/^PASS //')"
-else
-    ko "m4 echo: stack report of the firmware's ws.h"
-    grep '^FAIL' "$tmp/fwstack.log" | head -n 5 | sed 's/^/    | /'
-fi
+# gcc's call graph: the echo server's own ws.h (server only), then the firmware
+# configuration built with the same flags for both roles and for the client only
+FW_STACK_LIMIT=${FW_STACK_LIMIT:-256}
+fwex_ws=$(sed -nE 's/^FWEX_WS *\?= *//p' examples/firmware/firmware.mk)
+fw_both=$(sed -E 's/ ?-DWS_NO_CLIENT//' <<<"$fwex_ws")
+printf '#define WS_IMPLEMENTATION\n#include "ws.h"\n' >"$tmp/impl.c"
+for flags in "$fwex_ws" "$fw_both" "$fw_both -DWS_NO_SERVER"; do
+    case $flags in
+        *NO_CLIENT*) what="the echo server's ws.h, server only"; ci=$EOBJ/ws_impl.ci ;;
+        *NO_SERVER*) what="the firmware configuration, client only"; ci=$tmp/impl.ci ;;
+        *) what="the firmware configuration, both roles"; ci=$tmp/impl.ci ;;
+    esac
+    # shellcheck disable=SC2086
+    if [ "$ci" = "$tmp/impl.ci" ] && ! (cd "$tmp" && "$FW_CC" -std=c99 -Wall -Wextra -Werror \
+            -mcpu=cortex-m4 -mthumb -Os -ffunction-sections -fdata-sections -ffreestanding \
+            -fno-builtin -fstack-usage -fcallgraph-info=su $flags -I"$OLDPWD" -c impl.c \
+            -o impl.o) >"$tmp/fwstack.err" 2>&1; then
+        ko "m4: $what: its build for the call graph failed"; show "$tmp/fwstack.err"; continue
+    fi
+    if python3 tests/analysis/stack_report.py "$ci" "$FW_STACK_LIMIT" >"$tmp/fwstack.log" 2>&1; then
+        ok "m4: gcc's call graph of $what (-Os $flags): every entry point <= $FW_STACK_LIMIT bytes; deepest $(grep -E '^PASS ws_' "$tmp/fwstack.log" | head -n 1 | sed -E 's/^PASS //; s/ \(<= [0-9]+\)//')"
+    else
+        ko "m4: gcc's call graph of $what (-Os $flags): over $FW_STACK_LIMIT bytes"
+        grep '^FAIL' "$tmp/fwstack.log" | head -n 5 | sed 's/^/    | /'
+    fi
+done
 
 # the browser: examples/echo.html from the host (the bridge), its WebSockets to the firmware
 chromium=${CHROMIUM:-}

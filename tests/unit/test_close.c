@@ -243,6 +243,52 @@ TEST(client_close_is_masked) {
     h_free(&h);
 }
 
+/* A client that fails sends its close masked (from the connection's own memory, masked in
+   place and unmasked after it went out): the frame carries 1002 and the reason, and
+   on_close, called after, gets the same reason, readable. The echo of a peer's close with a
+   reason, likewise. */
+TEST(client_failure_close_masked_reason_kept) {
+    static const char why[] = "masked frame from server";
+    harness h;
+    h_setup s = setup_client();
+    tbuf in = { 0 };
+    sframe f[2];
+    size_t n = 0;
+    frame_put(&in, 1, 0, WS_OP_TEXT, "x", 1, test_key);    /* masked: not from a server */
+    if (h_open(&h, &s) == 0) {
+        CHECK_EQ_INT(ws_conn_feed(&h.conn, in.p, in.len), WS_ERR_PROTOCOL);
+        if (CHECK_EQ_INT(sframes_parse(h.sent.p, h.sent.len, f, 2, &n), 0) &&
+            CHECK_EQ_INT(n, 1)) {
+            CHECK_EQ_INT(f[0].op, WS_OP_CLOSE);
+            CHECK_EQ_INT(f[0].masked, 1);
+            CHECK_EQ_MEM(f[0].payload, (size_t)f[0].len, "\x03\xea" "masked frame from server",
+                         2 + strlen(why));
+            /* on the wire the body differs from the text (the key is not zero) */
+            CHECK(h.sent.len > 8 && memcmp(h.sent.p + 8, why, 4) != 0);
+        }
+        sframes_free(f, n);
+        CHECK_EQ_INT(h.close_calls, 1);
+        CHECK_EQ_INT(h.close_code, 1002);
+        CHECK_EQ_MEM(h.close_reason.p, h.close_reason.len, why, strlen(why));
+    }
+    h_free(&h);
+    in.len = 0;
+    peer_close(&in, &s, 4321, "see you", 7);
+    if (h_open(&h, &s) == 0) {
+        CHECK_EQ_INT(ws_conn_feed(&h.conn, in.p, in.len), WS_OK);
+        if (CHECK_EQ_INT(sframes_parse(h.sent.p, h.sent.len, f, 2, &n), 0) &&
+            CHECK_EQ_INT(n, 1)) {
+            CHECK_EQ_INT(f[0].masked, 1);
+            CHECK_EQ_MEM(f[0].payload, (size_t)f[0].len, "\x10\xe1", 2);   /* the code only */
+        }
+        sframes_free(f, n);
+        CHECK_EQ_INT(h.close_code, 4321);
+        CHECK_EQ_MEM(h.close_reason.p, h.close_reason.len, "see you", 7);
+    }
+    h_free(&h);
+    tbuf_free(&in);
+}
+
 TEST(close_argument_checks) {
     harness h;
     char reason[124];
@@ -310,6 +356,7 @@ void suite_close(void) {
     RUN(our_close_then_peer_answer);
     RUN(closing_in_every_split);
     RUN(client_close_is_masked);
+    RUN(client_failure_close_masked_reason_kept);
     RUN(close_argument_checks);
     RUN(close_code_valid_table);
     RUN(close_code_for_errors);
