@@ -6,13 +6,16 @@
 #      both with the compression cases (--deflate; echo_client offers permessage-deflate);
 #      and once more echo_client without --deflate against the compression cases, which
 #      must then be NON-STRICT (the check that they can fail: one check);
+#   1b. echo_server --takeover (each client's echoes compressed with its own window, context
+#      taken over unless the client asks for server_no_context_takeover), the compression
+#      cases only;
 #   3. and 4. the same over TLS (wss), the compression cases in server mode only (they cost
 #      a few seconds a mode): echo_server --cert/--key driven by server_suite.py --tls-ca,
 #      and echo_client --ca against client_suite.py --tls-cert, with a test CA and
 #      certificate made here by tests/tls/make_certs.sh (openssl). They need the examples
 #      built with mbedTLS (libmbedtls-dev) and openssl; without them they are skipped.
 # Every process started here is killed by PID on exit; the whole run is bounded (~8 min at
-# worst, well under a minute normally). Ends with "N passed, N failed" summing the four
+# worst, well under a minute normally). Ends with "N passed, N failed" summing the
 # modes (non-strict cases count as failed; ", N skipped" when the TLS ones could not run);
 # exit status non-zero if anything failed.
 #   BUILD=dir   where echo_server / echo_client are (default build; built if missing)
@@ -136,8 +139,12 @@ client_mode() {     # name, scheme://host, "client args", "suite args"
 
 # ---- 1. and 2. plain TCP
 server_mode plain "" "" "--deflate"      # with the compression cases (RFC 7692: pmd.py)
+echo
+# echo_server --takeover: its echoes compressed with context taken over from one message to
+# the next, each client with its own window (server_no_context_takeover only when asked)
+server_mode takeover "--takeover" " (compression cases)" "--cases compression"
 client_mode plain ws://127.0.0.1 "--deflate" "--deflate"
-modes=(s-plain c-plain)
+modes=(s-plain s-takeover c-plain)
 
 # the compression cases can fail: a client that offers no compression is NON-STRICT there
 client_mode nodeflate ws://127.0.0.1 "" "--deflate --cases compression" >/dev/null
@@ -195,7 +202,7 @@ for m in "${modes[@]}"; do
     read -r p_ f_ <<<"$(summary "$tmp/$m.out")"
     case $m in s-*) label="server-mode" ;; x-*) label="client-mode without compression" ;;
         *) label="client-mode" ;; esac
-    case $m in *-tls) label="$label over TLS" ;; esac
+    case $m in *-tls) label="$label over TLS" ;; s-takeover) label="server-mode, echo_server --takeover" ;; esac
     echo "$label: $p_ passed, $f_ failed"
     tp=$((tp + p_)) tf=$((tf + f_)) ns=$((ns + $(nonstrict "$tmp/$m.out")))
 done
