@@ -27,10 +27,24 @@ TOP = os.path.dirname(os.path.dirname(HERE))
 PY = sys.executable
 DEB_PY = "/usr/bin/python3"
 
-# (name, mode, command, must-fail patterns, allowed-to-fail patterns, reason regex)
+# (name, mode, command, must-fail patterns, allowed-to-fail patterns, reason regex[, suite options])
 # patterns match a case id (server mode) or "group:description" (client mode)
 UTF8_SERVER = ["6.3.*", "6.4.*", "6.5.*", "7.2.8", "7.2.9", "7.2.10"]
 PING_SERVER = ["2.1", "2.2", "2.3", "2.4", "2.5", "2.10", "2.11", "2.12", "2.13", "5.12", "5.13", "5.14", "5.15"]
+PMD = ["--deflate", "--cases", "compression"]     # the compression cases only (pmd.py)
+
+
+def client_ids(*pats):
+    """Client-mode patterns for compression case ids ("13.3.1?" -> "compression:13.3.1? *")."""
+    return ["compression:%s *" % p for p in pats]
+
+
+# the deflate peers: must-fail cases are those that cannot pass with any seed (messages of
+# 4 KiB and more, whose data has matches beyond the agreed window or in the message before)
+WIDE_SERVER = ["13.3.*", "13.5.*", "13.7.*", "13.16.*", "13.17.*", "13.18.*", "13.20.*"]
+WIDE_CLIENT = client_ids("13.3.*", "13.5.*", "13.7.*", "13.9.*", "13.10.*")
+KEEP_SERVER = ["13.2.*", "13.5.*", "13.6.*", "13.7.*", "13.15.*", "13.17.*", "13.20.*"]
+KEEP_CLIENT = client_ids("13.2.*", "13.5.*", "13.6.*", "13.7.*", "13.9.*", "13.10.*")
 BROKEN = [
     ("base (control)", "server", "base.py", [], [], ""),
     ("no_utf8_check", "server", "no_utf8_check.py", UTF8_SERVER, UTF8_SERVER, r"UTF-8|1007"),
@@ -41,6 +55,11 @@ BROKEN = [
      r"Sec-WebSocket-Accept"),
     ("no_close_echo", "server", "no_close_echo.py", ["7.1.1", "7.2.1", "7.2.2", "7.3.*", "7.5.1", "7.5.2"], ["*"],
      r"close"),
+    ("base (control)", "server", "base.py", [], [], "", PMD),
+    ("deflate_wide_window", "server", "deflate_wide_window.py", ["13.3.1?", "13.5.1?", "13.7.1?", "13.20.[1-5]"],
+     WIDE_SERVER, r"window", PMD),
+    ("deflate_keeps_context", "server", "deflate_keeps_context.py", ["13.2.1?", "13.5.1?", "13.6.1?", "13.7.1?"],
+     KEEP_SERVER, r"from a fresh state|before the start", PMD),
     ("base (control)", "client", "base.py", [], [], ""),
     ("no_utf8_check", "client", "no_utf8_check.py", ["utf8:*", "close:*invalid UTF-8*"],
      ["utf8:*", "close:*invalid UTF-8*"], r"UTF-8|1007"),
@@ -53,6 +72,12 @@ BROKEN = [
      ["run-wide:mask keys not constant*"], r"same mask key"),
     ("no_close_echo", "client", "no_close_echo.py", ["close:server-initiated close*", "close:close 1001*",
                                                      "echo:text message, 0 bytes"], ["*"], r"close"),
+    ("base (control)", "client", "base.py", [], [], "", PMD),
+    ("deflate_wide_window", "client", "deflate_wide_window.py",
+     client_ids("13.3.1?", "13.5.1?", "13.7.1?", "13.9.[1-5]"), WIDE_CLIENT, r"window", PMD),
+    ("deflate_keeps_context", "client", "deflate_keeps_context.py",
+     client_ids("13.2.1?", "13.5.1?", "13.6.1?", "13.7.1?"), KEEP_CLIENT, r"from a fresh state|before the start",
+     PMD),
 ]
 
 # Known deviations of the real peers (see README.md): only these may FAIL or be NON-STRICT.
@@ -91,11 +116,12 @@ class Tally:
         sys.stdout.flush()
 
 
-def run_suite(mode, cmd, limit=240):
+def run_suite(mode, cmd, limit=240, opts=()):
     fd, path = tempfile.mkstemp(suffix=".json")
     os.close(fd)
     try:
-        args = [PY, os.path.join(HERE, "drive.py"), mode, "--limit", str(limit), "--json", path, "--"] + cmd
+        args = [PY, os.path.join(HERE, "drive.py"), mode, "--limit", str(limit), "--json", path] + list(opts) + \
+            ["--"] + cmd
         out = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=limit + 30)
         text = out.stdout.decode("utf-8", "replace")
         try:
@@ -108,12 +134,12 @@ def run_suite(mode, cmd, limit=240):
         os.unlink(path)
 
 
-def check_broken(t, name, mode, script, must, allowed, reason_re):
+def check_broken(t, name, mode, script, must, allowed, reason_re, opts=()):
     cmd = [PY, os.path.join(HERE, "broken", script)]
     cmd += ["server", "{port}"] if mode == "server" else ["client", "{url}", name.split()[0]]
     t0 = time.monotonic()
-    data, text = run_suite(mode, cmd)
-    label = "%s %s" % (name, mode)
+    data, text = run_suite(mode, cmd, opts=opts)
+    label = "%s %s%s" % (name, mode, ", compression cases" if opts else "")
     t.check(data is not None, "%s: the %s suite ran to its summary (%.0fs)" % (label, mode, time.monotonic() - t0),
             text[-400:])
     if data is None:
