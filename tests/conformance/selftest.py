@@ -44,6 +44,7 @@ def client_ids(*pats):
 WIDE_SERVER = ["13.3.*", "13.5.*", "13.7.*", "13.16.*", "13.17.*", "13.18.*", "13.20.*"]
 WIDE_CLIENT = client_ids("13.3.*", "13.5.*", "13.7.*", "13.9.*", "13.10.*")
 KEEP_SERVER = ["13.2.*", "13.5.*", "13.6.*", "13.7.*", "13.15.*", "13.17.*", "13.20.*"]
+BAD_SERVER = ["13.8.*", "13.10.*", "13.15.*", "13.16.*", "13.20.*"]     # offers without client_max_window_bits
 KEEP_CLIENT = client_ids("13.2.*", "13.5.*", "13.6.*", "13.7.*", "13.9.*", "13.10.*")
 BROKEN = [
     ("base (control)", "server", "base.py", [], [], ""),
@@ -60,6 +61,7 @@ BROKEN = [
      WIDE_SERVER, r"window", PMD),
     ("deflate_keeps_context", "server", "deflate_keeps_context.py", ["13.2.1?", "13.5.1?", "13.6.1?", "13.7.1?"],
      KEEP_SERVER, r"from a fresh state|before the start", PMD),
+    ("deflate_bad_params", "server", "deflate_bad_params.py", BAD_SERVER, BAD_SERVER, r"not offered", PMD),
     ("base (control)", "client", "base.py", [], [], ""),
     ("no_utf8_check", "client", "no_utf8_check.py", ["utf8:*", "close:*invalid UTF-8*"],
      ["utf8:*", "close:*invalid UTF-8*"], r"UTF-8|1007"),
@@ -77,6 +79,8 @@ BROKEN = [
      client_ids("13.3.1?", "13.5.1?", "13.7.1?", "13.9.[1-5]"), WIDE_CLIENT, r"window", PMD),
     ("deflate_keeps_context", "client", "deflate_keeps_context.py",
      client_ids("13.2.1?", "13.5.1?", "13.6.1?", "13.7.1?"), KEEP_CLIENT, r"from a fresh state|before the start",
+     PMD),
+    ("deflate_bad_params", "client", "deflate_bad_params.py", client_ids("13.12.*"), client_ids("13.12.*"), r"went on",
      PMD),
 ]
 

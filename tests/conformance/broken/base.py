@@ -35,6 +35,7 @@ DEFAULTS = {
     "deflate": True,           # permessage-deflate (RFC 7692): server takes an offer, client offers it
     "pmd_window": True,        # compress within the agreed window (False: always 2^15)
     "pmd_context": True,       # a fresh compressor per message when no_context_takeover was agreed
+    "pmd_params": True,        # server: answer only what was offered; client: refuse a bad answer
 }
 LIFETIME = 600.0
 MAX_HEAD = 16 * 1024
@@ -366,6 +367,8 @@ def serve_one(sock, flags):
             ext += "; client_no_context_takeover"
         if "server_max_window_bits" in o:
             ext += "; server_max_window_bits=%d" % o["server_max_window_bits"]
+        if not flags["pmd_params"] and "client_max_window_bits" not in o:
+            ext += "; client_max_window_bits=15"    # not offered: the client may not take it
         cmwb = o.get("client_max_window_bits", 15)
         pmd = Pmd(flags, 15 if cmwb is True else cmwb, bool(o.get("client_no_context_takeover")),
                   o.get("server_max_window_bits", 15), bool(o.get("server_no_context_takeover")))
@@ -424,6 +427,8 @@ def connect(url, flags):
     if exts:                # one permessage-deflate element with what the offer allows
         name, a = pmd_parse(exts[0])
         ok = flags["deflate"] and len(exts) == 1 and a is not None and a.get("client_max_window_bits") is not True
+        if not ok and flags["deflate"] and not flags["pmd_params"]:
+            ok, a = True, {}                        # a bad answer taken as a bare one
         if ok:
             pmd = Pmd(flags, a.get("server_max_window_bits", 15), bool(a.get("server_no_context_takeover")),
                       a.get("client_max_window_bits", 15), bool(a.get("client_no_context_takeover")))
