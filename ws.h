@@ -1087,7 +1087,8 @@ typedef struct ws_deflate_params {
 /* Server: looks through the request's Sec-WebSocket-Extensions for the first
    permessage-deflate offer it can take when its decoder has a window of at most
    2^max_client_bits bytes (8..15), and writes the answer's value to out[0..cap-1] (for
-   "Sec-WebSocket-Extensions: " in the 101) and what was agreed to *p. It asks for a
+   "Sec-WebSocket-Extensions: " in the 101), with a NUL (the longest answer is 128 bytes:
+   cap 129), and what was agreed to *p. It asks for a
    smaller client window when the offer allows one (client_max_window_bits), declines an
    offer it cannot fit, and skips offers with an unknown, repeated or out-of-range
    parameter, as RFC 7692 says. server_no_context: answer server_no_context_takeover even
@@ -5052,6 +5053,7 @@ static int ws__pmd_write(const ws_deflate_params *p, unsigned cmwb, char *out, s
     ws_buf b[9];
     char num[8];                /* the two window sizes: the pieces point into it */
     size_t n = 0;
+    int r;
     b[n++] = ws__z("permessage-deflate");
     if (p->server_no_context_takeover) b[n++] = ws__z("; server_no_context_takeover");
     if (p->client_no_context_takeover) b[n++] = ws__z("; client_no_context_takeover");
@@ -5066,7 +5068,9 @@ static int ws__pmd_write(const ws_deflate_params *p, unsigned cmwb, char *out, s
             b[n++] = ws__b(num + 4, ws__utoa(p->client_max_window_bits, num + 4));
         }
     }
-    return ws__concat(out, cap, len, b, n);
+    r = ws__concat(out, cap, len, b, n);
+    /* and its NUL: the answer goes on as a C string (ws_accept_opts.extensions) */
+    return r == WS_OK && *len >= cap ? WS_ERR_NOSPACE : r;
 }
 
 #ifndef WS_NO_SERVER

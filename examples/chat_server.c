@@ -1688,7 +1688,7 @@ static void read_handshake(client *cl, char *data, size_t len) {
        websockets'), else 32 KiB (Firefox offers no client_max_window_bits) */
     ws_accept_opts opts = { NULL, NULL, NULL };
     ws_deflate_params pmd;
-    char ext[128];
+    char ext[129];                  /* the longest answer, 128 bytes, and its NUL */
     size_t ext_len = 0;
     if (deflate_on && (ws_deflate_accept(req, CLIENT_BITS, true, &pmd, ext, sizeof ext, &ext_len) == 1 ||
                        ws_deflate_accept(req, 15, true, &pmd, ext, sizeof ext, &ext_len) == 1)) {

@@ -591,7 +591,7 @@ static void read_handshake(client *cl, char *data, size_t len) {
        that do not shrink, which go as they are (RFC 7692 allows it) */
     ws_accept_opts opts = { NULL, NULL, NULL };
     ws_deflate_params pmd;
-    char ext[128];
+    char ext[129];                  /* the longest answer, 128 bytes, and its NUL */
     size_t ext_len = 0;
     ws_deflate_window *zw = NULL;
     if (deflate_on && ws_deflate_accept(req, 15, !takeover, &pmd, ext, sizeof ext, &ext_len) == 1) {

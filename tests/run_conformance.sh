@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
 # RFC 6455 conformance of ws.h's examples, with the project's own suite (tests/conformance/):
 #   1. build/echo_server on a free loopback port, driven by server_suite.py, with the
-#      compression cases (RFC 7692, --deflate: tests/conformance/pmd.py);
+#      compression cases (RFC 7692, --deflate: tests/conformance/pmd.py: Autobahn's 12.* and
+#      13.*, 216 cases, and the suite's own 135);
+#   1b. echo_server --takeover (each client's echoes compressed with its own window, context
+#      taken over unless the client asks for server_no_context_takeover), the compression
+#      cases only;
 #   2. client_suite.py on a free loopback port, driven by build/echo_client in runner mode,
 #      both with the compression cases (--deflate; echo_client offers permessage-deflate);
 #      and once more echo_client without --deflate against the compression cases, which
 #      must then be NON-STRICT (the check that they can fail: one check);
-#   3. and 4. the same over TLS (wss), the compression cases in server mode only (they cost
-#      a few seconds a mode): echo_server --cert/--key driven by server_suite.py --tls-ca,
-#      and echo_client --ca against client_suite.py --tls-cert, with a test CA and
-#      certificate made here by tests/tls/make_certs.sh (openssl). They need the examples
-#      built with mbedTLS (libmbedtls-dev) and openssl; without them they are skipped.
+#   3. and 4. the same over TLS (wss), of the compression cases (the same code over another
+#      transport) only 12.1, 12.6, 12.7 and 13.7, in server mode (all of them cost 15 s):
+#      echo_server --cert/--key driven by server_suite.py --tls-ca, and echo_client --ca
+#      against client_suite.py --tls-cert, with a test CA and certificate made here by
+#      tests/tls/make_certs.sh (openssl). They need the examples built with mbedTLS
+#      (libmbedtls-dev) and openssl; without them they are skipped.
 # Every process started here is killed by PID on exit; the whole run is bounded (~8 min at
-# worst, well under a minute normally). Ends with "N passed, N failed" summing the four
+# worst, 40 to 100 s normally). Ends with "N passed, N failed" summing the
 # modes (non-strict cases count as failed; ", N skipped" when the TLS ones could not run);
 # exit status non-zero if anything failed.
 #   BUILD=dir   where echo_server / echo_client are (default build; built if missing)
@@ -136,8 +141,12 @@ client_mode() {     # name, scheme://host, "client args", "suite args"
 
 # ---- 1. and 2. plain TCP
 server_mode plain "" "" "--deflate"      # with the compression cases (RFC 7692: pmd.py)
+echo
+# echo_server --takeover: its echoes compressed with context taken over from one message to
+# the next, each client with its own window (server_no_context_takeover only when asked)
+server_mode takeover "--takeover" " (compression cases)" "--cases compression"
 client_mode plain ws://127.0.0.1 "--deflate" "--deflate"
-modes=(s-plain c-plain)
+modes=(s-plain s-takeover c-plain)
 
 # the compression cases can fail: a client that offers no compression is NON-STRICT there
 client_mode nodeflate ws://127.0.0.1 "" "--deflate --cases compression" >/dev/null
@@ -154,6 +163,8 @@ fi
 modes+=(x-nodeflate)
 
 # ---- 3. and 4. over TLS: what they need, else a skip (a failure under CI)
+TLS_CASES='handshake,framing,pingpong,rsv,opcodes,fragmentation,utf8,close,masking,throughput,misc'
+TLS_CASES="$TLS_CASES,12.1.*,12.6.*,12.7.*,13.7.*"
 skipped=0
 why=
 if ! command -v openssl >/dev/null 2>&1; then
@@ -181,8 +192,10 @@ elif ! bash tests/tls/make_certs.sh "$tmp/pki" >"$tmp/pki.log" 2>&1; then
     modes+=(s-tls)
 else
     echo
+    # every RFC 6455 case; of the compression cases Autobahn's 12.1 (its 18 sizes and
+    # fragmentations), 12.6, 12.7 and 13.7 (three offers, window 2^8)
     server_mode tls "--cert $tmp/pki/server.pem --key $tmp/pki/server.key" " over TLS" \
-        "--deflate --tls-ca $tmp/pki/ca.pem --tls-name localhost"
+        "--cases $TLS_CASES --tls-ca $tmp/pki/ca.pem --tls-name localhost"
     client_mode tls wss://localhost "--ca $tmp/pki/ca.pem" \
         "--tls-cert $tmp/pki/server.pem --tls-key $tmp/pki/server.key"
     modes+=(s-tls c-tls)
@@ -195,7 +208,7 @@ for m in "${modes[@]}"; do
     read -r p_ f_ <<<"$(summary "$tmp/$m.out")"
     case $m in s-*) label="server-mode" ;; x-*) label="client-mode without compression" ;;
         *) label="client-mode" ;; esac
-    case $m in *-tls) label="$label over TLS" ;; esac
+    case $m in *-tls) label="$label over TLS" ;; s-takeover) label="server-mode, echo_server --takeover" ;; esac
     echo "$label: $p_ passed, $f_ failed"
     tp=$((tp + p_)) tf=$((tf + f_)) ns=$((ns + $(nonstrict "$tmp/$m.out")))
 done

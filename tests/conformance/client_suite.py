@@ -453,7 +453,8 @@ def main():
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=None)
     ap.add_argument("--timeout", type=float, default=180.0, help="bound on the whole run, seconds")
-    ap.add_argument("--cases", default="", help="comma-separated case numbers, patterns or groups to run")
+    ap.add_argument("--cases", default="", help="comma-separated case numbers, patterns or groups to run "
+                    "(the compression cases also by their ids: '13.3.*')")
     ap.add_argument("--json", default="")
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--list", action="store_true")
@@ -471,7 +472,10 @@ def main():
     sel = CASES
     if a.cases:
         pats = [p.strip() for p in a.cases.split(",") if p.strip()]
-        sel = [cs for cs in CASES if any(p == cs["group"] or fnmatch.fnmatchcase(cs["id"], p) for p in pats)]
+        def picked(cs, p):      # a group, a case number, or a compression case's id
+            return p == cs["group"] or fnmatch.fnmatchcase(cs["id"], p) or (
+                cs["group"] == "compression" and fnmatch.fnmatchcase(cs["desc"].split()[0], p))
+        sel = [cs for cs in CASES if any(picked(cs, p) for p in pats)]
     if a.list:
         for cs in sel:
             print("%-4s %-10s [%s] %s" % (cs["id"], cs["group"], cs["rfc"], cs["desc"]))

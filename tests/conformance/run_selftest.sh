@@ -3,7 +3,7 @@
 # against deliberately broken peers (tests/conformance/broken/), each with one defect, and
 # asserts that exactly the defect's cases FAIL. With --peers, also runs Node ws and Python
 # websockets and asserts that only their known deviations show.
-# Ends with "N passed, N failed"; exit status non-zero on failure. Bounded to 10 minutes.
+# Ends with "N passed, N failed"; exit status non-zero on failure. Bounded to 15 minutes.
 set -u
 cd "$(dirname "$0")"
-exec timeout -k 5 600 python3 selftest.py "$@"
+exec timeout -k 5 900 python3 selftest.py "$@"

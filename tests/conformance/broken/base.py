@@ -11,12 +11,14 @@ so a FAIL against a broken peer is the defect's doing and not the tester's.
 import base64
 import hashlib
 import os
+import re
 import socket
 import struct
 import sys
 import threading
 import time
 import urllib.parse
+import zlib
 
 sys.dont_write_bytecode = True   # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -30,10 +32,74 @@ DEFAULTS = {
     "random_mask": True,       # client: a fresh random mask key per frame
     "correct_accept": True,    # server: send the right Sec-WebSocket-Accept
     "check_accept": True,      # client: verify the server's handshake response
+    "deflate": True,           # permessage-deflate (RFC 7692): server takes an offer, client offers it
+    "pmd_window": True,        # compress within the agreed window (False: always 2^15)
+    "pmd_context": True,       # a fresh compressor per message when no_context_takeover was agreed
+    "pmd_params": True,        # server: answer only what was offered; client: refuse a bad answer
 }
 LIFETIME = 600.0
 MAX_HEAD = 16 * 1024
 MAX_MESSAGE = 64 << 20
+
+
+TAIL = b"\x00\x00\xff\xff"
+PMD_PARAMS = ("server_no_context_takeover", "client_no_context_takeover", "server_max_window_bits",
+              "client_max_window_bits")
+
+
+def pmd_parse(element):
+    """One extension element -> (name, {param: int or True}); None when it is malformed
+    (a repeated or unknown parameter, a value on a *_no_context_takeover, a window out of
+    8..15). A bare client_max_window_bits is True."""
+    parts = [x.strip() for x in element.split(";")]
+    name, params = parts[0].lower(), {}
+    if name != "permessage-deflate":
+        return name, None
+    for part in parts[1:]:
+        k, eq, v = part.partition("=")
+        k, v = k.strip().lower(), v.strip()
+        if len(v) >= 2 and v[0] == v[-1] == '"':
+            v = v[1:-1]
+        if k not in PMD_PARAMS or k in params:
+            return name, None
+        if k.endswith("takeover"):
+            if eq:
+                return name, None
+            params[k] = True
+        elif not eq:
+            if k != "client_max_window_bits":
+                return name, None
+            params[k] = True
+        elif re.fullmatch(r"[1-9][0-9]?", v) and 8 <= int(v) <= 15:
+            params[k] = int(v)
+        else:
+            return name, None
+    return name, params
+
+
+class Pmd:
+    """What was agreed: in_bits/in_nct of what the peer sends, out_* of what we send."""
+
+    def __init__(self, flags, in_bits, in_nct, out_bits, out_nct):
+        self.in_bits, self.in_nct, self.out_nct = in_bits, in_nct, out_nct
+        self.out_bits = max(9, out_bits) if flags["pmd_window"] else 15   # zlib: 9 for 8
+        self.keep = not flags["pmd_context"]
+        self.zin = self.zout = None
+
+    def compress(self, data):
+        if self.zout is None or (self.out_nct and not self.keep):
+            self.zout = zlib.compressobj(6, zlib.DEFLATED, -self.out_bits)
+        return (self.zout.compress(data) + self.zout.flush(zlib.Z_SYNC_FLUSH))[:-4]
+
+    def start(self):
+        if self.zin is None or self.in_nct:
+            self.zin = zlib.decompressobj(-self.in_bits)
+
+    def inflate(self, data):
+        try:
+            return self.zin.decompress(data)
+        except zlib.error:
+            raise Failure(1007, "does not inflate")
 
 
 class Failure(Exception):
@@ -53,14 +119,19 @@ class Conn:
         self.ctrl = bytearray()
         self.closed = False
         self.const_key = b"\x37\xfa\x21\x3d"
+        self.pmd = None             # a Pmd once permessage-deflate was agreed
+        self.msg_z = False          # the message being received is compressed
 
     # -- output
     def send_frame(self, op, payload):
+        rsv = 0
+        if self.pmd and op in (wslib.OP_TEXT, wslib.OP_BINARY):
+            payload, rsv = self.pmd.compress(payload), 4
         if self.role == "client":
             key = os.urandom(4) if self.fl["random_mask"] else self.const_key
-            data = wslib.encode_frame(op, payload, mask=True, key=key)
+            data = wslib.encode_frame(op, payload, rsv=rsv, mask=True, key=key)
         else:
-            data = wslib.encode_frame(op, payload, mask=False)
+            data = wslib.encode_frame(op, payload, rsv=rsv, mask=False)
         self.sock.sendall(data)
 
     # -- input
@@ -144,7 +215,7 @@ class Conn:
             return False
         key = bytes(b[pos - 4:pos]) if masked else b""
         del b[:pos]
-        if rsv:
+        if rsv and not (rsv == 4 and self.pmd and op in (wslib.OP_TEXT, wslib.OP_BINARY)):
             raise Failure(1002, "rsv")
         if op not in wslib.VALID_OPCODES:
             raise Failure(1002, "opcode")
@@ -165,6 +236,9 @@ class Conn:
                 raise Failure(1002, "new message inside a message")
             self.msg_op = op
             self.msg = bytearray()
+            self.msg_z = bool(rsv)
+            if self.msg_z:
+                self.pmd.start()
             self.utf8 = wslib.Utf8Validator() if (op == wslib.OP_TEXT and self.fl["check_utf8"]) else None
         if op < 8 and len(self.msg) + ln > MAX_MESSAGE:
             raise Failure(1009, "too big")
@@ -175,9 +249,16 @@ class Conn:
         if h["op"] >= 8:
             self.ctrl += chunk
             return
+        if self.msg_z:
+            chunk = self.pmd.inflate(chunk)
+        self.take(chunk)
+
+    def take(self, chunk):
         if self.utf8 is not None and not self.utf8.feed(chunk):
             raise Failure(1007, "utf-8")
         self.msg += chunk
+        if len(self.msg) > MAX_MESSAGE:
+            raise Failure(1009, "too big")
 
     def end_frame(self, h):
         op = h["op"]
@@ -204,6 +285,8 @@ class Conn:
             else:
                 self.closed = True
         elif h["fin"]:
+            if self.msg_z:
+                self.take(self.pmd.inflate(TAIL))
             if self.utf8 is not None and not self.utf8.finish():
                 raise Failure(1007, "utf-8 at end")
             self.send_frame(self.msg_op, bytes(self.msg))
@@ -272,13 +355,34 @@ def serve_one(sock, flags):
     acc = wslib.accept_key(keys[0])
     if not flags["correct_accept"]:
         acc = base64.b64encode(hashlib.sha1(keys[0].encode()).digest()).decode()   # the GUID forgotten
+    ext, pmd = "", None
+    for e in (x for v in hdrs.get("sec-websocket-extensions", []) for x in v.split(",")) if flags["deflate"] else ():
+        name, o = pmd_parse(e)
+        if o is None or o.get("server_max_window_bits") is True:
+            continue
+        ext = "permessage-deflate"          # the first offer it can take, as asked
+        if o.get("server_no_context_takeover"):
+            ext += "; server_no_context_takeover"
+        if o.get("client_no_context_takeover"):
+            ext += "; client_no_context_takeover"
+        if "server_max_window_bits" in o:
+            ext += "; server_max_window_bits=%d" % o["server_max_window_bits"]
+        if not flags["pmd_params"] and "client_max_window_bits" not in o:
+            ext += "; client_max_window_bits=15"    # not offered: the client may not take it
+        cmwb = o.get("client_max_window_bits", 15)
+        pmd = Pmd(flags, 15 if cmwb is True else cmwb, bool(o.get("client_no_context_takeover")),
+                  o.get("server_max_window_bits", 15), bool(o.get("server_no_context_takeover")))
+        ext = "Sec-WebSocket-Extensions: %s\r\n" % ext
+        break
     try:
         sock.sendall(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                      "Sec-WebSocket-Accept: %s\r\n\r\n" % acc).encode())
+                      "Sec-WebSocket-Accept: %s\r\n%s\r\n" % (acc, ext)).encode())
     except OSError:
         sock.close()
         return
-    Conn(sock, "server", flags, rest).run()
+    c = Conn(sock, "server", flags, rest)
+    c.pmd = pmd
+    c.run()
 
 
 def run_server(port, **changes):
@@ -310,22 +414,33 @@ def connect(url, flags):
     path = u.path or "/"
     if u.query:
         path += "?" + u.query
+    offer = "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n" if flags["deflate"] else ""
     sock.sendall(("GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                  "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n"
-                  % (path, u.hostname, u.port or 80, key)).encode())
+                  "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n%s\r\n"
+                  % (path, u.hostname, u.port or 80, key, offer)).encode())
     head, rest, why = wslib.read_http_head(sock, 10, MAX_HEAD)
     if head is None:
         sock.close()
         return None
+    pmd, ok = None, True
+    exts = [x for v in head.get_all("Sec-WebSocket-Extensions") for x in v.split(",")]
+    if exts:                # one permessage-deflate element with what the offer allows
+        name, a = pmd_parse(exts[0])
+        ok = flags["deflate"] and len(exts) == 1 and a is not None and a.get("client_max_window_bits") is not True
+        if not ok and flags["deflate"] and not flags["pmd_params"]:
+            ok, a = True, {}                        # a bad answer taken as a bare one
+        if ok:
+            pmd = Pmd(flags, a.get("server_max_window_bits", 15), bool(a.get("server_no_context_takeover")),
+                      a.get("client_max_window_bits", 15), bool(a.get("client_no_context_takeover")))
     if flags["check_accept"]:
-        ok = (head.status == 101 and head.tokens("Upgrade") == ["websocket"] and
+        ok = (ok and head.status == 101 and head.tokens("Upgrade") == ["websocket"] and
               "upgrade" in head.tokens("Connection") and
               head.get_all("Sec-WebSocket-Accept") == [wslib.accept_key(key)] and
-              not head.get_all("Sec-WebSocket-Extensions") and not head.get_all("Sec-WebSocket-Protocol"))
+              not head.get_all("Sec-WebSocket-Protocol"))
         if not ok:
             sock.close()
             return None
-    return sock, rest
+    return sock, rest, pmd
 
 
 def run_client(base, agent, **changes):
@@ -334,7 +449,7 @@ def run_client(base, agent, **changes):
     got = connect(base + "/getCaseCount", flags)
     if not got:
         return 1
-    sock, rest = got
+    sock, rest = got[0], got[1]
     sock.settimeout(10)
     count = None
     buf = bytearray(rest)
@@ -357,11 +472,15 @@ def run_client(base, agent, **changes):
         except OSError:
             continue
         if got:
-            Conn(got[0], "client", flags, got[1]).run()
+            c = Conn(got[0], "client", flags, got[1])
+            c.pmd = got[2]
+            c.run()
     try:
         got = connect("%s/updateReports?agent=%s" % (base, q), flags)
         if got:
-            Conn(got[0], "client", flags, got[1]).run()
+            c = Conn(got[0], "client", flags, got[1])
+            c.pmd = got[2]
+            c.run()
     except OSError:
         pass
     return 0

@@ -1,5 +1,6 @@
 // Echo client on Node `ws` for validating the conformance suite (client mode).
-// usage: node node_echo_client.js ws://127.0.0.1:PORT [AGENT]
+// usage: node node_echo_client.js ws://127.0.0.1:PORT [AGENT [deflate]]
+// With "deflate", permessage-deflate is offered (ws' default offer, every message compressed).
 // Follows the usual test-runner scheme: /getCaseCount, /runCase?case=N&agent=A for every
 // case (echoing every message with its own opcode), then /updateReports?agent=A.
 'use strict';
@@ -7,13 +8,14 @@ const WebSocket = require('ws');
 
 const base = process.argv[2] || 'ws://127.0.0.1:9001';
 const agent = process.argv[3] || 'node-ws';
+const deflate = process.argv[4] === 'deflate' ? { threshold: 0 } : false;
 const deadline = setTimeout(() => process.exit(2), 300 * 1000);
 
 function open(path, onMessage) {
   return new Promise((resolve) => {
     let ws;
     try {
-      ws = new WebSocket(base + path, { perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
+      ws = new WebSocket(base + path, { perMessageDeflate: deflate, maxPayload: 64 * 1024 * 1024 });
     } catch (e) {
       resolve();
       return;

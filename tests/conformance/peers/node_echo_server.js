@@ -1,6 +1,7 @@
 // Echo server on Node `ws` for validating the conformance suite (server mode).
-// usage: node node_echo_server.js PORT [LIFETIME_SECONDS]    (PORT 0 picks a free one)
+// usage: node node_echo_server.js PORT [LIFETIME_SECONDS [deflate]]  (PORT 0 picks a free one)
 // Prints "listening PORT" once ready; exits by itself after LIFETIME_SECONDS (default 600).
+// With "deflate", permessage-deflate is on (ws' defaults, every message compressed).
 'use strict';
 const WebSocket = require('ws');
 
@@ -10,7 +11,7 @@ const wss = new WebSocket.WebSocketServer({
   host: '127.0.0.1',
   port,
   maxPayload: 64 * 1024 * 1024,
-  perMessageDeflate: false,
+  perMessageDeflate: process.argv[4] === 'deflate' ? { threshold: 0 } : false,
 });
 wss.on('connection', (ws) => {
   ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
