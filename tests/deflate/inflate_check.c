@@ -733,6 +733,28 @@ static void negotiation(void) {
               server[i].snc ? ", no context" : "", server[i].offer, r, out, server[i].rc,
               server[i].answer);
     }
+    {
+        /* the longest answer is 128 bytes: a cap of 128 has no room for its NUL (the 101
+           would read on past it: the conformance suite's 13.4.1 found it), 129 has */
+        static const char offer[] = "permessage-deflate; client_no_context_takeover; "
+            "client_max_window_bits; server_max_window_bits=15";
+        char req[512], out[129];
+        size_t len = 0, len2 = 0;
+        ws_http h;
+        ws_deflate_params p;
+        int r, r2;
+        snprintf(req, sizeof req, "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n"
+                 "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                 "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: %s\r\n\r\n", offer);
+        parse_head(&h, req, 0);
+        memset(out, 'x', sizeof out);
+        r = ws_deflate_accept(&h, 15, true, &p, out, 128, &len);
+        r2 = ws_deflate_accept(&h, 15, true, &p, out, 129, &len2);
+        check(r == WS_ERR_NOSPACE && r2 == 1 && len2 == 128 && out[128] == 0 &&
+              strlen(out) == 128,
+              "server, the longest answer (128 bytes): cap 128 WS_ERR_NOSPACE (%d), cap 129 "
+              "written with its NUL (%d, %zu bytes)", r, r2, len2);
+    }
     for (i = 0; i < sizeof client / sizeof client[0]; i++) {
         char resp[512];
         ws_http h;
