@@ -4720,6 +4720,14 @@ WS__NOINLINE static int ws__z_fast(ws_inflate *z, const uint8_t *start, const ui
         }
         if (sym < 256) {
             *o++ = (uint8_t)sym;
+            /* a literal takes at most 15 of the 56 bits the refill gives: a second one
+               whose code is in the first-level table goes out without going round */
+            e = z->_lfast[bits & ((1u << WS__Z_LBITS) - 1)];
+            if ((e & 15u) && (e & 15u) <= nbits && e < 256u << 4) {
+                bits >>= e & 15u;
+                nbits -= e & 15u;
+                *o++ = (uint8_t)(e >> 4);
+            }
             continue;
         }
         if (sym == 256) {
@@ -4758,7 +4766,19 @@ WS__NOINLINE static int ws__z_fast(ws_inflate *z, const uint8_t *start, const ui
             err = ws__z_fail(z, "distance beyond the window");
             break;
         }
-        if (d <= (size_t)(o - out) && d >= n) {  /* apart, in this call's output */
+        if (d <= (size_t)(o - out) && d >= 8 && (size_t)(oe - o) >= n + 7) {
+            /* in this call's output, 8 bytes or more back: 8 at a time, each piece read
+               before it is written over, up to 7 bytes past the match (out has room, and
+               what goes there is written again before it counts) */
+            const uint8_t *from = o - d;
+            uint8_t *end = o + n;
+            do {
+                WS__COPY(o, from, 8);
+                o += 8;
+                from += 8;
+            } while (o < end);
+            o = end;
+        } else if (d <= (size_t)(o - out) && d >= n) {
             WS_MEMCPY(o, o - d, n);
             o += n;
         } else {
