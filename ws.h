@@ -1069,7 +1069,9 @@ WS_API void ws_inflate_init(ws_inflate *z, void *window, size_t window_size);
 WS_API void ws_inflate_reset(ws_inflate *z);
 
 /* Decompresses in[0..in_len-1] into out[0..cap-1]: *used bytes of input were taken (all
-   of them unless out filled up or the last block ended) and *produced bytes written.
+   of them unless out filled up or the last block ended) and *produced bytes written (the
+   bytes of out after them, within cap, may have been written over too: a match is copied
+   8 bytes at a time).
    Returns WS_OK (call again with the rest, or with more input), WS_INFLATE_END, or
    WS_ERR_INFLATE (z->why says what; sticky). A permessage-deflate message ends with the
    four bytes 00 00 FF FF that the sender removed: feed them after its last frame. */
