@@ -22,10 +22,12 @@
        (ws_conn_set_inflate: sizeof(ws_inflate), 2.6 KiB on x86-64, and a 1 KiB window; 32
        KiB for an offer that does not let the server choose it, as Firefox's); a compression bomb is closed with 1009 once
        it inflates past --max-message;
-     - an idle client costs its struct alone (about 500 bytes with ws_conn; examples/README.md
-       has the measure): what it needs for a while (the request head, a message, output
-       waiting, a close under way) is allocated then and freed after, and the loop touches
-       only the clients that had something happen (run_todo) or whose timer is due (a heap);
+     - an idle client costs its slot alone (248 bytes with ws_conn, in a table by file
+       descriptor; examples/README.md has the measure): what it needs for a while (the
+       request head, a message, output waiting, a close under way) is allocated then and
+       freed after, what only some clients have (TLS, a decoder, rooms, a chosen name) is
+       out of line, and the loop touches only the clients that had something happen
+       (run_todo) or whose timer is due (a heap);
      - with --cert and --key, the page over https and the chat over wss on the same port
        (ws.h's TLS layer under the same code);
      - with --redis HOST:PORT, rooms shared by any number of processes behind a load
@@ -98,7 +100,7 @@ enum { READ_SIZE = 64 * 1024, HEAD_MAX = 8192, PAGE_MAX = 256 * 1024, CLOSE_MS =
 /* What a client holds only while it needs it: the request head during the handshake, a
    message while it is half received, output the socket did not take yet, the close under
    way. Allocated when first needed and freed when none of these is left, so an idle
-   client is the struct below alone (with its decoder, when it agreed compression). */
+   client is its slot in the table alone (client, below). */
 typedef struct busy {
     outq     out;                       /* what the kernel did not take yet (outq.h) */
     char    *head;                      /* the request head, during the handshake only */
@@ -345,7 +347,10 @@ static busy *need_busy(client *cl) {
     if (x && !x->b && !(x->b = (busy *)calloc(1, sizeof *x->b))) set_dead(cl);
     return busy_of(cl);
 }
-static size_t unsent(const client *cl) { return busy_of(cl) ? outq_pending(&busy_of(cl)->out) : 0; }
+static size_t unsent(const client *cl) {
+    busy *b = busy_of(cl);
+    return b ? outq_pending(&b->out) : 0;
+}
 
 /* The output queue's limit: the page before the upgrade, --queue-limit after it (with TLS
    the queue itself holds a little more: what TLS adds to the frames on_send let through,
@@ -357,7 +362,8 @@ static size_t queue_limit(const client *cl) {
 }
 
 static void watch(client *cl, bool in, bool out) {
-    struct epoll_event ev = { .events = (in ? EPOLLIN : 0u) | (out ? EPOLLOUT : 0u), .data.ptr = cl };
+    struct epoll_event ev = { .events = (in ? EPOLLIN : 0u) | (out ? EPOLLOUT : 0u),
+                              .data.ptr = cl };
     if (cl->want_in == in && cl->want_out == out) return;
     if (epoll_ctl(epfd, EPOLL_CTL_MOD, cl->fd, &ev) != 0) {
         perror("chat_server: epoll_ctl");
@@ -424,7 +430,8 @@ static int on_send(ws_conn *c, const ws_buf *bufs, size_t n) {
         for (size_t i = 0; i < n && r == 0; i++) {
             size_t skip = sent < bufs[i].len ? sent : bufs[i].len;
             sent -= skip;
-            r = outq_push(&busy_of(cl)->out, (const char *)bufs[i].data + skip, bufs[i].len - skip);
+            r = outq_push(&busy_of(cl)->out, (const char *)bufs[i].data + skip,
+                          bufs[i].len - skip);
         }
     }
     if (r != 0) {
@@ -816,7 +823,10 @@ static const char *handle(client *cl, const request *rq) {
         puts_("}");
         if (!seal()) return "message too long";
         if (redis_on) return r_publish(cl, all ? NULL : room, rq->id);     /* json[] */
-        if (all) { for (client *m = next_client(NULL); m; m = next_client(m)) if (m != cl) send_frame(m); }
+        if (all) {
+            for (client *m = next_client(NULL); m; m = next_client(m))
+                if (m != cl) send_frame(m);
+        }
         else to_room(room, cl);
     } else {
         return "unknown event";
@@ -837,7 +847,8 @@ static void serve(client *cl, ws_opcode op, const void *data, size_t len) {
 }
 
 static void on_message(client *cl, ws_opcode op, const void *data, size_t len) {
-    if (redis_on && (rc_of(cl)->op || rc_of(cl)->rq_pos < rc_of(cl)->rq_len)) {     /* in order, one at a time */
+    rclient *rc = rc_of(cl);
+    if (redis_on && (rc->op || rc->rq_pos < rc->rq_len)) {     /* in order, one at a time */
         r_queue(cl, op, data, len);
         return;
     }
@@ -1375,6 +1386,7 @@ static const char *r_nick(client *cl, const char *nick, long id) {
 }
 
 static const char *r_join(client *cl, int slot, const char *room, long id) {
+    rclient *rc = rc_of(cl);
     const char *a[ARGS];
     char b[2][24];
     rop *op;
@@ -1382,13 +1394,13 @@ static const char *r_join(client *cl, int slot, const char *room, long id) {
     if (!(op = r_op(cl, OP_JOIN, id))) return "out of memory";
     op->slot = slot;
     snprintf(rooms_of(cl)[slot], sizeof rooms_of(cl)[slot], "%s", room);
-    rc_of(cl)->joining[slot] = true;           /* a member once its "joined" comes back */
-    int k = r_head(a, b, rc_of(cl)->cid, op->seq);
+    rc->joining[slot] = true;           /* a member once its "joined" comes back */
+    int k = r_head(a, b, rc->cid, op->seq);
     a[k++] = rooms_of(cl)[slot];
     a[k++] = nick_of(cl);
     if (r_send(op, lua_join, k, a, NULL)) return pending;
     rooms_of(cl)[slot][0] = '\0';
-    rc_of(cl)->joining[slot] = false;
+    rc->joining[slot] = false;
     return unavailable;
 }
 
@@ -1454,17 +1466,18 @@ static void r_welcome(client *cl) {
 /* The client is out: Redis frees its names and tells its rooms (if Redis is there; if
    not, what Redis held of it is gone anyway, and it is not put back). */
 static void r_part(client *cl, const char *why) {
+    rclient *rc = rc_of(cl);
     const char *a[ARGS];
     char b[2][24];
     bool was = cl->in_chat;
-    if (cl->parted || (!cl->in_chat && !rc_of(cl)->op)) return;
+    if (cl->parted || (!cl->in_chat && !rc->op)) return;
     cl->in_chat = false;
     cl->parted = true;
     if (rcmd.ac && rcmd.up) {
-        int k = r_head(a, b, rc_of(cl)->cid, 0);
+        int k = r_head(a, b, rc->cid, 0);
         a[k++] = why;
         a[k++] = nick_of(cl);
-        a[k++] = rc_of(cl)->op && rc_of(cl)->op->kind == OP_NICK ? rc_of(cl)->op->nick : "-";
+        a[k++] = rc->op && rc->op->kind == OP_NICK ? rc->op->nick : "-";
         for (int i = 0; i < ROOMS; i++) if (rooms_of(cl)[i][0]) a[k++] = rooms_of(cl)[i];
         r_send(NULL, lua_part, k, a, NULL);
     }
@@ -1483,21 +1496,22 @@ static void r_forget(client *cl) {
 /* -- a client's requests, one at a time -- */
 
 static void r_queue(client *cl, ws_opcode op, const void *data, size_t len) {
-    size_t need = rc_of(cl)->rq_len + 5 + len;
-    if (need > rc_of(cl)->rq_cap) {
-        size_t cap = rc_of(cl)->rq_cap ? rc_of(cl)->rq_cap : 4096;
+    rclient *rc = rc_of(cl);
+    size_t need = rc->rq_len + 5 + len;
+    if (need > rc->rq_cap) {
+        size_t cap = rc->rq_cap ? rc->rq_cap : 4096;
         while (cap < need) cap *= 2;
-        char *p = (char *)realloc(rc_of(cl)->rq, cap);
+        char *p = (char *)realloc(rc->rq, cap);
         if (!p) { reply(cl, "error", -1, "out of memory"); return; }
-        rc_of(cl)->rq = p;
-        rc_of(cl)->rq_cap = cap;
+        rc->rq = p;
+        rc->rq_cap = cap;
     }
     uint32_t n = (uint32_t)len;
-    rc_of(cl)->rq[rc_of(cl)->rq_len] = (char)op;
-    memcpy(rc_of(cl)->rq + rc_of(cl)->rq_len + 1, &n, 4);
-    memcpy(rc_of(cl)->rq + rc_of(cl)->rq_len + 5, data, len);
-    rc_of(cl)->rq_len = need;
-    if (rc_of(cl)->rq_len - rc_of(cl)->rq_pos > RQ_LIMIT && !cl->paused) {   /* stop reading it for now */
+    rc->rq[rc->rq_len] = (char)op;
+    memcpy(rc->rq + rc->rq_len + 1, &n, 4);
+    memcpy(rc->rq + rc->rq_len + 5, data, len);
+    rc->rq_len = need;
+    if (rc->rq_len - rc->rq_pos > RQ_LIMIT && !cl->paused) {   /* stop reading it for now */
         cl->paused = true;
         write_queue(cl);
     }
@@ -1623,7 +1637,11 @@ static void redis_stop(void) {
             fprintf(stderr, "chat_server: Redis did not answer in %d ms; the other processes "
                             "will reap this one within %ld ms\n", STOP_MS, rttl * 5 / 4);
     }
-    for (client *cl = next_client(NULL); cl; cl = next_client(cl)) { if (rc_of(cl)->op) rc_of(cl)->op->cl = NULL; rc_of(cl)->op = NULL; }
+    for (client *cl = next_client(NULL); cl; cl = next_client(cl)) {
+        rclient *rc = rc_of(cl);
+        if (rc->op) rc->op->cl = NULL;
+        rc->op = NULL;
+    }
     if (rcmd.ac) redisAsyncFree(rcmd.ac);
     if (rsub.ac) redisAsyncFree(rsub.ac);
     while (ops) op_unlink(ops);
@@ -1922,7 +1940,8 @@ static void run_todo(void) {
         if (b && !b->head && !b->req && !b->msg && !outq_pending(&b->out) && !cl->closing)
             busy_free(cl);
         tidy_extra(cl);
-        uint64_t due = busy_of(cl) && busy_of(cl)->close_by ? busy_of(cl)->close_by : ws_conn_deadline(&cl->ws);
+        b = busy_of(cl);
+        uint64_t due = b && b->close_by ? b->close_by : ws_conn_deadline(&cl->ws);
         if (!heap_set(cl, due)) set_dead(cl);          /* out of memory: comes round again */
     }
 }
@@ -2111,7 +2130,8 @@ int main(int argc, char **argv) {
     if (z_frames)
         printf("chat_server: permessage-deflate: %llu frames sent compressed, %llu bytes "
                "(%llu uncompressed)\n", z_frames, z_bytes, z_plain);
-    for (client *cl = next_client(NULL); cl; cl = next_client(cl)) {     /* best effort: a close frame each */
+    for (client *cl = next_client(NULL); cl; cl = next_client(cl)) {     /* best effort: a
+                                                                           close frame each */
         cl->in_chat = false;            /* no leave notices to people about to go too */
         if (cl->upgraded && ws_conn_state(&cl->ws) == WS_STATE_OPEN &&
             ws_conn_close(&cl->ws, WS_CLOSE_GOING_AWAY, "server shutting down", 20) != WS_OK)
