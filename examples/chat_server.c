@@ -22,10 +22,12 @@
        (ws_conn_set_inflate: sizeof(ws_inflate), 2.6 KiB on x86-64, and a 1 KiB window; 32
        KiB for an offer that does not let the server choose it, as Firefox's); a compression bomb is closed with 1009 once
        it inflates past --max-message;
-     - an idle client costs its struct alone (about 500 bytes with ws_conn; examples/README.md
-       has the measure): what it needs for a while (the request head, a message, output
-       waiting, a close under way) is allocated then and freed after, and the loop touches
-       only the clients that had something happen (run_todo) or whose timer is due (a heap);
+     - an idle client costs its slot alone (248 bytes with ws_conn, in a table by file
+       descriptor; examples/README.md has the measure): what it needs for a while (the
+       request head, a message, output waiting, a close under way) is allocated then and
+       freed after, what only some clients have (TLS, a decoder, rooms, a chosen name) is
+       out of line, and the loop touches only the clients that had something happen
+       (run_todo) or whose timer is due (a heap);
      - with --cert and --key, the page over https and the chat over wss on the same port
        (ws.h's TLS layer under the same code);
      - with --redis HOST:PORT, rooms shared by any number of processes behind a load
@@ -85,6 +87,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
+#include <sys/uio.h>
 #ifdef CHAT_REDIS
 #include <hiredis/hiredis.h>
 #include <hiredis/async.h>
@@ -97,7 +100,7 @@ enum { READ_SIZE = 64 * 1024, HEAD_MAX = 8192, PAGE_MAX = 256 * 1024, CLOSE_MS =
 /* What a client holds only while it needs it: the request head during the handshake, a
    message while it is half received, output the socket did not take yet, the close under
    way. Allocated when first needed and freed when none of these is left, so an idle
-   client is the struct below alone (with its decoder, when it agreed compression). */
+   client is its slot in the table alone (client, below). */
 typedef struct busy {
     outq     out;                       /* what the kernel did not take yet (outq.h) */
     char    *head;                      /* the request head, during the handshake only */
@@ -118,33 +121,45 @@ typedef struct rclient {
     bool     joining[ROOMS];            /* joined, until Redis's "joined" comes back */
 } rclient;
 
-typedef struct client {
-    struct client *prev, *next;         /* every client */
-    struct client *todo;                /* the next with work to finish (run_todo) */
+/* What only some clients have, out of line (ws.user points to it; NULL when it holds
+   nothing): a busy part, TLS, a decoder, Redis's state, the rooms it is in, a name it
+   chose. Allocated when first needed, freed once none of these is left (run_todo). */
+typedef struct extra {
     busy    *b;                         /* NULL while idle */
     ws_tls  *tls;                       /* with --cert: TLS under it all; NULL: plain */
     ws_inflate *inflate;                /* permessage-deflate agreed: its decoder, the
                                            window behind it (2^client_max_window_bits) */
-    char   (*rooms)[NAME_LEN + 1];      /* ROOMS names, "" = free slot; no_rooms (shared,
-                                           all free) until it joins one */
     rclient *rc;                        /* --redis only */
-    uint64_t due;                       /* when its timer is due, while in the heap */
-    uint32_t heap;                      /* its place in the timer heap; 0: not there */
-    uint32_t events;                    /* what epoll watches for now */
-    int      fd;
+    char     rooms[ROOMS][NAME_LEN + 1];    /* the rooms it is in; "" = a free slot */
+    char     nick[NAME_LEN + 1];        /* the name it chose (any name, with --redis);
+                                           "": guest-N */
     uint8_t  zbits;                     /* compression agreed: the window of what it gets
                                            compressed (server_max_window_bits); 0: none */
+} extra;
+
+/* A client: slot fd of the table (clients[]). ws comes first, so the ws_conn that ws.h's
+   callbacks get is the client; ws.user is its extra part. Descriptors go up to
+   CLIENT_MAX - 1, so that one fits the 24-bit links below. */
+enum { CLIENT_MAX = (1 << 24) - 1 };
+typedef struct client {
+    ws_conn  ws;
+    int      fd;
+    uint32_t guest;                     /* its name, while it chose none: guest-N */
+    uint32_t todo : 24;                 /* on the todo list: the next one's fd + 1; 0: last */
     bool     upgraded : 1, in_chat : 1; /* handshake done; welcomed and not yet parted */
     bool     too_slow : 1, kicked : 1;  /* queue over the limit; close 1008 sent */
     bool     closing : 1, fin_sent : 1, dead : 1;   /* send what is queued then close;
                                            FIN sent; close now */
     bool     tls_closed : 1;            /* close_notify sent */
+    uint32_t heap : 24;                 /* its place in the timer heap; 0: not there */
     bool     paused : 1;                /* --redis: not read while too many requests wait */
     bool     parted : 1;                /* --redis: Redis told it is gone */
     bool     listed : 1, freed : 1;     /* on the todo list; being freed */
-    char     nick[NAME_LEN + 1];
-    ws_conn  ws;
+    bool     want_in : 1, want_out : 1; /* what epoll watches for now */
+    bool     live : 1;                  /* the slot holds a client */
 } client;
+/* what an idle client costs: its slot, ws_conn and 16 bytes */
+typedef char client_is_248_bytes[sizeof(void *) != 8 || sizeof(client) <= 248 ? 1 : -1];
 
 typedef struct request {
     ws_str event, room, data;
@@ -161,7 +176,11 @@ static struct {
 #define REDIS_BUILT 0
 #endif
 static volatile sig_atomic_t stop;
-static client   *clients;
+/* The clients, by file descriptor: blocks of CLIENT_BLOCK slots, allocated (zeroed) when a
+   descriptor first falls in one and never moved, so that pointers to clients stay good. */
+enum { CLIENT_BLOCK = 1024 };
+static client  **blocks;
+static size_t    nblocks;               /* blocks[0..nblocks-1]: each NULL or CLIENT_BLOCK slots */
 static int       epfd;
 static ws_config cfg;
 static unsigned  guests;
@@ -174,11 +193,14 @@ static size_t    json_len, json_cap, frame_len;
 static ws_tls_config tls_cfg;           /* with --cert: shared by every TLS connection */
 static bool      use_tls;
 static char      plain[TLS_RECORD];     /* what TLS decrypts, used up in on_tls_data */
-static client   *todo, **todo_end = &todo;  /* clients with work to finish (run_todo) */
-static client  **heap;                  /* timers: heap[1..heap_n], the earliest first */
+static client   *todo, *todo_last;     /* clients with work to finish (run_todo): a list
+                                           linked by client.todo */
+static struct timer { uint64_t due; client *cl; } *heap;    /* timers: heap[1..heap_n],
+                                                               the earliest first */
 static size_t    heap_n, heap_cap;
 static char      no_rooms[ROOMS][NAME_LEN + 1];    /* the rooms of a client in none: only
                                                        ever zeros (own_rooms before a join) */
+static char      guest_name[NAME_LEN + 1];        /* nick_of(): the last guest-N made */
 /* permessage-deflate: each event is compressed once for every member that agreed it
    (once per window size agreed), and the same bytes go to each (server_no_context_takeover,
    so no member's compressor state is involved). The encoder's memory is this process's. */
@@ -205,40 +227,100 @@ static bool is(ws_str s, const char *lit) {
 
 /* ---- clients with work, and timers: the loop touches only these ------------------------ */
 
+/* The slot for descriptor fd (a new block if need be), or NULL when out of memory. */
+static client *client_slot(int fd) {
+    size_t i = (size_t)fd / CLIENT_BLOCK;
+    if (i >= nblocks) {
+        size_t n = nblocks ? nblocks : 16;
+        while (n <= i) n *= 2;
+        client **p = (client **)realloc(blocks, n * sizeof *p);
+        if (!p) return NULL;
+        memset(p + nblocks, 0, (n - nblocks) * sizeof *p);
+        blocks = p;
+        nblocks = n;
+    }
+    if (!blocks[i] && !(blocks[i] = (client *)calloc(CLIENT_BLOCK, sizeof **blocks))) return NULL;
+    return &blocks[i][(size_t)fd % CLIENT_BLOCK];
+}
+/* The client of descriptor fd, or NULL. */
+static client *client_of(int fd) {
+    client *b = (size_t)fd / CLIENT_BLOCK < nblocks ? blocks[fd / CLIENT_BLOCK] : NULL;
+    return b && b[fd % CLIENT_BLOCK].live ? &b[fd % CLIENT_BLOCK] : NULL;
+}
+/* The client after cl in descriptor order (the first: cl NULL), or NULL: every client is
+   for (client *m = next_client(NULL); m; m = next_client(m)). */
+static client *next_client(const client *cl) {
+    for (size_t fd = cl ? (size_t)cl->fd + 1 : 0; fd < nblocks * CLIENT_BLOCK; fd++) {
+        client *b = blocks[fd / CLIENT_BLOCK];
+        if (!b) { fd = fd / CLIENT_BLOCK * CLIENT_BLOCK + CLIENT_BLOCK - 1; continue; }
+        if (b[fd % CLIENT_BLOCK].live) return &b[fd % CLIENT_BLOCK];
+    }
+    return NULL;
+}
+
+static void set_dead(client *cl);
+
+/* Its extra part (what only some clients have), made when first needed: NULL when out of
+   memory. extra_of: the part or NULL. */
+static extra *extra_of(const client *cl) { return (extra *)cl->ws.user; }
+static extra *need_extra(client *cl) {
+    if (!cl->ws.user && !(cl->ws.user = calloc(1, sizeof(extra)))) set_dead(cl);
+    return extra_of(cl);
+}
+static busy *busy_of(const client *cl) { return extra_of(cl) ? extra_of(cl)->b : NULL; }
+static ws_tls *tls_of(const client *cl) { return extra_of(cl) ? extra_of(cl)->tls : NULL; }
+static ws_inflate *inflate_of(const client *cl) {
+    return extra_of(cl) ? extra_of(cl)->inflate : NULL;
+}
+static rclient *rc_of(const client *cl) { return extra_of(cl) ? extra_of(cl)->rc : NULL; }
+static unsigned zbits_of(const client *cl) { return extra_of(cl) ? extra_of(cl)->zbits : 0; }
+/* Its rooms: ROOMS names, "" = a free slot; no_rooms (shared, all free) until it joins one. */
+static char (*rooms_of(const client *cl))[NAME_LEN + 1] {
+    return extra_of(cl) ? extra_of(cl)->rooms : no_rooms;
+}
+/* Its name: the one it chose, else guest-N (made in guest_name[], good until the next
+   call), else "" (--redis, before Redis gave it one). */
+static const char *nick_of(const client *cl) {
+    if (extra_of(cl) && extra_of(cl)->nick[0]) return extra_of(cl)->nick;
+    if (!cl->guest) return "";
+    snprintf(guest_name, sizeof guest_name, "guest-%u", (unsigned)cl->guest);
+    return guest_name;
+}
+
 /* cl has something to finish after this pass (settle, free, its timer): run_todo does it */
 static void mark(client *cl) {
     if (cl->listed || cl->freed) return;
     cl->listed = true;
-    cl->todo = NULL;
-    *todo_end = cl;
-    todo_end = &cl->todo;
+    cl->todo = 0;
+    if (todo) todo_last->todo = (uint32_t)cl->fd + 1; else todo = cl;
+    todo_last = cl;
 }
 static void set_dead(client *cl) {
     cl->dead = true;
     mark(cl);
 }
 
-/* The timer heap, keyed by cl->due: heap[1] is the earliest. */
-static void heap_put(size_t i, client *cl) { heap[i] = cl; cl->heap = (uint32_t)i; }
+/* The timer heap: heap[1] is the earliest. */
+static void heap_put(size_t i, struct timer t) { heap[i] = t; t.cl->heap = (uint32_t)i; }
 static void heap_fix(size_t i) {
-    client *cl = heap[i];
-    while (i > 1 && heap[i / 2]->due > cl->due) { heap_put(i, heap[i / 2]); i /= 2; }
+    struct timer t = heap[i];
+    while (i > 1 && heap[i / 2].due > t.due) { heap_put(i, heap[i / 2]); i /= 2; }
     for (;;) {
         size_t c = 2 * i;
         if (c > heap_n) break;
-        if (c < heap_n && heap[c + 1]->due < heap[c]->due) c++;
-        if (heap[c]->due >= cl->due) break;
+        if (c < heap_n && heap[c + 1].due < heap[c].due) c++;
+        if (heap[c].due >= t.due) break;
         heap_put(i, heap[c]);
         i = c;
     }
-    heap_put(i, cl);
+    heap_put(i, t);
 }
 static void heap_del(client *cl) {
     size_t i = cl->heap;
     if (!i) return;
     cl->heap = 0;
-    client *last = heap[heap_n--];
-    if (last != cl) { heap_put(i, last); heap_fix(i); }
+    struct timer last = heap[heap_n--];
+    if (last.cl != cl) { heap_put(i, last); heap_fix(i); }
 }
 /* Puts cl in the heap at due (UINT64_MAX: out of it). False when out of memory. */
 static bool heap_set(client *cl, uint64_t due) {
@@ -246,50 +328,77 @@ static bool heap_set(client *cl, uint64_t due) {
     if (!cl->heap) {
         if (heap_n + 1 >= heap_cap) {
             size_t cap = heap_cap ? heap_cap * 2 : 1024;
-            client **h = (client **)realloc(heap, cap * sizeof *h);
+            struct timer *h = (struct timer *)realloc(heap, cap * sizeof *h);
             if (!h) return false;
             heap = h;
             heap_cap = cap;
         }
-        heap_put(++heap_n, cl);
+        struct timer t = { due, cl };
+        heap_put(++heap_n, t);
     }
-    cl->due = due;
+    heap[cl->heap].due = due;
     heap_fix(cl->heap);
     return true;
 }
 
 /* The client's busy part, allocated when first needed. NULL when out of memory. */
 static busy *need_busy(client *cl) {
-    if (!cl->b && !(cl->b = (busy *)calloc(1, sizeof *cl->b))) set_dead(cl);
-    return cl->b;
+    extra *x = need_extra(cl);
+    if (x && !x->b && !(x->b = (busy *)calloc(1, sizeof *x->b))) set_dead(cl);
+    return busy_of(cl);
 }
-static size_t unsent(const client *cl) { return cl->b ? outq_pending(&cl->b->out) : 0; }
+static size_t unsent(const client *cl) {
+    busy *b = busy_of(cl);
+    return b ? outq_pending(&b->out) : 0;
+}
 
 /* The output queue's limit: the page before the upgrade, --queue-limit after it (with TLS
    the queue itself holds a little more: what TLS adds to the frames on_send let through,
    29 bytes or so per record), and room for the close frame once it is kicked. */
 static size_t queue_limit(const client *cl) {
     if (!cl->upgraded) return PAGE_MAX + 4096;
-    return (size_t)opt.queue_limit + (cl->tls ? (size_t)opt.queue_limit / 64 + 4096 : 0) +
+    return (size_t)opt.queue_limit + (tls_of(cl) ? (size_t)opt.queue_limit / 64 + 4096 : 0) +
            (cl->kicked ? 256 : 0);
 }
 
-static void watch(client *cl, uint32_t events) {
-    struct epoll_event ev = { .events = events, .data.ptr = cl };
-    if (cl->events == events) return;
+static void watch(client *cl, bool in, bool out) {
+    struct epoll_event ev = { .events = (in ? EPOLLIN : 0u) | (out ? EPOLLOUT : 0u),
+                              .data.ptr = cl };
+    if (cl->want_in == in && cl->want_out == out) return;
     if (epoll_ctl(epfd, EPOLL_CTL_MOD, cl->fd, &ev) != 0) {
         perror("chat_server: epoll_ctl");
         set_dead(cl);
     }
-    cl->events = events;
+    cl->want_in = in;
+    cl->want_out = out;
 }
 
 /* Sends what waits (at most one send()), then watches for EPOLLOUT while some still does. */
 static void write_queue(client *cl) {
     mark(cl);                               /* its busy part may go, or its FIN */
-    if (!cl->dead && cl->b && outq_flush(&cl->b->out, cl->fd) != 0) set_dead(cl);
+    if (!cl->dead && busy_of(cl) && outq_flush(&busy_of(cl)->out, cl->fd) != 0) set_dead(cl);
     if (!cl->dead)
-        watch(cl, (cl->paused ? 0 : EPOLLIN) | (unsent(cl) ? EPOLLOUT : 0));
+        watch(cl, !cl->paused, unsent(cl) > 0);
+}
+
+/* With nothing waiting (and no TLS), a frame goes straight to the socket, one sendmsg():
+   a broadcast to idle clients allocates nothing. Returns the bytes the kernel took; what
+   it did not waits in the queue. */
+static size_t send_now(client *cl, const ws_buf *bufs, size_t n) {
+    struct iovec iov[8];
+    struct msghdr msg;
+    if (n > sizeof iov / sizeof *iov) return 0;     /* the queue takes it */
+    memset(&msg, 0, sizeof msg);
+    for (size_t i = 0; i < n; i++) {
+        iov[i].iov_base = (void *)(uintptr_t)bufs[i].data;
+        iov[i].iov_len = bufs[i].len;
+    }
+    msg.msg_iov = iov;
+    msg.msg_iovlen = n;
+    ssize_t r = sendmsg(cl->fd, &msg, MSG_NOSIGNAL);
+    if (r >= 0) return (size_t)r;
+    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) set_dead(cl);
+    return 0;
 }
 
 /* ---- ws.h glue: the send callback --------------------------------------------------------- */
@@ -300,7 +409,7 @@ static void write_queue(client *cl) {
    queue past --queue-limit is dropped whole, and the client closed with 1008 "too slow" by
    kick_slow(), out of this call. */
 static int on_send(ws_conn *c, const ws_buf *bufs, size_t n) {
-    client *cl = (client *)c->user;
+    client *cl = (client *)(void *)c;     /* ws comes first in a client */
     size_t total = 0;
     mark(cl);                               /* its timer may have moved */
     if (cl->dead || (cl->too_slow && !cl->kicked)) return 0;            /* dropped whole */
@@ -310,9 +419,22 @@ static int on_send(ws_conn *c, const ws_buf *bufs, size_t n) {
         cl->too_slow = slow_pending = true;
         return 0;
     }
+    size_t sent = tls_of(cl) || queued ? 0 : send_now(cl, bufs, n);
+    if (cl->dead || sent == total) return 0;
     if (!need_busy(cl)) return 0;
-    cl->b->out.limit = queue_limit(cl);
-    if ((cl->tls ? ws_tls_send(cl->tls, bufs, n) : outq_push_bufs(&cl->b->out, bufs, n)) != 0) {
+    busy_of(cl)->out.limit = queue_limit(cl);
+    int r = 0;
+    if (tls_of(cl)) r = ws_tls_send(tls_of(cl), bufs, n);
+    else if (!sent) r = outq_push_bufs(&busy_of(cl)->out, bufs, n);
+    else {                                  /* the rest of what send_now began */
+        for (size_t i = 0; i < n && r == 0; i++) {
+            size_t skip = sent < bufs[i].len ? sent : bufs[i].len;
+            sent -= skip;
+            r = outq_push(&busy_of(cl)->out, (const char *)bufs[i].data + skip,
+                          bufs[i].len - skip);
+        }
+    }
+    if (r != 0) {
         set_dead(cl);                    /* out of memory, or no room for its close */
         return 0;
     }
@@ -325,8 +447,8 @@ static int on_send(ws_conn *c, const ws_buf *bufs, size_t n) {
 static int on_tls_send(ws_tls *t, const void *data, size_t len) {
     client *cl = (client *)t->user;
     if (!need_busy(cl)) return -1;
-    cl->b->out.limit = queue_limit(cl);
-    return outq_push(&cl->b->out, data, len);
+    busy_of(cl)->out.limit = queue_limit(cl);
+    return outq_push(&busy_of(cl)->out, data, len);
 }
 
 /* ---- JSON out: events are built in json[], then framed once in frame[] ---------------- */
@@ -404,8 +526,8 @@ static void send_frame(client *to) {
     const char *f = ev_frame;
     size_t n = ev_frame_len;
     if (!to->in_chat || ws_conn_state(&to->ws) != WS_STATE_OPEN) return;
-    if (to->zbits && ev_len >= WS_DEFLATE_MIN_SIZE) {
-        struct zframe *z = compressed(to->zbits);
+    if (zbits_of(to) && ev_len >= WS_DEFLATE_MIN_SIZE) {
+        struct zframe *z = compressed(zbits_of(to));
         if (!z->plain) {
             f = z->frame;
             n = z->len;
@@ -419,27 +541,14 @@ static void send_frame(client *to) {
 }
 
 /* Before a client's rooms are written to: its own (it shared no_rooms until now). */
-static bool own_rooms(client *cl) {
-    if (cl->rooms != no_rooms) return true;
-    char (*r)[NAME_LEN + 1] = (char (*)[NAME_LEN + 1])calloc(ROOMS, sizeof *r);
-    if (!r) return false;
-    cl->rooms = r;
-    return true;
-}
-/* After it left rooms: in none, it goes back to no_rooms. */
-static void tidy_rooms(client *cl) {
-    if (cl->rooms == no_rooms) return;
-    for (int i = 0; i < ROOMS; i++) if (cl->rooms[i][0]) return;
-    free(cl->rooms);
-    cl->rooms = no_rooms;
-}
+static bool own_rooms(client *cl) { return need_extra(cl) != NULL; }
 
 static int room_slot(const client *cl, const char *room) {
-    for (int i = 0; i < ROOMS; i++) if (strcmp(cl->rooms[i], room) == 0) return i;
+    for (int i = 0; i < ROOMS; i++) if (strcmp(rooms_of(cl)[i], room) == 0) return i;
     return -1;
 }
 static void to_room(const char *room, const client *except) {
-    for (client *m = clients; m; m = m->next)
+    for (client *m = next_client(NULL); m; m = next_client(m))
         if (m != except && room_slot(m, room) >= 0) send_frame(m);
 }
 
@@ -454,9 +563,9 @@ static void send_members(const char *room) {
     int count = 0;
     begin("members", room);
     puts_(",\"data\":{\"nicks\":[");
-    for (client *m = clients; m; m = m->next) {
+    for (client *m = next_client(NULL); m; m = next_client(m)) {
         if (!m->in_chat || room_slot(m, room) < 0) continue;
-        if (count < LIST_MAX) { if (count) puts_(","); put_str(m->nick, strlen(m->nick)); }
+        if (count < LIST_MAX) { if (count) puts_(","); put_str(nick_of(m), strlen(nick_of(m))); }
         count++;
     }
     puts_("],\"count\":");
@@ -470,7 +579,7 @@ static void notice(const char *event, const char *room, const client *who, const
                    const char *value) {
     begin(event, room);
     puts_(",\"data\":{\"nick\":");
-    put_str(who->nick, strlen(who->nick));
+    put_str(nick_of(who), strlen(nick_of(who)));
     if (key) { puts_(",\""); puts_(key); puts_("\":"); put_str(value, strlen(value)); }
     puts_("}");
     if (seal()) to_room(room, who);
@@ -478,9 +587,8 @@ static void notice(const char *event, const char *room, const client *who, const
 
 static void leave(client *cl, int slot, const char *why) {
     char room[NAME_LEN + 1];
-    memcpy(room, cl->rooms[slot], sizeof room);
-    cl->rooms[slot][0] = '\0';
-    tidy_rooms(cl);
+    memcpy(room, rooms_of(cl)[slot], sizeof room);
+    rooms_of(cl)[slot][0] = '\0';        /* its extra part may go (run_todo) */
     notice("left", room, cl, "why", why);
     send_members(room);
 }
@@ -505,9 +613,9 @@ static void bad_usage(const char *what, const char *arg, const char *want);
 static void part(client *cl, const char *why) {
     if (redis_on) { r_part(cl, why); return; }
     if (!cl->in_chat) return;
-    for (int i = 0; i < ROOMS; i++) if (cl->rooms[i][0]) leave(cl, i, why);
+    for (int i = 0; i < ROOMS; i++) if (rooms_of(cl)[i][0]) leave(cl, i, why);
     cl->in_chat = false;
-    printf("chat_server: %s left: %s\n", cl->nick, why);
+    printf("chat_server: %s left: %s\n", nick_of(cl), why);
 }
 
 /* Queue over the limit: the whole frames queued stay (the client gets them if it ever
@@ -515,7 +623,7 @@ static void part(client *cl, const char *why) {
 static void kick_slow(void) {
     while (slow_pending) {
         slow_pending = false;
-        for (client *cl = clients; cl; cl = cl->next) {
+        for (client *cl = next_client(NULL); cl; cl = next_client(cl)) {
             if (!cl->too_slow || cl->kicked) continue;
             cl->kicked = true;                  /* queue_limit: room for the close frame */
             int r = ws_conn_close(&cl->ws, WS_CLOSE_POLICY, "too slow", 8);
@@ -645,8 +753,8 @@ static bool valid_name(ws_str s) {
     return true;
 }
 static bool nick_taken(const char *nick, const client *self) {
-    for (client *m = clients; m; m = m->next)
-        if (m != self && m->in_chat && strcmp(m->nick, nick) == 0) return true;
+    for (client *m = next_client(NULL); m; m = next_client(m))
+        if (m != self && m->in_chat && strcmp(nick_of(m), nick) == 0) return true;
     return false;
 }
 
@@ -676,14 +784,17 @@ static const char *handle(client *cl, const request *rq) {
             nick[rq->data.len] = '\0';
             return r_nick(cl, nick, rq->id);
         }
-        memcpy(was, cl->nick, sizeof was);
-        memcpy(cl->nick, rq->data.ptr, rq->data.len);
-        cl->nick[rq->data.len] = '\0';
-        if (nick_taken(cl->nick, cl)) { memcpy(cl->nick, was, sizeof was); return "nick taken"; }
+        char nick[NAME_LEN + 1];
+        memcpy(nick, rq->data.ptr, rq->data.len);
+        nick[rq->data.len] = '\0';
+        if (nick_taken(nick, cl)) return "nick taken";
+        if (!need_extra(cl)) return "out of memory";
+        snprintf(was, sizeof was, "%s", nick_of(cl));
+        memcpy(extra_of(cl)->nick, nick, sizeof nick);
         for (int i = 0; i < ROOMS; i++) {
-            if (!cl->rooms[i][0]) continue;
-            notice("renamed", cl->rooms[i], cl, "was", was);
-            send_members(cl->rooms[i]);
+            if (!rooms_of(cl)[i][0]) continue;
+            notice("renamed", rooms_of(cl)[i], cl, "was", was);
+            send_members(rooms_of(cl)[i]);
         }
     } else if (is(rq->event, "join")) {
         if (!room[0]) return "join: which room?";
@@ -691,7 +802,7 @@ static const char *handle(client *cl, const request *rq) {
             if ((slot = room_slot(cl, "")) < 0) return "in too many rooms";
             if (!own_rooms(cl)) return "out of memory";
             if (redis_on) return r_join(cl, slot, room, rq->id);
-            memcpy(cl->rooms[slot], room, sizeof room);
+            memcpy(rooms_of(cl)[slot], room, sizeof room);
             notice("joined", room, cl, NULL, NULL);
             send_frame(cl);                         /* the joiner sees it too */
             send_members(room);
@@ -706,13 +817,16 @@ static const char *handle(client *cl, const request *rq) {
         if (!rq->data.ptr || rq->data.len == 0) return "nothing to send";
         begin(all ? "broadcast" : "message", all ? NULL : room);
         puts_(",\"data\":{\"from\":");
-        put_str(cl->nick, strlen(cl->nick));
+        put_str(nick_of(cl), strlen(nick_of(cl)));
         puts_(",\"text\":");
         put_str(rq->data.ptr, rq->data.len);
         puts_("}");
         if (!seal()) return "message too long";
         if (redis_on) return r_publish(cl, all ? NULL : room, rq->id);     /* json[] */
-        if (all) { for (client *m = clients; m; m = m->next) if (m != cl) send_frame(m); }
+        if (all) {
+            for (client *m = next_client(NULL); m; m = next_client(m))
+                if (m != cl) send_frame(m);
+        }
         else to_room(room, cl);
     } else {
         return "unknown event";
@@ -733,7 +847,8 @@ static void serve(client *cl, ws_opcode op, const void *data, size_t len) {
 }
 
 static void on_message(client *cl, ws_opcode op, const void *data, size_t len) {
-    if (redis_on && (cl->rc->op || cl->rc->rq_pos < cl->rc->rq_len)) {     /* in order, one at a time */
+    rclient *rc = rc_of(cl);
+    if (redis_on && (rc->op || rc->rq_pos < rc->rq_len)) {     /* in order, one at a time */
         r_queue(cl, op, data, len);
         return;
     }
@@ -747,7 +862,7 @@ static void on_message(client *cl, ws_opcode op, const void *data, size_t len) {
    part, which grows as they come and is freed once the message is served: an idle client
    holds no buffer. */
 static void on_begin(ws_conn *c, ws_opcode op, uint64_t size) {
-    client *cl = (client *)c->user;
+    client *cl = (client *)(void *)c;     /* ws comes first in a client */
     busy *b = need_busy(cl);
     (void)size;
     if (!b) return;
@@ -756,8 +871,8 @@ static void on_begin(ws_conn *c, ws_opcode op, uint64_t size) {
 }
 
 static void on_data(ws_conn *c, const void *data, size_t len) {
-    client *cl = (client *)c->user;
-    busy *b = cl->b;
+    client *cl = (client *)(void *)c;     /* ws comes first in a client */
+    busy *b = busy_of(cl);
     if (!b || cl->dead || len == 0) return;
     if (len > b->msg_cap - b->msg_len) {
         size_t cap = b->msg_cap ? b->msg_cap : 256;
@@ -772,8 +887,8 @@ static void on_data(ws_conn *c, const void *data, size_t len) {
 }
 
 static void on_end(ws_conn *c) {
-    client *cl = (client *)c->user;
-    busy *b = cl->b;
+    client *cl = (client *)(void *)c;     /* ws comes first in a client */
+    busy *b = busy_of(cl);
     if (!b || cl->dead) return;
     char *msg = b->msg;
     size_t len = b->msg_len;
@@ -785,7 +900,7 @@ static void on_end(ws_conn *c) {
 }
 
 static void on_close(ws_conn *c, unsigned code, const char *reason, size_t len) {
-    client *cl = (client *)c->user;
+    client *cl = (client *)(void *)c;     /* ws comes first in a client */
     char why[64];
     (void)code;
     if (ws_conn_state(c) == WS_STATE_FAILED && len > 0)  /* we failed it: ws.h says why */
@@ -1038,7 +1153,7 @@ static bool r_send(rop *op, const char *script, int argc, const char **argv, con
         rop **t = &ops;
         while (*t) t = &(*t)->next;
         *t = op;
-        if (op->cl) op->cl->rc->op = op;
+        if (op->cl) rc_of(op->cl)->op = op;
     }
     return true;
 }
@@ -1047,7 +1162,7 @@ static rop *r_op(client *cl, int kind, long id) {
     rop *op = (rop *)calloc(1, sizeof *op);
     if (!op) return NULL;
     op->cl = cl;
-    op->cid = cl ? cl->rc->cid : 0;
+    op->cid = cl ? rc_of(cl)->cid : 0;
     op->kind = kind;
     op->id = id;
     op->seq = ++op_seq;
@@ -1082,10 +1197,10 @@ static void op_end(rop *op, const char *why) {
     client *cl = op->cl;
     op->cl = NULL;
     if (!cl) return;
-    cl->rc->op = NULL;
+    rc_of(cl)->op = NULL;
     if (op->slot >= 0 && op->kind == OP_JOIN && why) {      /* the join did not happen */
-        cl->rooms[op->slot][0] = '\0';
-        cl->rc->joining[op->slot] = false;
+        rooms_of(cl)[op->slot][0] = '\0';
+        rc_of(cl)->joining[op->slot] = false;
     }
     if (op->kind == OP_GUEST) {
         if (why) {                      /* no name: no chat; it may try again later */
@@ -1094,13 +1209,13 @@ static void op_end(rop *op, const char *why) {
                 set_dead(cl);
             return;
         }
-        memcpy(cl->nick, op->nick, sizeof cl->nick);
+        memcpy(extra_of(cl)->nick, op->nick, sizeof op->nick);   /* rc: it has its extra part */
         cl->in_chat = true;
         welcome(cl);
     } else if (op->kind == OP_PING) {
         reply(cl, "pong", op->id, NULL);        /* the server is alive either way */
     } else if (op->kind == OP_NICK && !why) {
-        memcpy(cl->nick, op->nick, sizeof cl->nick);
+        memcpy(extra_of(cl)->nick, op->nick, sizeof op->nick);   /* rc: it has its extra part */
         if (op->id >= 0) reply(cl, "ack", op->id, NULL);
     } else if (why) {
         reply(cl, "error", op->id, why);
@@ -1162,23 +1277,23 @@ static void r_register(bool fresh) {
     a[0] = proc_id;
     a[1] = ttl;
     r_send(NULL, fresh ? lua_register : lua_heartbeat, 2, a, NULL);
-    for (client *cl = clients; cl; cl = cl->next) {
+    for (client *cl = next_client(NULL); cl; cl = next_client(cl)) {
         if (!cl->in_chat) continue;
-        int k = r_head(a, b, cl->rc->cid, 0) - 1;         /* P CID NICK ROOM... */
-        a[k++] = cl->nick;
-        for (int i = 0; i < ROOMS; i++) if (cl->rooms[i][0]) a[k++] = cl->rooms[i];
+        int k = r_head(a, b, rc_of(cl)->cid, 0) - 1;         /* P CID NICK ROOM... */
+        a[k++] = nick_of(cl);
+        for (int i = 0; i < ROOMS; i++) if (rooms_of(cl)[i][0]) a[k++] = rooms_of(cl)[i];
         r_send(NULL, lua_rejoin, k, a, NULL);
     }
     int n = 1;                          /* then each room's list once, ARGS - 1 rooms a call */
     a[0] = proc_id;
-    for (client *cl = clients; cl; cl = cl->next) {
+    for (client *cl = next_client(NULL); cl; cl = next_client(cl)) {
         if (!cl->in_chat) continue;
         for (int i = 0; i < ROOMS; i++) {
-            const char *r = cl->rooms[i];
+            const char *r = rooms_of(cl)[i];
             bool seen = !r[0];
-            for (client *o = clients; o != cl && !seen; o = o->next)  /* listed already? */
+            for (client *o = next_client(NULL); o != cl && !seen; o = next_client(o))  /* listed already? */
                 if (o->in_chat && room_slot(o, r) >= 0) seen = true;
-            for (int j = 0; j < i && !seen; j++) seen = strcmp(cl->rooms[j], r) == 0;
+            for (int j = 0; j < i && !seen; j++) seen = strcmp(rooms_of(cl)[j], r) == 0;
             if (seen) continue;
             a[n++] = r;
             if (n == ARGS) { r_send(NULL, lua_members, n, a, NULL); n = 1; }
@@ -1211,12 +1326,12 @@ static void deliver(const char *line, size_t len, const char *from, uint64_t cid
     char room[NAME_LEN + 1];
     memcpy(room, sp + 1, rlen);
     room[rlen] = '\0';
-    for (client *m = clients; m; m = m->next) {
+    for (client *m = next_client(NULL); m; m = next_client(m)) {
         if (!m->in_chat || ws_conn_state(&m->ws) != WS_STATE_OPEN) continue;
-        if (but && mine && m->rc->cid == cid) continue;
+        if (but && mine && rc_of(m)->cid == cid) continue;
         if (!all) {
             int s = room_slot(m, room);
-            if (s < 0 || m->rc->joining[s]) continue;
+            if (s < 0 || rc_of(m)->joining[s]) continue;
         }
         if (!framed) {                  /* once per process, the same bytes to each */
             if (ws_frame_encode(rframe, json_cap + 14, &flen, true, WS_OP_TEXT, json_, jlen, NULL) != WS_OK) return;
@@ -1246,7 +1361,7 @@ static void on_published(redisAsyncContext *ac, void *reply, void *priv) {
     if (strcmp(from, proc_id) == 0)     /* ours: its request is done once this is out */
         for (op = ops; op && op->seq != seq; op = op->next) {}
     if (op && op->kind == OP_JOIN && op->cl && !op->failed)
-        op->cl->rc->joining[op->slot] = false;      /* in the room from this point on */
+        rc_of(op->cl)->joining[op->slot] = false;      /* in the room from this point on */
     for (p = nl + 1; p < end; p = nl + 1) {
         if (!(nl = memchr(p, '\n', (size_t)(end - p)))) nl = end;
         deliver(p, (size_t)(nl - p), from, cid);
@@ -1263,28 +1378,29 @@ static const char *r_nick(client *cl, const char *nick, long id) {
     if (!r_ready()) return unavailable;
     if (!(op = r_op(cl, OP_NICK, id))) return "out of memory";
     snprintf(op->nick, sizeof op->nick, "%s", nick);
-    int k = r_head(a, b, cl->rc->cid, op->seq);
+    int k = r_head(a, b, rc_of(cl)->cid, op->seq);
     a[k++] = op->nick;
-    a[k++] = cl->nick;
-    for (int i = 0; i < ROOMS; i++) if (cl->rooms[i][0]) a[k++] = cl->rooms[i];
+    a[k++] = nick_of(cl);
+    for (int i = 0; i < ROOMS; i++) if (rooms_of(cl)[i][0]) a[k++] = rooms_of(cl)[i];
     return r_send(op, lua_nick, k, a, NULL) ? pending : unavailable;
 }
 
 static const char *r_join(client *cl, int slot, const char *room, long id) {
+    rclient *rc = rc_of(cl);
     const char *a[ARGS];
     char b[2][24];
     rop *op;
     if (!r_ready()) return unavailable;
     if (!(op = r_op(cl, OP_JOIN, id))) return "out of memory";
     op->slot = slot;
-    snprintf(cl->rooms[slot], sizeof cl->rooms[slot], "%s", room);
-    cl->rc->joining[slot] = true;           /* a member once its "joined" comes back */
-    int k = r_head(a, b, cl->rc->cid, op->seq);
-    a[k++] = cl->rooms[slot];
-    a[k++] = cl->nick;
+    snprintf(rooms_of(cl)[slot], sizeof rooms_of(cl)[slot], "%s", room);
+    rc->joining[slot] = true;           /* a member once its "joined" comes back */
+    int k = r_head(a, b, rc->cid, op->seq);
+    a[k++] = rooms_of(cl)[slot];
+    a[k++] = nick_of(cl);
     if (r_send(op, lua_join, k, a, NULL)) return pending;
-    cl->rooms[slot][0] = '\0';
-    cl->rc->joining[slot] = false;
+    rooms_of(cl)[slot][0] = '\0';
+    rc->joining[slot] = false;
     return unavailable;
 }
 
@@ -1294,14 +1410,14 @@ static const char *r_leave(client *cl, int slot, long id) {
     rop *op;
     if (!r_ready()) return unavailable;
     if (!(op = r_op(cl, OP_LEAVE, id))) return "out of memory";
-    memcpy(room, cl->rooms[slot], sizeof room);
-    int k = r_head(a, b, cl->rc->cid, op->seq);
+    memcpy(room, rooms_of(cl)[slot], sizeof room);
+    int k = r_head(a, b, rc_of(cl)->cid, op->seq);
     a[k++] = "left";
-    a[k++] = cl->nick;
+    a[k++] = nick_of(cl);
     a[k++] = "";
     a[k++] = room;
     if (!r_send(op, lua_part, k, a, NULL)) return unavailable;
-    cl->rooms[slot][0] = '\0';          /* hears nothing more from it */
+    rooms_of(cl)[slot][0] = '\0';          /* hears nothing more from it */
     return pending;
 }
 
@@ -1312,7 +1428,7 @@ static const char *r_publish(client *cl, const char *room, long id) {
     rop *op;
     if (!r_ready()) return unavailable;
     if (!(op = r_op(cl, OP_PUB, id))) return "out of memory";
-    int h = snprintf(rpub, 128, "%s %llu %llu\nx %s ", proc_id, (unsigned long long)cl->rc->cid,
+    int h = snprintf(rpub, 128, "%s %llu %llu\nx %s ", proc_id, (unsigned long long)rc_of(cl)->cid,
                      (unsigned long long)op->seq, room ? room : "*");
     memcpy(rpub + h, json, json_len);
     rpub[h + (int)json_len] = '\n';
@@ -1327,7 +1443,7 @@ static bool r_ping(client *cl, long id) {
     rop *op;
     if (!r_ready() || !(op = r_op(cl, OP_PING, id))) return false;
     snprintf(chan, sizeof chan, "chat:%s", proc_id);
-    snprintf(head, sizeof head, "%s %llu %llu\n", proc_id, (unsigned long long)cl->rc->cid,
+    snprintf(head, sizeof head, "%s %llu %llu\n", proc_id, (unsigned long long)rc_of(cl)->cid,
              (unsigned long long)op->seq);
     const char *a[3] = { "PUBLISH", chan, head };
     return r_send(op, NULL, 3, a, NULL);
@@ -1337,79 +1453,81 @@ static void r_welcome(client *cl) {
     const char *a[ARGS];
     char b[2][24];
     rop *op;
-    cl->rc->cid = ++cids;
+    rc_of(cl)->cid = ++cids;
     if (!r_ready() || !(op = r_op(cl, OP_GUEST, -1))) {
         fprintf(stderr, "chat_server: fd %d: %s\n", cl->fd, unavailable);
         if (ws_conn_close(&cl->ws, WS_CLOSE_TRY_AGAIN_LATER, "redis unavailable", 17) != WS_OK)
             set_dead(cl);
         return;
     }
-    if (!r_send(op, lua_guest, r_head(a, b, cl->rc->cid, op->seq), a, NULL)) set_dead(cl);
+    if (!r_send(op, lua_guest, r_head(a, b, rc_of(cl)->cid, op->seq), a, NULL)) set_dead(cl);
 }
 
 /* The client is out: Redis frees its names and tells its rooms (if Redis is there; if
    not, what Redis held of it is gone anyway, and it is not put back). */
 static void r_part(client *cl, const char *why) {
+    rclient *rc = rc_of(cl);
     const char *a[ARGS];
     char b[2][24];
     bool was = cl->in_chat;
-    if (cl->parted || (!cl->in_chat && !cl->rc->op)) return;
+    if (cl->parted || (!cl->in_chat && !rc->op)) return;
     cl->in_chat = false;
     cl->parted = true;
     if (rcmd.ac && rcmd.up) {
-        int k = r_head(a, b, cl->rc->cid, 0);
+        int k = r_head(a, b, rc->cid, 0);
         a[k++] = why;
-        a[k++] = cl->nick;
-        a[k++] = cl->rc->op && cl->rc->op->kind == OP_NICK ? cl->rc->op->nick : "-";
-        for (int i = 0; i < ROOMS; i++) if (cl->rooms[i][0]) a[k++] = cl->rooms[i];
+        a[k++] = nick_of(cl);
+        a[k++] = rc->op && rc->op->kind == OP_NICK ? rc->op->nick : "-";
+        for (int i = 0; i < ROOMS; i++) if (rooms_of(cl)[i][0]) a[k++] = rooms_of(cl)[i];
         r_send(NULL, lua_part, k, a, NULL);
     }
-    for (int i = 0; i < ROOMS; i++) cl->rooms[i][0] = '\0';
-    if (was) printf("chat_server: %s left: %s\n", cl->nick, why);
+    for (int i = 0; i < ROOMS; i++) rooms_of(cl)[i][0] = '\0';
+    if (was) printf("chat_server: %s left: %s\n", nick_of(cl), why);
 }
 
 static void r_forget(client *cl) {
     if (!redis_on) return;
-    if (cl->rc->op) cl->rc->op->cl = NULL;      /* its answer finds nobody */
-    cl->rc->op = NULL;
-    free(cl->rc->rq);
-    cl->rc->rq = NULL;
+    if (rc_of(cl)->op) rc_of(cl)->op->cl = NULL;      /* its answer finds nobody */
+    rc_of(cl)->op = NULL;
+    free(rc_of(cl)->rq);
+    rc_of(cl)->rq = NULL;
 }
 
 /* -- a client's requests, one at a time -- */
 
 static void r_queue(client *cl, ws_opcode op, const void *data, size_t len) {
-    size_t need = cl->rc->rq_len + 5 + len;
-    if (need > cl->rc->rq_cap) {
-        size_t cap = cl->rc->rq_cap ? cl->rc->rq_cap : 4096;
+    rclient *rc = rc_of(cl);
+    size_t need = rc->rq_len + 5 + len;
+    if (need > rc->rq_cap) {
+        size_t cap = rc->rq_cap ? rc->rq_cap : 4096;
         while (cap < need) cap *= 2;
-        char *p = (char *)realloc(cl->rc->rq, cap);
+        char *p = (char *)realloc(rc->rq, cap);
         if (!p) { reply(cl, "error", -1, "out of memory"); return; }
-        cl->rc->rq = p;
-        cl->rc->rq_cap = cap;
+        rc->rq = p;
+        rc->rq_cap = cap;
     }
     uint32_t n = (uint32_t)len;
-    cl->rc->rq[cl->rc->rq_len] = (char)op;
-    memcpy(cl->rc->rq + cl->rc->rq_len + 1, &n, 4);
-    memcpy(cl->rc->rq + cl->rc->rq_len + 5, data, len);
-    cl->rc->rq_len = need;
-    if (cl->rc->rq_len - cl->rc->rq_pos > RQ_LIMIT && !cl->paused) {   /* stop reading it for now */
+    rc->rq[rc->rq_len] = (char)op;
+    memcpy(rc->rq + rc->rq_len + 1, &n, 4);
+    memcpy(rc->rq + rc->rq_len + 5, data, len);
+    rc->rq_len = need;
+    if (rc->rq_len - rc->rq_pos > RQ_LIMIT && !cl->paused) {   /* stop reading it for now */
         cl->paused = true;
         write_queue(cl);
     }
 }
 
 static void drain(client *cl) {
-    while (!cl->rc->op && cl->rc->rq_pos < cl->rc->rq_len) {
+    while (!rc_of(cl)->op && rc_of(cl)->rq_pos < rc_of(cl)->rq_len) {
         uint32_t n;
-        ws_opcode op = (ws_opcode)(unsigned char)cl->rc->rq[cl->rc->rq_pos];
-        memcpy(&n, cl->rc->rq + cl->rc->rq_pos + 1, 4);
-        const char *data = cl->rc->rq + cl->rc->rq_pos + 5;
-        cl->rc->rq_pos += 5 + n;
+        ws_opcode op = (ws_opcode)(unsigned char)rc_of(cl)->rq[rc_of(cl)->rq_pos];
+        memcpy(&n, rc_of(cl)->rq + rc_of(cl)->rq_pos + 1, 4);
+        const char *data = rc_of(cl)->rq + rc_of(cl)->rq_pos + 5;
+        rc_of(cl)->rq_pos += 5 + n;
         if (cl->in_chat && ws_conn_state(&cl->ws) == WS_STATE_OPEN) serve(cl, op, data, n);
     }
-    if (cl->rc->rq_pos == cl->rc->rq_len) cl->rc->rq_pos = cl->rc->rq_len = 0;
-    if (cl->paused && cl->rc->rq_len - cl->rc->rq_pos <= RQ_LIMIT / 2) {
+    if (rc_of(cl)->rq_pos == rc_of(cl)->rq_len) rc_of(cl)->rq_pos = rc_of(cl)->rq_len = 0;
+    if (cl->paused && rc_of(cl)->rq_len - rc_of(cl)->rq_pos <= RQ_LIMIT / 2) {
         cl->paused = false;
         write_queue(cl);
     }
@@ -1519,7 +1637,11 @@ static void redis_stop(void) {
             fprintf(stderr, "chat_server: Redis did not answer in %d ms; the other processes "
                             "will reap this one within %ld ms\n", STOP_MS, rttl * 5 / 4);
     }
-    for (client *cl = clients; cl; cl = cl->next) { if (cl->rc->op) cl->rc->op->cl = NULL; cl->rc->op = NULL; }
+    for (client *cl = next_client(NULL); cl; cl = next_client(cl)) {
+        rclient *rc = rc_of(cl);
+        if (rc->op) rc->op->cl = NULL;
+        rc->op = NULL;
+    }
     if (rcmd.ac) redisAsyncFree(rcmd.ac);
     if (rsub.ac) redisAsyncFree(rsub.ac);
     while (ops) op_unlink(ops);
@@ -1543,14 +1665,23 @@ static void redis_stop(void) {}
 /* ---- connections: handshake, page, reads, timers -------------------------------------- */
 
 static void busy_free(client *cl) {
-    busy *b = cl->b;
+    busy *b = busy_of(cl);
     if (!b) return;
     outq_free(&b->out);
     free(b->head);
     free(b->req);
     free(b->msg);
     free(b);
-    cl->b = NULL;
+    extra_of(cl)->b = NULL;
+}
+
+/* Its extra part freed, when it holds nothing (it is made again when needed). */
+static void tidy_extra(client *cl) {
+    extra *x = extra_of(cl);
+    if (!x || x->b || x->tls || x->inflate || x->rc || x->nick[0]) return;
+    for (int i = 0; i < ROOMS; i++) if (x->rooms[i][0]) return;
+    free(x);
+    cl->ws.user = NULL;
 }
 
 static void client_free(client *cl) {
@@ -1558,18 +1689,16 @@ static void client_free(client *cl) {
     part(cl, "connection lost");
     r_forget(cl);
     heap_del(cl);
-    if (cl->prev) cl->prev->next = cl->next; else clients = cl->next;
-    if (cl->next) cl->next->prev = cl->prev;
     close(cl->fd);
     busy_free(cl);
-    if (cl->rooms != no_rooms) free(cl->rooms);
-    free(cl->rc);
-    free(cl->inflate);
-    if (cl->tls) {
-        ws_tls_free(cl->tls);               /* mbedTLS's buffers for this connection */
-        free(cl->tls);
+    free(rc_of(cl));
+    free(inflate_of(cl));
+    if (tls_of(cl)) {
+        ws_tls_free(tls_of(cl));               /* mbedTLS's buffers for this connection */
+        free(tls_of(cl));
     }
-    free(cl);
+    free(extra_of(cl));
+    memset(cl, 0, sizeof *cl);          /* the slot is free (not live) */
 }
 
 static void accept_clients(int lfd) {
@@ -1579,31 +1708,28 @@ static void accept_clients(int lfd) {
             if (!net_accept_done(errno)) perror("chat_server: accept");
             return;
         }
-        client *cl = (client *)calloc(1, sizeof *cl);
+        client *cl = fd < CLIENT_MAX ? client_slot(fd) : NULL;  /* free: its last client
+                                                                   closed this fd */
         struct epoll_event ev = { .events = EPOLLIN, .data.ptr = cl };
         if (!cl || epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
             perror("chat_server: new connection");
-            free(cl);
             close(fd);
             continue;
         }
+        cl->live = true;
         cl->fd = fd;
-        cl->events = EPOLLIN;
-        cl->rooms = no_rooms;
-        cl->next = clients;
-        if (clients) clients->prev = cl;
-        clients = cl;
+        cl->want_in = true;
         mark(cl);                           /* its handshake timer */
-        if (redis_on && !(cl->rc = (rclient *)calloc(1, sizeof *cl->rc))) {
+        int r = ws_conn_init(&cl->ws, &cfg, NULL);              /* ws.h glue: */
+        if (r == WS_OK) r = ws_conn_tick(&cl->ws, now_ms());    /* the handshake clock starts */
+        if (redis_on && (!need_extra(cl) || !(extra_of(cl)->rc = (rclient *)calloc(1, sizeof(rclient))))) {
             set_dead(cl);
             continue;
         }
-        int r = ws_conn_init(&cl->ws, &cfg, cl);                /* ws.h glue: */
-        if (r == WS_OK) r = ws_conn_tick(&cl->ws, now_ms());    /* the handshake clock starts */
         if (r == WS_OK && use_tls) {        /* ws.h glue (TLS): it waits for a ClientHello */
-            cl->tls = (ws_tls *)malloc(sizeof *cl->tls);
-            r = cl->tls ? ws_tls_init(cl->tls, &tls_cfg, NULL, plain, sizeof plain, cl)
-                        : WS_ERR_NOSPACE;
+            ws_tls *t = need_extra(cl) ? (ws_tls *)malloc(sizeof *t) : NULL;
+            r = t ? ws_tls_init(t, &tls_cfg, NULL, plain, sizeof plain, cl) : WS_ERR_NOSPACE;
+            if (t) extra_of(cl)->tls = t;
         }
         if (r != WS_OK) { fprintf(stderr, "chat_server: %s\n", ws_strerror(r)); set_dead(cl); }
     }
@@ -1627,7 +1753,7 @@ static void http_reply(client *cl, const ws_http *req, const char *status, const
    examples/README.md does: a page cannot set that header on a WebSocket). */
 static bool origin_ok(const client *cl, const ws_http *req) {
     ws_str fwd = ws_http_header(req, "X-Forwarded-Proto");
-    bool https = cl->tls || (fwd.len == 5 && memcmp(fwd.ptr, "https", 5) == 0);
+    bool https = tls_of(cl) || (fwd.len == 5 && memcmp(fwd.ptr, "https", 5) == 0);
     const char *scheme = https ? "https://" : "http://";
     size_t n = strlen(scheme);
     return !req->origin.ptr ||
@@ -1693,15 +1819,17 @@ static void read_handshake(client *cl, char *data, size_t len) {
     if (deflate_on && (ws_deflate_accept(req, CLIENT_BITS, true, &pmd, ext, sizeof ext, &ext_len) == 1 ||
                        ws_deflate_accept(req, 15, true, &pmd, ext, sizeof ext, &ext_len) == 1)) {
         size_t win = (size_t)1 << pmd.client_max_window_bits;
-        if ((cl->inflate = (ws_inflate *)malloc(sizeof *cl->inflate + win)) != NULL) {
-            ws_inflate_init(cl->inflate, cl->inflate + 1, win);
+        ws_inflate *z = need_extra(cl) ? (ws_inflate *)malloc(sizeof *z + win) : NULL;
+        if (z) {
+            ws_inflate_init(z, z + 1, win);
+            extra_of(cl)->inflate = z;
             opts.extensions = ext;
         }
     }
     r = ws_conn_accept_opts(&cl->ws, req, &opts);
     if (r == WS_OK && opts.extensions) {
-        r = ws_conn_set_inflate(&cl->ws, cl->inflate, pmd.client_no_context_takeover);
-        cl->zbits = pmd.server_max_window_bits;
+        r = ws_conn_set_inflate(&cl->ws, inflate_of(cl), pmd.client_no_context_takeover);
+        extra_of(cl)->zbits = pmd.server_max_window_bits;
     }
     if (r != WS_OK) {
         fprintf(stderr, "chat_server: fd %d: %s\n", cl->fd, ws_strerror(r));
@@ -1713,7 +1841,7 @@ static void read_handshake(client *cl, char *data, size_t len) {
     else {
         cl->in_chat = true;
         /* a guest- name no one has: only the server gives them (handle()), one each */
-        snprintf(cl->nick, sizeof cl->nick, "guest-%u", ++guests);
+        cl->guest = ++guests;
         welcome(cl);
     }
     if (b->head_len > req->size)               /* frames sent right behind the request */
@@ -1729,13 +1857,13 @@ static void read_handshake(client *cl, char *data, size_t len) {
 static void welcome(client *cl) {
     begin("welcome", NULL);
     puts_(",\"data\":{\"nick\":");
-    put_str(cl->nick, strlen(cl->nick));
+    put_str(nick_of(cl), strlen(nick_of(cl)));
     puts_(",\"ping_interval\":");
     put_num(opt.ping_interval);
     puts_(",\"ping_timeout\":");
     put_num(opt.ping_timeout);
     puts_("}");
-    printf("chat_server: %s connected\n", cl->nick);      /* logged before it is told */
+    printf("chat_server: %s connected\n", nick_of(cl));      /* logged before it is told */
     if (seal()) send_frame(cl);
 }
 
@@ -1745,7 +1873,7 @@ static void got_bytes(client *cl, char *data, size_t len) {
     if (!cl->upgraded) { read_handshake(cl, data, len); return; }
     int r = ws_conn_feed(&cl->ws, data, len);      /* ws.h glue: on_message */
     if (r == WS_OK) r = ws_conn_tick(&cl->ws, now_ms());    /* times the activity now */
-    if (r != WS_OK) fprintf(stderr, "chat_server: %s: %s\n", cl->nick, ws_strerror(r));
+    if (r != WS_OK) fprintf(stderr, "chat_server: %s: %s\n", nick_of(cl), ws_strerror(r));
 }
 
 /* ws.h glue (TLS): what the records held, decrypted into plain[]. */
@@ -1763,14 +1891,14 @@ static void read_client(client *cl) {
         return;
     }
     if (cl->closing) return;                        /* done: discard */
-    if (!cl->tls) { got_bytes(cl, readbuf, (size_t)n); return; }
-    int r = ws_tls_feed(cl->tls, readbuf, (size_t)n);      /* ws.h glue (TLS): on_tls_data */
+    if (!tls_of(cl)) { got_bytes(cl, readbuf, (size_t)n); return; }
+    int r = ws_tls_feed(tls_of(cl), readbuf, (size_t)n);      /* ws.h glue (TLS): on_tls_data */
     write_queue(cl);                /* what the TLS handshake answered (on_send writes its own) */
     if (r == WS_ERR_EOF) {                          /* close_notify: TLS is over */
         ws_conn_eof(&cl->ws);
         cl->closing = true;
     } else if (r != WS_OK) {        /* not TLS, a bad record, an alert: the alert goes out */
-        fprintf(stderr, "chat_server: fd %d: TLS: %s\n", cl->fd, ws_tls_why(cl->tls));
+        fprintf(stderr, "chat_server: fd %d: TLS: %s\n", cl->fd, ws_tls_why(tls_of(cl)));
         cl->closing = true;
     }
 }
@@ -1783,10 +1911,10 @@ static void settle(client *cl) {
     if (s == WS_STATE_CLOSED || s == WS_STATE_FAILED) cl->closing = true;
     if (!cl->closing) return;
     if (!need_busy(cl)) return;             /* it holds the time to give up at */
-    if (!cl->b->close_by) cl->b->close_by = now_ms() + CLOSE_MS;
-    if (cl->tls && !cl->tls_closed) {
+    if (!busy_of(cl)->close_by) busy_of(cl)->close_by = now_ms() + CLOSE_MS;
+    if (tls_of(cl) && !cl->tls_closed) {
         cl->tls_closed = true;
-        if (ws_tls_ready(cl->tls) && ws_tls_close(cl->tls) == WS_OK)   /* ws.h glue (TLS): */
+        if (ws_tls_ready(tls_of(cl)) && ws_tls_close(tls_of(cl)) == WS_OK)   /* ws.h glue (TLS): */
             write_queue(cl);                                            /* close_notify */
     }
     if (!unsent(cl) && !cl->fin_sent) {
@@ -1803,15 +1931,17 @@ static void run_todo(void) {
         kick_slow();
         client *cl = todo;
         if (!cl) break;
-        if (!(todo = cl->todo)) todo_end = &todo;
+        todo = cl->todo ? client_of((int)cl->todo - 1) : NULL;
         cl->listed = false;
         settle(cl);
         if (cl->dead && cl->listed) continue;   /* it died settling and was marked again: */
         if (cl->dead) { client_free(cl); continue; }    /* freed when it comes round */
-        busy *b = cl->b;
+        busy *b = busy_of(cl);
         if (b && !b->head && !b->req && !b->msg && !outq_pending(&b->out) && !cl->closing)
             busy_free(cl);
-        uint64_t due = cl->b && cl->b->close_by ? cl->b->close_by : ws_conn_deadline(&cl->ws);
+        tidy_extra(cl);
+        b = busy_of(cl);
+        uint64_t due = b && b->close_by ? b->close_by : ws_conn_deadline(&cl->ws);
         if (!heap_set(cl, due)) set_dead(cl);          /* out of memory: comes round again */
     }
 }
@@ -1819,17 +1949,17 @@ static void run_todo(void) {
 /* Runs the timers that are due (pings, timeouts); returns the epoll timeout to the next. */
 static int run_timers(void) {
     uint64_t now = now_ms(), next = UINT64_MAX;
-    while (heap_n && heap[1]->due <= now) {
-        client *cl = heap[1];
+    while (heap_n && heap[1].due <= now) {
+        client *cl = heap[1].cl;
         heap_del(cl);                   /* run_todo puts it back where it is due next */
         mark(cl);
-        if (cl->b && cl->b->close_by) { set_dead(cl); continue; }
+        if (busy_of(cl) && busy_of(cl)->close_by) { set_dead(cl); continue; }
         int r = ws_conn_tick(&cl->ws, now);        /* ws.h glue: pings, timeouts */
         if (r == WS_ERR_TIMEOUT) set_dead(cl);     /* gone: on_close told its rooms */
-        else if (r != WS_OK) fprintf(stderr, "chat_server: %s: %s\n", cl->nick, ws_strerror(r));
+        else if (r != WS_OK) fprintf(stderr, "chat_server: %s: %s\n", nick_of(cl), ws_strerror(r));
     }
     run_todo();
-    if (heap_n) next = heap[1]->due;
+    if (heap_n) next = heap[1].due;
     uint64_t rdue = redis_tick(now_ms());       /* --redis: heartbeat, reconnection */
     if (rdue < next) next = rdue;
     if (next == UINT64_MAX) return -1;
@@ -2000,14 +2130,15 @@ int main(int argc, char **argv) {
     if (z_frames)
         printf("chat_server: permessage-deflate: %llu frames sent compressed, %llu bytes "
                "(%llu uncompressed)\n", z_frames, z_bytes, z_plain);
-    for (client *cl = clients; cl; cl = cl->next) {     /* best effort: a close frame each */
+    for (client *cl = next_client(NULL); cl; cl = next_client(cl)) {     /* best effort: a
+                                                                           close frame each */
         cl->in_chat = false;            /* no leave notices to people about to go too */
         if (cl->upgraded && ws_conn_state(&cl->ws) == WS_STATE_OPEN &&
             ws_conn_close(&cl->ws, WS_CLOSE_GOING_AWAY, "server shutting down", 20) != WS_OK)
-            fprintf(stderr, "chat_server: %s: cannot send close\n", cl->nick);
+            fprintf(stderr, "chat_server: %s: cannot send close\n", nick_of(cl));
     }
     redis_stop();                       /* --redis: its members leave the other processes */
-    while (clients) client_free(clients);
+    while (next_client(NULL)) client_free(next_client(NULL));
     ws_tls_config_free(&tls_cfg);
     close(lfd);
     close(epfd);
