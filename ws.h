@@ -253,7 +253,12 @@
        WS_ASSERT(c)        internal invariants (assert)                  implementation file
        WS_MEMCPY, WS_MEMSET your own memory helpers; define both or     implementation file
                            neither
-       WS_NO_ERROR_STRINGS ws_strerror returns the code's name only      implementation file
+       WS_NO_ERROR_STRINGS ws_strerror returns the code's name only,     implementation file
+                           without its WS_ERR_ ("HS_KEY"; "OK")
+       WS_NO_PROXY         no HTTP proxy CONNECT: ws_proxy_request and   everywhere
+                           ws_proxy_check are not declared (the client
+                           still connects directly; the firmware
+                           configuration uses it)
        WS_MAX_HEADERS      headers kept by ws_http (default 32)          everywhere, same value
        WS_MASK_CHUNK       stack bytes used to mask a client frame       implementation file
                            before it is handed to ws_config.send (256;
@@ -435,42 +440,46 @@ extern "C" {
 /* ---- errors ------------------------------------------------------------ */
 
 /* Error codes. 0 is success; every error is negative. Values never change once released;
-   new codes are added at the end. The text is what ws_strerror() returns. */
-#define WS_ERROR_LIST(X)                                                                   \
+   new codes are added at the end. The text is what ws_strerror() returns. WS_ERROR_LIST(X)
+   calls X(WS_ERR_name, value, text) for each; the list is written with the names after
+   their WS_ERR_ (WS__E pastes it back) so that WS_NO_ERROR_STRINGS keeps only the rest. */
+#define WS__E(X, name, value, text) X(WS_ERR_##name, value, text)
+#define WS_ERROR_LIST(X) WS__ERRORS(X, WS__E)
+#define WS__ERRORS(X, E)                                                                   \
     X(WS_OK,                 0, "success")                                                 \
-    X(WS_ERR_ARG,           -1, "invalid argument")                                        \
-    X(WS_ERR_STATE,         -2, "not allowed in the connection's current state")           \
-    X(WS_ERR_PROTOCOL,      -3, "frame violates RFC 6455 (close 1002)")                    \
-    X(WS_ERR_UTF8,          -4, "text is not valid UTF-8 (close 1007)")                    \
-    X(WS_ERR_TOO_BIG,       -5, "frame or message exceeds the size limit (close 1009)")    \
-    X(WS_ERR_IO,            -6, "the send callback reported a failure")                    \
-    X(WS_ERR_NOSPACE,       -7, "output buffer too small")                                 \
-    X(WS_ERR_TIMEOUT,       -8, "the peer did not answer in time")                         \
-    X(WS_ERR_HS_MALFORMED,  -9, "malformed HTTP request (HTTP 400)")                       \
-    X(WS_ERR_HS_METHOD,    -10, "WebSocket handshake must use GET (HTTP 400)")             \
-    X(WS_ERR_HS_HTTP_VERSION, -11, "WebSocket handshake needs HTTP/1.1 or later (HTTP 400)") \
-    X(WS_ERR_HS_HOST,      -12, "missing or repeated Host header (HTTP 400)")              \
-    X(WS_ERR_HS_CONNECTION, -13, "Connection header lacks the Upgrade token (HTTP 400)")   \
-    X(WS_ERR_HS_KEY,       -14, "Sec-WebSocket-Key missing or not 16 bytes of base64 (HTTP 400)") \
-    X(WS_ERR_HS_VERSION,   -15, "Sec-WebSocket-Version is not 13 (HTTP 426)")              \
-    X(WS_ERR_HS_TOO_BIG,   -16, "handshake header block too large (HTTP 431)")             \
-    X(WS_ERR_HS_TOO_MANY,  -17, "too many header fields (HTTP 431)")                       \
-    X(WS_ERR_HS_ORIGIN,    -18, "origin not allowed (HTTP 403)")                           \
-    X(WS_ERR_HS_STATUS,    -19, "server did not answer 101 Switching Protocols")           \
-    X(WS_ERR_HS_UPGRADE,   -20, "response lacks Upgrade: websocket or Connection: Upgrade") \
-    X(WS_ERR_HS_ACCEPT,    -21, "Sec-WebSocket-Accept does not match the key")             \
-    X(WS_ERR_HS_PROTOCOL,  -22, "server chose a subprotocol that was not offered")         \
-    X(WS_ERR_HS_EXTENSION, -23, "server accepted an extension that was not offered")    \
-    X(WS_ERR_BUSY,         -24, "not allowed inside this callback of the connection")      \
-    X(WS_ERR_RANDOM,       -25, "the random callback reported a failure")                  \
-    X(WS_ERR_EOF,          -26, "the peer closed TCP without a close handshake (1006)")    \
-    X(WS_ERR_HS_REPEATED,  -27, "a header that must appear once is repeated (HTTP 400)")   \
-    X(WS_ERR_HS_NO_UPGRADE, -28, "WebSocket handshake headers without Upgrade: websocket (HTTP 400)") \
-    X(WS_ERR_TLS,          -29, "TLS failed (ws_tls_why says why)")                        \
-    X(WS_ERR_TLS_CERT,     -30, "the server's certificate was refused (ws_tls_why says why)") \
-    X(WS_ERR_PROXY,        -31, "the proxy refused the tunnel (its status is in ws_http.status)") \
-    X(WS_ERR_PROXY_AUTH,   -32, "the proxy asks for credentials (407)")                    \
-    X(WS_ERR_INFLATE,      -33, "compressed data is not valid DEFLATE (close 1007)")
+    E(X,     ARG,           -1, "invalid argument")                                        \
+    E(X,     STATE,         -2, "not allowed in the connection's current state")           \
+    E(X,     PROTOCOL,      -3, "frame violates RFC 6455 (close 1002)")                    \
+    E(X,     UTF8,          -4, "text is not valid UTF-8 (close 1007)")                    \
+    E(X,     TOO_BIG,       -5, "frame or message exceeds the size limit (close 1009)")    \
+    E(X,     IO,            -6, "the send callback reported a failure")                    \
+    E(X,     NOSPACE,       -7, "output buffer too small")                                 \
+    E(X,     TIMEOUT,       -8, "the peer did not answer in time")                         \
+    E(X,     HS_MALFORMED,  -9, "malformed HTTP request (HTTP 400)")                       \
+    E(X,     HS_METHOD,    -10, "WebSocket handshake must use GET (HTTP 400)")             \
+    E(X,     HS_HTTP_VERSION, -11, "WebSocket handshake needs HTTP/1.1 or later (HTTP 400)") \
+    E(X,     HS_HOST,      -12, "missing or repeated Host header (HTTP 400)")              \
+    E(X,     HS_CONNECTION, -13, "Connection header lacks the Upgrade token (HTTP 400)")   \
+    E(X,     HS_KEY,       -14, "Sec-WebSocket-Key missing or not 16 bytes of base64 (HTTP 400)") \
+    E(X,     HS_VERSION,   -15, "Sec-WebSocket-Version is not 13 (HTTP 426)")              \
+    E(X,     HS_TOO_BIG,   -16, "handshake header block too large (HTTP 431)")             \
+    E(X,     HS_TOO_MANY,  -17, "too many header fields (HTTP 431)")                       \
+    E(X,     HS_ORIGIN,    -18, "origin not allowed (HTTP 403)")                           \
+    E(X,     HS_STATUS,    -19, "server did not answer 101 Switching Protocols")           \
+    E(X,     HS_UPGRADE,   -20, "response lacks Upgrade: websocket or Connection: Upgrade") \
+    E(X,     HS_ACCEPT,    -21, "Sec-WebSocket-Accept does not match the key")             \
+    E(X,     HS_PROTOCOL,  -22, "server chose a subprotocol that was not offered")         \
+    E(X,     HS_EXTENSION, -23, "server accepted an extension that was not offered")    \
+    E(X,     BUSY,         -24, "not allowed inside this callback of the connection")      \
+    E(X,     RANDOM,       -25, "the random callback reported a failure")                  \
+    E(X,     EOF,          -26, "the peer closed TCP without a close handshake (1006)")    \
+    E(X,     HS_REPEATED,  -27, "a header that must appear once is repeated (HTTP 400)")   \
+    E(X,     HS_NO_UPGRADE, -28, "WebSocket handshake headers without Upgrade: websocket (HTTP 400)") \
+    E(X,     TLS,          -29, "TLS failed (ws_tls_why says why)")                        \
+    E(X,     TLS_CERT,     -30, "the server's certificate was refused (ws_tls_why says why)") \
+    E(X,     PROXY,        -31, "the proxy refused the tunnel (its status is in ws_http.status)") \
+    E(X,     PROXY_AUTH,   -32, "the proxy asks for credentials (407)")                    \
+    E(X,     INFLATE,      -33, "compressed data is not valid DEFLATE (close 1007)")
 
 typedef enum ws_err {
 /* `name` declares an enumerator: it cannot be parenthesized. */
@@ -842,6 +851,7 @@ WS_API void ws_handshake_key(const uint8_t nonce[16], char key[25]);
 WS_API int ws_handshake_check(const ws_http *resp, const char key[24],
                               const char *protocols, const char *extensions);
 
+#ifndef WS_NO_PROXY
 /* Through an HTTP proxy: the CONNECT request for a tunnel to host:port, with
    "Proxy-Authorization: Basic" when userpass ("user:password") is not NULL. Send it first,
    parse the answer with ws_http_parse_response, check it with ws_proxy_check, then speak
@@ -855,6 +865,7 @@ WS_API int ws_proxy_request(char *out, size_t cap, size_t *len, const char *host
 /* The proxy's answer to CONNECT: WS_OK for 2xx (the tunnel is open), WS_ERR_PROXY_AUTH
    for 407, WS_ERR_PROXY for any other status (resp->status says which: 403, 502, ...). */
 WS_API int ws_proxy_check(const ws_http *resp);
+#endif /* WS_NO_PROXY */
 #endif
 
 /* ---- connection ---------------------------------------------------------- */
@@ -1716,12 +1727,17 @@ static ws_buf ws__b(const void *p, size_t n) {
    does not. */
 static const char ws__err_texts[] =
 #ifdef WS_NO_ERROR_STRINGS
-#  define WS__ERR_TEXT(name, value, text) #name "\0"
+/* the names without their WS_ERR_: "OK", "ARG", ... "HS_KEY", ... */
+#  define WS__ERR_OK(name, value, text) "OK\0"
+#  define WS__ERR_NAME(X, name, value, text) #name "\0"
+    WS__ERRORS(WS__ERR_OK, WS__ERR_NAME);
+#  undef WS__ERR_OK
+#  undef WS__ERR_NAME
 #else
 #  define WS__ERR_TEXT(name, value, text) text "\0"
-#endif
     WS_ERROR_LIST(WS__ERR_TEXT);
-#undef WS__ERR_TEXT
+#  undef WS__ERR_TEXT
+#endif
 enum {
 #define WS__ERR_AT(name, value, text) WS__AT_##name,
     WS_ERROR_LIST(WS__ERR_AT)
@@ -3119,6 +3135,7 @@ WS_API int ws_handshake_check(const ws_http *resp, const char key[24],
     return ws__check(resp, want, protocols, extensions);
 }
 
+#ifndef WS_NO_PROXY
 WS_API int ws_proxy_request(char *out, size_t cap, size_t *len, const char *host,
                             uint16_t port, const char *userpass) {
     char num[8];
@@ -3155,6 +3172,7 @@ WS_API int ws_proxy_check(const ws_http *resp) {
     if (resp->status >= 200 && resp->status <= 299) return WS_OK;
     return resp->status == 407 ? WS_ERR_PROXY_AUTH : WS_ERR_PROXY;
 }
+#endif /* WS_NO_PROXY */
 #endif
 
 /* ---- connection: settings ------------------------------------------------ */
