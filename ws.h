@@ -2504,18 +2504,12 @@ static size_t ws__unmask_text(uint8_t *p, size_t n, uint32_t k, uint32_t *state)
 #endif /* WS__SMALL_MASK */
 
 /* Copies src[0..n-1] to dst (not overlapping) XORed with the key word k: masking and
-   copying in one pass, for a client's frames. The portable path, then the SSE2 one. */
+   copying in one pass, for a client's frames. The portable path, then the SSE2 one;
+   WS__SMALL_MASK: a copy, then ws__mask_words (one masking loop in the build, not two). */
+#ifndef WS__SMALL_MASK
 static void ws__mask_copy_words(uint8_t *dst, const uint8_t *src, size_t n, uint32_t k) {
     uint8_t kb[4];
     size_t i = 0;
-#ifdef WS__SMALL_MASK
-    for (; n - i >= 4; i += 4) {
-        uint32_t w;
-        WS__COPY(&w, src + i, 4);
-        w ^= k;
-        WS__COPY(dst + i, &w, 4);
-    }
-#else
     uint64_t kw = (uint64_t)k * 0x100000001ull;
     for (; n - i >= 8; i += 8) {
         uint64_t w;
@@ -2523,14 +2517,18 @@ static void ws__mask_copy_words(uint8_t *dst, const uint8_t *src, size_t n, uint
         w ^= kw;
         WS__COPY(dst + i, &w, 8);
     }
-#endif
     WS__COPY(kb, &k, 4);
     for (; i < n; i++) dst[i] = (uint8_t)(src[i] ^ kb[i & 3]);
 }
+#endif
 
 static void ws__mask_copy(uint8_t *dst, const uint8_t *src, size_t n, uint32_t k) {
+#ifdef WS__SMALL_MASK
+    WS_MEMCPY(dst, src, n);
+    ws__mask_words(dst, n, k);
+#else
     size_t i = 0;
-#ifdef WS__SSE2
+#  ifdef WS__SSE2
     if (n >= 64) {
         __m128i kv = _mm_set1_epi32((int)k);
         for (; n - i >= 64; i += 64) {
@@ -2544,8 +2542,9 @@ static void ws__mask_copy(uint8_t *dst, const uint8_t *src, size_t n, uint32_t k
             _mm_storeu_si128(d + 3, _mm_xor_si128(e, kv));
         }
     }
-#endif
+#  endif
     ws__mask_copy_words(dst + i, src + i, n - i, k);
+#endif
 }
 
 WS_API size_t ws_frame_header(uint8_t out[14], bool fin, ws_opcode op, uint64_t len,
