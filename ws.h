@@ -2713,26 +2713,25 @@ static int ws__http_version(const uint8_t *p, const uint8_t *e) {
 enum { WS__H_HOST, WS__H_ORIGIN, WS__H_UPGRADE, WS__H_CONNECTION, WS__H_KEY, WS__H_VERSION,
        WS__H_PROTOCOL, WS__H_EXTENSIONS, WS__H_ACCEPT, WS__NAMED };
 #define WS__REPEATED(h, k) (((h)->_repeated >> (k)) & 1u)
-static const struct ws__named_header { const char *name; size_t field; } ws__named[WS__NAMED] = {
-    { "host", offsetof(ws_http, host) },
-    { "origin", offsetof(ws_http, origin) },
-    { "upgrade", offsetof(ws_http, upgrade) },
-    { "connection", offsetof(ws_http, connection) },
-    { "sec-websocket-key", offsetof(ws_http, key) },
-    { "sec-websocket-version", offsetof(ws_http, ws_version) },
-    { "sec-websocket-protocol", offsetof(ws_http, protocol) },
-    { "sec-websocket-extensions", offsetof(ws_http, extensions) },
-    { "sec-websocket-accept", offsetof(ws_http, accept) }
-};
+/* Their names one after the other, each ending in its NUL (no table of pointers); their
+   fields follow one another in ws_http from host on (the enum fails to compile if not). */
+static const char ws__named[] = "host\0origin\0upgrade\0connection\0sec-websocket-key\0"
+    "sec-websocket-version\0sec-websocket-protocol\0sec-websocket-extensions\0"
+    "sec-websocket-accept";
+enum { WS__NAMED_AT = 1 / (offsetof(ws_http, accept) - offsetof(ws_http, host) ==
+                           (WS__NAMED - 1) * sizeof(ws_str)) };
+#define WS__SLOT(h, k) \
+    ((ws_str *)(void *)((char *)(h) + offsetof(ws_http, host) + (k) * sizeof(ws_str)))
 
 /* Fills the named field of header hd, if it has one: the first occurrence stays, and a
    repeat is noted. */
 static void ws__http_name(ws_http *h, const ws_header *hd) {
     unsigned k;
-    for (k = 0; k < WS__NAMED; k++) {
+    const char *name = ws__named;
+    for (k = 0; k < WS__NAMED; k++, name += ws__strlen(name) + 1) {
         ws_str *slot;
-        if (!ws__eq(hd->name.ptr, hd->name.len, ws__named[k].name, true)) continue;
-        slot = (ws_str *)(void *)((char *)h + ws__named[k].field);
+        if (!ws__eq(hd->name.ptr, hd->name.len, name, true)) continue;
+        slot = WS__SLOT(h, k);
         if (slot->ptr) h->_repeated |= 1u << k;
         else *slot = hd->value;
         return;
@@ -2851,7 +2850,7 @@ WS_API int ws_http_check_request(ws_http *h) {
     for (i = 0; i < h->num_headers; i++)
         if (!h->headers[i].name.ptr || !h->headers[i].value.ptr) return WS_ERR_ARG;
     for (i = 0; i < WS__NAMED; i++) {           /* named again from headers[] */
-        ws_str *slot = (ws_str *)(void *)((char *)h + ws__named[i].field);
+        ws_str *slot = WS__SLOT(h, i);
         slot->ptr = NULL;
         slot->len = 0;
     }
