@@ -253,7 +253,12 @@
        WS_ASSERT(c)        internal invariants (assert)                  implementation file
        WS_MEMCPY, WS_MEMSET your own memory helpers; define both or     implementation file
                            neither
-       WS_NO_ERROR_STRINGS ws_strerror returns the code's name only      implementation file
+       WS_NO_ERROR_STRINGS ws_strerror returns the code's name only,     implementation file
+                           without its WS_ERR_ ("HS_KEY"; "OK")
+       WS_NO_PROXY         no HTTP proxy CONNECT: ws_proxy_request and   everywhere
+                           ws_proxy_check are not declared (the client
+                           still connects directly; the firmware
+                           configuration uses it)
        WS_MAX_HEADERS      headers kept by ws_http (default 32)          everywhere, same value
        WS_MASK_CHUNK       stack bytes used to mask a client frame       implementation file
                            before it is handed to ws_config.send (256;
@@ -435,42 +440,46 @@ extern "C" {
 /* ---- errors ------------------------------------------------------------ */
 
 /* Error codes. 0 is success; every error is negative. Values never change once released;
-   new codes are added at the end. The text is what ws_strerror() returns. */
-#define WS_ERROR_LIST(X)                                                                   \
+   new codes are added at the end. The text is what ws_strerror() returns. WS_ERROR_LIST(X)
+   calls X(WS_ERR_name, value, text) for each; the list is written with the names after
+   their WS_ERR_ (WS__E pastes it back) so that WS_NO_ERROR_STRINGS keeps only the rest. */
+#define WS__E(X, name, value, text) X(WS_ERR_##name, value, text)
+#define WS_ERROR_LIST(X) WS__ERRORS(X, WS__E)
+#define WS__ERRORS(X, E)                                                                   \
     X(WS_OK,                 0, "success")                                                 \
-    X(WS_ERR_ARG,           -1, "invalid argument")                                        \
-    X(WS_ERR_STATE,         -2, "not allowed in the connection's current state")           \
-    X(WS_ERR_PROTOCOL,      -3, "frame violates RFC 6455 (close 1002)")                    \
-    X(WS_ERR_UTF8,          -4, "text is not valid UTF-8 (close 1007)")                    \
-    X(WS_ERR_TOO_BIG,       -5, "frame or message exceeds the size limit (close 1009)")    \
-    X(WS_ERR_IO,            -6, "the send callback reported a failure")                    \
-    X(WS_ERR_NOSPACE,       -7, "output buffer too small")                                 \
-    X(WS_ERR_TIMEOUT,       -8, "the peer did not answer in time")                         \
-    X(WS_ERR_HS_MALFORMED,  -9, "malformed HTTP request (HTTP 400)")                       \
-    X(WS_ERR_HS_METHOD,    -10, "WebSocket handshake must use GET (HTTP 400)")             \
-    X(WS_ERR_HS_HTTP_VERSION, -11, "WebSocket handshake needs HTTP/1.1 or later (HTTP 400)") \
-    X(WS_ERR_HS_HOST,      -12, "missing or repeated Host header (HTTP 400)")              \
-    X(WS_ERR_HS_CONNECTION, -13, "Connection header lacks the Upgrade token (HTTP 400)")   \
-    X(WS_ERR_HS_KEY,       -14, "Sec-WebSocket-Key missing or not 16 bytes of base64 (HTTP 400)") \
-    X(WS_ERR_HS_VERSION,   -15, "Sec-WebSocket-Version is not 13 (HTTP 426)")              \
-    X(WS_ERR_HS_TOO_BIG,   -16, "handshake header block too large (HTTP 431)")             \
-    X(WS_ERR_HS_TOO_MANY,  -17, "too many header fields (HTTP 431)")                       \
-    X(WS_ERR_HS_ORIGIN,    -18, "origin not allowed (HTTP 403)")                           \
-    X(WS_ERR_HS_STATUS,    -19, "server did not answer 101 Switching Protocols")           \
-    X(WS_ERR_HS_UPGRADE,   -20, "response lacks Upgrade: websocket or Connection: Upgrade") \
-    X(WS_ERR_HS_ACCEPT,    -21, "Sec-WebSocket-Accept does not match the key")             \
-    X(WS_ERR_HS_PROTOCOL,  -22, "server chose a subprotocol that was not offered")         \
-    X(WS_ERR_HS_EXTENSION, -23, "server accepted an extension that was not offered")    \
-    X(WS_ERR_BUSY,         -24, "not allowed inside this callback of the connection")      \
-    X(WS_ERR_RANDOM,       -25, "the random callback reported a failure")                  \
-    X(WS_ERR_EOF,          -26, "the peer closed TCP without a close handshake (1006)")    \
-    X(WS_ERR_HS_REPEATED,  -27, "a header that must appear once is repeated (HTTP 400)")   \
-    X(WS_ERR_HS_NO_UPGRADE, -28, "WebSocket handshake headers without Upgrade: websocket (HTTP 400)") \
-    X(WS_ERR_TLS,          -29, "TLS failed (ws_tls_why says why)")                        \
-    X(WS_ERR_TLS_CERT,     -30, "the server's certificate was refused (ws_tls_why says why)") \
-    X(WS_ERR_PROXY,        -31, "the proxy refused the tunnel (its status is in ws_http.status)") \
-    X(WS_ERR_PROXY_AUTH,   -32, "the proxy asks for credentials (407)")                    \
-    X(WS_ERR_INFLATE,      -33, "compressed data is not valid DEFLATE (close 1007)")
+    E(X,     ARG,           -1, "invalid argument")                                        \
+    E(X,     STATE,         -2, "not allowed in the connection's current state")           \
+    E(X,     PROTOCOL,      -3, "frame violates RFC 6455 (close 1002)")                    \
+    E(X,     UTF8,          -4, "text is not valid UTF-8 (close 1007)")                    \
+    E(X,     TOO_BIG,       -5, "frame or message exceeds the size limit (close 1009)")    \
+    E(X,     IO,            -6, "the send callback reported a failure")                    \
+    E(X,     NOSPACE,       -7, "output buffer too small")                                 \
+    E(X,     TIMEOUT,       -8, "the peer did not answer in time")                         \
+    E(X,     HS_MALFORMED,  -9, "malformed HTTP request (HTTP 400)")                       \
+    E(X,     HS_METHOD,    -10, "WebSocket handshake must use GET (HTTP 400)")             \
+    E(X,     HS_HTTP_VERSION, -11, "WebSocket handshake needs HTTP/1.1 or later (HTTP 400)") \
+    E(X,     HS_HOST,      -12, "missing or repeated Host header (HTTP 400)")              \
+    E(X,     HS_CONNECTION, -13, "Connection header lacks the Upgrade token (HTTP 400)")   \
+    E(X,     HS_KEY,       -14, "Sec-WebSocket-Key missing or not 16 bytes of base64 (HTTP 400)") \
+    E(X,     HS_VERSION,   -15, "Sec-WebSocket-Version is not 13 (HTTP 426)")              \
+    E(X,     HS_TOO_BIG,   -16, "handshake header block too large (HTTP 431)")             \
+    E(X,     HS_TOO_MANY,  -17, "too many header fields (HTTP 431)")                       \
+    E(X,     HS_ORIGIN,    -18, "origin not allowed (HTTP 403)")                           \
+    E(X,     HS_STATUS,    -19, "server did not answer 101 Switching Protocols")           \
+    E(X,     HS_UPGRADE,   -20, "response lacks Upgrade: websocket or Connection: Upgrade") \
+    E(X,     HS_ACCEPT,    -21, "Sec-WebSocket-Accept does not match the key")             \
+    E(X,     HS_PROTOCOL,  -22, "server chose a subprotocol that was not offered")         \
+    E(X,     HS_EXTENSION, -23, "server accepted an extension that was not offered")    \
+    E(X,     BUSY,         -24, "not allowed inside this callback of the connection")      \
+    E(X,     RANDOM,       -25, "the random callback reported a failure")                  \
+    E(X,     EOF,          -26, "the peer closed TCP without a close handshake (1006)")    \
+    E(X,     HS_REPEATED,  -27, "a header that must appear once is repeated (HTTP 400)")   \
+    E(X,     HS_NO_UPGRADE, -28, "WebSocket handshake headers without Upgrade: websocket (HTTP 400)") \
+    E(X,     TLS,          -29, "TLS failed (ws_tls_why says why)")                        \
+    E(X,     TLS_CERT,     -30, "the server's certificate was refused (ws_tls_why says why)") \
+    E(X,     PROXY,        -31, "the proxy refused the tunnel (its status is in ws_http.status)") \
+    E(X,     PROXY_AUTH,   -32, "the proxy asks for credentials (407)")                    \
+    E(X,     INFLATE,      -33, "compressed data is not valid DEFLATE (close 1007)")
 
 typedef enum ws_err {
 /* `name` declares an enumerator: it cannot be parenthesized. */
@@ -842,6 +851,7 @@ WS_API void ws_handshake_key(const uint8_t nonce[16], char key[25]);
 WS_API int ws_handshake_check(const ws_http *resp, const char key[24],
                               const char *protocols, const char *extensions);
 
+#ifndef WS_NO_PROXY
 /* Through an HTTP proxy: the CONNECT request for a tunnel to host:port, with
    "Proxy-Authorization: Basic" when userpass ("user:password") is not NULL. Send it first,
    parse the answer with ws_http_parse_response, check it with ws_proxy_check, then speak
@@ -855,6 +865,7 @@ WS_API int ws_proxy_request(char *out, size_t cap, size_t *len, const char *host
 /* The proxy's answer to CONNECT: WS_OK for 2xx (the tunnel is open), WS_ERR_PROXY_AUTH
    for 407, WS_ERR_PROXY for any other status (resp->status says which: 403, 502, ...). */
 WS_API int ws_proxy_check(const ws_http *resp);
+#endif /* WS_NO_PROXY */
 #endif
 
 /* ---- connection ---------------------------------------------------------- */
@@ -1718,12 +1729,17 @@ static ws_buf ws__b(const void *p, size_t n) {
    does not. */
 static const char ws__err_texts[] =
 #ifdef WS_NO_ERROR_STRINGS
-#  define WS__ERR_TEXT(name, value, text) #name "\0"
+/* the names without their WS_ERR_: "OK", "ARG", ... "HS_KEY", ... */
+#  define WS__ERR_OK(name, value, text) "OK\0"
+#  define WS__ERR_NAME(X, name, value, text) #name "\0"
+    WS__ERRORS(WS__ERR_OK, WS__ERR_NAME);
+#  undef WS__ERR_OK
+#  undef WS__ERR_NAME
 #else
 #  define WS__ERR_TEXT(name, value, text) text "\0"
-#endif
     WS_ERROR_LIST(WS__ERR_TEXT);
-#undef WS__ERR_TEXT
+#  undef WS__ERR_TEXT
+#endif
 enum {
 #define WS__ERR_AT(name, value, text) WS__AT_##name,
     WS_ERROR_LIST(WS__ERR_AT)
@@ -1744,26 +1760,21 @@ WS_API const char *ws_strerror(int err) {
     return s;
 }
 
+/* Comparisons over the codes' ranges rather than switches, which the compiler turns into
+   tables of a halfword per code (100 bytes on a Cortex-M4); the codes never change. */
 WS_API int ws_http_status(int err) {
-    switch (err) {
-    case WS_ERR_HS_MALFORMED: case WS_ERR_HS_METHOD: case WS_ERR_HS_HTTP_VERSION:
-    case WS_ERR_HS_HOST: case WS_ERR_HS_CONNECTION: case WS_ERR_HS_KEY:
-    case WS_ERR_HS_REPEATED: case WS_ERR_HS_NO_UPGRADE:
+    if ((err <= WS_ERR_HS_MALFORMED && err >= WS_ERR_HS_KEY) ||     /* -9 .. -14 */
+        err == WS_ERR_HS_REPEATED || err == WS_ERR_HS_NO_UPGRADE)
         return 400;
-    case WS_ERR_HS_ORIGIN: return 403;
-    case WS_ERR_HS_VERSION: return 426;
-    case WS_ERR_HS_TOO_BIG: case WS_ERR_HS_TOO_MANY: return 431;
-    default: return 0;
-    }
+    if (err == WS_ERR_HS_ORIGIN) return 403;
+    if (err == WS_ERR_HS_VERSION) return 426;
+    return err == WS_ERR_HS_TOO_BIG || err == WS_ERR_HS_TOO_MANY ? 431 : 0;
 }
 
 WS_API int ws_close_code_for(int err) {
-    switch (err) {
-    case WS_ERR_PROTOCOL: return WS_CLOSE_PROTOCOL_ERROR;
-    case WS_ERR_UTF8: case WS_ERR_INFLATE: return WS_CLOSE_INVALID_DATA;
-    case WS_ERR_TOO_BIG: return WS_CLOSE_TOO_BIG;
-    default: return 0;
-    }
+    if (err == WS_ERR_PROTOCOL) return WS_CLOSE_PROTOCOL_ERROR;
+    if (err == WS_ERR_UTF8 || err == WS_ERR_INFLATE) return WS_CLOSE_INVALID_DATA;
+    return err == WS_ERR_TOO_BIG ? WS_CLOSE_TOO_BIG : 0;
 }
 
 WS_API bool ws_close_code_valid(unsigned code) {
@@ -2490,18 +2501,12 @@ static size_t ws__unmask_text(uint8_t *p, size_t n, uint32_t k, uint32_t *state)
 #endif /* WS__SMALL_MASK */
 
 /* Copies src[0..n-1] to dst (not overlapping) XORed with the key word k: masking and
-   copying in one pass, for a client's frames. The portable path, then the SSE2 one. */
+   copying in one pass, for a client's frames. The portable path, then the SSE2 one;
+   WS__SMALL_MASK: a copy, then ws__mask_words (one masking loop in the build, not two). */
+#ifndef WS__SMALL_MASK
 static void ws__mask_copy_words(uint8_t *dst, const uint8_t *src, size_t n, uint32_t k) {
     uint8_t kb[4];
     size_t i = 0;
-#ifdef WS__SMALL_MASK
-    for (; n - i >= 4; i += 4) {
-        uint32_t w;
-        WS__COPY(&w, src + i, 4);
-        w ^= k;
-        WS__COPY(dst + i, &w, 4);
-    }
-#else
     uint64_t kw = (uint64_t)k * 0x100000001ull;
     for (; n - i >= 8; i += 8) {
         uint64_t w;
@@ -2509,14 +2514,18 @@ static void ws__mask_copy_words(uint8_t *dst, const uint8_t *src, size_t n, uint
         w ^= kw;
         WS__COPY(dst + i, &w, 8);
     }
-#endif
     WS__COPY(kb, &k, 4);
     for (; i < n; i++) dst[i] = (uint8_t)(src[i] ^ kb[i & 3]);
 }
+#endif
 
 static void ws__mask_copy(uint8_t *dst, const uint8_t *src, size_t n, uint32_t k) {
+#ifdef WS__SMALL_MASK
+    WS_MEMCPY(dst, src, n);
+    ws__mask_words(dst, n, k);
+#else
     size_t i = 0;
-#ifdef WS__SSE2
+#  ifdef WS__SSE2
     if (n >= 64) {
         __m128i kv = _mm_set1_epi32((int)k);
         for (; n - i >= 64; i += 64) {
@@ -2530,8 +2539,9 @@ static void ws__mask_copy(uint8_t *dst, const uint8_t *src, size_t n, uint32_t k
             _mm_storeu_si128(d + 3, _mm_xor_si128(e, kv));
         }
     }
-#endif
+#  endif
     ws__mask_copy_words(dst + i, src + i, n - i, k);
+#endif
 }
 
 WS_API size_t ws_frame_header(uint8_t out[14], bool fin, ws_opcode op, uint64_t len,
@@ -2705,26 +2715,25 @@ static int ws__http_version(const uint8_t *p, const uint8_t *e) {
 enum { WS__H_HOST, WS__H_ORIGIN, WS__H_UPGRADE, WS__H_CONNECTION, WS__H_KEY, WS__H_VERSION,
        WS__H_PROTOCOL, WS__H_EXTENSIONS, WS__H_ACCEPT, WS__NAMED };
 #define WS__REPEATED(h, k) (((h)->_repeated >> (k)) & 1u)
-static const struct ws__named_header { const char *name; size_t field; } ws__named[WS__NAMED] = {
-    { "host", offsetof(ws_http, host) },
-    { "origin", offsetof(ws_http, origin) },
-    { "upgrade", offsetof(ws_http, upgrade) },
-    { "connection", offsetof(ws_http, connection) },
-    { "sec-websocket-key", offsetof(ws_http, key) },
-    { "sec-websocket-version", offsetof(ws_http, ws_version) },
-    { "sec-websocket-protocol", offsetof(ws_http, protocol) },
-    { "sec-websocket-extensions", offsetof(ws_http, extensions) },
-    { "sec-websocket-accept", offsetof(ws_http, accept) }
-};
+/* Their names one after the other, each ending in its NUL (no table of pointers); their
+   fields follow one another in ws_http from host on (the enum fails to compile if not). */
+static const char ws__named[] = "host\0origin\0upgrade\0connection\0sec-websocket-key\0"
+    "sec-websocket-version\0sec-websocket-protocol\0sec-websocket-extensions\0"
+    "sec-websocket-accept";
+enum { WS__NAMED_AT = 1 / (offsetof(ws_http, accept) - offsetof(ws_http, host) ==
+                           (WS__NAMED - 1) * sizeof(ws_str)) };
+#define WS__SLOT(h, k) \
+    ((ws_str *)(void *)((char *)(h) + offsetof(ws_http, host) + (k) * sizeof(ws_str)))
 
 /* Fills the named field of header hd, if it has one: the first occurrence stays, and a
    repeat is noted. */
 static void ws__http_name(ws_http *h, const ws_header *hd) {
     unsigned k;
-    for (k = 0; k < WS__NAMED; k++) {
+    const char *name = ws__named;
+    for (k = 0; k < WS__NAMED; k++, name += ws__strlen(name) + 1) {
         ws_str *slot;
-        if (!ws__eq(hd->name.ptr, hd->name.len, ws__named[k].name, true)) continue;
-        slot = (ws_str *)(void *)((char *)h + ws__named[k].field);
+        if (!ws__eq(hd->name.ptr, hd->name.len, name, true)) continue;
+        slot = WS__SLOT(h, k);
         if (slot->ptr) h->_repeated |= 1u << k;
         else *slot = hd->value;
         return;
@@ -2843,7 +2852,7 @@ WS_API int ws_http_check_request(ws_http *h) {
     for (i = 0; i < h->num_headers; i++)
         if (!h->headers[i].name.ptr || !h->headers[i].value.ptr) return WS_ERR_ARG;
     for (i = 0; i < WS__NAMED; i++) {           /* named again from headers[] */
-        ws_str *slot = (ws_str *)(void *)((char *)h + ws__named[i].field);
+        ws_str *slot = WS__SLOT(h, i);
         slot->ptr = NULL;
         slot->len = 0;
     }
@@ -3121,6 +3130,7 @@ WS_API int ws_handshake_check(const ws_http *resp, const char key[24],
     return ws__check(resp, want, protocols, extensions);
 }
 
+#ifndef WS_NO_PROXY
 WS_API int ws_proxy_request(char *out, size_t cap, size_t *len, const char *host,
                             uint16_t port, const char *userpass) {
     char num[8];
@@ -3157,6 +3167,7 @@ WS_API int ws_proxy_check(const ws_http *resp) {
     if (resp->status >= 200 && resp->status <= 299) return WS_OK;
     return resp->status == 407 ? WS_ERR_PROXY_AUTH : WS_ERR_PROXY;
 }
+#endif /* WS_NO_PROXY */
 #endif
 
 /* ---- connection: settings ------------------------------------------------ */

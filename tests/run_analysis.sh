@@ -27,7 +27,7 @@ fi
 
 # 2. static analysis, per configuration
 printf '#define WS_IMPLEMENTATION\n#include "ws.h"\n' >"$tmp/impl.c"
-configs=("" "-DWS_FREESTANDING" "-DWS_NO_CLIENT" "-DWS_NO_SERVER" "-DWS_NO_ERROR_STRINGS")
+configs=("" "-DWS_FREESTANDING" "-DWS_NO_CLIENT" "-DWS_NO_SERVER" "-DWS_NO_ERROR_STRINGS -DWS_NO_PROXY")
 # the TLS layer too, where its headers are (tests/run_tls.sh builds and runs it)
 [ -f /usr/include/mbedtls/ssl.h ] && configs+=("-DWS_MBEDTLS")
 configs+=("-DWS_DEFLATE")

@@ -8,8 +8,9 @@
 FWEX_DIR    = $(BUILD)/firmware/echo
 FWEX_CFLAGS = $(WARN) -mcpu=cortex-m4 -mthumb -Os -g -ffunction-sections -fdata-sections \
               -ffreestanding -fno-builtin -fstack-usage -fcallgraph-info=su $(FWEX_WS)
-# the firmware configuration of ws.h: no libc, server only, error codes without their texts
-FWEX_WS    ?= -DWS_FREESTANDING -DWS_NO_CLIENT -DWS_NO_ERROR_STRINGS
+# the firmware configuration of ws.h: no libc, server only, error codes without their texts,
+# no HTTP proxy CONNECT (a client's; nothing in a server-only build)
+FWEX_WS    ?= -DWS_FREESTANDING -DWS_NO_CLIENT -DWS_NO_ERROR_STRINGS -DWS_NO_PROXY
 FWEX_OBJS   = $(FWEX_DIR)/ws_impl.o $(FWEX_DIR)/echo_fw.o $(FWEX_DIR)/startup.o
 FWEX_HDRS   = ws.h $(wildcard examples/firmware/*.h) examples/firmware/firmware.mk
 

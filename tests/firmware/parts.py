@@ -17,7 +17,7 @@ PARTS = [
     ("server handshake (101, 400/426/431 answers)",
      r"ws_handshake_accept|ws__accept|ws_conn_accept|ws_handshake_reject|ws__reject|ws_conn_reject|"
      r"ws_http_status$|ws_handshake_select_protocol$|ws_http_check_request$|ws__http_request_verdict$|ws__101$"),
-    ("client handshake (request, response check, proxy CONNECT)",
+    ("client handshake (request, response check; proxy CONNECT unless WS_NO_PROXY)",
      r"ws_handshake_request$|ws__request_pieces|ws_handshake_check$|ws_conn_connect|ws__connect_|"
      r"ws_proxy_|ws_http_parse_response$|ws__check$|ws__request_names$"),
     ("HTTP head parser, header lookup, token lists",

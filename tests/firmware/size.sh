@@ -5,7 +5,8 @@
 # configuration into $BUILD/size/, and prints text + data of each object file (`size`;
 # bss is 0 in every one: ws.h has no mutable state) in KB of 1000 bytes, as a Markdown table:
 # one row per build (x86-64 gcc -O2 and -Os; Cortex-M4 -Os with the flags of the peers'
-# figures, WS_FREESTANDING; the firmware configuration, WS_NO_ERROR_STRINGS added; each of
+# figures, WS_FREESTANDING; the firmware configuration, WS_NO_ERROR_STRINGS and WS_NO_PROXY
+# added; each of
 # these with WS_DEFLATE), one column per role (both, WS_NO_CLIENT, WS_NO_SERVER). A build
 # whose compiler is missing prints "no COMPILER" in its row. Then each object's bss, which
 # must be 0 (the exit status says so). Between them, the Cortex-M4 firmware configuration's
@@ -26,7 +27,7 @@ BUILDS=(
     "x86-64, $($CC -dumpversion 2>/dev/null | sed 's/^/gcc /') \`-O2\` (SSE2 and run-time SSSE3 and AVX2 fast paths)|$CC|size|-O2"
     "x86-64, $($CC -dumpversion 2>/dev/null | sed 's/^/gcc /') \`-Os\`|$CC|size|-Os"
     "Cortex-M4, $($FW_CC -dumpversion 2>/dev/null | sed 's/^/arm-none-eabi-gcc /') \`-Os -mthumb -ffunction-sections\`, \`WS_FREESTANDING\`|$FW_CC|arm-none-eabi-size|-Os $M4"
-    "the same, firmware configuration (\`WS_NO_ERROR_STRINGS\` added)|$FW_CC|arm-none-eabi-size|-Os $M4 -DWS_NO_ERROR_STRINGS"
+    "the same, firmware configuration (\`WS_NO_ERROR_STRINGS WS_NO_PROXY\` added)|$FW_CC|arm-none-eabi-size|-Os $M4 -DWS_NO_ERROR_STRINGS -DWS_NO_PROXY"
     "x86-64 \`-Os\` with the DEFLATE codec and negotiation (\`WS_DEFLATE\`)|$CC|size|-Os -DWS_DEFLATE"
     "Cortex-M4 \`-Os\`, \`WS_FREESTANDING\`, with \`WS_DEFLATE\`|$FW_CC|arm-none-eabi-size|-Os $M4 -DWS_DEFLATE"
     "x86-64 \`-O2\` with the TLS layer (\`WS_MBEDTLS\`; mbedTLS itself not counted)|$CC|size|-O2 -DWS_MBEDTLS"
