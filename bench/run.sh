@@ -336,6 +336,7 @@ done
 # with UWS_ECHO (its example's own setting: DEDICATED_COMPRESSOR_4KB | DEDICATED_DECOMPRESSOR,
 # echoes under 16 KiB compressed).
 ZIDLE=${ZIDLE_CONNS:-1000}
+TCP=()      # the echo rounds leave it set when their last peer is tcp, as PEERS has it by default
 ZPEERS=${ZPEERS:-"ws.h node-deflate uws"}
 [[ " $PEERS " == *" uws "* ]] || [ -n "${UWS_ECHO:-}" -a -x "${UWS_ECHO:-/}" ] || ZPEERS=$(tr ' ' '\n' <<<"$ZPEERS" | grep -vx uws | tr '\n' ' ')
 node -e 'require("ws")' 2>/dev/null || ZPEERS=$(tr ' ' '\n' <<<"$ZPEERS" | grep -vx node-deflate | tr '\n' ' ')
