@@ -4322,7 +4322,6 @@ WS_API int ws_conn_send_raw(ws_conn *c, const void *frame, size_t len) {
 }
 #endif
 
-
 WS_API int ws_conn_close(ws_conn *c, unsigned code, const char *reason, size_t len) {
     int err = ws__enter(c, WS__F_TX);
     if (err) return err;
@@ -4501,7 +4500,7 @@ static int ws__z_build(uint16_t *count, uint16_t *symbol, const uint8_t *lengths
        few dozen of the 286 literal/length symbols */
     for (i = 0; i + 8 <= n; i += 8) {
         uint64_t w;
-        WS_MEMCPY(&w, lengths + i, 8);
+        WS__COPY(&w, lengths + i, 8);
         if (!w) {
             count[0] = (uint16_t)(count[0] + 8);
         } else {
@@ -4519,7 +4518,7 @@ static int ws__z_build(uint16_t *count, uint16_t *symbol, const uint8_t *lengths
     for (i = 1; i < 15; i++) offs[i + 1] = (uint16_t)(offs[i] + count[i]);
     for (i = 0; i < n; i++) {
         uint64_t w;
-        if (!(i & 7) && i + 8 <= n && (WS_MEMCPY(&w, lengths + i, 8), !w)) {
+        if (!(i & 7) && i + 8 <= n && (WS__COPY(&w, lengths + i, 8), !w)) {
             i += 7;
             continue;
         }
@@ -4817,11 +4816,12 @@ whole:                                          /* not all its bits are in */
 }
 
 WS_API void ws_inflate_init(ws_inflate *z, void *window, size_t window_size) {
-    /* the tables are built before they are used: only what comes before them is cleared */
-    WS_MEMSET(z, 0, (size_t)((char *)z->_lcount - (char *)z));
+    /* the tables are built before they are used (_fixed 0); the rest is a new stream's */
+    z->_in = z->_in_end = NULL;
     z->_win = (uint8_t *)window;
     z->_wsize = window_size;
-    z->why = "";
+    z->_fixed = 0;
+    ws_inflate_reset(z);
 }
 
 WS_API void ws_inflate_reset(ws_inflate *z) {
