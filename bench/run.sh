@@ -437,11 +437,13 @@ awk -F, '$1 == "receive" { k = $2 " " $3; v[k, $4] = $5; if (!(k in seen)) { see
          END { print "# case ws.h wslay_frame wslay_event memcpy (payload GB/s)";
                for (i = 1; i <= n; i++) { k = order[i]; printf "\"%s\" %s %s %s %s\n", k, v[k, "ws.h"], v[k, "wslay_frame"], v[k, "wslay_event"], v[k, "memcpy"] } }' \
     "$OUT/mem.csv" >"$OUT/mem.dat"
+# the in-memory panel only when there are rows to draw (BENCH_MEM=0 leaves mem.dat empty)
+memrows=$(grep -vc '^#' "$OUT/mem.dat" || true)
 if command -v gnuplot >/dev/null; then
-    gnuplot -e "outfile='$OUT/bench.png'; echo='$OUT/echo.dat'; mem='$OUT/mem.dat'; machine='$(head -1 "$OUT/machine.txt" | sed "s/'//g")'" \
-        bench/chart.gp && echo "chart: $OUT/bench.png"
-    gnuplot -e "outfile='$OUT/bench.svg'; echo='$OUT/echo.dat'; mem='$OUT/mem.dat'; machine='$(head -1 "$OUT/machine.txt" | sed "s/'//g")'" \
-        bench/chart.gp && echo "chart: $OUT/bench.svg"
+    for ext in png svg; do
+        gnuplot -e "outfile='$OUT/bench.$ext'; echo='$OUT/echo.dat'; mem='$OUT/mem.dat'; memrows=${memrows:-0}; machine='$(head -1 "$OUT/machine.txt" | sed "s/'//g")'" \
+            bench/chart.gp && echo "chart: $OUT/bench.$ext"
+    done
 else
     echo "chart: skipped (gnuplot not installed: apt-get install gnuplot-nox)"
 fi
