@@ -441,7 +441,7 @@ awk -F, '$1 == "receive" { k = $2 " " $3; v[k, $4] = $5; if (!(k in seen)) { see
 memrows=$(grep -vc '^#' "$OUT/mem.dat" || true)
 if command -v gnuplot >/dev/null; then
     for ext in png svg; do
-        gnuplot -e "outfile='$OUT/bench.$ext'; echo='$OUT/echo.dat'; mem='$OUT/mem.dat'; memrows=${memrows:-0}; machine='$(head -1 "$OUT/machine.txt" | sed "s/'//g")'" \
+        gnuplot -e "outfile='$OUT/bench.$ext'; echo='$OUT/echo.dat'; mem='$OUT/mem.dat'; memrows=$memrows; machine='$(head -1 "$OUT/machine.txt" | sed "s/'//g")'" \
             bench/chart.gp && echo "chart: $OUT/bench.$ext"
     done
 else
